@@ -1,0 +1,309 @@
+import { encode, decode, type Encodable } from './codec.js'
+import { sha256 } from './hash.js'
+import { fromHex, toHex, utf8, concatBytes } from './bytes.js'
+import { addressFromPubKey, type Address } from './address.js'
+import { parseAmount, formatAmount } from './amount.js'
+import { KeyPair, verifySignature, PUBKEY_LENGTH, SIGNATURE_LENGTH } from './keys.js'
+import { TxError, CodecError } from './errors.js'
+
+/**
+ * Transactions (DESIGN §3).
+ *   unsigned: [1, chainId, nonce, fee, type, body]
+ *   signed:   [unsigned, pubkey(32), signature(64)]
+ *   signature = Ed25519(sha256("attrchain/tx/v1" ‖ msgpack(unsigned)))
+ *   hash      = sha256(msgpack(signed))
+ * Addresses are 20-byte `bin`, ids and hashes 32-byte `bin`, amounts decimal
+ * strings, weights and bps non-negative integers.
+ */
+export const TX_VERSION = 1
+export const TX_DOMAIN = 'attrchain/tx/v1'
+/** Hard cap on a signed tx; blocks have their own byte limit in params. */
+export const MAX_TX_BYTES = 1024 * 1024
+
+export const MAX_NAME_BYTES = 128
+export const MAX_URI_BYTES = 512
+export const MAX_MONIKER_BYTES = 64
+export const MAX_WEIGHT = 0xffffffff
+/** A model may declare provenance over at most this many Datanets. */
+export const MAX_MODEL_DATANETS = 64
+
+export type Hex = string
+
+export interface Receipt {
+  modelId: Hex
+  payer: Address
+  fee: bigint
+  inputHash: Hex
+  outputHash: Hex
+  /** [contributionId, weight] pairs; empty = attribute by the model's provenance. */
+  attribution: { contributionId: Hex; weight: number }[]
+}
+
+export type TxCall =
+  | { type: 'transfer'; to: Address; amount: bigint }
+  | { type: 'createValidator'; amount: bigint; moniker: string; commissionBps: number }
+  | { type: 'stake'; amount: bigint }
+  | { type: 'unstake'; amount: bigint }
+  | { type: 'delegate'; validator: Address; amount: bigint }
+  | { type: 'undelegate'; validator: Address; amount: bigint }
+  | { type: 'unjail' }
+  | { type: 'registerDatanet'; name: string; metadataUri: string; contributionBond: bigint }
+  | { type: 'contribute'; datanetId: Hex; dataHash: Hex; metadataUri: string }
+  | { type: 'reviewContribution'; contributionId: Hex; accept: boolean; weight: number }
+  | { type: 'registerModel'; name: string; baseModel: string; datanets: { datanetId: Hex; weight: number }[]; minFee: bigint }
+  | { type: 'approveOperator'; operator: Address; amount: bigint }
+  | { type: 'submitReceipts'; receipts: Receipt[] }
+  | { type: 'claim' }
+
+export type TxType = TxCall['type']
+
+export const TX_TYPES: readonly TxType[] = [
+  'transfer', 'createValidator', 'stake', 'unstake', 'delegate', 'undelegate', 'unjail',
+  'registerDatanet', 'contribute', 'reviewContribution', 'registerModel', 'approveOperator',
+  'submitReceipts', 'claim',
+]
+
+export interface UnsignedTx {
+  chainId: string
+  nonce: number
+  fee: bigint
+  call: TxCall
+}
+
+export interface SignedTx {
+  tx: UnsignedTx
+  pubKey: Uint8Array
+  signature: Uint8Array
+  /** Canonical bytes of the signed tx. */
+  bytes: Uint8Array
+  hash: Hex
+  sender: Address
+}
+
+/** Static limits a decoder checks; the state machine checks the params-based ones too. */
+export interface TxLimits {
+  maxReceiptsPerTx: number
+  maxAttribution: number
+}
+
+export const DEFAULT_TX_LIMITS: TxLimits = { maxReceiptsPerTx: 1000, maxAttribution: 64 }
+
+// ---------------------------------------------------------------- encoding
+
+const bin = (hex: Hex, len: number): Uint8Array => fromHex(hex, 'hex', len)
+
+function encodeReceipt(r: Receipt): Encodable {
+  return [
+    bin(r.modelId, 32), bin(r.payer, 20), formatAmount(r.fee), bin(r.inputHash, 32), bin(r.outputHash, 32),
+    r.attribution.map((a) => [bin(a.contributionId, 32), a.weight]),
+  ]
+}
+
+export function encodeCall(call: TxCall): Encodable[] {
+  switch (call.type) {
+    case 'transfer': return [bin(call.to, 20), formatAmount(call.amount)]
+    case 'createValidator': return [formatAmount(call.amount), call.moniker, call.commissionBps]
+    case 'stake':
+    case 'unstake': return [formatAmount(call.amount)]
+    case 'delegate':
+    case 'undelegate': return [bin(call.validator, 20), formatAmount(call.amount)]
+    case 'unjail':
+    case 'claim': return []
+    case 'registerDatanet': return [call.name, call.metadataUri, formatAmount(call.contributionBond)]
+    case 'contribute': return [bin(call.datanetId, 32), bin(call.dataHash, 32), call.metadataUri]
+    case 'reviewContribution': return [bin(call.contributionId, 32), call.accept, call.weight]
+    case 'registerModel': return [call.name, call.baseModel, call.datanets.map((d) => [bin(d.datanetId, 32), d.weight]), formatAmount(call.minFee)]
+    case 'approveOperator': return [bin(call.operator, 20), formatAmount(call.amount)]
+    case 'submitReceipts': return call.receipts.map(encodeReceipt)
+  }
+}
+
+export function encodeUnsigned(tx: UnsignedTx): Uint8Array {
+  return encode([TX_VERSION, tx.chainId, tx.nonce, formatAmount(tx.fee), tx.call.type, encodeCall(tx.call)])
+}
+
+export function signingDigest(unsignedBytes: Uint8Array): Uint8Array {
+  return sha256(utf8(TX_DOMAIN), unsignedBytes)
+}
+
+export function signTx(tx: UnsignedTx, key: KeyPair): SignedTx {
+  validateCall(tx.call, DEFAULT_TX_LIMITS_UNBOUNDED)
+  const unsigned = encodeUnsigned(tx)
+  const signature = key.sign(signingDigest(unsigned))
+  const bytes = encode([decode(unsigned), key.publicKey, signature])
+  return { tx, pubKey: key.publicKey, signature, bytes, hash: toHex(sha256(bytes)), sender: key.address }
+}
+
+// ---------------------------------------------------------------- decoding
+
+const DEFAULT_TX_LIMITS_UNBOUNDED: TxLimits = { maxReceiptsPerTx: Number.MAX_SAFE_INTEGER, maxAttribution: Number.MAX_SAFE_INTEGER }
+
+function fail(code: string, message: string, field: string): never {
+  throw new TxError(code, message, { field })
+}
+
+function asArray(v: Encodable, field: string, len?: number): Encodable[] {
+  if (!Array.isArray(v)) fail('TX_ERROR_MALFORMED', `${field} must be an array`, field)
+  if (len !== undefined && v.length !== len) fail('TX_ERROR_MALFORMED', `${field} must have ${len} elements, got ${v.length}`, field)
+  return v as Encodable[]
+}
+
+function asBin(v: Encodable, field: string, len: number): Hex {
+  if (!(v instanceof Uint8Array) || v.length !== len) fail('TX_ERROR_MALFORMED', `${field} must be ${len} bytes`, field)
+  return toHex(v)
+}
+
+function asAmount(v: Encodable, field: string): bigint {
+  try {
+    return parseAmount(v, field)
+  } catch (e) {
+    throw new TxError('TX_ERROR_BAD_AMOUNT', (e as CodecError).reason, { field })
+  }
+}
+
+/** Amounts that move stake or coins must be positive; bonds, fees and allowances may be zero. */
+function asPositive(v: Encodable, field: string): bigint {
+  const a = asAmount(v, field)
+  if (a === 0n) fail('TX_ERROR_BAD_AMOUNT', `${field} must be positive`, field)
+  return a
+}
+
+function asString(v: Encodable, field: string, maxBytes: number): string {
+  if (typeof v !== 'string') fail('TX_ERROR_MALFORMED', `${field} must be a string`, field)
+  if (Buffer.byteLength(v as string) > maxBytes) fail('TX_ERROR_FIELD_TOO_LONG', `${field} must be at most ${maxBytes} bytes`, field)
+  return v as string
+}
+
+function asUint(v: Encodable, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail('TX_ERROR_BAD_INTEGER', `${field} must be an integer in [${min}, ${max}]`, field)
+  }
+  return v as number
+}
+
+function asBool(v: Encodable, field: string): boolean {
+  if (typeof v !== 'boolean') fail('TX_ERROR_MALFORMED', `${field} must be a boolean`, field)
+  return v as boolean
+}
+
+const addr = (v: Encodable, field: string): Address => asBin(v, field, 20)
+const id32 = (v: Encodable, field: string): Hex => asBin(v, field, 32)
+
+function decodeReceipt(v: Encodable, field: string, limits: TxLimits): Receipt {
+  const r = asArray(v, field, 6)
+  const pairs = asArray(r[5], `${field}[5]`)
+  if (pairs.length > limits.maxAttribution) fail('TX_ERROR_TOO_MANY_ATTRIBUTIONS', `${field}[5] has ${pairs.length} entries, max ${limits.maxAttribution}`, `${field}[5]`)
+  const attribution = pairs.map((p, i) => {
+    const f = `${field}[5][${i}]`
+    const pair = asArray(p, f, 2)
+    return { contributionId: id32(pair[0], `${f}[0]`), weight: asUint(pair[1], `${f}[1]`, 1, MAX_WEIGHT) }
+  })
+  const seen = new Set<string>()
+  for (const [i, a] of attribution.entries()) {
+    if (seen.has(a.contributionId)) fail('TX_ERROR_DUPLICATE_ATTRIBUTION', `${field}[5][${i}][0] repeats a contribution`, `${field}[5][${i}][0]`)
+    seen.add(a.contributionId)
+  }
+  return {
+    modelId: id32(r[0], `${field}[0]`), payer: addr(r[1], `${field}[1]`), fee: asAmount(r[2], `${field}[2]`),
+    inputHash: id32(r[3], `${field}[3]`), outputHash: id32(r[4], `${field}[4]`), attribution,
+  }
+}
+
+/** Decode and statically validate a body; errors name the offending field, e.g. `body[1]`. */
+export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEFAULT_TX_LIMITS): TxCall {
+  const n = (len: number) => asArray(body, 'body', len)
+  switch (type) {
+    case 'transfer': { const b = n(2); return { type, to: addr(b[0], 'body[0]'), amount: asPositive(b[1], 'body[1]') } }
+    case 'createValidator': {
+      const b = n(3)
+      return { type, amount: asPositive(b[0], 'body[0]'), moniker: asString(b[1], 'body[1]', MAX_MONIKER_BYTES), commissionBps: asUint(b[2], 'body[2]', 0, 10_000) }
+    }
+    case 'stake':
+    case 'unstake': { const b = n(1); return { type, amount: asPositive(b[0], 'body[0]') } }
+    case 'delegate':
+    case 'undelegate': { const b = n(2); return { type, validator: addr(b[0], 'body[0]'), amount: asPositive(b[1], 'body[1]') } }
+    case 'unjail':
+    case 'claim': n(0); return { type }
+    case 'registerDatanet': {
+      const b = n(3)
+      return { type, name: asString(b[0], 'body[0]', MAX_NAME_BYTES), metadataUri: asString(b[1], 'body[1]', MAX_URI_BYTES), contributionBond: asAmount(b[2], 'body[2]') }
+    }
+    case 'contribute': {
+      const b = n(3)
+      return { type, datanetId: id32(b[0], 'body[0]'), dataHash: id32(b[1], 'body[1]'), metadataUri: asString(b[2], 'body[2]', MAX_URI_BYTES) }
+    }
+    case 'reviewContribution': {
+      const b = n(3)
+      const accept = asBool(b[1], 'body[1]')
+      return { type, contributionId: id32(b[0], 'body[0]'), accept, weight: asUint(b[2], 'body[2]', accept ? 1 : 0, MAX_WEIGHT) }
+    }
+    case 'registerModel': {
+      const b = n(4)
+      const list = asArray(b[2], 'body[2]')
+      if (list.length < 1 || list.length > MAX_MODEL_DATANETS) fail('TX_ERROR_BAD_PROVENANCE', `body[2] must list 1 to ${MAX_MODEL_DATANETS} Datanets`, 'body[2]')
+      const datanets = list.map((p, i) => {
+        const pair = asArray(p, `body[2][${i}]`, 2)
+        return { datanetId: id32(pair[0], `body[2][${i}][0]`), weight: asUint(pair[1], `body[2][${i}][1]`, 1, MAX_WEIGHT) }
+      })
+      if (new Set(datanets.map((d) => d.datanetId)).size !== datanets.length) fail('TX_ERROR_BAD_PROVENANCE', 'body[2] repeats a Datanet', 'body[2]')
+      return { type, name: asString(b[0], 'body[0]', MAX_NAME_BYTES), baseModel: asString(b[1], 'body[1]', MAX_NAME_BYTES), datanets, minFee: asAmount(b[3], 'body[3]') }
+    }
+    case 'approveOperator': { const b = n(2); return { type, operator: addr(b[0], 'body[0]'), amount: asAmount(b[1], 'body[1]') } }
+    case 'submitReceipts': {
+      const list = asArray(body, 'body')
+      if (list.length < 1 || list.length > limits.maxReceiptsPerTx) fail('TX_ERROR_TOO_MANY_RECEIPTS', `body must hold 1 to ${limits.maxReceiptsPerTx} receipts, got ${list.length}`, 'body')
+      return { type, receipts: list.map((r, i) => decodeReceipt(r, `body[${i}]`, limits)) }
+    }
+    default: fail('TX_ERROR_UNKNOWN_TYPE', `unknown tx type "${type}"`, 'type')
+  }
+}
+
+/** Static validity of a call built in code (clients), by round-tripping through the decoder. */
+export function validateCall(call: TxCall, limits: TxLimits = DEFAULT_TX_LIMITS): TxCall {
+  return decodeCall(call.type, decode(encode(encodeCall(call))), limits)
+}
+
+/**
+ * Decode a signed tx and check its format and signature. Chain id, nonce,
+ * fee and balance are checked against state by the mempool and executor.
+ */
+export function decodeSignedTx(bytes: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMITS, opts: { verify?: boolean } = {}): SignedTx {
+  if (bytes.length > MAX_TX_BYTES) fail('TX_ERROR_TOO_LARGE', `tx of ${bytes.length} bytes exceeds ${MAX_TX_BYTES}`, 'tx')
+  let root: Encodable
+  try {
+    root = decode(bytes, MAX_TX_BYTES)
+  } catch (e) {
+    throw new TxError('TX_ERROR_MALFORMED', `tx is not canonical msgpack: ${(e as CodecError).reason}`, { field: 'tx' })
+  }
+  const [unsigned, pubKey, signature] = asArray(root, 'tx', 3)
+  const u = asArray(unsigned, 'tx[0]', 6)
+  if (u[0] !== TX_VERSION) fail('TX_ERROR_BAD_VERSION', `tx[0][0] must be version ${TX_VERSION}`, 'version')
+  if (typeof u[1] !== 'string' || u[1].length === 0 || u[1].length > 64) fail('TX_ERROR_MALFORMED', 'chainId must be a non-empty string', 'chainId')
+  const nonce = asUint(u[2], 'nonce', 0, Number.MAX_SAFE_INTEGER)
+  const fee = asAmount(u[3], 'fee')
+  if (typeof u[4] !== 'string') fail('TX_ERROR_MALFORMED', 'type must be a string', 'type')
+  const call = decodeCall(u[4] as string, u[5], limits)
+  if (!(pubKey instanceof Uint8Array) || pubKey.length !== PUBKEY_LENGTH) fail('TX_ERROR_MALFORMED', 'pubkey must be 32 bytes', 'pubkey')
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) fail('TX_ERROR_MALFORMED', 'signature must be 64 bytes', 'signature')
+  const pk = pubKey as Uint8Array
+  const sig = signature as Uint8Array
+  if (opts.verify !== false && !verifySignature(pk, signingDigest(encode(unsigned)), sig)) {
+    fail('TX_ERROR_BAD_SIGNATURE', 'signature does not verify for this pubkey and tx', 'signature')
+  }
+  return {
+    tx: { chainId: u[1] as string, nonce, fee, call },
+    pubKey: pk, signature: sig, bytes: new Uint8Array(bytes), hash: toHex(sha256(bytes)), sender: addressFromPubKey(pk),
+  }
+}
+
+/** Receipt id = sha256(txHash ‖ u32be(index)) (DESIGN §4). */
+export function receiptId(txHash: Hex, index: number): Hex {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setUint32(0, index)
+  return toHex(sha256(concatBytes(fromHex(txHash, 'txHash', 32), b)))
+}
+
+/** JSON view of a call's body (amounts as strings), for RPC and the CLI. */
+export function callToJson(call: TxCall): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(call, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
+}

@@ -1,0 +1,3 @@
+export * from './params.js'
+export * from './genesis.js'
+export * from './devnet.js'

@@ -1,0 +1,194 @@
+import { encode, decode, type Encodable } from '../core/codec.js'
+import { fromHex, toHex } from '../core/bytes.js'
+import type { Address } from '../core/address.js'
+import type { Hex } from '../core/tx.js'
+
+/**
+ * State entities and their canonical encodings. Each entity is stored as a
+ * msgpack array in the field order declared here; amounts and accumulators as
+ * decimal strings, ids and addresses as bin. The declaration order is part of
+ * the state root, so fields are only ever appended.
+ */
+type Kind = 'uint' | 'big' | 'str' | 'hex' | 'bool' | Codec<any> | { list: Kind }
+
+export interface Codec<T> {
+  encode(v: T): Encodable
+  decode(e: Encodable): T
+}
+
+function enc(kind: Kind, v: unknown): Encodable {
+  if (kind === 'uint' || kind === 'str' || kind === 'bool') return v as Encodable
+  if (kind === 'big') return (v as bigint).toString()
+  if (kind === 'hex') return fromHex(v as string)
+  if ('list' in kind) return (v as unknown[]).map((x) => enc(kind.list, x))
+  return kind.encode(v)
+}
+
+function dec(kind: Kind, e: Encodable): unknown {
+  if (kind === 'uint' || kind === 'str' || kind === 'bool') return e
+  if (kind === 'big') return BigInt(e as string)
+  if (kind === 'hex') return toHex(e as Uint8Array)
+  if ('list' in kind) return (e as Encodable[]).map((x) => dec(kind.list, x))
+  return kind.decode(e)
+}
+
+function record<T>(fields: { [K in keyof T]: Kind }): Codec<T> {
+  const entries = Object.entries(fields) as [string, Kind][]
+  return {
+    encode: (v) => entries.map(([name, kind]) => enc(kind, (v as Record<string, unknown>)[name])),
+    decode: (e) => {
+      const arr = e as Encodable[]
+      const out: Record<string, unknown> = {}
+      entries.forEach(([name, kind], i) => { out[name] = dec(kind, arr[i]) })
+      return out as T
+    },
+  }
+}
+
+export function toBytes<T>(codec: Codec<T>, v: T): Uint8Array {
+  return encode(codec.encode(v))
+}
+
+export function fromBytes<T>(codec: Codec<T>, b: Uint8Array): T {
+  return codec.decode(decode(b))
+}
+
+// ---------------------------------------------------------------- entities
+
+export interface Account { balance: bigint; nonce: number }
+export const AccountCodec = record<Account>({ balance: 'big', nonce: 'uint' })
+
+export interface Allowance { amount: bigint }
+export const AllowanceCodec = record<Allowance>({ amount: 'big' })
+
+/**
+ * A reward pool (DESIGN §4): reward-per-share accumulator scaled by
+ * POOL_SCALE. `balance` is what the pool holds for its members (credited,
+ * minus claimed): it counts in total supply.
+ */
+export interface Pool { totalShares: bigint; accPerShare: bigint; balance: bigint }
+export const PoolCodec = record<Pool>({ totalShares: 'big', accPerShare: 'big', balance: 'big' })
+
+export interface Validator {
+  address: Address
+  pubKey: Hex
+  moniker: string
+  commissionBps: number
+  selfStake: bigint
+  /** delegated tokens; delegations own `pool.totalShares` shares of them */
+  delegated: bigint
+  jailed: boolean
+  jailedUntil: number
+  /** delegator reward pool; shares = delegation shares */
+  pool: Pool
+}
+export const ValidatorCodec = record<Validator>({
+  address: 'hex', pubKey: 'hex', moniker: 'str', commissionBps: 'uint', selfStake: 'big', delegated: 'big',
+  jailed: 'bool', jailedUntil: 'uint', pool: PoolCodec,
+})
+
+export interface AddressList { items: string[] }
+export const AddressListCodec = record<AddressList>({ items: { list: 'hex' } })
+
+export interface ValidatorSetMember { address: Address; pubKey: Hex; power: bigint }
+export interface ValidatorSetRecord { members: ValidatorSetMember[] }
+export const ValidatorSetCodec = record<ValidatorSetRecord>({
+  members: { list: record<ValidatorSetMember>({ address: 'hex', pubKey: 'hex', power: 'big' }) },
+})
+
+export interface Delegation { shares: bigint; rewardDebt: bigint }
+export const DelegationCodec = record<Delegation>({ shares: 'big', rewardDebt: 'big' })
+
+export interface UnbondingEntry { amount: bigint; releaseHeight: number }
+export interface Unbonding { entries: UnbondingEntry[] }
+export const UnbondingCodec = record<Unbonding>({ entries: { list: record<UnbondingEntry>({ amount: 'big', releaseHeight: 'uint' }) } })
+
+export interface Datanet {
+  id: Hex
+  owner: Address
+  name: string
+  metadataUri: string
+  contributionBond: bigint
+  contributions: number
+  accepted: number
+  /** earned by the Datanet's contributions: direct attribution + pool credits */
+  earned: bigint
+  pool: Pool
+  seq: number
+}
+export const DatanetCodec = record<Datanet>({
+  id: 'hex', owner: 'hex', name: 'str', metadataUri: 'str', contributionBond: 'big', contributions: 'uint', accepted: 'uint',
+  earned: 'big', pool: PoolCodec, seq: 'uint',
+})
+
+export type ContributionStatus = 'pending' | 'accepted' | 'rejected'
+
+export interface Contribution {
+  id: Hex
+  datanetId: Hex
+  contributor: Address
+  dataHash: Hex
+  metadataUri: string
+  status: ContributionStatus
+  weight: number
+  bond: bigint
+  receipts: number
+  /** parts per million of receipt attribution, summed over receipts */
+  weightSharePpm: number
+  /** direct attribution credits + pool rewards already claimed */
+  earned: bigint
+  rewardDebt: bigint
+  seq: number
+}
+export const ContributionCodec = record<Contribution>({
+  id: 'hex', datanetId: 'hex', contributor: 'hex', dataHash: 'hex', metadataUri: 'str', status: 'str', weight: 'uint', bond: 'big',
+  receipts: 'uint', weightSharePpm: 'uint', earned: 'big', rewardDebt: 'big', seq: 'uint',
+})
+
+export interface ModelProvenance { datanetId: Hex; weight: number }
+export interface Model {
+  id: Hex
+  owner: Address
+  name: string
+  baseModel: string
+  datanets: ModelProvenance[]
+  minFee: bigint
+  receipts: number
+  feesTotal: bigint
+  seq: number
+}
+export const ModelCodec = record<Model>({
+  id: 'hex', owner: 'hex', name: 'str', baseModel: 'str',
+  datanets: { list: record<ModelProvenance>({ datanetId: 'hex', weight: 'uint' }) },
+  minFee: 'big', receipts: 'uint', feesTotal: 'big', seq: 'uint',
+})
+
+export const ROLES = ['contributor', 'modelOwner', 'operator', 'validator', 'delegator', 'treasury'] as const
+export type Role = (typeof ROLES)[number]
+
+/** Running earned totals per role for one address (the attribution ledger). */
+export type Ledger = Record<Role, bigint>
+export const LedgerCodec = record<Ledger>({ contributor: 'big', modelOwner: 'big', operator: 'big', validator: 'big', delegator: 'big', treasury: 'big' })
+
+export interface Missed { heights: number[] }
+export const MissedCodec = record<Missed>({ heights: { list: 'uint' } })
+
+export interface IdRef { id: Hex }
+export const IdRefCodec = record<IdRef>({ id: 'hex' })
+
+export interface IdList { ids: Hex[] }
+export const IdListCodec = record<IdList>({ ids: { list: 'hex' } })
+
+/** Chain-wide counters and the supply the invariant is checked against. */
+export interface ChainMeta {
+  height: number
+  datanets: number
+  models: number
+  supply: bigint
+  minted: bigint
+  burned: bigint
+}
+export const ChainMetaCodec = record<ChainMeta>({ height: 'uint', datanets: 'uint', models: 'uint', supply: 'big', minted: 'big', burned: 'big' })
+
+export interface Marker { height: number }
+export const MarkerCodec = record<Marker>({ height: 'uint' })

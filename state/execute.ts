@@ -1,0 +1,472 @@
+import { TxError } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
+import { receiptId, type SignedTx, type TxCall, type Receipt, type Hex } from '../core/tx.js'
+import type { Address } from '../core/address.js'
+import type { Params } from '../genesis/params.js'
+import type { BlockState } from './blockState.js'
+import type { CreditBook } from './distribution.js'
+import { K } from './keys.js'
+import {
+  AccountCodec, AllowanceCodec, ValidatorCodec, AddressListCodec, DelegationCodec, UnbondingCodec, DatanetCodec,
+  ContributionCodec, ModelCodec, LedgerCodec, ChainMetaCodec, IdRefCodec, IdListCodec,
+  type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
+} from './entities.js'
+import { emptyPool, creditPool, pending, accrued } from './pool.js'
+
+export interface ExecContext {
+  chainId: string
+  height: number
+  timeMs: number
+  params: Params
+  state: BlockState
+  credits: CreditBook
+}
+
+export interface Payout {
+  address: string | null
+  role: 'contributor' | 'datanetPool' | 'modelOwner' | 'operator' | 'validators' | 'treasury'
+  amount: bigint
+}
+
+/** What the receipt index keeps for `receipt_get` (DESIGN §6.1). */
+export interface ReceiptRecord {
+  id: Hex
+  txHash: Hex
+  height: number
+  index: number
+  operator: Address
+  receipt: Receipt
+  payouts: Payout[]
+}
+
+export interface TxResult {
+  hash: Hex
+  status: 'ok' | 'failed'
+  error?: { code: string; message: string }
+  receipts: ReceiptRecord[]
+}
+
+function fail(code: string, message: string, meta: Record<string, unknown> = {}): never {
+  throw new TxError(code, message, meta)
+}
+
+// ---------------------------------------------------------------- accessors
+
+const ZERO_ACCOUNT: Account = { balance: 0n, nonce: 0 }
+
+export function getAccount(s: BlockState, a: Address): Account {
+  return s.get(AccountCodec, K.account(a)) ?? ZERO_ACCOUNT
+}
+
+function addBalance(s: BlockState, a: Address, delta: bigint): void {
+  const acct = getAccount(s, a)
+  const balance = acct.balance + delta
+  if (balance < 0n) fail('TX_ERROR_INSUFFICIENT_BALANCE', `balance of ${a} is ${acct.balance}, needs ${-delta}`, { address: a })
+  s.set(AccountCodec, K.account(a), { ...acct, balance })
+}
+
+export function getMeta(s: BlockState): ChainMeta {
+  const m = s.get(ChainMetaCodec, K.meta())
+  if (!m) throw new TxError('STATE_ERROR_NOT_INITIALIZED', 'state has no chain meta; initialize it from genesis')
+  return m
+}
+
+function requireValidator(s: BlockState, a: Address): Validator {
+  return s.get(ValidatorCodec, K.validator(a)) ?? fail('TX_ERROR_UNKNOWN_VALIDATOR', `${a} is not a validator`, { validator: a })
+}
+
+export function addLedger(s: BlockState, a: Address, role: Role, amount: bigint): void {
+  if (amount === 0n) return
+  const l = s.get(LedgerCodec, K.ledger(a)) ?? emptyLedger()
+  s.set(LedgerCodec, K.ledger(a), { ...l, [role]: l[role] + amount })
+}
+
+export function emptyLedger(): Ledger {
+  return { contributor: 0n, modelOwner: 0n, operator: 0n, validator: 0n, delegator: 0n, treasury: 0n }
+}
+
+function pushId(s: BlockState, key: string, id: string): void {
+  const l = s.get(IdListCodec, key) ?? { ids: [] }
+  s.set(IdListCodec, key, { ids: [...l.ids, id] })
+}
+
+// ---------------------------------------------------------------- checks shared with the mempool
+
+/**
+ * Checks of a signed tx against state that decide whether it may enter a
+ * block at all (DESIGN §3): chain id, nonce, fee ≥ minTxFee, balance ≥ fee.
+ * `exactNonce` is false for mempool admission of future nonces.
+ */
+export function checkTxEnvelope(chainId: string, params: Params, account: Account, stx: SignedTx, exactNonce: boolean): void {
+  const { tx } = stx
+  if (tx.chainId !== chainId) fail('TX_ERROR_WRONG_CHAIN', `chain id "${tx.chainId}" is not "${chainId}"`, { field: 'chainId' })
+  if (tx.nonce < account.nonce) fail('TX_ERROR_BAD_NONCE', `nonce ${tx.nonce} already used; account nonce is ${account.nonce}`, { field: 'nonce', expected: account.nonce })
+  if (exactNonce && tx.nonce !== account.nonce) fail('TX_ERROR_BAD_NONCE', `nonce ${tx.nonce} is not the account nonce ${account.nonce}`, { field: 'nonce', expected: account.nonce })
+  if (tx.fee < params.minTxFee) fail('TX_ERROR_FEE_TOO_LOW', `fee ${tx.fee} is below minTxFee ${params.minTxFee}`, { field: 'fee' })
+  if (tx.call.type === 'submitReceipts' && tx.call.receipts.length > params.maxReceiptsPerTx) {
+    fail('TX_ERROR_TOO_MANY_RECEIPTS', `${tx.call.receipts.length} receipts exceed maxReceiptsPerTx ${params.maxReceiptsPerTx}`, { field: 'body' })
+  }
+  if (tx.call.type === 'submitReceipts') {
+    for (const [i, r] of tx.call.receipts.entries()) {
+      if (r.attribution.length > params.maxAttribution) fail('TX_ERROR_TOO_MANY_ATTRIBUTIONS', `body[${i}][5] exceeds maxAttribution ${params.maxAttribution}`, { field: `body[${i}][5]` })
+    }
+  }
+  if (account.balance < tx.fee) fail('TX_ERROR_INSUFFICIENT_BALANCE', `balance ${account.balance} cannot pay fee ${tx.fee}`, { field: 'fee' })
+}
+
+// ---------------------------------------------------------------- execution
+
+/**
+ * Execute one tx whose signature was verified at decode or admission. The
+ * envelope (nonce, fee) is applied even if the body fails; a failed body's
+ * effects and credits are reverted (DESIGN §3). Envelope failures throw: a
+ * block containing such a tx is invalid.
+ */
+export function executeTx(ctx: ExecContext, stx: SignedTx, index: number): TxResult {
+  const { state: s } = ctx
+  const sender = stx.sender
+  const acct = getAccount(s, sender)
+  checkTxEnvelope(ctx.chainId, ctx.params, acct, stx, true)
+  s.set(AccountCodec, K.account(sender), { balance: acct.balance - stx.tx.fee, nonce: acct.nonce + 1 })
+  ctx.credits.addToValidatorPool(stx.tx.fee)
+
+  s.beginTx()
+  ctx.credits.beginTx()
+  try {
+    const receipts = executeCall(ctx, stx, stx.tx.call, index)
+    s.commitTx()
+    ctx.credits.commitTx()
+    return { hash: stx.hash, status: 'ok', receipts }
+  } catch (e) {
+    s.rollbackTx()
+    ctx.credits.rollbackTx()
+    if (!(e instanceof TxError)) throw e
+    return { hash: stx.hash, status: 'failed', error: { code: e.code, message: e.reason }, receipts: [] }
+  }
+}
+
+function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall, index: number): ReceiptRecord[] {
+  const s = ctx.state
+  const from = stx.sender
+  switch (call.type) {
+    case 'transfer':
+      addBalance(s, from, -call.amount)
+      addBalance(s, call.to, call.amount)
+      return []
+    case 'createValidator': return createValidator(ctx, stx, call.amount, call.moniker, call.commissionBps)
+    case 'stake': {
+      const v = requireValidator(s, from)
+      addBalance(s, from, -call.amount)
+      s.set(ValidatorCodec, K.validator(from), { ...v, selfStake: v.selfStake + call.amount })
+      return []
+    }
+    case 'unstake': return unstake(ctx, from, call.amount)
+    case 'delegate': return delegate(ctx, from, call.validator, call.amount)
+    case 'undelegate': return undelegate(ctx, from, call.validator, call.amount)
+    case 'unjail': {
+      const v = requireValidator(s, from)
+      if (!v.jailed) fail('TX_ERROR_NOT_JAILED', `${from} is not jailed`)
+      if (ctx.height < v.jailedUntil) fail('TX_ERROR_UNJAIL_TOO_EARLY', `jailed until height ${v.jailedUntil}; now ${ctx.height}`, { jailedUntil: v.jailedUntil })
+      if (v.selfStake < ctx.params.minValidatorStake) fail('TX_ERROR_STAKE_TOO_LOW', `self-stake ${v.selfStake} is below minValidatorStake; stake first`)
+      s.set(ValidatorCodec, K.validator(from), { ...v, jailed: false })
+      return []
+    }
+    case 'registerDatanet': return registerDatanet(ctx, stx, call.name, call.metadataUri, call.contributionBond)
+    case 'contribute': return contribute(ctx, stx, call.datanetId, call.dataHash, call.metadataUri)
+    case 'reviewContribution': return review(ctx, from, call.contributionId, call.accept, call.weight)
+    case 'registerModel': return registerModel(ctx, stx, call)
+    case 'approveOperator':
+      s.set(AllowanceCodec, K.allowance(from, call.operator), { amount: call.amount })
+      return []
+    case 'submitReceipts': return call.receipts.map((r, i) => applyReceipt(ctx, stx, r, i))
+    case 'claim': return claim(ctx, from)
+  }
+}
+
+function createValidator(ctx: ExecContext, stx: SignedTx, amount: bigint, moniker: string, commissionBps: number): ReceiptRecord[] {
+  const s = ctx.state
+  const from = stx.sender
+  if (s.get(ValidatorCodec, K.validator(from))) fail('TX_ERROR_DUPLICATE_VALIDATOR', `${from} is already a validator`)
+  if (amount < ctx.params.minValidatorStake) fail('TX_ERROR_STAKE_TOO_LOW', `self-stake ${amount} is below minValidatorStake ${ctx.params.minValidatorStake}`, { field: 'body[0]' })
+  addBalance(s, from, -amount)
+  s.set(ValidatorCodec, K.validator(from), {
+    address: from, pubKey: toHex(stx.pubKey), moniker, commissionBps, selfStake: amount, delegated: 0n,
+    jailed: false, jailedUntil: 0, pool: emptyPool(),
+  })
+  const idx = s.get(AddressListCodec, K.validatorIndex()) ?? { items: [] }
+  s.set(AddressListCodec, K.validatorIndex(), { items: [...idx.items, from].sort() })
+  return []
+}
+
+function scheduleUnbonding(ctx: ExecContext, a: Address, amount: bigint): void {
+  const s = ctx.state
+  const release = ctx.height + ctx.params.unbondingBlocks
+  const u = s.get(UnbondingCodec, K.unbonding(a)) ?? { entries: [] }
+  s.set(UnbondingCodec, K.unbonding(a), { entries: [...u.entries, { amount, releaseHeight: release }] })
+  const q = s.get(AddressListCodec, K.unbondingQueue(release)) ?? { items: [] }
+  if (!q.items.includes(a)) s.set(AddressListCodec, K.unbondingQueue(release), { items: [...q.items, a] })
+}
+
+function unstake(ctx: ExecContext, from: Address, amount: bigint): ReceiptRecord[] {
+  const s = ctx.state
+  const v = requireValidator(s, from)
+  if (amount > v.selfStake) fail('TX_ERROR_INSUFFICIENT_STAKE', `self-stake is ${v.selfStake}, cannot unstake ${amount}`, { field: 'body[0]' })
+  const left = v.selfStake - amount
+  if (left > 0n && left < ctx.params.minValidatorStake) {
+    fail('TX_ERROR_STAKE_TOO_LOW', `would leave self-stake ${left} below minValidatorStake; unstake all to leave the set`, { field: 'body[0]' })
+  }
+  s.set(ValidatorCodec, K.validator(from), { ...v, selfStake: left })
+  scheduleUnbonding(ctx, from, amount)
+  return []
+}
+
+/** Delegation tokens ↔ shares of the validator's delegated stake (slashing lowers tokens per share). */
+function tokensOf(v: Validator, shares: bigint): bigint {
+  return v.pool.totalShares === 0n ? 0n : (shares * v.delegated) / v.pool.totalShares
+}
+
+/** Pay a delegator what its delegation has accrued (before its shares change). */
+function settleDelegation(ctx: ExecContext, delegator: Address, v: Validator): bigint {
+  const s = ctx.state
+  const d = s.get(DelegationCodec, K.delegation(delegator, v.address))
+  if (!d) return 0n
+  const owed = pending(v.pool, d.shares, d.rewardDebt)
+  if (owed === 0n) return 0n
+  addBalance(s, delegator, owed)
+  addLedger(s, delegator, 'delegator', owed)
+  return owed
+}
+
+function delegate(ctx: ExecContext, from: Address, validator: Address, amount: bigint): ReceiptRecord[] {
+  const s = ctx.state
+  let v = requireValidator(s, validator)
+  const owed = settleDelegation(ctx, from, v)
+  v = { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } }
+  addBalance(s, from, -amount)
+  const shares = v.pool.totalShares === 0n || v.delegated === 0n ? amount : (amount * v.pool.totalShares) / v.delegated
+  if (shares === 0n) fail('TX_ERROR_BAD_AMOUNT', 'amount too small to buy one delegation share', { field: 'body[1]' })
+  const d = s.get(DelegationCodec, K.delegation(from, validator)) ?? { shares: 0n, rewardDebt: 0n }
+  const pool = { ...v.pool, totalShares: v.pool.totalShares + shares }
+  s.set(ValidatorCodec, K.validator(validator), { ...v, delegated: v.delegated + amount, pool })
+  s.set(DelegationCodec, K.delegation(from, validator), { shares: d.shares + shares, rewardDebt: accrued(pool, d.shares + shares) })
+  const list = s.get(AddressListCodec, K.delegationsOf(from)) ?? { items: [] }
+  if (!list.items.includes(validator)) s.set(AddressListCodec, K.delegationsOf(from), { items: [...list.items, validator].sort() })
+  return []
+}
+
+function undelegate(ctx: ExecContext, from: Address, validator: Address, amount: bigint): ReceiptRecord[] {
+  const s = ctx.state
+  let v = requireValidator(s, validator)
+  const d = s.get(DelegationCodec, K.delegation(from, validator)) ?? fail('TX_ERROR_NO_DELEGATION', `${from} has no delegation to ${validator}`)
+  const have = tokensOf(v, d.shares)
+  if (amount > have) fail('TX_ERROR_INSUFFICIENT_STAKE', `delegation is ${have}, cannot undelegate ${amount}`, { field: 'body[1]' })
+  const owed = settleDelegation(ctx, from, v)
+  v = { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } }
+  const shares = amount === have ? d.shares : (amount * v.pool.totalShares + v.delegated - 1n) / v.delegated
+  const pool = { ...v.pool, totalShares: v.pool.totalShares - shares }
+  s.set(ValidatorCodec, K.validator(validator), { ...v, delegated: v.delegated - amount, pool })
+  const left = d.shares - shares
+  if (left === 0n) {
+    s.delete(DelegationCodec, K.delegation(from, validator))
+    const list = s.get(AddressListCodec, K.delegationsOf(from)) ?? { items: [] }
+    s.set(AddressListCodec, K.delegationsOf(from), { items: list.items.filter((x) => x !== validator) })
+  } else {
+    s.set(DelegationCodec, K.delegation(from, validator), { shares: left, rewardDebt: accrued(pool, left) })
+  }
+  scheduleUnbonding(ctx, from, amount)
+  return []
+}
+
+function nextMeta(s: BlockState, f: (m: ChainMeta) => ChainMeta): ChainMeta {
+  const m = f(getMeta(s))
+  s.set(ChainMetaCodec, K.meta(), m)
+  return m
+}
+
+function registerDatanet(ctx: ExecContext, stx: SignedTx, name: string, metadataUri: string, bond: bigint): ReceiptRecord[] {
+  const s = ctx.state
+  const meta = nextMeta(s, (m) => ({ ...m, datanets: m.datanets + 1 }))
+  const id = stx.hash
+  s.set(DatanetCodec, K.datanet(id), {
+    id, owner: stx.sender, name, metadataUri, contributionBond: bond, contributions: 0, accepted: 0, earned: 0n,
+    pool: emptyPool(), seq: meta.datanets,
+  })
+  s.set(IdRefCodec, K.datanetBySeq(meta.datanets), { id })
+  return []
+}
+
+function requireDatanet(s: BlockState, id: Hex, field: string): Datanet {
+  return s.get(DatanetCodec, K.datanet(id)) ?? fail('TX_ERROR_UNKNOWN_DATANET', `${field}: no Datanet ${id}`, { field })
+}
+
+function contribute(ctx: ExecContext, stx: SignedTx, datanetId: Hex, dataHash: Hex, metadataUri: string): ReceiptRecord[] {
+  const s = ctx.state
+  const dn = requireDatanet(s, datanetId, 'body[0]')
+  addBalance(s, stx.sender, -dn.contributionBond)
+  const seq = dn.contributions + 1
+  s.set(DatanetCodec, K.datanet(datanetId), { ...dn, contributions: seq })
+  s.set(ContributionCodec, K.contribution(stx.hash), {
+    id: stx.hash, datanetId, contributor: stx.sender, dataHash, metadataUri, status: 'pending', weight: 0, bond: dn.contributionBond,
+    receipts: 0, weightSharePpm: 0, earned: 0n, rewardDebt: 0n, seq,
+  })
+  s.set(IdRefCodec, K.datanetContribution(datanetId, seq), { id: stx.hash })
+  return []
+}
+
+function review(ctx: ExecContext, from: Address, id: Hex, accept: boolean, weight: number): ReceiptRecord[] {
+  const s = ctx.state
+  const c = s.get(ContributionCodec, K.contribution(id)) ?? fail('TX_ERROR_UNKNOWN_CONTRIBUTION', `body[0]: no contribution ${id}`, { field: 'body[0]' })
+  const dn = requireDatanet(s, c.datanetId, 'body[0]')
+  if (dn.owner !== from) fail('TX_ERROR_NOT_CURATOR', `only the Datanet's owner ${dn.owner} may review its contributions`)
+  if (c.status !== 'pending') fail('TX_ERROR_ALREADY_REVIEWED', `contribution is already ${c.status}`)
+  if (!accept) {
+    addBalance(s, ctx.params.treasury, c.bond)
+    addLedger(s, ctx.params.treasury, 'treasury', c.bond)
+    s.set(ContributionCodec, K.contribution(id), { ...c, status: 'rejected', bond: 0n })
+    return []
+  }
+  addBalance(s, c.contributor, c.bond)
+  const pool = { ...dn.pool, totalShares: dn.pool.totalShares + BigInt(weight) }
+  s.set(DatanetCodec, K.datanet(dn.id), { ...dn, accepted: dn.accepted + 1, pool })
+  s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt: accrued(pool, BigInt(weight)) })
+  pushId(s, K.contributionsOf(c.contributor), id)
+  return []
+}
+
+function registerModel(ctx: ExecContext, stx: SignedTx, call: Extract<TxCall, { type: 'registerModel' }>): ReceiptRecord[] {
+  const s = ctx.state
+  call.datanets.forEach((d, i) => requireDatanet(s, d.datanetId, `body[2][${i}][0]`))
+  const meta = nextMeta(s, (m) => ({ ...m, models: m.models + 1 }))
+  s.set(ModelCodec, K.model(stx.hash), {
+    id: stx.hash, owner: stx.sender, name: call.name, baseModel: call.baseModel, datanets: call.datanets, minFee: call.minFee,
+    receipts: 0, feesTotal: 0n, seq: meta.models,
+  })
+  s.set(IdRefCodec, K.modelBySeq(meta.models), { id: stx.hash })
+  return []
+}
+
+function chargeReceiptFee(ctx: ExecContext, operator: Address, payer: Address, fee: bigint, field: string): void {
+  const s = ctx.state
+  if (payer !== operator) {
+    const key = K.allowance(payer, operator)
+    const allowance = s.get(AllowanceCodec, key)?.amount ?? 0n
+    if (allowance < fee) fail('TX_ERROR_ALLOWANCE_EXCEEDED', `${field}: payer's allowance to this operator is ${allowance}, fee is ${fee}`, { field })
+    s.set(AllowanceCodec, key, { amount: allowance - fee })
+  }
+  const bal = getAccount(s, payer).balance
+  if (bal < fee) fail('TX_ERROR_INSUFFICIENT_BALANCE', `${field}: payer balance ${bal} cannot pay fee ${fee}`, { field })
+  addBalance(s, payer, -fee)
+}
+
+/**
+ * One receipt: charge the fee, split it per params.feeSplit (DESIGN §4) and
+ * record the payouts. Every unit of the fee lands with exactly one party.
+ */
+function applyReceipt(ctx: ExecContext, stx: SignedTx, r: Receipt, i: number): ReceiptRecord {
+  const s = ctx.state
+  const f = `body[${i}]`
+  const operator = stx.sender
+  const model = s.get(ModelCodec, K.model(r.modelId)) ?? fail('TX_ERROR_UNKNOWN_MODEL', `${f}[0]: no model ${r.modelId}`, { field: `${f}[0]` })
+  if (r.fee < model.minFee) fail('TX_ERROR_FEE_BELOW_MODEL_MIN', `${f}[2]: fee ${r.fee} is below the model's minFee ${model.minFee}`, { field: `${f}[2]` })
+  const contributions = r.attribution.map((a, j) => {
+    const field = `${f}[5][${j}][0]`
+    const c = s.get(ContributionCodec, K.contribution(a.contributionId)) ?? fail('TX_ERROR_UNKNOWN_CONTRIBUTION', `${field}: no contribution ${a.contributionId}`, { field })
+    if (c.status !== 'accepted') fail('TX_ERROR_CONTRIBUTION_NOT_ACCEPTED', `${field}: contribution is ${c.status}`, { field })
+    if (!model.datanets.some((d) => d.datanetId === c.datanetId)) fail('TX_ERROR_ATTRIBUTION_OUTSIDE_MODEL', `${field}: contribution's Datanet is not in the model's provenance`, { field })
+    return c
+  })
+  chargeReceiptFee(ctx, operator, r.payer, r.fee, `${f}[1]`)
+
+  const { feeSplit, treasury } = ctx.params
+  const part = (bps: number): bigint => (r.fee * BigInt(bps)) / 10_000n
+  const C = part(feeSplit.contributors)
+  const ownerCut = part(feeSplit.modelOwner)
+  const operatorCut = part(feeSplit.operator)
+  const validatorsCut = part(feeSplit.validators)
+  let treasuryCut = r.fee - C - ownerCut - operatorCut - validatorsCut
+  const payouts: Payout[] = []
+
+  if (contributions.length > 0) {
+    treasuryCut += payContributors(ctx, r, contributions, C, payouts)
+  } else {
+    treasuryCut += payDatanetPools(ctx, model, C, payouts)
+  }
+  ctx.credits.add(model.owner, 'modelOwner', ownerCut)
+  ctx.credits.add(operator, 'operator', operatorCut)
+  ctx.credits.addToValidatorPool(validatorsCut)
+  ctx.credits.add(treasury, 'treasury', treasuryCut)
+  payouts.push(
+    { address: model.owner, role: 'modelOwner', amount: ownerCut },
+    { address: operator, role: 'operator', amount: operatorCut },
+    { address: null, role: 'validators', amount: validatorsCut },
+    { address: treasury, role: 'treasury', amount: treasuryCut },
+  )
+  s.set(ModelCodec, K.model(model.id), { ...model, receipts: model.receipts + 1, feesTotal: model.feesTotal + r.fee })
+  return { id: receiptId(stx.hash, i), txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
+}
+
+/** Explicit attribution: ⌊C·wᵢ/W⌋ to each contributor; returns the remainder (for the treasury). */
+function payContributors(ctx: ExecContext, r: Receipt, cs: Contribution[], C: bigint, payouts: Payout[]): bigint {
+  const s = ctx.state
+  const W = r.attribution.reduce((sum, a) => sum + BigInt(a.weight), 0n)
+  let paid = 0n
+  cs.forEach((c, j) => {
+    const w = BigInt(r.attribution[j].weight)
+    const amount = (C * w) / W
+    paid += amount
+    ctx.credits.add(c.contributor, 'contributor', amount)
+    payouts.push({ address: c.contributor, role: 'contributor', amount })
+    const ppm = Number((1_000_000n * w) / W)
+    s.set(ContributionCodec, K.contribution(c.id), { ...c, receipts: c.receipts + 1, weightSharePpm: c.weightSharePpm + ppm, earned: c.earned + amount })
+    const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
+    s.set(DatanetCodec, K.datanet(dn.id), { ...dn, earned: dn.earned + amount })
+  })
+  return C - paid
+}
+
+/** Empty attribution: C over the model's Datanets by provenance weight, into their pools. */
+function payDatanetPools(ctx: ExecContext, model: Model, C: bigint, payouts: Payout[]): bigint {
+  const s = ctx.state
+  const W = model.datanets.reduce((sum, d) => sum + BigInt(d.weight), 0n)
+  let credited = 0n
+  for (const d of model.datanets) {
+    const amount = (C * BigInt(d.weight)) / W
+    const dn = s.get(DatanetCodec, K.datanet(d.datanetId)) as Datanet
+    const { pool, dust } = creditPool(dn.pool, amount)
+    const held = amount - dust
+    credited += held
+    if (held === 0n) continue
+    s.set(DatanetCodec, K.datanet(dn.id), { ...dn, pool, earned: dn.earned + held })
+    ctx.credits.add(dn.id, 'datanetPool', held)
+    payouts.push({ address: dn.id, role: 'datanetPool', amount: held })
+  }
+  return C - credited
+}
+
+/** Pay out everything the sender has accrued in Datanet and delegator pools (DESIGN §4). */
+function claim(ctx: ExecContext, from: Address): ReceiptRecord[] {
+  const s = ctx.state
+  let total = 0n
+  const mine = s.get(IdListCodec, K.contributionsOf(from))?.ids ?? []
+  for (const id of mine) {
+    const c = s.get(ContributionCodec, K.contribution(id)) as Contribution
+    const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
+    const owed = pending(dn.pool, BigInt(c.weight), c.rewardDebt)
+    if (owed === 0n) continue
+    s.set(DatanetCodec, K.datanet(dn.id), { ...dn, pool: { ...dn.pool, balance: dn.pool.balance - owed } })
+    s.set(ContributionCodec, K.contribution(id), { ...c, earned: c.earned + owed, rewardDebt: c.rewardDebt + owed })
+    addLedger(s, from, 'contributor', owed)
+    total += owed
+  }
+  const validators = s.get(AddressListCodec, K.delegationsOf(from))?.items ?? []
+  for (const va of validators) {
+    const v = s.get(ValidatorCodec, K.validator(va)) as Validator
+    const owed = settleDelegation(ctx, from, v)
+    if (owed === 0n) continue
+    const d = s.get(DelegationCodec, K.delegation(from, va))!
+    s.set(DelegationCodec, K.delegation(from, va), { ...d, rewardDebt: d.rewardDebt + owed })
+    s.set(ValidatorCodec, K.validator(va), { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } })
+  }
+  if (total > 0n) addBalance(s, from, total)
+  return []
+}

@@ -1,0 +1,29 @@
+/**
+ * State keys, one prefix per entity kind (ASCII, '/'-separated, so that
+ * lexicographic order groups a kind together). A retired prefix is never
+ * reused. Sequence numbers are zero-padded to keep insertion order.
+ */
+const seq = (n: number): string => n.toString().padStart(12, '0')
+
+export const K = {
+  meta: () => 'meta',
+  account: (a: string) => `acct/${a}`,
+  allowance: (payer: string, operator: string) => `allow/${payer}/${operator}`,
+  validator: (a: string) => `val/${a}`,
+  validatorIndex: () => 'vals',
+  validatorSet: (height: number) => `valset/${seq(height)}`,
+  delegation: (delegator: string, validator: string) => `deleg/${delegator}/${validator}`,
+  delegationsOf: (delegator: string) => `delegs/${delegator}`,
+  unbonding: (a: string) => `unbond/${a}`,
+  unbondingQueue: (height: number) => `unbondq/${seq(height)}`,
+  datanet: (id: string) => `dn/${id}`,
+  datanetBySeq: (n: number) => `dnseq/${seq(n)}`,
+  contribution: (id: string) => `ctb/${id}`,
+  datanetContribution: (datanetId: string, n: number) => `dnctb/${datanetId}/${seq(n)}`,
+  contributionsOf: (contributor: string) => `myctb/${contributor}`,
+  model: (id: string) => `model/${id}`,
+  modelBySeq: (n: number) => `mseq/${seq(n)}`,
+  ledger: (a: string) => `ledger/${a}`,
+  missed: (a: string) => `missed/${a}`,
+  evidence: (a: string, height: number) => `evid/${a}/${seq(height)}`,
+} as const
