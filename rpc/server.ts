@@ -1,0 +1,601 @@
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { RawData } from 'ws'
+import { JsonRpcErrorCode, RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from './errors.js'
+import type { JsonRpcErrorObject } from './errors.js'
+import { MethodTable } from './methodTable.js'
+import type { CallContext, MethodSpec, OpenRpcDocument, SubscriptionHost } from './methodTable.js'
+
+/** Structured logger (STYLE.md): a message plus a context object, never interpolated strings. */
+export interface Logger {
+  error(msg: string, ctx?: Record<string, unknown>): void
+  warn(msg: string, ctx?: Record<string, unknown>): void
+  info(msg: string, ctx?: Record<string, unknown>): void
+  debug(msg: string, ctx?: Record<string, unknown>): void
+}
+
+/**
+ * Hook the node backs with prom-client. `method` is a method of the table,
+ * `(unknown)` for a name not in it and `(invalid)` for a malformed request,
+ * so that callers cannot blow up label cardinality.
+ */
+export interface RpcMetrics {
+  onRequest(method: string, seconds: number, ok: boolean): void
+}
+
+export interface RpcServerOptions {
+  host: string
+  /** 0 picks a free port; `start()` reports the actual one. */
+  port: number
+  /** Largest HTTP body or WebSocket message. */
+  maxBodyBytes: number
+  /** Largest number of requests in one batch. */
+  maxBatch: number
+  maxWsConnections: number
+  maxSubscriptionsPerConnection: number
+  /** A WebSocket client with more than this many bytes unsent is dropped rather than buffered without bound. */
+  maxWsBufferedBytes: number
+  /** Topics `chain_subscribe` accepts and `publish` sends to. */
+  topics: string[]
+  /** Ping interval that detects dead WebSocket peers; 0 disables it. */
+  wsPingIntervalMs: number
+  /** API version reported by `rpc.discover`. */
+  version: string
+}
+
+export const defaultRpcServerOptions: RpcServerOptions = {
+  host: '127.0.0.1',
+  port: 8545,
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxBatch: 100,
+  maxWsConnections: 100,
+  maxSubscriptionsPerConnection: 16,
+  maxWsBufferedBytes: 16 * 1024 * 1024,
+  topics: ['newBlocks', 'distributions'],
+  wsPingIntervalMs: 30_000,
+  version: '0.1.0',
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+
+export interface RpcServerModules {
+  methods: MethodSpec[]
+  logger?: Logger
+  metrics?: RpcMetrics | null
+  /** Extra HTTP routes by path (e.g. `/metrics`); the handler answers every HTTP method itself. */
+  extraRoutes?: Record<string, RouteHandler>
+}
+
+/**
+ * No request needs JSON nested deeper than this. V8's JSON.parse copes with
+ * any depth, but whatever walks the value afterwards (validation, handlers,
+ * logging) may recurse, so deeper input is refused before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/** How long an over-limit body is drained before the socket is cut (see refuseTooLarge). */
+const LINGER_MS = 2_000
+/** How long `stop()` waits for in-flight requests and WebSocket close handshakes before cutting sockets. */
+const STOP_GRACE_MS = 1_000
+
+const NOTIFICATION_METHOD = 'chain_subscription'
+
+const noopLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} }
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type',
+  'Access-Control-Max-Age': '86400',
+}
+
+/** JSON-RPC 2.0 over HTTP POST `/` and WebSocket on the same port (DESIGN §6). */
+export class RpcServer {
+  private readonly opts: RpcServerOptions
+  private readonly table: MethodTable
+  private readonly log: Logger
+  private readonly metrics: RpcMetrics | null
+  private readonly extraRoutes: Record<string, RouteHandler>
+  private readonly topics: Set<string>
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true })
+  private readonly wss: WebSocketServer
+  private readonly connections = new Set<WsConnection>()
+  /** topic → subscription id → connection, so publish touches only subscribers. */
+  private readonly subscribers = new Map<string, Map<string, WsConnection>>()
+  private readonly stopController = new AbortController()
+  private httpServer: http.Server | null = null
+  private pingTimer: NodeJS.Timeout | null = null
+  private discoverDoc: OpenRpcDocument | null = null
+
+  constructor(opts: Partial<RpcServerOptions>, modules: RpcServerModules) {
+    this.opts = { ...defaultRpcServerOptions, ...opts }
+    this.log = modules.logger ?? noopLogger
+    this.metrics = modules.metrics ?? null
+    this.extraRoutes = modules.extraRoutes ?? {}
+    this.topics = new Set(this.opts.topics)
+    for (const topic of this.topics) this.subscribers.set(topic, new Map())
+    this.table = new MethodTable([...modules.methods, ...this.builtinMethods()])
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxBodyBytes })
+  }
+
+  async start(): Promise<{ port: number }> {
+    if (this.httpServer) throw new RpcError('RPC_ERROR_ALREADY_STARTED', 'rpc server already started')
+    const server = http.createServer((req, res) => this.onHttpRequest(req, res))
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
+    this.httpServer = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    if (this.opts.wsPingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.pingAll(), this.opts.wsPingIntervalMs)
+      this.pingTimer.unref()
+    }
+    const port = (server.address() as AddressInfo).port
+    this.log.info('rpc server listening', { host: this.opts.host, port })
+    return { port }
+  }
+
+  /** Close the HTTP server and every WebSocket client; resolves once no socket is left open. */
+  async stop(): Promise<void> {
+    const server = this.httpServer
+    if (!server) return
+    this.httpServer = null
+    this.stopController.abort()
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    for (const conn of this.connections) conn.socket.close(1001, 'server stopping')
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    // Handlers were told to stop through their signal and peers were asked to close; whoever is still there is cut off.
+    const grace = setTimeout(() => {
+      for (const conn of this.connections) conn.socket.terminate()
+      server.closeAllConnections()
+    }, STOP_GRACE_MS)
+    await closed
+    clearTimeout(grace)
+    this.wss.close()
+    this.log.info('rpc server stopped')
+  }
+
+  /** Send `result` to every WebSocket subscriber of `topic`. */
+  publish(topic: string, result: unknown): void {
+    const subs = this.subscribers.get(topic)
+    if (!subs) throw new RpcError(RpcErrorCode.unknownTopic, `unknown topic ${topic}`, { topic })
+    if (subs.size === 0) return
+    // Serialize the result once; only the subscription id differs between subscribers (and it is plain hex).
+    const resultJson = stringifyJson(result)
+    for (const [id, conn] of subs) {
+      conn.send(
+        `{"jsonrpc":"2.0","method":"${NOTIFICATION_METHOD}","params":{"subscription":"${id}","result":${resultJson}}}`,
+      )
+    }
+  }
+
+  // ---- HTTP
+
+  private onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
+    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v)
+    const path = pathOf(req.url)
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end()
+      return
+    }
+    const route = this.extraRoutes[path]
+    if (route) {
+      this.runRoute(route, req, res)
+      return
+    }
+    if (path === '/health') {
+      if (req.method === 'GET' || req.method === 'HEAD') sendJson(res, 200, '{"ok":true}')
+      else this.sendHttpError(res, 405, RpcErrorCode.methodNotAllowed, `${req.method} not allowed on ${path}`, 'GET')
+      return
+    }
+    if (path !== '/') {
+      this.sendHttpError(res, 404, RpcErrorCode.notFound, `no route ${path}`)
+      return
+    }
+    if (req.method !== 'POST') {
+      this.sendHttpError(res, 405, RpcErrorCode.methodNotAllowed, `${req.method} not allowed on /; use POST`, 'POST')
+      return
+    }
+    this.handleHttpRpc(req, res).catch((e: unknown) => {
+      this.log.error('rpc http request failed', { error: errorText(e) })
+      if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
+      else res.destroy()
+    })
+  }
+
+  private runRoute(route: RouteHandler, req: IncomingMessage, res: ServerResponse): void {
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((e: unknown) => {
+        this.log.error('rpc extra route failed', { path: pathOf(req.url), error: errorText(e) })
+        if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
+        else res.destroy()
+      })
+  }
+
+  private async handleHttpRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.readBody(req, res)
+    if (body === null) return
+    const requestAbort = new AbortController()
+    // 'close' on the response also fires after a normal finish, when aborting is harmless.
+    res.on('close', () => requestAbort.abort())
+    const ctx: CallContext = {
+      transport: 'http',
+      remoteAddress: req.socket.remoteAddress,
+      signal: AbortSignal.any([requestAbort.signal, this.stopController.signal]),
+    }
+    const out = await this.handlePayload(body, ctx)
+    if (out === null) res.writeHead(204).end()
+    else sendJson(res, 200, out)
+  }
+
+  /** The request body, or null when it was refused (already answered) or the client went away. */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+    const limit = this.opts.maxBodyBytes
+    return new Promise((resolve) => {
+      if (Number(req.headers['content-length']) > limit) {
+        this.refuseTooLarge(req, res)
+        resolve(null)
+        return
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size <= limit) {
+          chunks.push(chunk)
+          return
+        }
+        req.off('data', onData)
+        chunks.length = 0
+        this.refuseTooLarge(req, res)
+        resolve(null)
+      }
+      req.on('data', onData)
+      req.on('end', () => resolve(Buffer.concat(chunks, size)))
+      // A client that aborts mid-body gets no answer; 'close' after 'end' is a no-op on the settled promise.
+      req.on('close', () => resolve(null))
+    })
+  }
+
+  /**
+   * Answer 413 with a JSON-RPC error at once, but keep discarding the rest of
+   * the body until the client is done sending (bounded by LINGER_MS): closing a
+   * socket with unread input resets it, and the client would lose the answer.
+   */
+  private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+    const limit = this.opts.maxBodyBytes
+    this.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
+    const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
+    res.writeHead(413, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    })
+    res.write(body)
+    const linger = setTimeout(() => res.end(), LINGER_MS)
+    linger.unref()
+    res.on('close', () => clearTimeout(linger))
+    req.on('end', () => {
+      clearTimeout(linger)
+      res.end()
+    })
+    req.resume()
+  }
+
+  private sendHttpError(res: ServerResponse, status: number, code: string, message: string, allow?: string): void {
+    if (allow !== undefined) res.setHeader('Allow', `${allow}, OPTIONS`)
+    sendJson(res, status, errorResponse(null, rpcErrorObject(code, message)))
+  }
+
+  // ---- WebSocket
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (pathOf(req.url) !== '/') return rejectUpgrade(socket, 404, 'Not Found')
+    if (!this.httpServer || this.connections.size >= this.opts.maxWsConnections) {
+      this.log.debug('rpc websocket refused', { remote: req.socket.remoteAddress, connections: this.connections.size })
+      return rejectUpgrade(socket, 503, 'Service Unavailable')
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onWsConnection(ws, req))
+  }
+
+  private onWsConnection(ws: WebSocket, req: IncomingMessage): void {
+    const conn = new WsConnection(ws, req.socket.remoteAddress, this.opts, this.log, this.subscribers)
+    this.connections.add(conn)
+    ws.on('message', (data: RawData) => {
+      this.handlePayload(rawToBuffer(data), conn.callContext(this.stopController.signal))
+        .then((out) => {
+          if (out !== null) conn.send(out)
+        })
+        .catch((e: unknown) => this.log.error('rpc websocket message failed', { error: errorText(e) }))
+    })
+    ws.on('pong', () => {
+      conn.alive = true
+    })
+    // ws emits 'close' after any 'error'; the error only needs recording.
+    ws.on('error', (e) => this.log.debug('rpc websocket error', { remote: conn.remoteAddress, error: e.message }))
+    ws.on('close', () => {
+      conn.dispose()
+      this.connections.delete(conn)
+    })
+  }
+
+  private pingAll(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        this.log.debug('rpc websocket peer unresponsive', { remote: conn.remoteAddress })
+        conn.socket.terminate()
+        continue
+      }
+      conn.alive = false
+      conn.socket.ping()
+    }
+  }
+
+  // ---- JSON-RPC
+
+  /** The serialized response to one HTTP body or WebSocket message, or null when nothing is owed. */
+  private async handlePayload(bytes: Buffer, ctx: CallContext): Promise<string | null> {
+    const parsed = this.parse(bytes)
+    if (!parsed.ok) return errorResponse(null, parsed.error)
+    const payload = parsed.value
+    if (!Array.isArray(payload)) return this.handleRequest(payload, ctx)
+    if (payload.length === 0) return errorResponse(null, rpcErrorObject(RpcErrorCode.invalidRequest, 'empty batch'))
+    if (payload.length > this.opts.maxBatch) {
+      return errorResponse(
+        null,
+        rpcErrorObject(RpcErrorCode.batchTooLarge, `batch of ${payload.length} exceeds the limit of ${this.opts.maxBatch}`),
+      )
+    }
+    const responses = await Promise.all(payload.map((item) => this.handleRequest(item, ctx)))
+    const owed = responses.filter((r): r is string => r !== null)
+    return owed.length === 0 ? null : `[${owed.join(',')}]`
+  }
+
+  private parse(bytes: Buffer): { ok: true; value: unknown } | { ok: false; error: JsonRpcErrorObject } {
+    let text: string
+    try {
+      text = this.utf8.decode(bytes)
+    } catch {
+      return { ok: false, error: rpcErrorObject(RpcErrorCode.parse, 'request is not valid UTF-8') }
+    }
+    if (exceedsDepth(text, MAX_JSON_DEPTH)) {
+      return { ok: false, error: rpcErrorObject(RpcErrorCode.tooDeep, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`) }
+    }
+    try {
+      return { ok: true, value: JSON.parse(text) }
+    } catch (e) {
+      // SyntaxError for bad JSON; RangeError would be an engine whose parser recurses.
+      const message = e instanceof SyntaxError ? `invalid JSON: ${e.message}` : 'invalid JSON'
+      return { ok: false, error: rpcErrorObject(RpcErrorCode.parse, message) }
+    }
+  }
+
+  /** One request object: its serialized response, or null for a notification. */
+  private async handleRequest(req: unknown, ctx: CallContext): Promise<string | null> {
+    const started = performance.now()
+    const envelope = checkEnvelope(req)
+    if (!envelope.ok) {
+      this.metrics?.onRequest('(invalid)', (performance.now() - started) / 1000, false)
+      return errorResponse(envelope.id, envelope.error)
+    }
+    const { id, isNotification, method, params } = envelope
+    const spec = this.table.get(method)
+    const label = spec ? method : '(unknown)'
+    let response: string
+    try {
+      if (!spec) throw new RpcError(RpcErrorCode.methodNotFound, `method ${method} not found`, { method })
+      const validParams = this.table.validateParams(spec, params)
+      const result = await spec.handler(validParams, ctx)
+      response = this.resultResponse(id, result, method)
+      this.metrics?.onRequest(label, (performance.now() - started) / 1000, true)
+    } catch (e) {
+      const { error, internal } = toJsonRpcError(e)
+      if (internal) this.log.error('rpc handler failed', { method, error: errorText(e) })
+      else this.log.debug('rpc request refused', { method, code: error.code, reason: (error.data as { reason?: string }).reason })
+      response = errorResponse(id, error)
+      this.metrics?.onRequest(label, (performance.now() - started) / 1000, false)
+    }
+    return isNotification ? null : response
+  }
+
+  private resultResponse(id: JsonRpcId, result: unknown, method: string): string {
+    try {
+      return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${stringifyJson(result)}}`
+    } catch (e) {
+      this.log.error('rpc result not serializable', { method, error: errorText(e) })
+      throw new RpcError(RpcErrorCode.internal, 'internal error')
+    }
+  }
+
+  private builtinMethods(): MethodSpec[] {
+    const topics = [...this.topics]
+    return [
+      {
+        name: 'rpc.discover',
+        summary: 'The OpenRPC document of every method',
+        params: [],
+        result: { type: 'object', description: 'OpenRPC 1.2.6 document' },
+        handler: () => (this.discoverDoc ??= this.table.openRpc(this.opts.version)),
+      },
+      {
+        name: 'chain_subscribe',
+        summary: 'Subscribe to a topic (WebSocket only); notifications arrive as chain_subscription',
+        params: [{ name: 'topic', required: true, schema: { type: 'string', enum: topics } }],
+        result: { type: 'string', pattern: '^0x[0-9a-f]{32}$', description: 'subscription id' },
+        handler: (params, ctx) => requireConnection(ctx, 'chain_subscribe').subscribe(params[0] as string),
+      },
+      {
+        name: 'chain_unsubscribe',
+        summary: 'Cancel a subscription of this connection (WebSocket only)',
+        params: [{ name: 'subscription', required: true, schema: { type: 'string', maxLength: 66 } }],
+        result: { type: 'boolean', description: 'whether the subscription existed' },
+        handler: (params, ctx) => requireConnection(ctx, 'chain_unsubscribe').unsubscribe(params[0] as string),
+      },
+    ]
+  }
+}
+
+/** One WebSocket client: its subscriptions live and die with it. */
+class WsConnection implements SubscriptionHost {
+  alive = true
+  private readonly subs = new Map<string, string>()
+  private readonly abort = new AbortController()
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly remoteAddress: string | undefined,
+    private readonly opts: RpcServerOptions,
+    private readonly log: Logger,
+    private readonly subscribers: Map<string, Map<string, WsConnection>>,
+  ) {}
+
+  callContext(stopSignal: AbortSignal): CallContext {
+    return {
+      transport: 'ws',
+      remoteAddress: this.remoteAddress,
+      signal: AbortSignal.any([this.abort.signal, stopSignal]),
+      connection: this,
+    }
+  }
+
+  subscribe(topic: string): string {
+    const topicSubs = this.subscribers.get(topic)
+    if (!topicSubs) throw new RpcError(RpcErrorCode.unknownTopic, `unknown topic ${topic}`, { topic })
+    if (this.subs.size >= this.opts.maxSubscriptionsPerConnection) {
+      throw new RpcError(
+        RpcErrorCode.tooManySubscriptions,
+        `at most ${this.opts.maxSubscriptionsPerConnection} subscriptions per connection`,
+        { limit: this.opts.maxSubscriptionsPerConnection },
+      )
+    }
+    const id = '0x' + randomBytes(16).toString('hex')
+    this.subs.set(id, topic)
+    topicSubs.set(id, this)
+    return id
+  }
+
+  unsubscribe(id: string): boolean {
+    const topic = this.subs.get(id)
+    if (topic === undefined) return false
+    this.subs.delete(id)
+    this.subscribers.get(topic)?.delete(id)
+    return true
+  }
+
+  send(text: string): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return
+    if (this.socket.bufferedAmount > this.opts.maxWsBufferedBytes) {
+      this.log.warn('rpc websocket client too slow, dropping it', {
+        remote: this.remoteAddress,
+        bufferedBytes: this.socket.bufferedAmount,
+      })
+      this.socket.terminate()
+      return
+    }
+    this.socket.send(text)
+  }
+
+  dispose(): void {
+    this.abort.abort()
+    for (const id of [...this.subs.keys()]) this.unsubscribe(id)
+  }
+}
+
+type JsonRpcId = string | number | null
+
+type Envelope =
+  | { ok: true; id: JsonRpcId; isNotification: boolean; method: string; params: unknown }
+  | { ok: false; id: JsonRpcId; error: JsonRpcErrorObject }
+
+/** Check the JSON-RPC 2.0 request shape. An invalid request is always answered, with its id when that id is usable. */
+function checkEnvelope(req: unknown): Envelope {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) {
+    return invalidEnvelope(null, 'request must be an object')
+  }
+  const r = req as Record<string, unknown>
+  const hasId = 'id' in r
+  if (hasId && !isValidId(r.id)) return invalidEnvelope(null, 'id must be a string, a number or null')
+  const id = hasId ? (r.id as JsonRpcId) : null
+  if (r.jsonrpc !== '2.0') return invalidEnvelope(id, 'jsonrpc must be "2.0"')
+  if (typeof r.method !== 'string') return invalidEnvelope(id, 'method must be a string')
+  if (r.params !== undefined && (typeof r.params !== 'object' || r.params === null)) {
+    return invalidEnvelope(id, 'params must be an array')
+  }
+  return { ok: true, id, isNotification: !hasId, method: r.method, params: r.params }
+}
+
+function invalidEnvelope(id: JsonRpcId, message: string): Envelope {
+  return { ok: false, id, error: rpcErrorObject(RpcErrorCode.invalidRequest, message) }
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
+}
+
+function rpcErrorObject(code: string, message: string): JsonRpcErrorObject {
+  return toJsonRpcError(new RpcError(code, message)).error
+}
+
+function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): string {
+  return stringifyJson({ jsonrpc: '2.0', id, error })
+}
+
+function requireConnection(ctx: CallContext, method: string): SubscriptionHost {
+  if (!ctx.connection) throw new RpcError(RpcErrorCode.wsOnly, `${method} is only available over WebSocket`, { method })
+  return ctx.connection
+}
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`, scanning outside
+ * strings only. Text shorter than `max` cannot, so small requests skip the scan.
+ */
+function exceedsDepth(text: string, max: number): boolean {
+  if (text.length <= max) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return false
+}
+
+function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.once('finish', () => socket.destroy())
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+function pathOf(url = '/'): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+function rawToBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e)
+}
