@@ -106,7 +106,7 @@ export class RpcServer {
   private readonly connections = new Set<WsConnection>()
   /** topic → subscription id → connection, so publish touches only subscribers. */
   private readonly subscribers = new Map<string, Map<string, WsConnection>>()
-  private readonly stopController = new AbortController()
+  private stopController = new AbortController()
   private httpServer: http.Server | null = null
   private pingTimer: NodeJS.Timeout | null = null
   private discoverDoc: OpenRpcDocument | null = null
@@ -124,6 +124,7 @@ export class RpcServer {
 
   async start(): Promise<{ port: number }> {
     if (this.httpServer) throw new RpcError('RPC_ERROR_ALREADY_STARTED', 'rpc server already started')
+    this.stopController = new AbortController()
     const server = http.createServer((req, res) => this.onHttpRequest(req, res))
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
     this.httpServer = server
@@ -162,6 +163,18 @@ export class RpcServer {
     clearTimeout(grace)
     this.wss.close()
     this.log.info('rpc server stopped')
+  }
+
+  /** Open WebSocket connections (for gauges and tests). */
+  get wsConnectionCount(): number {
+    return this.connections.size
+  }
+
+  /** Live subscriptions over all connections (for gauges and tests). */
+  get subscriptionCount(): number {
+    let n = 0
+    for (const subs of this.subscribers.values()) n += subs.size
+    return n
   }
 
   /** Send `result` to every WebSocket subscriber of `topic`. */

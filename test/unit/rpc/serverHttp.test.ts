@@ -1,0 +1,426 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { AttrchainError, CodecError, GenesisError, TxError } from '../../../core/errors.js'
+import { commonSchemas } from '../../../rpc/methodTable.js'
+import type { MethodSpec, OpenRpcDocument } from '../../../rpc/methodTable.js'
+import { RpcError } from '../../../rpc/errors.js'
+import { RpcServer } from '../../../rpc/server.js'
+import type { Logger, RpcServerOptions } from '../../../rpc/server.js'
+
+/** A small fake method table: this file tests the transport, not chain methods. */
+function fakeMethods(counter: { n: number }): MethodSpec[] {
+  return [
+    {
+      name: 'test_echo',
+      summary: 'Returns its param',
+      params: [{ name: 'value', required: true, schema: {} }],
+      result: {},
+      handler: (p) => p[0],
+    },
+    {
+      name: 'test_add',
+      summary: 'a + b',
+      params: [
+        { name: 'a', required: true, schema: { type: 'integer' } },
+        { name: 'b', schema: { type: 'integer' } },
+      ],
+      result: { type: 'integer' },
+      handler: (p) => (p[0] as number) + ((p[1] as number | undefined) ?? 0),
+    },
+    {
+      name: 'account_get',
+      summary: 'A fake account',
+      params: [{ name: 'address', required: true, schema: commonSchemas.address }],
+      result: { type: 'object' },
+      handler: (p) => ({ address: (p[0] as string).toLowerCase(), balance: 10n ** 30n, code: new Uint8Array([1, 2]) }),
+    },
+    {
+      name: 'test_count',
+      summary: 'Counts calls',
+      params: [],
+      result: { type: 'integer' },
+      handler: () => ++counter.n,
+    },
+    {
+      name: 'test_fail',
+      summary: 'Throws the error named by kind',
+      params: [{ name: 'kind', required: true, schema: { type: 'string' } }],
+      result: { type: 'null' },
+      handler: async (p) => {
+        switch (p[0]) {
+          case 'tx':
+            throw new TxError('TX_ERROR_BAD_NONCE', 'nonce 3 is below the account nonce 5', { expected: 5n, got: 3 })
+          case 'mempool':
+            throw new AttrchainError('MEMPOOL_ERROR_FULL', 'mempool is full', { limit: 10 })
+          case 'codec':
+            throw new CodecError('CODEC_ERROR_BAD_HEX', 'tx must be 0x-prefixed hex', { field: 'tx' })
+          case 'timeout':
+            throw new RpcError('RPC_ERROR_TIMEOUT', 'not committed within 30000 ms')
+          case 'genesis':
+            throw new GenesisError('GENESIS_ERROR_INVALID', 'bad genesis')
+          default:
+            throw new Error('secret internals at /srv/attrchain/state.ts:42')
+        }
+      },
+    },
+  ]
+}
+
+interface Harness {
+  url: string
+  server: RpcServer
+  counter: { n: number }
+  logged: { level: string; msg: string; ctx?: Record<string, unknown> }[]
+  metrics: [string, boolean][]
+}
+
+async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}): Promise<Harness> {
+  const counter = { n: 0 }
+  const logged: Harness['logged'] = []
+  const metrics: Harness['metrics'] = []
+  const logger: Logger = {
+    error: (msg, ctx) => logged.push({ level: 'error', msg, ctx }),
+    warn: (msg, ctx) => logged.push({ level: 'warn', msg, ctx }),
+    info: (msg, ctx) => logged.push({ level: 'info', msg, ctx }),
+    debug: (msg, ctx) => logged.push({ level: 'debug', msg, ctx }),
+  }
+  const server = new RpcServer(
+    { port: 0, ...opts },
+    {
+      methods: fakeMethods(counter),
+      logger,
+      metrics: { onRequest: (method, seconds, ok) => metrics.push([method, ok]) && seconds >= 0 },
+      extraRoutes: {
+        '/metrics': (_req, res) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain' }).end('attrchain_up 1\n')
+        },
+        '/broken': async () => {
+          throw new Error('route failed')
+        },
+      },
+    },
+  )
+  const { port } = await server.start()
+  t.teardown(() => server.stop())
+  return { url: `http://127.0.0.1:${port}/`, server, counter, logged, metrics }
+}
+
+async function post(url: string, body: string | Uint8Array): Promise<{ status: number; text: string; json: unknown }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+  const text = await res.text()
+  return { status: res.status, text, json: text === '' ? undefined : JSON.parse(text) }
+}
+
+function rpc(method: string, params?: unknown, id: unknown = 1): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method, ...(params !== undefined ? { params } : {}) })
+}
+
+function errorOf(json: unknown): { code: number; message: string; data?: Record<string, unknown> } {
+  return (json as { error: { code: number; message: string; data?: Record<string, unknown> } }).error
+}
+
+t.test('start on port 0 reports the real port; start twice is refused', async (t) => {
+  const h = await startServer(t)
+  t.match(h.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  t.not(h.url, 'http://127.0.0.1:0/')
+  await t.rejects(h.server.start(), { code: 'RPC_ERROR_ALREADY_STARTED' })
+})
+
+t.test('single calls', async (t) => {
+  const h = await startServer(t)
+  t.same((await post(h.url, rpc('test_add', [2, 3]))).json, { jsonrpc: '2.0', id: 1, result: 5 })
+  t.same((await post(h.url, rpc('test_add', [2], 'abc'))).json, { jsonrpc: '2.0', id: 'abc', result: 2 })
+  t.same((await post(h.url, rpc('test_add', [2, null], null))).json, { jsonrpc: '2.0', id: null, result: 2 })
+  t.same((await post(h.url, rpc('test_count'))).json, { jsonrpc: '2.0', id: 1, result: 1 }, 'absent params are []')
+  const r = await post(h.url, rpc('account_get', ['0x' + 'AB'.repeat(20)]))
+  t.equal(r.status, 200)
+  t.same(r.json, {
+    jsonrpc: '2.0',
+    id: 1,
+    result: { address: '0x' + 'ab'.repeat(20), balance: '1000000000000000000000000000000', code: '0x0102' },
+  })
+})
+
+t.test('standard errors with exact codes', async (t) => {
+  const h = await startServer(t)
+  const cases: [string, string | Uint8Array, number, unknown][] = [
+    ['invalid JSON', '{"jsonrpc":"2.0",', -32700, null],
+    ['not UTF-8', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), -32700, null],
+    ['empty body', '', -32700, null],
+    ['missing jsonrpc', JSON.stringify({ id: 1, method: 'test_count' }), -32600, 1],
+    ['wrong jsonrpc', JSON.stringify({ jsonrpc: '1.0', id: 2, method: 'test_count' }), -32600, 2],
+    ['non-object request', '42', -32600, null],
+    ['id of a bad type', JSON.stringify({ jsonrpc: '2.0', id: { a: 1 }, method: 'test_count' }), -32600, null],
+    ['id true', JSON.stringify({ jsonrpc: '2.0', id: true, method: 'test_count' }), -32600, null],
+    ['method not a string', JSON.stringify({ jsonrpc: '2.0', id: 3, method: 7 }), -32600, 3],
+    ['params a string', JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'test_count', params: 'x' }), -32600, 4],
+    ['empty batch', '[]', -32600, null],
+    ['unknown method', rpc('nope_nope', [], 5), -32601, 5],
+    ['subscription over HTTP', rpc('chain_subscribe', ['newBlocks'], 6), -32601, 6],
+    ['by-name params', rpc('test_add', { a: 1 }, 7), -32602, 7],
+    ['wrong param type', rpc('test_add', ['1'], 8), -32602, 8],
+    ['too many params', rpc('test_add', [1, 2, 3], 9), -32602, 9],
+    ['missing param', rpc('test_add', [], 10), -32602, 10],
+  ]
+  for (const [what, body, code, id] of cases) {
+    const r = await post(h.url, body)
+    t.equal(r.status, 200, `${what}: status`)
+    t.equal(errorOf(r.json)?.code, code, `${what}: code`)
+    t.equal((r.json as { id: unknown }).id, id, `${what}: id`)
+    t.equal((r.json as { jsonrpc: unknown }).jsonrpc, '2.0', `${what}: jsonrpc`)
+  }
+})
+
+t.test('param validation messages name the param', async (t) => {
+  const h = await startServer(t)
+  const cases: [string, unknown, string][] = [
+    ['account_get', ['0x12'], 'params[0] (address): must match ^0x[0-9a-fA-F]{40}$'],
+    ['test_add', ['1'], 'params[0] (a): must be integer'],
+    ['test_add', [1, 2.5], 'params[1] (b): must be integer'],
+    ['test_add', [], 'params[0] (a): required'],
+    ['test_add', { a: 1 }, 'params must be a positional array (by-name params are not supported)'],
+  ]
+  for (const [method, params, message] of cases) {
+    const e = errorOf((await post(h.url, rpc(method, params))).json)
+    t.equal(e.code, -32602, `${method} ${JSON.stringify(params)}: code`)
+    t.equal(e.message, message, `${method} ${JSON.stringify(params)}: message`)
+    t.equal(e.data?.reason, 'RPC_ERROR_INVALID_PARAMS', `${method} ${JSON.stringify(params)}: reason`)
+  }
+})
+
+t.test('application errors map through the table with data.reason', async (t) => {
+  const h = await startServer(t)
+  const cases: [string, number, string, Record<string, unknown>][] = [
+    ['tx', -32001, 'nonce 3 is below the account nonce 5', { reason: 'TX_ERROR_BAD_NONCE', expected: '5', got: 3 }],
+    ['mempool', -32002, 'mempool is full', { reason: 'MEMPOOL_ERROR_FULL', limit: 10 }],
+    ['codec', -32602, 'tx must be 0x-prefixed hex', { reason: 'CODEC_ERROR_BAD_HEX', field: 'tx' }],
+    ['timeout', -32003, 'not committed within 30000 ms', { reason: 'RPC_ERROR_TIMEOUT' }],
+    ['genesis', -32000, 'bad genesis', { reason: 'GENESIS_ERROR_INVALID' }],
+  ]
+  for (const [kind, code, message, data] of cases) {
+    t.same((await post(h.url, rpc('test_fail', [kind]))).json, { jsonrpc: '2.0', id: 1, error: { code, message, data } }, kind)
+  }
+})
+
+t.test('internal errors leak nothing and are logged', async (t) => {
+  const h = await startServer(t)
+  const r = await post(h.url, rpc('test_fail', ['crash']))
+  t.same(r.json, { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'internal error', data: { reason: 'RPC_ERROR_INTERNAL' } } })
+  t.notMatch(r.text, /secret|srv|state\.ts/)
+  const logged = h.logged.find((l) => l.level === 'error')
+  t.equal(logged?.msg, 'rpc handler failed')
+  t.match(logged?.ctx?.error, /secret internals/)
+})
+
+t.test('notifications get no response', async (t) => {
+  const h = await startServer(t)
+  const single = await post(h.url, JSON.stringify({ jsonrpc: '2.0', method: 'test_count' }))
+  t.equal(single.status, 204)
+  t.equal(single.text, '')
+  t.equal(h.counter.n, 1, 'the notification ran')
+  const failing = await post(h.url, JSON.stringify({ jsonrpc: '2.0', method: 'nope_nope' }))
+  t.equal(failing.status, 204, 'even a failing notification is not answered')
+  const batch = await post(
+    h.url,
+    JSON.stringify([
+      { jsonrpc: '2.0', method: 'test_count' },
+      { jsonrpc: '2.0', method: 'test_count' },
+    ]),
+  )
+  t.equal(batch.status, 204)
+  t.equal(h.counter.n, 3)
+})
+
+t.test('a mixed batch answers only what is owed, each with its id', async (t) => {
+  const h = await startServer(t)
+  const r = await post(
+    h.url,
+    JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'test_add', params: [1, 1] },
+      { jsonrpc: '2.0', method: 'test_count' },
+      { jsonrpc: '1.0', id: 2, method: 'test_add', params: [1] },
+      { jsonrpc: '2.0', id: 3, method: 'nope_nope' },
+      { jsonrpc: '2.0', id: 4, method: 'test_add', params: ['x'] },
+      { jsonrpc: '2.0', id: 5, method: 'test_fail', params: ['tx'] },
+      7,
+    ]),
+  )
+  t.equal(r.status, 200)
+  const out = r.json as { id: unknown; result?: unknown; error?: { code: number } }[]
+  t.equal(out.length, 6, 'the notification is not answered')
+  const byId = new Map(out.map((o) => [o.id, o]))
+  t.equal(byId.get(1)?.result, 2)
+  t.equal(byId.get(2)?.error?.code, -32600)
+  t.equal(byId.get(3)?.error?.code, -32601)
+  t.equal(byId.get(4)?.error?.code, -32602)
+  t.equal(byId.get(5)?.error?.code, -32001)
+  t.equal(byId.get(null)?.error?.code, -32600, 'the non-object is answered with id null')
+  t.equal(h.counter.n, 1)
+})
+
+t.test('a batch over the cap is one -32600 error', async (t) => {
+  const h = await startServer(t)
+  const calls = (n: number): string => JSON.stringify(Array.from({ length: n }, (_, i) => JSON.parse(rpc('test_count', [], i))))
+  const atCap = await post(h.url, calls(100))
+  t.equal((atCap.json as unknown[]).length, 100, 'the default cap is 100')
+  const over = await post(h.url, calls(101))
+  t.same(over.json, {
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: -32600, message: 'batch of 101 exceeds the limit of 100', data: { reason: 'RPC_ERROR_BATCH_TOO_LARGE' } },
+  })
+  t.equal(h.counter.n, 100, 'nothing of the refused batch ran')
+})
+
+t.test('a body over the limit is answered 413 with a JSON-RPC error, and the server keeps serving', async (t) => {
+  const h = await startServer(t, { maxBodyBytes: 64 * 1024 })
+  const big = rpc('test_echo', ['x'.repeat(100 * 1024)])
+  const expected = {
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: -32600, message: 'request body exceeds the limit of 65536 bytes', data: { reason: 'RPC_ERROR_BODY_TOO_LARGE' } },
+  }
+  const declared = await post(h.url, big)
+  t.equal(declared.status, 413, 'with Content-Length')
+  t.same(declared.json, expected)
+
+  // Without Content-Length the limit trips while reading.
+  const chunk = new TextEncoder().encode('x'.repeat(16 * 1024))
+  const streamed = await fetch(h.url, {
+    method: 'POST',
+    body: new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"jsonrpc":"2.0","id":1,"method":"test_echo","params":["'))
+        for (let i = 0; i < 64; i++) c.enqueue(chunk)
+        c.enqueue(new TextEncoder().encode('"]}'))
+        c.close()
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit)
+  t.equal(streamed.status, 413, 'chunked')
+  t.same(await streamed.json(), expected)
+
+  const justUnder = rpc('test_echo', ['y'.repeat(60 * 1024)])
+  t.equal(((await post(h.url, justUnder)).json as { result: string }).result.length, 60 * 1024, 'a body under the limit passes')
+  t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('the default 5 MiB limit refuses a 10 MB string param', async (t) => {
+  const h = await startServer(t)
+  const r = await post(h.url, rpc('test_echo', ['z'.repeat(10 * 1000 * 1000)]))
+  t.equal(r.status, 413)
+  t.equal(errorOf(r.json).code, -32600)
+  t.equal(errorOf(r.json).message, 'request body exceeds the limit of 5242880 bytes')
+  t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('deeply nested JSON is refused without harm', async (t) => {
+  const h = await startServer(t)
+  const cases: [string, string][] = [
+    ['100k unterminated [', '['.repeat(100_000)],
+    ['100k balanced [ ]', '['.repeat(100_000) + ']'.repeat(100_000)],
+    ['deep params', rpc('test_echo', [JSON.parse('['.repeat(1000) + ']'.repeat(1000))])],
+    ['deep objects', '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000)],
+  ]
+  for (const [what, body] of cases) {
+    const r = await post(h.url, body)
+    t.equal(r.status, 200, `${what}: status`)
+    t.equal(errorOf(r.json).code, -32700, `${what}: code`)
+  }
+  const shallow = '[1,' + '['.repeat(30) + ']'.repeat(30) + ']'
+  t.same((await post(h.url, rpc('test_echo', [JSON.parse(shallow)]))).json, { jsonrpc: '2.0', id: 1, result: JSON.parse(shallow) })
+  t.same(
+    (await post(h.url, rpc('test_echo', ['[[[[' + '['.repeat(100)]))).json,
+    { jsonrpc: '2.0', id: 1, result: '[[[[' + '['.repeat(100) },
+    'brackets inside strings do not count',
+  )
+  t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('rpc.discover lists every method with its params', async (t) => {
+  const h = await startServer(t, { version: '9.9.9' })
+  const doc = ((await post(h.url, rpc('rpc.discover'))).json as { result: OpenRpcDocument }).result
+  t.equal(doc.openrpc, '1.2.6')
+  t.same(doc.info, { title: 'attrchain', version: '9.9.9' })
+  const names = doc.methods.map((m) => m.name).sort()
+  t.same(names, ['account_get', 'chain_subscribe', 'chain_unsubscribe', 'rpc.discover', 'test_add', 'test_count', 'test_echo', 'test_fail'])
+  const add = doc.methods.find((m) => m.name === 'test_add')!
+  t.same(add.params, [
+    { name: 'a', required: true, schema: { type: 'integer' } },
+    { name: 'b', required: false, schema: { type: 'integer' } },
+  ])
+  t.same(add.result, { name: 'result', schema: { type: 'integer' } })
+  const sub = doc.methods.find((m) => m.name === 'chain_subscribe')!
+  t.same(sub.params, [{ name: 'topic', required: true, schema: { type: 'string', enum: ['newBlocks', 'distributions'] } }])
+  for (const m of doc.methods) {
+    t.type(m.summary, 'string', `${m.name}: summary`)
+    t.ok(m.result.schema, `${m.name}: result schema`)
+  }
+})
+
+t.test('HTTP routes, CORS and preflight', async (t) => {
+  const h = await startServer(t)
+  const base = h.url.slice(0, -1)
+  const health = await fetch(`${base}/health`)
+  t.equal(health.status, 200)
+  t.same(await health.json(), { ok: true })
+
+  const preflight = await fetch(h.url, {
+    method: 'OPTIONS',
+    headers: { Origin: 'http://example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  })
+  t.equal(preflight.status, 204)
+  t.equal(preflight.headers.get('access-control-allow-origin'), '*')
+  t.match(preflight.headers.get('access-control-allow-methods'), /POST/)
+  t.match(preflight.headers.get('access-control-allow-headers'), /Content-Type/i)
+
+  const call = await fetch(h.url, { method: 'POST', body: rpc('test_count'), headers: { Origin: 'http://example.com' } })
+  t.equal(call.headers.get('access-control-allow-origin'), '*', 'CORS on calls too')
+  t.equal(call.headers.get('content-type'), 'application/json')
+  await call.text()
+
+  const cases: [string, string, number][] = [
+    ['GET', '/', 405],
+    ['PUT', '/', 405],
+    ['POST', '/health', 405],
+    ['GET', '/nope', 404],
+    ['POST', '/nope', 404],
+  ]
+  for (const [method, path, status] of cases) {
+    const r = await fetch(base + path, { method })
+    t.equal(r.status, status, `${method} ${path}`)
+    t.equal(errorOf(await r.json()).code, -32600, `${method} ${path}: JSON-RPC error body`)
+  }
+
+  const metrics = await fetch(`${base}/metrics`)
+  t.equal(await metrics.text(), 'attrchain_up 1\n', 'extra routes are served')
+  const broken = await fetch(`${base}/broken`)
+  t.equal(broken.status, 500, 'a failing extra route is a 500, not a crash')
+  await broken.text()
+  t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('metrics are counted per method with bounded labels', async (t) => {
+  const h = await startServer(t)
+  await post(h.url, rpc('test_add', [1]))
+  await post(h.url, rpc('test_add', ['x']))
+  await post(h.url, rpc('random_name_123'))
+  await post(h.url, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'test_add' }))
+  t.same(h.metrics, [
+    ['test_add', true],
+    ['test_add', false],
+    ['(unknown)', false],
+    ['(invalid)', false],
+  ])
+})
+
+t.test('stop() closes keep-alive connections and is idempotent', async (t) => {
+  const server = new RpcServer({ port: 0 }, { methods: [] })
+  const { port } = await server.start()
+  const res = await fetch(`http://127.0.0.1:${port}/health`)
+  await res.text()
+  await server.stop()
+  await server.stop()
+  await t.rejects(fetch(`http://127.0.0.1:${port}/health`), 'nothing listens after stop')
+})
