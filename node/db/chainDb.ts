@@ -1,0 +1,403 @@
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Level, type BatchOperation } from 'level'
+import { toHex, fromHex } from '../../core/bytes.js'
+import type { Hex } from '../../core/tx.js'
+import { MemoryStateStore, type WriteSet } from '../../state/store.js'
+import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
+import type { Distribution } from '../../state/distribution.js'
+import type { ReceiptRecord, TxResult } from '../../state/execute.js'
+import type { Logger } from '../logger.js'
+import {
+  Bucket, SCHEMA_VERSION, keys, bucketRange, heightOfKey, stateKeyOf, encodeHeight, decodeHeight,
+  encodeChainInfo, decodeChainInfo, encodeHead, decodeHead, encodeTxLocation, decodeTxLocation,
+  encodeReceiptRecord, decodeReceiptRecord, encodeDistribution, decodeDistribution, type Head, type TxLocation,
+} from './buckets.js'
+import { DbError } from './errors.js'
+
+export interface ChainDbOptions {
+  /** LevelDB directory, created if missing */
+  dir: string
+  /** the genesis this dir belongs to; a dir created for another genesis is refused */
+  genesisHash: Hex
+  chainId: string
+  /**
+   * fsync each commit before it resolves (default true). Without it a
+   * process crash still loses nothing (the write is in the OS page cache),
+   * but a power loss may drop the last blocks.
+   */
+  sync?: boolean
+}
+
+export interface ChainDbModules {
+  logger?: Logger | null
+}
+
+/** Everything one committed block stores, written in one atomic batch (DESIGN §6). */
+export interface BlockCommit {
+  block: Block
+  /** the block's canonical bytes when the caller already has them (e.g. received from a peer) */
+  blockBytes?: Uint8Array
+  /** blockHash(block.header) */
+  hash: Hex
+  /** encoded commit certificate of this block */
+  commit: Uint8Array
+  writes: WriteSet
+  /** state root after this block, equal to block.header.stateRoot */
+  stateRoot: Uint8Array
+  /** one per tx, in block order */
+  results: TxResult[]
+  receipts: ReceiptRecord[]
+  distribution: Distribution
+  /** node metadata to store in the same batch (null deletes) */
+  meta?: MetaEntry[]
+}
+
+/** A node-metadata write: a key of the nodeMeta bucket and its new value, null to delete. */
+export type MetaEntry = [key: string, value: Uint8Array | null]
+
+/** A stored block with the certificate that committed it, as block sync serves them. */
+export interface StoredBlock {
+  height: number
+  bytes: Uint8Array
+  commit: Uint8Array | null
+}
+
+type Db = Level<Uint8Array, Uint8Array>
+type Op = BatchOperation<Db, Uint8Array, Uint8Array>
+
+/** classic-level has compactRange; the portable `Level` type does not declare it. */
+interface Compactable {
+  compactRange(start: Uint8Array, end: Uint8Array): Promise<void>
+}
+
+type DbLog = Pick<Logger, 'info' | 'debug'>
+
+const noopLogger: DbLog = { info() {}, debug() {} }
+
+/** Values from LevelDB may be Buffers over a shared pool; callers get plain, owned Uint8Arrays. */
+const own = (b: Uint8Array): Uint8Array => new Uint8Array(b)
+
+const isHeight = (h: number): boolean => Number.isSafeInteger(h) && h >= 0
+
+function levelCode(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code
+}
+
+function isLockError(e: unknown): boolean {
+  return levelCode(e) === 'LEVEL_LOCKED' || levelCode((e as { cause?: unknown }).cause) === 'LEVEL_LOCKED'
+}
+
+/**
+ * The node's chain database: blocks, commits, indexes, distributions, head
+ * and state in one LevelDB (bucket layout in buckets.ts).
+ *
+ * The state is held twice on purpose. `state` is a MemoryStateStore loaded
+ * whole at open: the state machine reads synchronously (StateStore.get), and
+ * LevelDB only reads asynchronously, so execution cannot read through to
+ * disk. LevelDB holds the durable copy, written in the same batch as the
+ * block; memory is updated only after that batch has resolved, so memory is
+ * never ahead of disk. The cost is RAM proportional to the state, acceptable
+ * for this chain's state sizes; a read-through cache would replace this
+ * if state ever outgrows memory.
+ */
+export class ChainDb {
+  readonly state: MemoryStateStore
+  readonly dir: string
+  private readonly db: Db
+  private readonly sync: boolean
+  private readonly log: DbLog
+  private headValue: Head | null
+  private committing = false
+  private closed = false
+
+  private constructor(db: Db, opts: ChainDbOptions, log: DbLog, head: Head | null, state: MemoryStateStore) {
+    this.db = db
+    this.dir = opts.dir
+    this.sync = opts.sync ?? true
+    this.log = log
+    this.headValue = head
+    this.state = state
+  }
+
+  static async open(opts: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
+    const log = modules.logger ?? noopLogger
+    const started = performance.now()
+    const db: Db = new Level<Uint8Array, Uint8Array>(opts.dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    try {
+      await db.open()
+    } catch (e) {
+      if (isLockError(e)) {
+        throw new DbError('DB_ERROR_LOCKED', `data dir ${opts.dir} is in use by another attrchain process; stop it or choose another --home`, { dir: opts.dir })
+      }
+      const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message
+      throw new DbError('DB_ERROR_OPEN_FAILED', `cannot open data dir ${opts.dir}: ${cause}`, { dir: opts.dir })
+    }
+    try {
+      await checkChainInfo(db, opts)
+      const headBytes = await db.get(keys.head())
+      const head = headBytes === undefined ? null : decodeHead(headBytes)
+      const state = await loadState(db)
+      log.info('chain db opened', { dir: opts.dir, height: head?.height ?? null, stateKeys: state.size, ms: Math.round(performance.now() - started) })
+      return new ChainDb(db, opts, log, head, state)
+    } catch (e) {
+      await db.close()
+      throw e
+    }
+  }
+
+  head(): Head | null {
+    return this.headValue
+  }
+
+  /** Store genesis state (and node metadata) as height 0. `timeMs` is the genesis time. */
+  async commitGenesis(writes: WriteSet, stateRoot: Uint8Array, meta: MetaEntry[] = [], timeMs = 0): Promise<void> {
+    this.beginCommit()
+    try {
+      if (this.headValue !== null) {
+        throw new DbError('DB_ERROR_BAD_HEIGHT', `genesis is already committed (head is at ${this.headValue.height})`, { head: this.headValue.height })
+      }
+      const head: Head = { height: 0, blockHash: ZERO_HASH, stateRoot: toHex(stateRoot), timeMs }
+      await this.write([...stateOps(writes), ...metaOps(meta), put(keys.head(), encodeHead(head))])
+      this.state.apply(writes)
+      this.headValue = head
+    } finally {
+      this.committing = false
+    }
+  }
+
+  /**
+   * Store a committed block and everything derived from it in one atomic
+   * batch, then apply its writes to the memory state. A block that does not
+   * extend the head by one, or whose parts disagree, is refused before
+   * anything is written.
+   */
+  async commitBlock(c: BlockCommit): Promise<void> {
+    this.beginCommit()
+    try {
+      const started = performance.now()
+      const head = this.checkCommit(c)
+      const ops = blockOps(c, head)
+      await this.write(ops)
+      this.state.apply(c.writes)
+      this.headValue = head
+      this.log.debug('block stored', { height: head.height, ops: ops.length, ms: Math.round(performance.now() - started) })
+    } finally {
+      this.committing = false
+    }
+  }
+
+  /** A node-metadata value stored with commitGenesis or commitBlock. */
+  async getMeta(key: string): Promise<Uint8Array | null> {
+    return this.read(keys.nodeMeta(key))
+  }
+
+  async getBlockBytes(height: number): Promise<Uint8Array | null> {
+    if (!isHeight(height)) return null
+    return this.read(keys.block(height))
+  }
+
+  async getBlock(height: number): Promise<Block | null> {
+    const bytes = await this.getBlockBytes(height)
+    return bytes === null ? null : decodeStoredBlock(bytes)
+  }
+
+  async getBlockByHash(hash: Hex): Promise<Block | null> {
+    const h = await this.read(keys.blockHash(hash))
+    return h === null ? null : this.getBlock(decodeHeight(h))
+  }
+
+  async getCommit(height: number): Promise<Uint8Array | null> {
+    if (!isHeight(height)) return null
+    return this.read(keys.commit(height))
+  }
+
+  async getTx(hash: Hex): Promise<TxLocation | null> {
+    const v = await this.read(keys.tx(hash))
+    return v === null ? null : decodeTxLocation(v)
+  }
+
+  /** The signed tx bytes, taken from its block through the tx index. */
+  async getTxBytes(hash: Hex): Promise<Uint8Array | null> {
+    const loc = await this.getTx(hash)
+    if (loc === null) return null
+    const block = await this.getBlock(loc.height)
+    const tx = block?.txs[loc.index]
+    if (tx === undefined) {
+      throw new DbError('DB_ERROR_CORRUPT', `tx index points at block ${loc.height} position ${loc.index}, which does not exist`, { hash })
+    }
+    return tx
+  }
+
+  async getReceipt(id: Hex): Promise<ReceiptRecord | null> {
+    const v = await this.read(keys.receipt(id))
+    return v === null ? null : decodeReceiptRecord(v)
+  }
+
+  async getDistribution(height: number): Promise<Distribution | null> {
+    if (!isHeight(height)) return null
+    const v = await this.read(keys.distribution(height))
+    return v === null ? null : decodeDistribution(v)
+  }
+
+  /**
+   * Blocks `from..to` (inclusive) with their commits, in height order; heights
+   * not stored are absent. The caller bounds the range (block sync caps it
+   * per request).
+   */
+  async getBlocks(from: number, to: number): Promise<StoredBlock[]> {
+    this.assertOpen()
+    if (!isHeight(from) || !isHeight(to) || to < from) return []
+    const blocks: StoredBlock[] = []
+    for await (const [k, v] of this.db.iterator({ gte: keys.block(from), lte: keys.block(to) })) {
+      blocks.push({ height: heightOfKey(k), bytes: own(v), commit: null })
+    }
+    const commits = await this.db.getMany(blocks.map((b) => keys.commit(b.height)))
+    commits.forEach((c, i) => {
+      if (c !== undefined) blocks[i].commit = own(c)
+    })
+    return blocks
+  }
+
+  /** Bytes the data dir takes on disk (LevelDB keeps its files flat in one dir). */
+  async approximateSize(): Promise<number> {
+    let total = 0
+    for (const name of await readdir(this.dir)) {
+      const s = await stat(join(this.dir, name))
+      if (s.isFile()) total += s.size
+    }
+    return total
+  }
+
+  /** Compact the whole key space where the backend supports it (classic-level does). */
+  async compact(): Promise<void> {
+    this.assertOpen()
+    const db = this.db as unknown as Partial<Compactable>
+    if (typeof db.compactRange !== 'function') return
+    await db.compactRange.call(this.db, Uint8Array.of(0x00), Uint8Array.of(0xff))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.db.close()
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private assertOpen(): void {
+    if (this.closed) throw new DbError('DB_ERROR_CLOSED', `chain db at ${this.dir} is closed`, { dir: this.dir })
+  }
+
+  /** Commits are serialized: the head check of one must see the result of the previous. */
+  private beginCommit(): void {
+    this.assertOpen()
+    if (this.committing) throw new DbError('DB_ERROR_COMMIT_IN_PROGRESS', 'a commit is already being written; await it before the next')
+    this.committing = true
+  }
+
+  private checkCommit(c: BlockCommit): Head {
+    const h = c.block.header
+    const expected = this.headValue === null ? null : this.headValue.height + 1
+    if (h.height !== expected) {
+      const why = expected === null ? 'genesis is not committed yet' : `expected height ${expected}`
+      throw new DbError('DB_ERROR_BAD_HEIGHT', `cannot store block ${h.height}: ${why}`, { height: h.height, expected })
+    }
+    const inconsistent = (why: string): never => {
+      throw new DbError('DB_ERROR_INCONSISTENT_COMMIT', `block ${h.height}: ${why}`, { height: h.height })
+    }
+    if (c.hash !== blockHash(h)) inconsistent(`hash ${c.hash} is not the header's hash`)
+    if (toHex(c.stateRoot) !== h.stateRoot) inconsistent('state root differs from the header')
+    if (c.results.length !== c.block.txs.length) inconsistent(`${c.results.length} results for ${c.block.txs.length} txs`)
+    if (c.distribution.height !== h.height) inconsistent(`distribution is for height ${c.distribution.height}`)
+    return { height: h.height, blockHash: c.hash, stateRoot: h.stateRoot, timeMs: h.timeMs }
+  }
+
+  private async write(ops: Op[]): Promise<void> {
+    try {
+      await this.db.batch(ops, { sync: this.sync })
+    } catch (e) {
+      throw new DbError('DB_ERROR_WRITE_FAILED', `writing to ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir })
+    }
+  }
+
+  private async read(key: Uint8Array): Promise<Uint8Array | null> {
+    this.assertOpen()
+    const v = await this.db.get(key)
+    return v === undefined ? null : own(v)
+  }
+}
+
+const put = (key: Uint8Array, value: Uint8Array): Op => ({ type: 'put', key, value })
+
+function stateOps(writes: WriteSet): Op[] {
+  return [...writes].map(([k, v]): Op => (v === null ? { type: 'del', key: keys.state(k) } : put(keys.state(k), v)))
+}
+
+function metaOps(meta: MetaEntry[]): Op[] {
+  return meta.map(([k, v]): Op => (v === null ? { type: 'del', key: keys.nodeMeta(k) } : put(keys.nodeMeta(k), v)))
+}
+
+function blockOps(c: BlockCommit, head: Head): Op[] {
+  const height = head.height
+  return [
+    put(keys.block(height), c.blockBytes ?? encodeBlock(c.block)),
+    put(keys.blockHash(c.hash), encodeHeight(height)),
+    put(keys.commit(height), c.commit),
+    ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
+    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptRecord(r))),
+    put(keys.distribution(height), encodeDistribution(c.distribution)),
+    ...stateOps(c.writes),
+    ...metaOps(c.meta ?? []),
+    put(keys.head(), encodeHead(head)),
+  ]
+}
+
+/** Stored blocks were validated before they were committed, so their own length is the only size bound needed. */
+function decodeStoredBlock(bytes: Uint8Array): Block {
+  try {
+    return decodeBlock(bytes, bytes.length)
+  } catch (e) {
+    throw new DbError('DB_ERROR_CORRUPT', `stored block is damaged: ${(e as Error).message}`)
+  }
+}
+
+async function checkChainInfo(db: Db, opts: ChainDbOptions): Promise<void> {
+  const wanted = { schemaVersion: SCHEMA_VERSION, genesisHash: toHex(fromHex(opts.genesisHash, 'genesisHash', 32)), chainId: opts.chainId }
+  const stored = await db.get(keys.chainInfo())
+  if (stored === undefined) {
+    await db.put(keys.chainInfo(), encodeChainInfo(wanted), { sync: true })
+    return
+  }
+  const info = decodeChainInfo(stored)
+  if (info.schemaVersion !== SCHEMA_VERSION) {
+    throw new DbError('DB_ERROR_SCHEMA_VERSION', `data dir ${opts.dir} has storage schema v${info.schemaVersion}; this node reads v${SCHEMA_VERSION}`, {
+      dir: opts.dir, stored: info.schemaVersion,
+    })
+  }
+  if (info.genesisHash !== wanted.genesisHash || info.chainId !== wanted.chainId) {
+    throw new DbError(
+      'DB_ERROR_WRONG_GENESIS',
+      `data dir ${opts.dir} belongs to chain ${info.chainId} with genesis ${info.genesisHash}, not ${wanted.chainId} with genesis ${wanted.genesisHash}`,
+      { dir: opts.dir, storedGenesisHash: info.genesisHash, storedChainId: info.chainId, genesisHash: wanted.genesisHash, chainId: wanted.chainId },
+    )
+  }
+}
+
+/** Read the whole state bucket into memory, in batches to keep the iterator's round trips few. */
+async function loadState(db: Db): Promise<MemoryStateStore> {
+  const writes: WriteSet = new Map()
+  const it = db.iterator(bucketRange(Bucket.state))
+  try {
+    for (;;) {
+      const entries = await it.nextv(4096)
+      if (entries.length === 0) break
+      for (const [k, v] of entries) writes.set(stateKeyOf(k), own(v))
+    }
+  } finally {
+    await it.close()
+  }
+  const state = new MemoryStateStore()
+  state.apply(writes)
+  return state
+}
