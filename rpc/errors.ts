@@ -28,6 +28,7 @@ export const RpcErrorCode = {
   unknownTopic: 'RPC_ERROR_UNKNOWN_TOPIC',
   tooManySubscriptions: 'RPC_ERROR_TOO_MANY_SUBSCRIPTIONS',
   timeout: 'RPC_ERROR_TIMEOUT',
+  stopping: 'RPC_ERROR_STOPPING',
   internal: 'RPC_ERROR_INTERNAL',
 } as const
 

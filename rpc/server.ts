@@ -151,8 +151,12 @@ export class RpcServer {
     this.httpServer = null
     this.stopController.abort()
     if (this.pingTimer) clearInterval(this.pingTimer)
+    // Handlers that end on abort answer within microtasks; let those answers out before the sockets close.
+    await new Promise((resolve) => setImmediate(resolve))
+    // The connection cleanup runs in each socket's 'close' handler, which ws emits after the TCP socket is gone.
+    const wsClosed = [...this.connections].map((conn) => new Promise((resolve) => conn.socket.once('close', resolve)))
     for (const conn of this.connections) conn.socket.close(1001, 'server stopping')
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    const closed = Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), ...wsClosed])
     server.closeIdleConnections()
     // Handlers were told to stop through their signal and peers were asked to close; whoever is still there is cut off.
     const grace = setTimeout(() => {
@@ -408,6 +412,8 @@ export class RpcServer {
     try {
       if (!spec) throw new RpcError(RpcErrorCode.methodNotFound, `method ${method} not found`, { method })
       const validParams = this.table.validateParams(spec, params)
+      // An aborted signal never fires 'abort' again, so a handler that waits on it would hang; refuse instead.
+      if (ctx.signal.aborted) throw new RpcError(RpcErrorCode.stopping, 'rpc server is stopping or the connection closed')
       const result = await spec.handler(validParams, ctx)
       response = this.resultResponse(id, result, method)
       this.metrics?.onRequest(label, (performance.now() - started) / 1000, true)
