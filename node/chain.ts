@@ -1,0 +1,271 @@
+import { BlockError, AttrchainError } from '../core/errors.js'
+import { sha256 } from '../core/hash.js'
+import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
+import { decodeSignedTx, type SignedTx } from '../core/tx.js'
+import type { Address } from '../core/address.js'
+import type { Encodable } from '../core/codec.js'
+import { genesisTimeMs, genesisHash, type Genesis } from '../genesis/genesis.js'
+import {
+  executeBlock, genesisState, StateQueries, blockHash, txRoot, encodeBlock, decodeBlock, commitHash as blockCommitHash, ZERO_HASH,
+  type Block, type BlockOutcome, type ChainConfig, type SlashEvidence, type ValidatorSetMember,
+} from '../state/index.js'
+import {
+  ValidatorSet, commitFromEncodable, commitToEncodable, encodeCommit, verifyCommit, evidenceFromEncodable, verifyEvidence, encodeValidatorSet,
+  decodeValidatorSet, voteToEncodable, type Commit, type Evidence, type ValidatorInfo,
+} from '../consensus/index.js'
+import type { ChainDb, Head } from './db/index.js'
+import type { Logger } from './logger.js'
+
+/** A block executed against the head and ready to commit once consensus decides it. */
+export interface PreparedBlock {
+  block: Block
+  bytes: Uint8Array
+  hash: string
+  txs: SignedTx[]
+  outcome: BlockOutcome
+}
+
+export interface ChainServiceModules {
+  db: ChainDb
+  logger: Logger
+  /** txs verified at mempool admission, so that block execution does not verify them again (DESIGN §2) */
+  verifiedTx?: (hash: string) => SignedTx | undefined
+}
+
+/** Evidence older than this many heights is refused (its validator set may be gone). */
+export const MAX_EVIDENCE_AGE = 1000
+/** A proposal's time may run this far ahead of the validating node's clock. */
+export const MAX_CLOCK_DRIFT_MS = 10_000
+
+const vsetKey = (height: number): string => `cvalset/${height.toString().padStart(12, '0')}`
+
+/**
+ * The chain as a node holds it: head, state, block building and validation
+ * (execute, then compare), and commit through the one atomic batch of the
+ * ChainDb. Consensus validator sets with their proposer priorities are kept
+ * per height beside the blocks.
+ */
+export class ChainService {
+  readonly config: ChainConfig
+  readonly queries: StateQueries
+  readonly genesisTimeMs: number
+  readonly genesisHash: string
+  private readonly sets = new Map<number, ValidatorSet>()
+  private readonly log: Logger
+
+  private constructor(readonly genesis: Genesis, private readonly modules: ChainServiceModules) {
+    this.config = { chainId: genesis.chainId, params: genesis.params }
+    this.queries = new StateQueries(modules.db.state, this.config)
+    this.genesisTimeMs = genesisTimeMs(genesis)
+    this.genesisHash = genesisHash(genesis)
+    this.log = modules.logger
+  }
+
+  static async open(genesis: Genesis, modules: ChainServiceModules): Promise<ChainService> {
+    const chain = new ChainService(genesis, modules)
+    if (modules.db.head() === null) await chain.initGenesis()
+    await chain.loadSets()
+    return chain
+  }
+
+  get db(): ChainDb {
+    return this.modules.db
+  }
+
+  get head(): Head {
+    const h = this.modules.db.head()
+    if (!h) throw new AttrchainError('CHAIN_ERROR_NO_HEAD', 'chain has no head')
+    return h
+  }
+
+  private async initGenesis(): Promise<void> {
+    const g = genesisState(this.modules.db.state, this.genesis)
+    const first = ValidatorSet.create(this.genesis.validators.map((v) => ({ address: v.address, pubKey: v.pubKey, power: v.stake })))
+    const second = first.copyIncrement(1)
+    await this.modules.db.commitGenesis(g.writes, g.stateRoot, [[vsetKey(1), encodeValidatorSet(first)], [vsetKey(2), encodeValidatorSet(second)]], this.genesisTimeMs)
+    this.log.info('genesis applied', { chainId: this.genesis.chainId, validators: this.genesis.validators.length, stateRoot: toHex(g.stateRoot) })
+  }
+
+  private async loadSets(): Promise<void> {
+    const h = this.head.height
+    for (const height of [h, h + 1, h + 2]) {
+      if (height < 1) continue
+      const bytes = await this.modules.db.getMeta(vsetKey(height))
+      if (bytes) this.sets.set(height, decodeValidatorSet(bytes))
+    }
+  }
+
+  /** The consensus validator set (with proposer priorities) for `height`, known up to head + 2. */
+  validatorSet(height: number): ValidatorSet {
+    const set = this.sets.get(height)
+    if (!set) throw new AttrchainError('CHAIN_ERROR_NO_VALIDATOR_SET', `no validator set known for height ${height} (head ${this.head.height})`)
+    return set
+  }
+
+  async validatorSetAt(height: number): Promise<ValidatorSet | null> {
+    const cached = this.sets.get(height)
+    if (cached) return cached
+    const bytes = await this.modules.db.getMeta(vsetKey(height))
+    return bytes ? decodeValidatorSet(bytes) : null
+  }
+
+  /**
+   * Build the proposal for head + 1 from candidate txs. A tx that cannot be
+   * included (its envelope fails against the state the earlier txs leave)
+   * is dropped, so a stale mempool entry never costs the block.
+   */
+  buildBlock(args: { timeMs: number; proposer: Address; txs: SignedTx[]; lastCommit: Commit | null; evidence: Evidence[] }): PreparedBlock {
+    let txs = args.txs
+    for (;;) {
+      try {
+        return this.prepare({ ...args, txs })
+      } catch (e) {
+        if (!(e instanceof BlockError) || e.code !== 'BLOCK_ERROR_INVALID_TX') throw e
+        const bad = e.meta.index as number
+        this.log.debug('dropping tx from proposal', { hash: txs[bad].hash, reason: e.message })
+        txs = txs.filter((_, i) => i !== bad)
+      }
+    }
+  }
+
+  private prepare(args: { timeMs: number; proposer: Address; txs: SignedTx[]; lastCommit: Commit | null; evidence: Evidence[] }): PreparedBlock {
+    const head = this.head
+    const height = head.height + 1
+    const timeMs = Math.max(args.timeMs, head.timeMs + 1, this.genesisTimeMs)
+    const lastCommit: Encodable | null = args.lastCommit ? commitToEncodable(args.lastCommit) : null
+    const evidence = args.evidence.map((e) => evidenceToEncodable(e))
+    const partial: Block = {
+      header: {
+        chainId: this.config.chainId, height, timeMs, prevHash: head.blockHash, txRoot: txRoot(args.txs.map((t) => t.bytes)),
+        stateRoot: ZERO_HASH, validatorsHash: toHex(this.validatorSet(height).hash()), proposer: args.proposer,
+        lastCommitHash: blockCommitHash(lastCommit),
+      },
+      txs: args.txs.map((t) => t.bytes),
+      lastCommit,
+      evidence,
+    }
+    const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
+      height, timeMs, proposer: args.proposer, txs: args.txs, evidence: args.evidence.map(slashOf),
+      lastCommitSigners: args.lastCommit ? args.lastCommit.signatures.map((s) => s.validator) : null,
+    })
+    const block: Block = { ...partial, header: { ...partial.header, stateRoot: toHex(outcome.stateRoot) } }
+    const bytes = encodeBlock(block)
+    return { block, bytes, hash: blockHash(block.header), txs: args.txs, outcome }
+  }
+
+  /**
+   * Validate a block proposed or synced for head + 1: header fields, last
+   * commit, evidence, signatures of txs not seen before; then execute and
+   * compare the state root (DESIGN §5: validators execute before prevoting).
+   */
+  async validateBlock(bytes: Uint8Array, opts: { nowMs?: number } = {}): Promise<PreparedBlock> {
+    const { params } = this.config
+    const block = decodeBlock(bytes, params.maxBlockBytes + 1024 * 1024)
+    const h = block.header
+    const head = this.head
+    const bad = (code: string, msg: string): never => { throw new BlockError(code, msg, { height: h.height }) }
+    if (h.chainId !== this.config.chainId) bad('BLOCK_ERROR_WRONG_CHAIN', `chain id ${h.chainId}`)
+    if (h.height !== head.height + 1) bad('BLOCK_ERROR_BAD_HEIGHT', `height ${h.height}, expected ${head.height + 1}`)
+    if (h.prevHash !== head.blockHash) bad('BLOCK_ERROR_BAD_PREV_HASH', `prevHash ${h.prevHash} is not the head ${head.blockHash}`)
+    if (h.timeMs <= head.timeMs || h.timeMs < this.genesisTimeMs) bad('BLOCK_ERROR_BAD_TIME', `time ${h.timeMs} not after the head's ${head.timeMs}`)
+    if (opts.nowMs !== undefined && h.timeMs > opts.nowMs + MAX_CLOCK_DRIFT_MS) bad('BLOCK_ERROR_BAD_TIME', `time ${h.timeMs} is too far in the future`)
+    if (block.txs.length > params.maxBlockTxs) bad('BLOCK_ERROR_TOO_MANY_TXS', `${block.txs.length} txs exceed maxBlockTxs`)
+    if (block.txs.reduce((s, t) => s + t.length, 0) > params.maxBlockBytes) bad('BLOCK_ERROR_TOO_LARGE', 'txs exceed maxBlockBytes')
+    if (h.txRoot !== txRoot(block.txs)) bad('BLOCK_ERROR_BAD_TX_ROOT', 'txRoot does not match the txs')
+    if (h.lastCommitHash !== blockCommitHash(block.lastCommit)) bad('BLOCK_ERROR_BAD_COMMIT_HASH', 'lastCommitHash does not match lastCommit')
+    const set = this.validatorSet(h.height)
+    if (h.validatorsHash !== toHex(set.hash())) bad('BLOCK_ERROR_BAD_VALIDATORS_HASH', 'validatorsHash is not the set of this height')
+    if (!set.has(h.proposer)) bad('BLOCK_ERROR_BAD_PROPOSER', `${h.proposer} is not a validator at this height`)
+    const lastCommit = await this.checkLastCommit(block)
+    const evidence = await this.checkEvidence(block)
+    const txs = block.txs.map((t, i) => this.decodeTx(t, i))
+    const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
+      height: h.height, timeMs: h.timeMs, proposer: h.proposer, txs, evidence: evidence.map(slashOf),
+      lastCommitSigners: lastCommit ? lastCommit.signatures.map((s) => s.validator) : null,
+    })
+    if (!bytesEqual(outcome.stateRoot, fromHex(h.stateRoot))) bad('BLOCK_ERROR_BAD_STATE_ROOT', `state root ${toHex(outcome.stateRoot)} after execution, header says ${h.stateRoot}`)
+    return { block, bytes, hash: blockHash(h), txs, outcome }
+  }
+
+  private decodeTx(bytes: Uint8Array, i: number): SignedTx {
+    const known = this.modules.verifiedTx?.(toHex(sha256(bytes)))
+    if (known) return known
+    try {
+      const { params } = this.config
+      return decodeSignedTx(bytes, { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution })
+    } catch (e) {
+      throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
+    }
+  }
+
+  private async checkLastCommit(block: Block): Promise<Commit | null> {
+    const h = block.header
+    if (h.height === 1) {
+      if (block.lastCommit !== null) throw new BlockError('BLOCK_ERROR_BAD_COMMIT', 'block 1 has no last commit')
+      return null
+    }
+    if (block.lastCommit === null) throw new BlockError('BLOCK_ERROR_BAD_COMMIT', `block ${h.height} must carry the commit of ${h.height - 1}`)
+    const commit = commitFromEncodable(block.lastCommit)
+    const set = await this.validatorSetAt(h.height - 1)
+    if (!set) throw new BlockError('BLOCK_ERROR_BAD_COMMIT', `no validator set for height ${h.height - 1}`)
+    verifyCommit(commit, set, this.config.chainId, { height: h.height - 1, blockHash: fromHex(h.prevHash) })
+    return commit
+  }
+
+  private async checkEvidence(block: Block): Promise<Evidence[]> {
+    const out: Evidence[] = []
+    for (const raw of block.evidence) {
+      const ev = evidenceFromEncodable(raw)
+      const height = ev.voteA.height
+      if (height + MAX_EVIDENCE_AGE < block.header.height || height >= block.header.height) {
+        throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `evidence of height ${height} is outside the accepted window`)
+      }
+      const set = await this.validatorSetAt(height)
+      if (!set) throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `no validator set for evidence height ${height}`)
+      verifyEvidence(ev, set, this.config.chainId)
+      out.push(ev)
+    }
+    return out
+  }
+
+  /** Commit a prepared block with the certificate that decided it: one atomic batch. */
+  async commitBlock(p: PreparedBlock, commit: Commit): Promise<void> {
+    const height = p.block.header.height
+    const next = this.validatorSet(height + 1).withChanges(setChanges(this.stateSetMembers(height + 1), p.outcome.nextValidatorSet.members))
+    await this.modules.db.commitBlock({
+      block: p.block, blockBytes: p.bytes, hash: p.hash, commit: encodeCommit(commit), writes: p.outcome.writes,
+      stateRoot: p.outcome.stateRoot, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
+      meta: [[vsetKey(height + 2), encodeValidatorSet(next)]],
+    })
+    this.sets.set(height + 2, next)
+    this.sets.delete(height - 1)
+  }
+
+  /** The state's member list for a height (before the block at `height - 2` is applied it is the stored one). */
+  private stateSetMembers(height: number): ValidatorSetMember[] {
+    const members = this.queries.validatorSet(height)
+    if (!members) throw new AttrchainError('CHAIN_ERROR_NO_VALIDATOR_SET', `no state validator set for height ${height}`)
+    return members
+  }
+}
+
+function slashOf(e: Evidence): SlashEvidence {
+  return { validator: e.voteA.validator, height: e.voteA.height }
+}
+
+/** Block form of evidence: `[voteA, voteB]` as consensus encodes it. */
+function evidenceToEncodable(e: Evidence): Encodable {
+  return [voteToEncodable(e.voteA), voteToEncodable(e.voteB)]
+}
+
+/** The change set from one height's members to the next (power 0 removes), by address. */
+export function setChanges(before: ValidatorSetMember[], after: ValidatorSetMember[]): ValidatorInfo[] {
+  const prev = new Map(before.map((m) => [m.address, m]))
+  const changes: ValidatorInfo[] = []
+  for (const m of after) {
+    if (prev.get(m.address)?.power !== m.power) changes.push({ address: m.address, pubKey: fromHex(m.pubKey, 'pubKey', 32), power: m.power })
+    prev.delete(m.address)
+  }
+  for (const m of prev.values()) changes.push({ address: m.address, pubKey: fromHex(m.pubKey, 'pubKey', 32), power: 0n })
+  return changes.sort((a, b) => (a.address < b.address ? -1 : 1))
+}

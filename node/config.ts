@@ -1,0 +1,135 @@
+import { readFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { AttrchainError } from '../core/errors.js'
+import type { LogLevel } from './logger.js'
+import { defaultMempoolOptions, type MempoolOptions } from './mempool.js'
+
+export class ConfigError extends AttrchainError {}
+
+/**
+ * Node configuration. Precedence, lowest first: these defaults, the home
+ * dir's `config.json`, `ATTRCHAIN_*` environment variables, command-line
+ * flags (README, "Configuration").
+ */
+export interface NodeConfig {
+  home: string
+  rpcHost: string
+  rpcPort: number
+  p2pHost: string
+  p2pPort: number
+  /** multiaddrs of peers to dial at start */
+  bootstrap: string[]
+  /** pause after each commit before the next height (ms) */
+  blockTimeMs: number
+  emptyBlocks: boolean
+  /** with emptyBlocks off, the longest a proposer waits for a tx (ms) */
+  emptyBlockIntervalMs: number
+  logLevel: LogLevel
+  logFormat: 'human' | 'json'
+  mempool: MempoolOptions
+  rpcMaxBodyBytes: number
+  rpcMaxBatch: number
+  /** how long tx_send with wait "commit" waits before error -32003 (ms) */
+  txCommitTimeoutMs: number
+}
+
+export function defaultNodeConfig(home: string): NodeConfig {
+  return {
+    home,
+    rpcHost: '127.0.0.1',
+    rpcPort: 8545,
+    p2pHost: '127.0.0.1',
+    p2pPort: 26656,
+    bootstrap: [],
+    blockTimeMs: 1000,
+    emptyBlocks: true,
+    emptyBlockIntervalMs: 30_000,
+    logLevel: 'info',
+    logFormat: 'human',
+    mempool: { ...defaultMempoolOptions },
+    rpcMaxBodyBytes: 5 * 1024 * 1024,
+    rpcMaxBatch: 100,
+    txCommitTimeoutMs: 30_000,
+  }
+}
+
+type Raw = Record<string, unknown>
+
+const NUMBER_KEYS = ['rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs'] as const
+const STRING_KEYS = ['rpcHost', 'p2pHost', 'logLevel', 'logFormat'] as const
+
+/** `rpcPort` ↔ `ATTRCHAIN_RPC_PORT`. */
+export function envName(key: string): string {
+  return 'ATTRCHAIN_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()
+}
+
+function coerce(key: string, value: unknown, source: string): unknown {
+  if ((NUMBER_KEYS as readonly string[]).includes(key)) {
+    const n = typeof value === 'string' ? Number(value) : value
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be a non-negative integer`)
+    return n
+  }
+  if (key === 'emptyBlocks') {
+    if (typeof value === 'boolean') return value
+    if (value === 'true' || value === 'false') return value === 'true'
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: emptyBlocks must be true or false`)
+  }
+  if (key === 'bootstrap') {
+    if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean)
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: bootstrap must be a list of multiaddrs`)
+  }
+  if (key === 'logLevel' && !['error', 'warn', 'info', 'debug'].includes(value as string)) {
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: logLevel must be error, warn, info or debug`)
+  }
+  if (key === 'logFormat' && !['human', 'json'].includes(value as string)) {
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: logFormat must be human or json`)
+  }
+  if ((STRING_KEYS as readonly string[]).includes(key) && typeof value !== 'string') {
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be a string`)
+  }
+  return value
+}
+
+const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'bootstrap'] as const
+
+function merge(cfg: NodeConfig, raw: Raw, source: string): void {
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue
+    if (key === 'mempool' && typeof value === 'object' && value !== null) {
+      for (const [mk, mv] of Object.entries(value)) {
+        if (!(mk in cfg.mempool) || typeof mv !== 'number') throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: unknown or invalid mempool.${mk}`)
+        ;(cfg.mempool as unknown as Raw)[mk] = mv
+      }
+      continue
+    }
+    if (!(SETTABLE as readonly string[]).includes(key)) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: unknown setting "${key}"`)
+    ;(cfg as unknown as Raw)[key] = coerce(key, value, source)
+  }
+}
+
+export const CONFIG_FILE = 'config.json'
+
+/** Resolve the configuration of a home dir with env and flag overrides. */
+export function loadConfig(home: string, flags: Raw = {}, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const cfg = defaultNodeConfig(home)
+  const file = join(home, CONFIG_FILE)
+  if (existsSync(file)) {
+    let raw: unknown
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (e) {
+      throw new ConfigError('CONFIG_ERROR_INVALID', `${file} is not valid JSON: ${(e as Error).message}`)
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('CONFIG_ERROR_INVALID', `${file} must hold a JSON object`)
+    merge(cfg, raw as Raw, file)
+  }
+  const fromEnv: Raw = {}
+  for (const key of SETTABLE) {
+    const v = env[envName(key)]
+    if (v !== undefined) fromEnv[key] = v
+  }
+  merge(cfg, fromEnv, 'environment')
+  merge(cfg, flags, 'flags')
+  return cfg
+}

@@ -1,0 +1,269 @@
+import { toHex } from '../core/bytes.js'
+import { AttrchainError } from '../core/errors.js'
+import {
+  initConsensus, step, decodeCommit, evidenceHash, evidenceFromEncodable, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
+  type Evidence, type PrivValidator, type Proposal, type Vote, type TimeoutOptions,
+} from '../consensus/index.js'
+import type { ChainService, PreparedBlock } from './chain.js'
+import type { Mempool } from './mempool.js'
+import type { Logger } from './logger.js'
+
+/** What the driver needs from the network (p2p gossip; nothing for a lone validator). */
+export interface ConsensusNetwork {
+  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array): void
+  broadcastVote(vote: Vote): void
+}
+
+export interface DriverOptions {
+  /** pause after a commit before the next height starts (CometBFT's timeout_commit) */
+  blockTimeMs: number
+  /** propose blocks with no txs; when false a proposer waits for a tx (up to emptyBlockIntervalMs) */
+  emptyBlocks: boolean
+  emptyBlockIntervalMs: number
+  timeouts: TimeoutOptions
+  /** heights ahead of ours whose messages are buffered */
+  maxBufferedHeights: number
+}
+
+export interface DriverModules {
+  chain: ChainService
+  mempool: Mempool
+  privValidator: PrivValidator | null
+  network: ConsensusNetwork | null
+  logger: Logger
+  /** called after each block is durably committed */
+  onCommit(p: PreparedBlock, commit: Commit): void
+  /** wall clock in ms; the driver is the only place it is read (DESIGN §1) */
+  now(): number
+}
+
+const MAX_BUFFERED_MESSAGES = 10_000
+
+/**
+ * Wires the pure consensus core (consensus/core.ts) to timers, the mempool
+ * (proposal building), the chain (validation = execute and compare, commit
+ * = one atomic batch), the PrivValidator (WAL synced before a vote leaves)
+ * and the network. Inputs are processed strictly one at a time.
+ */
+export class ConsensusDriver {
+  private state: ConsensusState | null = null
+  private queue: Promise<void> = Promise.resolve()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  /** block bytes by hash, from our own proposals and proposals received */
+  private readonly blocks = new Map<string, { height: number; bytes: Uint8Array }>()
+  private readonly prepared = new Map<string, PreparedBlock>()
+  private readonly future = new Map<number, ConsensusInput[]>()
+  private readonly pendingEvidence = new Map<string, Evidence>()
+  private lastCommit: Commit | null = null
+  private stopped = false
+  private readonly log: Logger
+
+  constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
+    this.log = modules.logger
+  }
+
+  get height(): number {
+    return this.state?.height ?? this.modules.chain.head.height + 1
+  }
+
+  get round(): number {
+    return this.state?.round ?? 0
+  }
+
+  async start(): Promise<void> {
+    const head = this.modules.chain.head
+    if (head.height > 0) {
+      const bytes = await this.modules.chain.db.getCommit(head.height)
+      if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${head.height}`)
+      this.lastCommit = decodeCommit(bytes)
+    }
+    this.enqueue(() => this.startHeight(head.height + 1))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    await this.queue
+  }
+
+  /** A proposal and its block from the network (or a peer's sync of the current height). */
+  onProposal(proposal: Proposal, blockBytes: Uint8Array): void {
+    this.enqueue(async () => {
+      if (proposal.height < this.height) return
+      this.blocks.set(toHex(proposal.blockHash), { height: proposal.height, bytes: blockBytes })
+      await this.input({ kind: 'proposal', proposal })
+    })
+  }
+
+  onVote(vote: Vote): void {
+    this.enqueue(() => this.input({ kind: 'vote', vote }))
+  }
+
+  addEvidence(e: Evidence): void {
+    this.pendingEvidence.set(toHex(evidenceHash(e)), e)
+  }
+
+  /** Catch-up by block sync moved the head: restart consensus at the new height. */
+  resync(commit: Commit): void {
+    this.enqueue(async () => {
+      this.lastCommit = commit
+      this.prepared.clear()
+      await this.startHeight(this.modules.chain.head.height + 1)
+    })
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.queue = this.queue.then(async () => {
+      if (this.stopped) return
+      try {
+        await task()
+      } catch (e) {
+        this.log.error('consensus driver task failed', { err: e as Error, height: this.state?.height })
+      }
+    })
+  }
+
+  private async startHeight(height: number): Promise<void> {
+    if (this.state && this.state.height >= height && this.state.decision === null) return
+    const validators = this.modules.chain.validatorSet(height)
+    const self = this.modules.privValidator?.address ?? null
+    const config = { chainId: this.modules.chain.config.chainId, self, timeouts: this.opts.timeouts }
+    const { state, outputs } = initConsensus(config, height, validators)
+    this.state = state
+    await this.handle(outputs)
+    const buffered = this.future.get(height) ?? []
+    this.future.delete(height)
+    for (const input of buffered) await this.input(input)
+  }
+
+  private async input(input: ConsensusInput): Promise<void> {
+    const s = this.state
+    if (!s) return
+    const h = input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.kind === 'newHeight' ? input.height : input.height
+    if (h > s.height) return this.buffer(h, input)
+    const { outputs } = step(s, input)
+    await this.handle(outputs)
+  }
+
+  private buffer(height: number, input: ConsensusInput): void {
+    if (height > this.height + this.opts.maxBufferedHeights) return
+    const list = this.future.get(height) ?? []
+    if (list.length >= MAX_BUFFERED_MESSAGES) return
+    list.push(input)
+    this.future.set(height, list)
+  }
+
+  private async handle(outputs: ConsensusOutput[]): Promise<void> {
+    for (const out of outputs) {
+      if (this.stopped) return
+      await this.act(out)
+    }
+  }
+
+  private async act(out: ConsensusOutput): Promise<void> {
+    const { privValidator, network, chain } = this.modules
+    switch (out.kind) {
+      case 'scheduleTimeout': {
+        const t = setTimeout(() => {
+          this.timers.delete(t)
+          this.enqueue(() => this.input({ kind: 'timeout', height: out.height, round: out.round, step: out.step }))
+        }, out.ms)
+        this.timers.add(t)
+        return
+      }
+      case 'requestProposal':
+        return this.propose(out.height, out.round)
+      case 'broadcastProposal': {
+        if (!privValidator) return
+        const proposal = await privValidator.signProposal(chain.config.chainId, out.proposal)
+        const bytes = this.blocks.get(toHex(proposal.blockHash))?.bytes
+        if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
+        network?.broadcastProposal(proposal, bytes)
+        return this.input({ kind: 'proposal', proposal })
+      }
+      case 'broadcastVote': {
+        if (!privValidator) return
+        const vote = await privValidator.signVote(chain.config.chainId, out.vote)
+        network?.broadcastVote(vote)
+        return this.input({ kind: 'vote', vote })
+      }
+      case 'requestValidation':
+        return this.validate(out.height, out.blockHash)
+      case 'decide':
+        return this.decide(out.height, out.blockHash, out.commit)
+      case 'evidence':
+        this.log.warn('double signing detected', { validator: out.evidence.voteA.validator, height: out.evidence.voteA.height })
+        this.addEvidence(out.evidence)
+        return
+      case 'rejected':
+        this.log.debug('consensus message rejected', { code: out.code, reason: out.reason, validator: out.validator })
+        return
+    }
+  }
+
+  private async propose(height: number, round: number): Promise<void> {
+    const { chain, mempool, privValidator } = this.modules
+    if (!privValidator) return
+    if (!this.opts.emptyBlocks) await this.waitForTxs()
+    const { params } = chain.config
+    const txs = mempool.reap(params.maxBlockTxs, params.maxBlockBytes)
+    const evidence = [...this.pendingEvidence.values()]
+    const p = chain.buildBlock({ timeMs: this.modules.now(), proposer: privValidator.address, txs, lastCommit: this.lastCommit, evidence })
+    this.blocks.set(p.hash, { height, bytes: p.bytes })
+    this.prepared.set(p.hash, p)
+    this.log.debug('proposal built', { height, round, txs: p.txs.length, hash: p.hash })
+    await this.input({ kind: 'proposalValue', height, round, blockHash: hexBytes(p.hash) })
+  }
+
+  private async waitForTxs(): Promise<void> {
+    const deadline = this.modules.now() + this.opts.emptyBlockIntervalMs
+    while (this.modules.mempool.size === 0 && this.modules.now() < deadline && !this.stopped) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  private async validate(height: number, blockHash: Uint8Array): Promise<void> {
+    const key = toHex(blockHash)
+    if (this.prepared.has(key)) return this.input({ kind: 'proposalValidated', height, blockHash, valid: true })
+    const bytes = this.blocks.get(key)?.bytes
+    if (!bytes) return
+    try {
+      const p = await this.modules.chain.validateBlock(bytes, { nowMs: this.modules.now() })
+      if (p.hash !== key) throw new AttrchainError('DRIVER_ERROR_HASH_MISMATCH', 'block bytes do not hash to the proposed hash')
+      this.prepared.set(key, p)
+      await this.input({ kind: 'proposalValidated', height, blockHash, valid: true })
+    } catch (e) {
+      this.log.warn('invalid proposal', { height, hash: key, reason: (e as Error).message })
+      await this.input({ kind: 'proposalValidated', height, blockHash, valid: false })
+    }
+  }
+
+  private async decide(height: number, blockHash: Uint8Array, commit: Commit): Promise<void> {
+    const key = toHex(blockHash)
+    let p = this.prepared.get(key)
+    if (!p) {
+      const bytes = this.blocks.get(key)?.bytes
+      if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', `decided block ${key} at ${height} is unknown here`)
+      p = await this.modules.chain.validateBlock(bytes)
+    }
+    const started = this.modules.now()
+    await this.modules.chain.commitBlock(p, commit)
+    for (const raw of p.block.evidence) this.pendingEvidence.delete(toHex(evidenceHash(evidenceFromEncodable(raw))))
+    this.lastCommit = commit
+    this.prepared.clear()
+    for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
+    this.modules.mempool.recheck()
+    this.log.info('block committed', { height, hash: key, txs: p.txs.length, round: commit.round, ms: this.modules.now() - started })
+    this.modules.onCommit(p, commit)
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      this.enqueue(() => this.startHeight(height + 1))
+    }, this.opts.blockTimeMs)
+    this.timers.add(t)
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
+}

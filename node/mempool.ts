@@ -1,0 +1,154 @@
+import { AttrchainError } from '../core/errors.js'
+import { decodeSignedTx, type SignedTx } from '../core/tx.js'
+import type { Address } from '../core/address.js'
+import type { Params } from '../genesis/params.js'
+import { checkTxEnvelope } from '../state/execute.js'
+import type { Account } from '../state/entities.js'
+
+export class MempoolError extends AttrchainError {}
+
+export interface MempoolOptions {
+  /** txs held at once */
+  maxTxs: number
+  /** bytes of txs held at once */
+  maxBytes: number
+  /** how far past the account nonce a sender may queue */
+  maxFutureNonces: number
+}
+
+export const defaultMempoolOptions: MempoolOptions = {
+  maxTxs: 50_000,
+  maxBytes: 256 * 1024 * 1024,
+  maxFutureNonces: 1024,
+}
+
+export interface MempoolModules {
+  chainId: string
+  params: Params
+  /** the committed account state the mempool checks against */
+  account(address: Address): Account
+}
+
+interface Entry {
+  stx: SignedTx
+  seq: number
+}
+
+/**
+ * Pending txs (DESIGN §3): admission checks signature (once: the decoded,
+ * verified tx is kept and handed to block execution), chain id, nonce, fee
+ * and balance, and the body's static validity. Per sender, txs are ordered
+ * by nonce; a sender's txs past a gap wait in the bounded future queue.
+ */
+export class Mempool {
+  private readonly byHash = new Map<string, Entry>()
+  private readonly bySender = new Map<Address, Map<number, Entry>>()
+  private bytes = 0
+  private seq = 0
+
+  constructor(private readonly opts: MempoolOptions, private readonly modules: MempoolModules) {}
+
+  get size(): number {
+    return this.byHash.size
+  }
+
+  get sizeBytes(): number {
+    return this.bytes
+  }
+
+  has(hash: string): boolean {
+    return this.byHash.has(hash)
+  }
+
+  get(hash: string): SignedTx | undefined {
+    return this.byHash.get(hash)?.stx
+  }
+
+  /** Decode, verify and admit raw tx bytes; throws a TxError or MempoolError saying why not. */
+  add(bytes: Uint8Array): SignedTx {
+    const { params } = this.modules
+    const stx = decodeSignedTx(bytes, { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution })
+    return this.addDecoded(stx)
+  }
+
+  /** Admit a tx whose signature was already verified (e.g. by a verification worker). */
+  addDecoded(stx: SignedTx): SignedTx {
+    if (this.byHash.has(stx.hash)) throw new MempoolError('MEMPOOL_ERROR_DUPLICATE', `tx ${stx.hash} is already in the mempool`, { hash: stx.hash })
+    const account = this.modules.account(stx.sender)
+    checkTxEnvelope(this.modules.chainId, this.modules.params, account, stx, false)
+    if (stx.tx.nonce > account.nonce + this.opts.maxFutureNonces) {
+      throw new MempoolError('MEMPOOL_ERROR_NONCE_TOO_FAR', `nonce ${stx.tx.nonce} is more than ${this.opts.maxFutureNonces} past the account nonce ${account.nonce}`, { expected: account.nonce })
+    }
+    const queue = this.bySender.get(stx.sender)
+    if (queue?.has(stx.tx.nonce)) {
+      throw new MempoolError('MEMPOOL_ERROR_NONCE_TAKEN', `sender already has a pending tx with nonce ${stx.tx.nonce}`, { nonce: stx.tx.nonce })
+    }
+    if (stx.bytes.length > this.modules.params.maxBlockBytes) {
+      throw new MempoolError('MEMPOOL_ERROR_TX_TOO_LARGE', `tx of ${stx.bytes.length} bytes exceeds maxBlockBytes`, {})
+    }
+    if (this.byHash.size >= this.opts.maxTxs || this.bytes + stx.bytes.length > this.opts.maxBytes) {
+      throw new MempoolError('MEMPOOL_ERROR_FULL', `mempool is full (${this.byHash.size} txs, ${this.bytes} bytes); retry later`, {})
+    }
+    const entry = { stx, seq: this.seq++ }
+    this.byHash.set(stx.hash, entry)
+    if (queue) queue.set(stx.tx.nonce, entry)
+    else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
+    this.bytes += stx.bytes.length
+    return stx
+  }
+
+  /**
+   * Txs for the next block: per sender the run of consecutive nonces from the
+   * account nonce, senders in order of their oldest ready tx, within the
+   * block limits.
+   */
+  reap(maxTxs: number, maxBytes: number): SignedTx[] {
+    const runs: Entry[][] = []
+    for (const [sender, queue] of this.bySender) {
+      let n = this.modules.account(sender).nonce
+      const run: Entry[] = []
+      for (let e = queue.get(n); e; e = queue.get(++n)) run.push(e)
+      if (run.length > 0) runs.push(run)
+    }
+    runs.sort((a, b) => a[0].seq - b[0].seq)
+    const out: SignedTx[] = []
+    let bytes = 0
+    for (const run of runs) {
+      for (const e of run) {
+        if (out.length >= maxTxs || bytes + e.stx.bytes.length > maxBytes) break
+        out.push(e.stx)
+        bytes += e.stx.bytes.length
+      }
+      if (out.length >= maxTxs) break
+    }
+    return out
+  }
+
+  /**
+   * After a block: drop included txs and every tx the new state makes invalid
+   * (nonce used, fee no longer covered), so the next block only sees
+   * includable txs.
+   */
+  recheck(): void {
+    for (const [sender, queue] of this.bySender) {
+      const account = this.modules.account(sender)
+      let spendable = account.balance
+      for (const nonce of [...queue.keys()].sort((a, b) => a - b)) {
+        const e = queue.get(nonce) as Entry
+        if (nonce < account.nonce || e.stx.tx.fee > spendable) {
+          this.remove(sender, queue, nonce, e)
+          continue
+        }
+        spendable -= e.stx.tx.fee
+      }
+      if (queue.size === 0) this.bySender.delete(sender)
+    }
+  }
+
+  private remove(sender: Address, queue: Map<number, Entry>, nonce: number, e: Entry): void {
+    queue.delete(nonce)
+    this.byHash.delete(e.stx.hash)
+    this.bytes -= e.stx.bytes.length
+    if (queue.size === 0) this.bySender.delete(sender)
+  }
+}

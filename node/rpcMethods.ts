@@ -1,0 +1,182 @@
+import { toHex, fromHex } from '../core/bytes.js'
+import { formatAmount } from '../core/amount.js'
+import { parseAddress } from '../core/address.js'
+import { decodeSignedTx, callToJson, type SignedTx } from '../core/tx.js'
+import { blockHash, type Block } from '../state/block.js'
+import type { Distribution } from '../state/distribution.js'
+import type { ReceiptRecord } from '../state/execute.js'
+import { commitFromEncodable, decodeCommit, type Commit } from '../consensus/index.js'
+import { commonSchemas, type JsonSchema, type MethodSpec, type CallContext } from '../rpc/index.js'
+import type { ChainService } from './chain.js'
+import type { Mempool } from './mempool.js'
+
+/** What the chain methods need from the node (node/node.ts provides it). */
+export interface RpcNodeContext {
+  chain: ChainService
+  mempool: Mempool
+  /** admit raw tx bytes to the mempool and gossip them; throws a TxError/MempoolError */
+  submitTx(bytes: Uint8Array): SignedTx
+  /** resolves once the tx is committed, rejects with RPC_ERROR_TIMEOUT */
+  waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }>
+  status(): { peers: number; syncing: boolean; validator: string | null }
+}
+
+const obj = (properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({ type: 'object', properties, required, additionalProperties: false })
+const nullable = (s: JsonSchema): JsonSchema => ({ oneOf: [s, { type: 'null' }] })
+const pageOpts = (extra: Record<string, JsonSchema> = {}): JsonSchema => obj({
+  offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 }, ...extra,
+})
+const ANY_OBJECT: JsonSchema = { type: 'object' }
+const ANY_ARRAY: JsonSchema = { type: 'array' }
+
+export function commitToJson(c: Commit): Record<string, unknown> {
+  return { height: c.height, round: c.round, blockHash: toHex(c.blockHash), signatures: c.signatures.map((s) => ({ validator: s.validator, signature: toHex(s.signature) })) }
+}
+
+export function distributionToJson(d: Distribution): Record<string, unknown> {
+  return { height: d.height, minted: formatAmount(d.minted), entries: d.entries.map((e) => ({ address: e.address, role: e.role, amount: formatAmount(e.amount) })) }
+}
+
+export function txToJson(stx: SignedTx): Record<string, unknown> {
+  return { hash: stx.hash, type: stx.tx.call.type, sender: stx.sender, nonce: stx.tx.nonce, fee: formatAmount(stx.tx.fee), body: bodyJson(stx) }
+}
+
+function bodyJson(stx: SignedTx): Record<string, unknown> {
+  const { type: _type, ...body } = callToJson(stx.tx.call)
+  return body
+}
+
+export function blockToJson(hash: string, b: Block, full: boolean): Record<string, unknown> {
+  const txs = b.txs.map((bytes) => decodeSignedTx(bytes, undefined, { verify: false }))
+  return {
+    hash,
+    header: b.header,
+    txs: full ? txs.map(txToJson) : txs.map((t) => t.hash),
+    lastCommit: b.lastCommit === null ? null : commitToJson(commitFromEncodable(b.lastCommit)),
+    evidence: b.evidence.length,
+  }
+}
+
+function receiptToJson(r: ReceiptRecord): Record<string, unknown> {
+  return {
+    id: r.id, txHash: r.txHash, height: r.height, index: r.index, operator: r.operator, modelId: r.receipt.modelId, payer: r.receipt.payer,
+    fee: formatAmount(r.receipt.fee), inputHash: r.receipt.inputHash, outputHash: r.receipt.outputHash,
+    attribution: r.receipt.attribution, payouts: r.payouts.map((p) => ({ address: p.address, role: p.role, amount: formatAmount(p.amount) })),
+  }
+}
+
+/** Every chain method of DESIGN §6.1, in one table: dispatch, validation and rpc.discover read it. */
+export function chainMethods(ctx: RpcNodeContext): MethodSpec[] {
+  const { chain, mempool } = ctx
+  const q = chain.queries
+  const db = chain.db
+  const address = { name: 'address', required: true, schema: commonSchemas.address }
+  const id = (name: string) => ({ name, required: true, schema: commonSchemas.hash })
+
+  return [
+    {
+      name: 'chain_status', summary: 'Chain id, genesis hash, head and this node\'s role', params: [], result: ANY_OBJECT,
+      handler: () => {
+        const head = chain.head
+        return { chainId: chain.config.chainId, genesisHash: chain.genesisHash, height: head.height, blockHash: head.blockHash, stateRoot: head.stateRoot, timeMs: head.timeMs, ...ctx.status() }
+      },
+    },
+    { name: 'chain_params', summary: 'The chain parameters (amounts in units as decimal strings)', params: [], result: ANY_OBJECT, handler: () => q.params() },
+    {
+      name: 'chain_getBlock', summary: 'A block by height, with tx hashes or full txs',
+      params: [{ name: 'height', required: true, schema: commonSchemas.heightOrLatest }, { name: 'options', schema: obj({ full: { type: 'boolean' } }) }],
+      result: nullable(ANY_OBJECT),
+      handler: async ([h, opts]) => {
+        const height = h === 'latest' ? chain.head.height : (h as number)
+        const stored = await db.getBlock(height)
+        if (!stored) return null
+        return blockToJson(blockHash(stored.header), stored, Boolean((opts as { full?: boolean } | undefined)?.full))
+      },
+    },
+    {
+      name: 'chain_getCommit', summary: 'The commit certificate (precommits) that committed a height',
+      params: [{ name: 'height', required: true, schema: commonSchemas.heightOrLatest }], result: nullable(ANY_OBJECT),
+      handler: async ([h]) => {
+        const bytes = await db.getCommit(h === 'latest' ? chain.head.height : (h as number))
+        return bytes ? commitToJson(decodeCommit(bytes)) : null
+      },
+    },
+    {
+      name: 'chain_getDistribution', summary: 'The fee distribution of a block: every (address, role) credited and the minted reward',
+      params: [{ name: 'height', required: true, schema: commonSchemas.heightOrLatest }], result: nullable(ANY_OBJECT),
+      handler: async ([h]) => {
+        const d = await db.getDistribution(h === 'latest' ? chain.head.height : (h as number))
+        return d ? distributionToJson(d) : null
+      },
+    },
+    {
+      name: 'tx_send', summary: 'Submit a signed tx (0x-hex of its canonical bytes); optionally wait until it is committed',
+      params: [{ name: 'rawTx', required: true, schema: commonSchemas.hex }, { name: 'options', schema: obj({ wait: { type: 'string', enum: ['none', 'commit'] } }) }],
+      result: ANY_OBJECT,
+      handler: async ([raw, opts], call: CallContext) => {
+        const stx = ctx.submitTx(fromHex(raw as string, 'rawTx'))
+        if ((opts as { wait?: string } | undefined)?.wait !== 'commit') return { hash: stx.hash }
+        const r = await ctx.waitForTx(stx.hash, call.signal)
+        return { hash: stx.hash, ...r }
+      },
+    },
+    {
+      name: 'tx_get', summary: 'A tx by hash with its inclusion and status ("pending" while in the mempool)',
+      params: [id('hash')], result: nullable(ANY_OBJECT),
+      handler: async ([hash]) => {
+        const h = (hash as string).toLowerCase()
+        const pending = mempool.get(h)
+        if (pending) return { ...txToJson(pending), height: null, index: null, status: 'pending' }
+        const loc = await db.getTx(h)
+        if (!loc) return null
+        const bytes = await db.getTxBytes(h)
+        if (!bytes) return null
+        const stx = decodeSignedTx(bytes, undefined, { verify: false })
+        return { ...txToJson(stx), height: loc.height, index: loc.index, status: loc.status, ...(loc.error ? { error: loc.error } : {}) }
+      },
+    },
+    { name: 'account_get', summary: 'Balance, nonce, stake, unbonding and claimable rewards of an address', params: [address], result: ANY_OBJECT, handler: ([a]) => q.account(parseAddress(a)) },
+    {
+      name: 'account_allowance', summary: 'What an operator may still charge a payer for inference',
+      params: [{ name: 'payer', required: true, schema: commonSchemas.address }, { name: 'operator', required: true, schema: commonSchemas.address }],
+      result: ANY_OBJECT,
+      handler: ([p, o]) => ({ payer: parseAddress(p), operator: parseAddress(o), amount: q.allowance(parseAddress(p), parseAddress(o)) }),
+    },
+    { name: 'staking_validators', summary: 'Every validator with stake, power, commission and jail status', params: [], result: ANY_ARRAY, handler: () => q.validators() },
+    { name: 'staking_delegations', summary: 'The delegations of an address', params: [address], result: ANY_ARRAY, handler: ([a]) => q.delegations(parseAddress(a)) },
+    { name: 'datanet_get', summary: 'A Datanet by id', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.datanet((i as string).toLowerCase()) },
+    {
+      name: 'datanet_list', summary: 'Datanets in creation order, optionally by owner',
+      params: [{ name: 'options', schema: pageOpts({ owner: commonSchemas.address }) }], result: ANY_ARRAY,
+      handler: ([o]) => {
+        const opts = (o ?? {}) as { owner?: string; offset?: number; limit?: number }
+        return q.datanets({ ...opts, owner: opts.owner ? parseAddress(opts.owner) : undefined })
+      },
+    },
+    {
+      name: 'datanet_contributions', summary: 'Contributions of a Datanet in submission order, optionally by status',
+      params: [id('datanetId'), { name: 'options', schema: pageOpts({ status: { type: 'string', enum: ['pending', 'accepted', 'rejected'] } }) }],
+      result: nullable(ANY_ARRAY),
+      handler: ([i, o]) => q.contributions((i as string).toLowerCase(), (o ?? {}) as { status?: 'pending' }),
+    },
+    { name: 'contribution_get', summary: 'A contribution by id, with its receipts and earnings', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.contribution((i as string).toLowerCase()) },
+    { name: 'model_get', summary: 'A model by id, with provenance, receipts and fees', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.model((i as string).toLowerCase()) },
+    {
+      name: 'model_list', summary: 'Models in registration order, optionally by owner',
+      params: [{ name: 'options', schema: pageOpts({ owner: commonSchemas.address }) }], result: ANY_ARRAY,
+      handler: ([o]) => {
+        const opts = (o ?? {}) as { owner?: string; offset?: number; limit?: number }
+        return q.models({ ...opts, owner: opts.owner ? parseAddress(opts.owner) : undefined })
+      },
+    },
+    {
+      name: 'receipt_get', summary: 'An inference receipt by id with the payout of every unit of its fee',
+      params: [id('receiptId')], result: nullable(ANY_OBJECT),
+      handler: async ([i]) => {
+        const r = await db.getReceipt((i as string).toLowerCase())
+        return r ? receiptToJson(r) : null
+      },
+    },
+    { name: 'attribution_address', summary: 'What an address has earned, by role', params: [address], result: ANY_OBJECT, handler: ([a]) => q.attribution(parseAddress(a)) },
+  ]
+}
