@@ -106,7 +106,7 @@ export class RpcServer {
   private readonly connections = new Set<WsConnection>()
   /** topic → subscription id → connection, so publish touches only subscribers. */
   private readonly subscribers = new Map<string, Map<string, WsConnection>>()
-  private stopController = new AbortController()
+  private readonly stopController = new AbortController()
   private httpServer: http.Server | null = null
   private pingTimer: NodeJS.Timeout | null = null
   private discoverDoc: OpenRpcDocument | null = null
@@ -124,17 +124,20 @@ export class RpcServer {
 
   async start(): Promise<{ port: number }> {
     if (this.httpServer) throw new RpcError('RPC_ERROR_ALREADY_STARTED', 'rpc server already started')
-    this.stopController = new AbortController()
+    // Stopping aborts every handler signal for good, so a stopped server is not restarted: build a new one.
+    if (this.stopController.signal.aborted) throw new RpcError('RPC_ERROR_STOPPED', 'rpc server was stopped')
     const server = http.createServer((req, res) => this.onHttpRequest(req, res))
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
-    this.httpServer = server
+    const { host, port: wanted } = this.opts
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new RpcError('RPC_ERROR_LISTEN', `cannot listen on ${host}:${wanted}: ${e.message}`, { host, port: wanted, errno: e.code })),
+      )
+      server.listen(wanted, host, () => resolve())
     })
+    server.removeAllListeners('error')
+    server.on('error', (e) => this.log.error('rpc server error', { error: errorText(e) }))
+    this.httpServer = server
     if (this.opts.wsPingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.pingAll(), this.opts.wsPingIntervalMs)
       this.pingTimer.unref()

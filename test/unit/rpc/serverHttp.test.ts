@@ -415,7 +415,7 @@ t.test('metrics are counted per method with bounded labels', async (t) => {
   ])
 })
 
-t.test('stop() closes keep-alive connections and is idempotent', async (t) => {
+t.test('stop() closes keep-alive connections, is idempotent and final', async (t) => {
   const server = new RpcServer({ port: 0 }, { methods: [] })
   const { port } = await server.start()
   const res = await fetch(`http://127.0.0.1:${port}/health`)
@@ -423,4 +423,16 @@ t.test('stop() closes keep-alive connections and is idempotent', async (t) => {
   await server.stop()
   await server.stop()
   await t.rejects(fetch(`http://127.0.0.1:${port}/health`), 'nothing listens after stop')
+  await t.rejects(server.start(), { code: 'RPC_ERROR_STOPPED' })
+})
+
+t.test('a port in use is a typed error and the server can try again', async (t) => {
+  const first = new RpcServer({ port: 0 }, { methods: [] })
+  const { port } = await first.start()
+  t.teardown(() => first.stop())
+  const second = new RpcServer({ port }, { methods: [] })
+  await t.rejects(second.start(), { code: 'RPC_ERROR_LISTEN', meta: { port, errno: 'EADDRINUSE' } })
+  await first.stop()
+  t.same(await second.start(), { port }, 'listens once the port is free')
+  await second.stop()
 })

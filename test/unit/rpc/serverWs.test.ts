@@ -237,4 +237,7 @@ t.test('stop() closes every WebSocket client and aborts pending calls', async (t
   for (const [i, code] of codes.entries()) t.equal(code, 1001, `client ${i} closed with 1001`)
   t.equal(server.wsConnectionCount, 0)
   t.equal(server.subscriptionCount, 0)
+  await tick()
+  const tcp = process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP'))
+  t.same(tcp, [], 'no TCP server or socket is left open')
 })
