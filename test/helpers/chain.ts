@@ -1,5 +1,8 @@
 import { KeyPair } from '../../core/keys.js'
-import { signTx, type TxCall, type SignedTx } from '../../core/tx.js'
+import { signTx, signingDigest, TX_VERSION, type TxCall, type SignedTx } from '../../core/tx.js'
+import { encode, type Encodable } from '../../core/codec.js'
+import { sha256 } from '../../core/hash.js'
+import { toHex } from '../../core/bytes.js'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey, type DevnetGenesisOptions } from '../../genesis/devnet.js'
 import type { Genesis } from '../../genesis/genesis.js'
 import {
@@ -89,4 +92,51 @@ function supplyOfEntry(key: string, bytes: Uint8Array): bigint {
     case 'dn/': return fromBytes(DatanetCodec, bytes).pool.balance
     default: return 0n
   }
+}
+
+/**
+ * Sign an arbitrary unsigned-tx array (any body, any field values), bypassing
+ * the encoder's static checks, so that tests can build txs the decoder must
+ * refuse with a valid signature.
+ */
+export function signRaw(key: KeyPair, unsigned: Encodable[]): Uint8Array {
+  const u = encode(unsigned)
+  return encode([unsigned, key.publicKey, key.sign(signingDigest(u))])
+}
+
+/** `[1, chainId, nonce, fee, type, body]` with defaults, for signRaw. */
+export function rawUnsigned(type: string, body: Encodable, opts: { chainId?: string; nonce?: number; fee?: string } = {}): Encodable[] {
+  return [TX_VERSION, opts.chainId ?? 'attrchain-devnet', opts.nonce ?? 0, opts.fee ?? '1000000000000000', type, body]
+}
+
+/** A 32-byte hex id derived from a label (ids, data hashes, input/output hashes in tests). */
+export function h32(label: string): string {
+  return toHex(sha256(label))
+}
+
+/** One well-formed call of every tx type (ids need not exist; these are for codec tests). */
+export function sampleCalls(): TxCall[] {
+  const a = '0x' + '11'.repeat(20)
+  return [
+    { type: 'transfer', to: a, amount: 5n },
+    { type: 'createValidator', amount: 10n ** 22n, moniker: 'v-0', commissionBps: 500 },
+    { type: 'stake', amount: 1n },
+    { type: 'unstake', amount: 2n },
+    { type: 'delegate', validator: a, amount: 3n },
+    { type: 'undelegate', validator: a, amount: 4n },
+    { type: 'unjail' },
+    { type: 'registerDatanet', name: 'medical-qa', metadataUri: 'ipfs://bafy', contributionBond: 0n },
+    { type: 'contribute', datanetId: h32('dn'), dataHash: h32('data'), metadataUri: '' },
+    { type: 'reviewContribution', contributionId: h32('c'), accept: true, weight: 7 },
+    { type: 'reviewContribution', contributionId: h32('c'), accept: false, weight: 0 },
+    { type: 'registerModel', name: 'm', baseModel: 'llama', datanets: [{ datanetId: h32('dn'), weight: 3 }, { datanetId: h32('dn2'), weight: 1 }], minFee: 100n },
+    { type: 'approveOperator', operator: a, amount: 0n },
+    {
+      type: 'submitReceipts', receipts: [
+        { modelId: h32('m'), payer: a, fee: 1_000_003n, inputHash: h32('in'), outputHash: h32('out'), attribution: [{ contributionId: h32('c1'), weight: 1 }, { contributionId: h32('c2'), weight: 2 }] },
+        { modelId: h32('m'), payer: a, fee: 1n << 100n, inputHash: h32('in2'), outputHash: h32('out2'), attribution: [] },
+      ],
+    },
+    { type: 'claim' },
+  ]
 }
