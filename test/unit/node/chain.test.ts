@@ -1,0 +1,74 @@
+import t from 'tap'
+import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
+import { signTx } from '../../../core/tx.js'
+import { encode, decode, type Encodable } from '../../../core/codec.js'
+import { openChain, signCommit } from '../../helpers/nodeChain.js'
+import { encodeBlock, txRoot, type Block } from '../../../state/block.js'
+import { fromHex } from '../../../core/bytes.js'
+
+const genesis = buildDevnetGenesis({ validators: 1, accounts: 3 })
+const v0 = devValidatorKey(0)
+const a = devAccountKey(0)
+const transfer = (nonce: number) => signTx({ chainId: genesis.chainId, nonce, fee: genesis.params.minTxFee, call: { type: 'transfer', to: devAccountKey(1).address, amount: 7n } }, a)
+
+t.test('a block built by one node validates and commits on another', async (t) => {
+  const n1 = await openChain(genesis)
+  const n2 = await openChain(genesis)
+  t.teardown(async () => { await n1.close(); await n2.close() })
+  let lastCommit = null
+  for (let h = 1; h <= 3; h++) {
+    const p = n1.chain.buildBlock({ timeMs: Date.parse(genesis.genesisTime) + h * 1000, proposer: v0.address, txs: [transfer(h - 1)], lastCommit, evidence: [] })
+    const v = await n2.chain.validateBlock(p.bytes)
+    t.equal(v.hash, p.hash, `height ${h}: same hash`)
+    t.equal(v.block.header.stateRoot, p.block.header.stateRoot, `height ${h}: same state root`)
+    const commit = signCommit(genesis.chainId, p, [v0])
+    await n1.chain.commitBlock(p, commit)
+    await n2.chain.commitBlock(v, commit)
+    lastCommit = commit
+  }
+  t.equal(n1.chain.head.blockHash, n2.chain.head.blockHash)
+  t.equal(n2.chain.queries.nonce(a.address), 3)
+})
+
+t.test('a stale tx is dropped from a proposal instead of failing it', async (t) => {
+  const n = await openChain(genesis)
+  t.teardown(() => n.close())
+  const p = n.chain.buildBlock({ timeMs: Date.parse(genesis.genesisTime) + 1000, proposer: v0.address, txs: [transfer(0), transfer(0), transfer(5)], lastCommit: null, evidence: [] })
+  t.equal(p.txs.length, 1, 'the replay and the gap are dropped')
+})
+
+t.test('validation refuses tampered blocks with a clear code and changes nothing', async (t) => {
+  const n1 = await openChain(genesis)
+  const n2 = await openChain(genesis)
+  t.teardown(async () => { await n1.close(); await n2.close() })
+  const good = n1.chain.buildBlock({ timeMs: Date.parse(genesis.genesisTime) + 1000, proposer: v0.address, txs: [transfer(0)], lastCommit: null, evidence: [] })
+  const rootBefore = n2.chain.head.stateRoot
+  const tamper = (f: (b: Block) => Block): Uint8Array => encodeBlock(f(structuredClone(good.block)))
+  const cases: [string, Uint8Array, string][] = [
+    ['state root', tamper((b) => ({ ...b, header: { ...b.header, stateRoot: '0x' + '11'.repeat(32) } })), 'BLOCK_ERROR_BAD_STATE_ROOT'],
+    ['height', tamper((b) => ({ ...b, header: { ...b.header, height: 2 } })), 'BLOCK_ERROR_BAD_HEIGHT'],
+    ['chain id', tamper((b) => ({ ...b, header: { ...b.header, chainId: 'other' } })), 'BLOCK_ERROR_WRONG_CHAIN'],
+    ['prev hash', tamper((b) => ({ ...b, header: { ...b.header, prevHash: '0x' + '22'.repeat(32) } })), 'BLOCK_ERROR_BAD_PREV_HASH'],
+    ['tx root', tamper((b) => ({ ...b, txs: [] })), 'BLOCK_ERROR_BAD_TX_ROOT'],
+    ['time', tamper((b) => ({ ...b, header: { ...b.header, timeMs: 5 } })), 'BLOCK_ERROR_BAD_TIME'],
+    ['validators hash', tamper((b) => ({ ...b, header: { ...b.header, validatorsHash: '0x' + '33'.repeat(32) } })), 'BLOCK_ERROR_BAD_VALIDATORS_HASH'],
+    ['proposer', tamper((b) => ({ ...b, header: { ...b.header, proposer: a.address } })), 'BLOCK_ERROR_BAD_PROPOSER'],
+    ['garbage', new Uint8Array([0xc1]), 'BLOCK_ERROR_MALFORMED'],
+  ]
+  const txBytes = new Uint8Array(good.block.txs[0])
+  txBytes[txBytes.length - 1] ^= 1
+  const badTx = tamper((b) => ({ ...b, txs: [txBytes] }))
+  const fixedRoot = decode(badTx) as Encodable[]
+  cases.push(['bad tx signature (root recomputed)', rebuildTxRoot(fixedRoot), 'BLOCK_ERROR_INVALID_TX'])
+  for (const [name, bytes, code] of cases) {
+    await t.rejects(n2.chain.validateBlock(bytes), { code }, name)
+  }
+  t.equal(n2.chain.head.stateRoot, rootBefore, 'state untouched')
+  t.equal(n2.chain.head.height, 0)
+})
+
+function rebuildTxRoot(block: Encodable[]): Uint8Array {
+  const header = [...(block[0] as Encodable[])]
+  header[4] = fromHex(txRoot(block[1] as Uint8Array[]))
+  return encode([header, block[1], block[2], block[3]])
+}
