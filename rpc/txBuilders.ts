@@ -1,0 +1,147 @@
+import { AttrchainError } from '../core/errors.js'
+import { parseHumanAmount } from '../core/amount.js'
+import { toHex, fromHex } from '../core/bytes.js'
+import { validateCall, type Hex, type Receipt, type TxCall, type TxType } from '../core/tx.js'
+import { parseAddress, type Address } from '../core/address.js'
+
+/**
+ * Tx builders, one per type of DESIGN §3, with arguments in body order.
+ * Each returns a `TxCall` that `signTx` (or `TxSender.send`) accepts.
+ * Amounts are `bigint` units or human strings ("1.5OPEN", "1.5 OPEN", or a
+ * decimal string of units); numbers are refused so that money never goes
+ * through a float. Every call is statically validated here (the same decoder
+ * the node runs), so a bad argument fails in the caller with the field named,
+ * not later as an RPC error; addresses and ids come back lowercase.
+ */
+export type AmountInput = bigint | string
+/** 32-byte ids and hashes: `0x`-hex or raw bytes. */
+export type BytesInput = Hex | Uint8Array
+
+export class TxBuildError extends AttrchainError {}
+
+export function toUnits(value: AmountInput, field = 'amount'): bigint {
+  if (typeof value === 'bigint') return value
+  if (typeof value === 'string') return parseHumanAmount(value, field)
+  throw new TxBuildError('TX_BUILD_ERROR_BAD_AMOUNT', `${field} must be a bigint or a string such as "1.5OPEN"`, { field })
+}
+
+/** Checked here rather than by the encoder so that an error names the argument. */
+function hex(v: BytesInput, field: string): Hex {
+  return v instanceof Uint8Array ? toHex(fromHex(toHex(v), field, 32)) : toHex(fromHex(v, field, 32))
+}
+
+const addr = (v: Address, field: string): Address => parseAddress(v, field)
+
+function built<T extends TxCall>(call: T): T {
+  return validateCall(call) as T
+}
+
+export const transfer = (to: Address, amount: AmountInput) =>
+  built({ type: 'transfer', to: addr(to, 'to'), amount: toUnits(amount) })
+
+export const createValidator = (amount: AmountInput, moniker: string, commissionBps: number) =>
+  built({ type: 'createValidator', amount: toUnits(amount), moniker, commissionBps })
+
+export const stake = (amount: AmountInput) => built({ type: 'stake', amount: toUnits(amount) })
+
+export const unstake = (amount: AmountInput) => built({ type: 'unstake', amount: toUnits(amount) })
+
+export const delegate = (validator: Address, amount: AmountInput) =>
+  built({ type: 'delegate', validator: addr(validator, 'validator'), amount: toUnits(amount) })
+
+export const undelegate = (validator: Address, amount: AmountInput) =>
+  built({ type: 'undelegate', validator: addr(validator, 'validator'), amount: toUnits(amount) })
+
+export const unjail = () => built({ type: 'unjail' })
+
+export const registerDatanet = (name: string, metadataUri: string, contributionBond: AmountInput) =>
+  built({ type: 'registerDatanet', name, metadataUri, contributionBond: toUnits(contributionBond, 'contributionBond') })
+
+export const contribute = (datanetId: BytesInput, dataHash: BytesInput, metadataUri: string) =>
+  built({ type: 'contribute', datanetId: hex(datanetId, 'datanetId'), dataHash: hex(dataHash, 'dataHash'), metadataUri })
+
+/** A rejection carries weight 0; an acceptance needs a weight ≥ 1. */
+export const reviewContribution = (contributionId: BytesInput, accept: boolean, weight = 0) =>
+  built({ type: 'reviewContribution', contributionId: hex(contributionId, 'contributionId'), accept, weight })
+
+/** `[datanetId, weight]` pairs or `{datanetId, weight}` objects. */
+export type WeightedInput = readonly [BytesInput, number] | { datanetId: BytesInput; weight: number }
+
+export const registerModel = (name: string, baseModel: string, datanets: readonly WeightedInput[], minFee: AmountInput) =>
+  built({
+    type: 'registerModel', name, baseModel, minFee: toUnits(minFee, 'minFee'),
+    datanets: datanets.map((d, i) => {
+      const [id, weight] = Array.isArray(d) ? d : [(d as { datanetId: BytesInput }).datanetId, (d as { weight: number }).weight]
+      return { datanetId: hex(id as BytesInput, `datanets[${i}]`), weight: weight as number }
+    }),
+  })
+
+export const approveOperator = (operator: Address, amount: AmountInput) =>
+  built({ type: 'approveOperator', operator: addr(operator, 'operator'), amount: toUnits(amount) })
+
+export type AttributionInput = readonly [BytesInput, number] | { contributionId: BytesInput; weight: number }
+
+export interface ReceiptInput {
+  modelId: BytesInput
+  payer: Address
+  fee: AmountInput
+  inputHash: BytesInput
+  outputHash: BytesInput
+  /** empty or absent: attribute by the model's declared provenance (DESIGN §4) */
+  attribution?: readonly AttributionInput[]
+}
+
+export function receipt(r: ReceiptInput, index = 0): Receipt {
+  const f = (name: string) => `receipts[${index}].${name}`
+  return {
+    modelId: hex(r.modelId, f('modelId')), payer: addr(r.payer, f('payer')), fee: toUnits(r.fee, f('fee')),
+    inputHash: hex(r.inputHash, f('inputHash')), outputHash: hex(r.outputHash, f('outputHash')),
+    attribution: (r.attribution ?? []).map((a, i) => {
+      const [id, weight] = Array.isArray(a) ? a : [(a as { contributionId: BytesInput }).contributionId, (a as { weight: number }).weight]
+      return { contributionId: hex(id as BytesInput, f(`attribution[${i}]`)), weight: weight as number }
+    }),
+  }
+}
+
+/** The sender is the operator; the node checks the count against `params.maxReceiptsPerTx`. */
+export const submitReceipts = (receipts: readonly ReceiptInput[]) =>
+  built({ type: 'submitReceipts', receipts: receipts.map((r, i) => receipt(r, i)) })
+
+export const claim = () => built({ type: 'claim' })
+
+/** The builders by tx type, for code that dispatches on a type name (the CLI). */
+export const txBuilders = {
+  transfer, createValidator, stake, unstake, delegate, undelegate, unjail, registerDatanet, contribute,
+  reviewContribution, registerModel, approveOperator, submitReceipts, claim,
+} as const satisfies Record<TxType, (...args: never[]) => TxCall>
+
+/**
+ * Receipts from JSON (a file or inline on the command line): one receipt or
+ * an array of them, each an object `{modelId, payer, fee, inputHash,
+ * outputHash, attribution?}` or an array in body order `[modelId, payer,
+ * fee, inputHash, outputHash, [[contributionId, weight]…]]`. Fees are
+ * strings ("1.5OPEN" or units).
+ */
+export function receiptsFromJson(value: unknown): ReceiptInput[] {
+  const list = Array.isArray(value) && (value.length === 0 || typeof value[0] === 'object') ? value : [value]
+  return list.map((item, i) => {
+    if (Array.isArray(item)) {
+      const [modelId, payer, fee, inputHash, outputHash, attribution] = item as unknown[]
+      return checkedReceipt({ modelId, payer, fee, inputHash, outputHash, attribution }, i)
+    }
+    if (typeof item === 'object' && item !== null) return checkedReceipt(item as Record<string, unknown>, i)
+    throw new TxBuildError('TX_BUILD_ERROR_BAD_RECEIPT', `receipt ${i} must be an object or an array`, { index: i })
+  })
+}
+
+function checkedReceipt(r: Record<string, unknown>, i: number): ReceiptInput {
+  for (const key of ['modelId', 'payer', 'fee', 'inputHash', 'outputHash'] as const) {
+    if (typeof r[key] !== 'string') throw new TxBuildError('TX_BUILD_ERROR_BAD_RECEIPT', `receipt ${i}: ${key} must be a string`, { index: i, field: key })
+  }
+  const attribution = r.attribution ?? []
+  if (!Array.isArray(attribution)) throw new TxBuildError('TX_BUILD_ERROR_BAD_RECEIPT', `receipt ${i}: attribution must be an array`, { index: i, field: 'attribution' })
+  return {
+    modelId: r.modelId as string, payer: r.payer as string, fee: r.fee as string, inputHash: r.inputHash as string, outputHash: r.outputHash as string,
+    attribution: attribution as AttributionInput[],
+  }
+}
