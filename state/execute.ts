@@ -11,7 +11,7 @@ import {
   ContributionCodec, ModelCodec, LedgerCodec, ChainMetaCodec, IdRefCodec, IdListCodec,
   type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
 } from './entities.js'
-import { emptyPool, creditPool, pending, accrued } from './pool.js'
+import { emptyPool, creditPool, pending, debtFor } from './pool.js'
 
 export interface ExecContext {
   chainId: string
@@ -248,7 +248,7 @@ function delegate(ctx: ExecContext, from: Address, validator: Address, amount: b
   const d = s.get(DelegationCodec, K.delegation(from, validator)) ?? { shares: 0n, rewardDebt: 0n }
   const pool = { ...v.pool, totalShares: v.pool.totalShares + shares }
   s.set(ValidatorCodec, K.validator(validator), { ...v, delegated: v.delegated + amount, pool })
-  s.set(DelegationCodec, K.delegation(from, validator), { shares: d.shares + shares, rewardDebt: accrued(pool, d.shares + shares) })
+  s.set(DelegationCodec, K.delegation(from, validator), { shares: d.shares + shares, rewardDebt: debtFor(pool, d.shares + shares) })
   const list = s.get(AddressListCodec, K.delegationsOf(from)) ?? { items: [] }
   if (!list.items.includes(validator)) s.set(AddressListCodec, K.delegationsOf(from), { items: [...list.items, validator].sort() })
   return []
@@ -271,7 +271,7 @@ function undelegate(ctx: ExecContext, from: Address, validator: Address, amount:
     const list = s.get(AddressListCodec, K.delegationsOf(from)) ?? { items: [] }
     s.set(AddressListCodec, K.delegationsOf(from), { items: list.items.filter((x) => x !== validator) })
   } else {
-    s.set(DelegationCodec, K.delegation(from, validator), { shares: left, rewardDebt: accrued(pool, left) })
+    s.set(DelegationCodec, K.delegation(from, validator), { shares: left, rewardDebt: debtFor(pool, left) })
   }
   scheduleUnbonding(ctx, from, amount)
   return []
@@ -328,7 +328,7 @@ function review(ctx: ExecContext, from: Address, id: Hex, accept: boolean, weigh
   addBalance(s, c.contributor, c.bond)
   const pool = { ...dn.pool, totalShares: dn.pool.totalShares + BigInt(weight) }
   s.set(DatanetCodec, K.datanet(dn.id), { ...dn, accepted: dn.accepted + 1, pool })
-  s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt: accrued(pool, BigInt(weight)) })
+  s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt: debtFor(pool, BigInt(weight)) })
   pushId(s, K.contributionsOf(c.contributor), id)
   return []
 }

@@ -3,6 +3,8 @@ import { signTx, signingDigest, TX_VERSION, type TxCall, type SignedTx } from '.
 import { encode, type Encodable } from '../../core/codec.js'
 import { sha256 } from '../../core/hash.js'
 import { toHex } from '../../core/bytes.js'
+import { UNITS_PER_OPEN } from '../../core/amount.js'
+import type { Receipt } from '../../core/tx.js'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey, type DevnetGenesisOptions } from '../../genesis/devnet.js'
 import type { Genesis } from '../../genesis/genesis.js'
 import {
@@ -63,6 +65,16 @@ export class TestChain {
     this.height = height
     this.blocks.push(input)
     return out
+  }
+
+  /** Forget the nonces handed out, so the next `tx` of each key reads its nonce from state. */
+  resetNonces(): void {
+    this.nonces.clear()
+  }
+
+  /** Every state entry as hex, to show that a refused block changed nothing. */
+  snapshot(): Map<string, string> {
+    return new Map([...this.store.entries()].map(([k, v]) => [k, toHex(v)]))
   }
 
   /** One tx in its own block; returns that tx's result. */
@@ -140,3 +152,64 @@ export function sampleCalls(): TxCall[] {
     { type: 'claim' },
   ]
 }
+
+// ---------------------------------------------------------------- state test fixtures
+
+export const OPEN = UNITS_PER_OPEN
+export const FEE = 10n ** 15n
+
+/**
+ * A chain with the attribution economy set up, one tx per block:
+ * owner (account 0) curates Datanet `dn` (bond 1 OPEN) where contributor
+ * (account 1) has c1 accepted with weight 1, c2 accepted with weight 2, c3
+ * rejected and c4 pending; other (account 4) curates `dn2` with an accepted
+ * contribution c5; the owner's model `model` has provenance [[dn, 1]] and
+ * minFee 1000; payer (account 3) allows operator (account 2) 10 OPEN.
+ */
+export function economy(opts: Partial<DevnetGenesisOptions> = {}) {
+  const c = new TestChain(opts)
+  const owner = c.account(0)
+  const contributor = c.account(1)
+  const operator = c.account(2)
+  const payer = c.account(3)
+  const other = c.account(4)
+  const dn = c.run(owner, { type: 'registerDatanet', name: 'medical-qa', metadataUri: 'ipfs://dn', contributionBond: OPEN }).hash
+  const contribute = (key: KeyPair, datanetId: string, label: string) =>
+    c.run(key, { type: 'contribute', datanetId, dataHash: h32(label), metadataUri: `ipfs://${label}` }).hash
+  const c1 = contribute(contributor, dn, 'c1')
+  const c2 = contribute(contributor, dn, 'c2')
+  const c3 = contribute(contributor, dn, 'c3')
+  const c4 = contribute(contributor, dn, 'c4')
+  c.run(owner, { type: 'reviewContribution', contributionId: c1, accept: true, weight: 1 })
+  c.run(owner, { type: 'reviewContribution', contributionId: c2, accept: true, weight: 2 })
+  c.run(owner, { type: 'reviewContribution', contributionId: c3, accept: false, weight: 0 })
+  const dn2 = c.run(other, { type: 'registerDatanet', name: 'other', metadataUri: '', contributionBond: 0n }).hash
+  const c5 = contribute(other, dn2, 'c5')
+  c.run(other, { type: 'reviewContribution', contributionId: c5, accept: true, weight: 1 })
+  const model = c.run(owner, { type: 'registerModel', name: 'qa-7b', baseModel: 'llama', datanets: [{ datanetId: dn, weight: 1 }], minFee: 1000n }).hash
+  c.run(payer, { type: 'approveOperator', operator: operator.address, amount: 10n * OPEN })
+  const receipt = (fee: bigint, attribution: Receipt['attribution'] = [], payer_ = payer.address, modelId = model): Receipt => ({
+    modelId, payer: payer_, fee, inputHash: h32(`in/${fee}`), outputHash: h32(`out/${fee}`), attribution,
+  })
+  return { c, owner, contributor, operator, payer, other, dn, dn2, c1, c2, c3, c4, c5, model, receipt }
+}
+
+/**
+ * Keys written by a block besides the bookkeeping every block does (meta,
+ * validator sets, the sender's fee and nonce, the validators' and the
+ * treasury's rewards and ledgers, the active validators' delegator pools):
+ * what a failed tx body must not touch.
+ */
+export function bodyWrites(out: BlockOutcome, c: TestChain, sender: string): string[] {
+  const validators = (c.q.validatorSet(out.distribution.height) ?? []).map((m) => m.address)
+  const bookkeeping = new Set([sender, c.chain.params.treasury, ...validators])
+  return [...out.writes.keys()].filter((k) => {
+    if (k === 'meta' || k.startsWith('valset/') || k.startsWith('missed/')) return false
+    const [prefix, address] = k.split('/')
+    if ((prefix === 'acct' || prefix === 'ledger') && bookkeeping.has(address)) return false
+    // a validator's delegator pool is credited every block; its other fields are compared by the caller
+    if (prefix === 'val' && validators.includes(address)) return false
+    return true
+  })
+}
+
