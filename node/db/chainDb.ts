@@ -116,7 +116,7 @@ export class ChainDb {
     this.dir = opts.dir
     this.sync = opts.sync ?? true
     this.log = log
-    this.headValue = head
+    this.headValue = head === null ? null : Object.freeze(head)
     this.state = state
   }
 
@@ -146,6 +146,7 @@ export class ChainDb {
     }
   }
 
+  /** The last committed block (frozen: callers share it). */
   head(): Head | null {
     return this.headValue
   }
@@ -157,7 +158,7 @@ export class ChainDb {
       if (this.headValue !== null) {
         throw new DbError('DB_ERROR_BAD_HEIGHT', `genesis is already committed (head is at ${this.headValue.height})`, { head: this.headValue.height })
       }
-      const head: Head = { height: 0, blockHash: ZERO_HASH, stateRoot: toHex(stateRoot), timeMs }
+      const head: Head = Object.freeze({ height: 0, blockHash: ZERO_HASH, stateRoot: toHex(stateRoot), timeMs })
       await this.write([...stateOps(writes), ...metaOps(meta), put(keys.head(), encodeHead(head))])
       this.state.apply(writes)
       this.headValue = head
@@ -310,7 +311,7 @@ export class ChainDb {
     if (toHex(c.stateRoot) !== h.stateRoot) inconsistent('state root differs from the header')
     if (c.results.length !== c.block.txs.length) inconsistent(`${c.results.length} results for ${c.block.txs.length} txs`)
     if (c.distribution.height !== h.height) inconsistent(`distribution is for height ${c.distribution.height}`)
-    return { height: h.height, blockHash: c.hash, stateRoot: h.stateRoot, timeMs: h.timeMs }
+    return Object.freeze({ height: h.height, blockHash: c.hash, stateRoot: h.stateRoot, timeMs: h.timeMs })
   }
 
   private async write(ops: Op[]): Promise<void> {
