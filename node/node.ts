@@ -12,6 +12,7 @@ import { chainMethods, distributionToJson, blockToJson } from './rpcMethods.js'
 import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js'
 import type { NodeConfig } from './config.js'
 import { createLogger, type Logger } from './logger.js'
+import { Metrics } from './metrics.js'
 
 interface TxWaiter {
   resolve(r: { height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }): void
@@ -34,6 +35,7 @@ export class AttrchainNode {
     readonly driver: ConsensusDriver,
     private readonly rpc: RpcServer,
     readonly validatorAddress: string | null,
+    readonly metrics: Metrics,
   ) {}
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {
@@ -77,11 +79,13 @@ export class AttrchainNode {
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
       status: () => ({ peers: 0, syncing: false, validator: key?.address ?? null }),
     })
+    const metrics = new Metrics()
+    metrics.height.set(chain.head.height)
     const rpc = new RpcServer(
       { host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch },
-      { methods, logger: log.child('rpc') },
+      { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler() } },
     )
-    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null)
+    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics)
     node.rpcPort = (await rpc.start()).port
     await driver.start()
     const head = chain.head
@@ -126,8 +130,9 @@ export class AttrchainNode {
     })
   }
 
-  private onCommit(p: PreparedBlock, _commit: Commit): void {
+  private onCommit(p: PreparedBlock, commit: Commit): void {
     const height = p.block.header.height
+    this.recordMetrics(p, commit)
     p.outcome.results.forEach((r) => {
       const set = this.waiters.get(r.hash)
       if (!set) return
@@ -136,6 +141,23 @@ export class AttrchainNode {
     })
     this.rpc.publish('newBlocks', blockToJson(p.hash, p.block, false))
     this.rpc.publish('distributions', distributionToJson(p.outcome.distribution))
+  }
+
+  private lastCommitTimeMs: number | null = null
+
+  private recordMetrics(p: PreparedBlock, commit: Commit): void {
+    const m = this.metrics
+    const { header } = p.block
+    m.height.set(header.height)
+    m.roundsPerHeight.observe(commit.round + 1)
+    if (this.lastCommitTimeMs !== null) m.blockInterval.observe((header.timeMs - this.lastCommitTimeMs) / 1000)
+    this.lastCommitTimeMs = header.timeMs
+    m.blockTxs.observe(p.txs.length)
+    m.blockReceipts.observe(p.outcome.receipts.length)
+    m.receiptsTotal.inc(p.outcome.receipts.length)
+    for (const r of p.outcome.results) m.txsTotal.inc({ status: r.status })
+    m.mempoolTxs.set(this.mempool.size)
+    m.mempoolBytes.set(this.mempool.sizeBytes)
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,64 @@
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RpcMetrics } from '../rpc/index.js'
+
+/**
+ * Prometheus metrics (STYLE.md: injected as `Metrics | null`, names prefixed
+ * `attrchain_`, unit suffixes). One registry per node so that several nodes
+ * in one process (tests) do not share counters.
+ */
+export class Metrics implements RpcMetrics {
+  readonly registry = new Registry()
+  readonly height = new Gauge({ name: 'attrchain_height', help: 'height of the last committed block', registers: [this.registry] })
+  readonly roundsPerHeight = new Histogram({
+    name: 'attrchain_consensus_rounds_per_height', help: 'consensus rounds needed to commit a height (1 = committed in round 0)',
+    buckets: [1, 2, 3, 5, 8, 13], registers: [this.registry],
+  })
+  readonly blockInterval = new Histogram({
+    name: 'attrchain_block_interval_seconds', help: 'time between consecutive block commits',
+    buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30], registers: [this.registry],
+  })
+  readonly blockTxs = new Histogram({ name: 'attrchain_block_txs', help: 'txs per committed block', buckets: [0, 1, 10, 100, 1000, 5000, 20000], registers: [this.registry] })
+  readonly blockReceipts = new Histogram({
+    name: 'attrchain_block_receipts', help: 'inference receipts per committed block', buckets: [0, 1, 10, 100, 1000, 10000, 100000], registers: [this.registry],
+  })
+  readonly receiptsTotal = new Counter({ name: 'attrchain_receipts_total', help: 'inference receipts committed', registers: [this.registry] })
+  readonly txsTotal = new Counter({ name: 'attrchain_txs_total', help: 'txs committed, by status', labelNames: ['status'], registers: [this.registry] })
+  readonly mempoolTxs = new Gauge({ name: 'attrchain_mempool_txs', help: 'txs in the mempool', registers: [this.registry] })
+  readonly mempoolBytes = new Gauge({ name: 'attrchain_mempool_bytes', help: 'bytes of txs in the mempool', registers: [this.registry] })
+  readonly peers = new Gauge({ name: 'attrchain_peers', help: 'connected peers of this chain', registers: [this.registry] })
+  readonly gossipMessages = new Counter({
+    name: 'attrchain_gossip_messages_total', help: 'gossip messages validated, by topic and result (accept/ignore/reject)',
+    labelNames: ['topic', 'result'], registers: [this.registry],
+  })
+  readonly syncing = new Gauge({ name: 'attrchain_syncing', help: '1 while block sync is catching up, else 0', registers: [this.registry] })
+  readonly syncTarget = new Gauge({ name: 'attrchain_sync_target_height', help: 'highest height reported by peers', registers: [this.registry] })
+  readonly rpcRequests = new Counter({
+    name: 'attrchain_rpc_requests_total', help: 'JSON-RPC requests by method and outcome', labelNames: ['method', 'ok'], registers: [this.registry],
+  })
+  readonly rpcLatency = new Histogram({
+    name: 'attrchain_rpc_request_duration_seconds', help: 'JSON-RPC request latency by method', labelNames: ['method'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry],
+  })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'attrchain_process_' })
+  }
+
+  onRequest(method: string, seconds: number, ok: boolean): void {
+    this.rpcRequests.inc({ method, ok: String(ok) })
+    this.rpcLatency.observe({ method }, seconds)
+  }
+
+  /** `GET /metrics` in the Prometheus text format. */
+  handler(): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+    return async (req, res) => {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { Allow: 'GET' }).end()
+        return
+      }
+      const body = await this.registry.metrics()
+      res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body)
+    }
+  }
+}
