@@ -193,20 +193,19 @@ function onVote(state: ConsensusState, v: Vote, outputs: ConsensusOutput[]): voi
   if (!member) return reject(outputs, 'CONSENSUS_ERROR_UNKNOWN_VALIDATOR', `${v.validator} is not a validator at height ${state.height}`, v.validator)
   const rs = roundState(state, v.round)
   const set = v.type === 'prevote' ? rs.prevotes : rs.precommits
-  const existing = set.get(v.validator)
-  if (existing && sameValue(existing.blockHash, v.blockHash)) return
+  if (set.hasVote(v.validator, v.blockHash)) return
   if (!state.verifier(member.pubKey, voteSignBytes(state.config.chainId, v), v.signature)) {
     return reject(outputs, 'CONSENSUS_ERROR_BAD_SIGNATURE', `${v.type} of round ${v.round} does not verify`, v.validator)
   }
   const added = set.add(v, member.power)
-  if (added.kind === 'conflict') return reportEquivocation(state, added.existing, v, outputs)
+  if (added.kind === 'conflict' || added.kind === 'ignored') reportEquivocation(state, added.existing, v, outputs)
   if (!rs.senders.has(v.validator)) {
     rs.senders.add(v.validator)
     rs.senderPower += member.power
   }
 }
 
-/** Conflicting votes are evidence (DESIGN §5); only the first vote counts, as in CometBFT. */
+/** Conflicting votes are evidence (DESIGN §5), reported once per validator, round and type. */
 function reportEquivocation(state: ConsensusState, existing: Vote, conflicting: Vote, outputs: ConsensusOutput[]): void {
   const key = `${existing.validator}/${existing.round}/${existing.type}`
   if (state.evidenceReported.has(key)) return

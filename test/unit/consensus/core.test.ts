@@ -208,7 +208,7 @@ t.test('2f + 1 precommits for a value in an earlier round decide it (line 49)', 
   t.equal(h.of('decide')[0]?.round, 0)
 })
 
-t.test('equivocation: the second conflicting vote is evidence and does not count', async (t) => {
+t.test('equivocation: reported once as evidence; counted for each value it signed, once for "any"', async (t) => {
   const h = node()
   h.vote(k0, 'prevote', 0, A)
   h.vote(k0, 'prevote', 0, B)
@@ -216,10 +216,25 @@ t.test('equivocation: the second conflicting vote is evidence and does not count
   const ev = h.of('evidence')
   t.equal(ev.length, 1, 'one report per validator, round and type')
   t.same([ev[0]!.evidence.voteA.blockHash, ev[0]!.evidence.voteB.blockHash].map((x) => x !== null), [true, true])
-  t.equal(h.state.rounds.get(0)!.prevotes.powerFor(B), 0n)
+  const prevotes = h.state.rounds.get(0)!.prevotes
+  t.same([prevotes.powerFor(A), prevotes.powerFor(B), prevotes.powerFor(null)], [1n, 1n, 1n], 'as in the paper: its messages are in the log')
+  h.vote(k1, 'prevote', 0, null)
+  t.notOk(prevotes.hasTwoThirdsAny(), 'k0 and k1 are two of four, however many values k0 signed')
+  h.timeout(0, 'propose')
+  t.same(h.ownVotes(labels), ['prevote@0:nil', 'precommit@0:nil'], "k0's nil, k1's and our own are a nil polka")
   h.vote(k0, 'precommit', 0, A)
   h.vote(k0, 'precommit', 0, null)
   t.equal(h.of('evidence').length, 2, 'precommits are a separate vote set')
+})
+
+t.test('a polka that includes an equivocator is seen whichever of its votes arrived first', async (t) => {
+  const h = node()
+  h.vote(k0, 'prevote', 0, null)
+  h.propose(proposer(h, 0), 0, A)
+  h.vote(k1, 'prevote', 0, A)
+  t.same(h.ownVotes(labels), ['prevote@0:A'])
+  h.vote(k0, 'prevote', 0, A)
+  t.same(h.ownVotes(labels), ['prevote@0:A', 'precommit@0:A'], 'k0, k1 and our own prevote for A lock on A')
 })
 
 t.test('bad signatures, strangers, wrong proposers are rejected; exact duplicates are ignored', async (t) => {

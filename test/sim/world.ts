@@ -1,0 +1,305 @@
+import { fromHex, toHex } from '../../core/bytes.js'
+import { decode, encode } from '../../core/codec.js'
+import { sha256 } from '../../core/hash.js'
+import { KeyPair, verifySignature } from '../../core/keys.js'
+import {
+  ValidatorSet,
+  verifyCommit,
+  verifyEvidence,
+  type Commit,
+  type Evidence,
+  type SignatureVerifier,
+  type ValidatorInfo,
+  type Vote,
+} from '../../consensus/index.js'
+import { VirtualClock } from './clock.js'
+import { SimNode, type Message } from './node.js'
+import { Prng } from './prng.js'
+import { makeScenario, type Scenario } from './scenario.js'
+
+/** After GST a height that starts must be decided within this many rounds (liveness). */
+export const MAX_ROUNDS_AFTER_GST = 6
+const EVENT_BUDGET = 3_000_000
+
+export interface RunResult {
+  readonly seed: number
+  readonly validators: number
+  readonly byzantine: string[]
+  readonly heights: number
+  /** Round in which each height was first decided by an honest node. */
+  readonly rounds: number[]
+  readonly violations: string[]
+  readonly gstMs: number
+  readonly virtualMs: number
+  readonly wallMs: number
+  readonly events: number
+  readonly messages: number
+  readonly evidence: number
+  readonly refusals: number
+}
+
+const keyPool: KeyPair[] = []
+function simKey(i: number): KeyPair {
+  while (keyPool.length <= i) keyPool.push(new KeyPair(sha256(`attrchain/sim/validator/${keyPool.length}`)))
+  return keyPool[i]!
+}
+
+/** The simulated network, the shared validator-set schedule and the invariant checks. */
+export class World {
+  readonly chainId = 'attrchain-sim'
+  readonly rng: Prng
+  readonly clock = new VirtualClock()
+  readonly nodes: SimNode[] = []
+  readonly violations: string[] = []
+  private readonly sets: ValidatorSet[] = []
+  private nextSet!: ValidatorSet
+  private readonly decisions = new Map<number, { hash: string; round: number }>()
+  private readonly validBlocks = new Set<string>()
+  private readonly registry = new Map<string, Uint8Array>()
+  private readonly firstEntered = new Map<number, number>()
+  private readonly verified = new Map<string, boolean>()
+  private readonly byzantineAddresses = new Set<string>()
+  messages = 0
+  evidenceCount = 0
+  refusals = 0
+
+  constructor(readonly scenario: Scenario) {
+    this.rng = new Prng(scenario.seed ^ 0x5eed)
+    scenario.validators.forEach((v, i) => {
+      const key = simKey(i)
+      this.nodes.push(new SimNode(i, i, key, v.behaviour, this))
+      if (v.behaviour !== 'honest') this.byzantineAddresses.add(key.address)
+    })
+    scenario.validators.forEach((v, i) => {
+      if (v.behaviour === 'twin') this.nodes.push(new SimNode(this.nodes.length, i, simKey(i), 'twin', this))
+    })
+    this.buildSets()
+  }
+
+  /** Memoised verification: every node checks the same signatures; the answer cannot differ. */
+  readonly verifier: SignatureVerifier = (pubKey, message, signature) => {
+    const key = toHex(signature) + toHex(message)
+    let ok = this.verified.get(key)
+    if (ok === undefined) {
+      ok = verifySignature(pubKey, message, signature)
+      this.verified.set(key, ok)
+    }
+    return ok
+  }
+
+  /** validators(1) = create(genesis), next(1) = create(genesis).copyIncrement(1); changes of block H count from H + 2. */
+  private buildSets(): void {
+    const genesis = this.scenario.validators.flatMap((v, i) => (v.joinsAt === 1 ? [this.info(i, v.power)] : []))
+    this.sets[1] = ValidatorSet.create(genesis)
+    this.nextSet = ValidatorSet.create(genesis).copyIncrement(1)
+  }
+
+  private info(i: number, power: bigint): ValidatorInfo {
+    return { address: simKey(i).address, pubKey: simKey(i).publicKey, power }
+  }
+
+  /** Extends the schedule on demand: nodes may run past the target height while others catch up. */
+  setFor(height: number): ValidatorSet {
+    while (this.sets.length <= height) {
+      const h = this.sets.length - 1
+      this.sets.push(this.nextSet)
+      const changes = this.scenario.validators.flatMap((v, i) => (v.joinsAt === h + 2 ? [this.info(i, v.power)] : []))
+      for (const c of this.scenario.powerChanges) if (c.height === h) changes.push(this.info(c.validator, c.power))
+      this.nextSet = this.nextSet.withChanges(changes)
+    }
+    return this.sets[height]!
+  }
+
+  peersOf(node: SimNode): SimNode[] {
+    return this.nodes.filter((n) => n !== node)
+  }
+
+  broadcast(from: SimNode, msg: Message): void {
+    for (const peer of this.peersOf(from)) this.send(from, peer, msg)
+  }
+
+  /** Until GST: drops, partitions and long delays; after it every message arrives within the stable bound. */
+  send(from: SimNode, to: SimNode, msg: Message): void {
+    const s = this.scenario
+    const now = this.clock.now
+    const unstable = now < s.gstMs
+    if (unstable && (this.partitioned(from, to, now) || this.rng.chance(s.dropRate))) return
+    const maxDelay = unstable ? s.maxDelayMs : s.stableMaxDelayMs
+    const copies = this.rng.chance(s.duplicateRate) ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      this.messages++
+      this.clock.schedule(this.rng.int(1, maxDelay), () => to.deliver(msg, from))
+    }
+  }
+
+  private partitioned(a: SimNode, b: SimNode, now: number): boolean {
+    return this.scenario.partitions.some(
+      (p) => now >= p.fromMs && now < p.untilMs && p.sideA.includes(a.validatorIndex) !== p.sideA.includes(b.validatorIndex),
+    )
+  }
+
+  makeBlock(height: number, round: number, proposer: string, invalid: boolean): Uint8Array {
+    return encode([height, round, fromHex(proposer), invalid])
+  }
+
+  /** The honest validation rule: the block is for this height and not marked invalid. */
+  isValidBlock(bytes: Uint8Array, height: number): boolean {
+    const v = decode(bytes)
+    return Array.isArray(v) && v[0] === height && v[3] === false
+  }
+
+  registerBlock(bytes: Uint8Array): void {
+    this.registry.set(toHex(sha256(bytes)), bytes)
+  }
+
+  validated(node: SimNode, blockHash: Uint8Array): void {
+    if (node.honest) this.validBlocks.add(toHex(blockHash))
+  }
+
+  entered(node: SimNode, height: number): void {
+    if (node.honest && !this.firstEntered.has(height)) this.firstEntered.set(height, this.clock.now)
+  }
+
+  violation(what: string): void {
+    this.violations.push(`t=${this.clock.now}ms: ${what}`)
+  }
+
+  /** Agreement, validity and commit checks, on every honest decision (by consensus or by sync). */
+  decided(node: SimNode, height: number, round: number, blockHash: Uint8Array, commit: Commit, via: string): void {
+    if (!node.honest) return
+    const hash = toHex(blockHash)
+    try {
+      verifyCommit(commit, this.setFor(height), this.chainId, { height, blockHash })
+    } catch (e) {
+      this.violation(`node ${node.id} decided height ${height} (${via}) with a commit that does not verify: ${(e as Error).message}`)
+    }
+    const first = this.decisions.get(height)
+    if (first && first.hash !== hash) this.violation(`agreement: node ${node.id} decided ${hash} at height ${height}, another honest node ${first.hash}`)
+    if (!first) this.decisions.set(height, { hash, round })
+    const bytes = this.registry.get(hash)
+    if (!bytes || !this.isValidBlock(bytes, height) || (via === 'consensus' && !this.validBlocks.has(hash))) {
+      this.violation(`validity: node ${node.id} decided a block at height ${height} that no honest validation accepted`)
+    }
+  }
+
+  verifySyncedCommit(node: SimNode, height: number, blockHash: Uint8Array, commit: Commit): boolean {
+    try {
+      verifyCommit(commit, this.setFor(height), this.chainId, { height, blockHash })
+      return true
+    } catch (e) {
+      if (node.honest) this.violation(`node ${node.id} was sent a commit that does not verify: ${(e as Error).message}`)
+      return false
+    }
+  }
+
+  evidence(node: SimNode, ev: Evidence): void {
+    if (!node.honest) return
+    this.evidenceCount++
+    try {
+      verifyEvidence(ev, this.setFor(ev.voteA.height), this.chainId)
+    } catch (e) {
+      this.violation(`node ${node.id} produced evidence that does not verify: ${(e as Error).message}`)
+    }
+    if (!this.byzantineAddresses.has(ev.voteA.validator)) this.violation(`evidence against honest validator ${ev.voteA.validator}`)
+  }
+
+  /** Evidence: an honest node fed a vote conflicting with one it counted must have reported it in that step. */
+  checkEquivocation(node: SimNode, vote: Vote): void {
+    const core = node.core
+    if (!node.honest || !core || core.height !== vote.height) return
+    const rs = core.rounds.get(vote.round)
+    const counted = (vote.type === 'prevote' ? rs?.prevotes : rs?.precommits)?.get(vote.validator)
+    if (!counted || sameHash(counted.blockHash, vote.blockHash)) return
+    if (!node.reported.has(`${vote.validator}/${vote.height}/${vote.round}/${vote.type}`)) {
+      this.violation(`evidence: node ${node.id} saw ${vote.validator} equivocate at ${vote.height}/${vote.round}/${vote.type} and reported nothing`)
+    }
+  }
+
+  rejected(node: SimNode, code: string, validator: string, reason: string): void {
+    if (node.honest && !this.byzantineAddresses.has(validator)) this.violation(`node ${node.id} rejected a message of honest ${validator}: ${code} ${reason}`)
+  }
+
+  refused(node: SimNode, e: unknown): void {
+    this.refusals++
+    const code = (e as { code?: string }).code
+    if (code !== 'CONSENSUS_ERROR_DOUBLE_SIGN' && code !== 'CONSENSUS_ERROR_SIGN_REGRESSION') throw e
+    if (node.honest) this.violation(`the signer of honest node ${node.id} refused: ${code}`)
+  }
+
+  async run(): Promise<RunResult> {
+    const started = performance.now()
+    const s = this.scenario
+    for (const node of this.nodes) await node.start()
+    for (const c of s.crashes) {
+      const node = this.nodes[c.node]!
+      this.clock.schedule(c.atMs, () => node.crash())
+      this.clock.schedule(c.restartAtMs, () => node.start())
+    }
+    const deadline = s.gstMs + 60_000 + s.heights * 10_000
+    let events = 0
+    for (let e = this.clock.next(); e; e = this.clock.next()) {
+      await e.run()
+      if (++events > EVENT_BUDGET) {
+        this.violation(`event budget of ${EVENT_BUDGET} exhausted`)
+        break
+      }
+      if (this.done() || this.clock.now > deadline) break
+    }
+    this.checkLiveness()
+    return this.result(events, performance.now() - started)
+  }
+
+  private honestNodes(): SimNode[] {
+    return this.nodes.filter((n) => n.honest)
+  }
+
+  private done(): boolean {
+    return this.honestNodes().every((n) => n.committedHeight >= this.scenario.heights)
+  }
+
+  /** Every honest node reaches the target; heights started after GST decide within a bounded number of rounds. */
+  private checkLiveness(): void {
+    const behind = this.honestNodes().filter((n) => n.committedHeight < this.scenario.heights)
+    if (behind.length > 0) {
+      this.violation(`liveness: honest nodes ${behind.map((n) => `${n.id}@${n.committedHeight}`).join(', ')} did not reach height ${this.scenario.heights}`)
+    }
+    for (const [height, d] of this.decisions) {
+      const entered = this.firstEntered.get(height)
+      if (entered !== undefined && entered >= this.scenario.gstMs && d.round > MAX_ROUNDS_AFTER_GST) {
+        this.violation(`liveness: height ${height}, started after GST, took ${d.round + 1} rounds`)
+      }
+    }
+  }
+
+  private result(events: number, wallMs: number): RunResult {
+    const s = this.scenario
+    const rounds: number[] = []
+    for (let h = 1; h <= s.heights; h++) {
+      const d = this.decisions.get(h)
+      if (d) rounds.push(d.round)
+    }
+    return {
+      seed: s.seed,
+      validators: s.validators.length,
+      byzantine: s.validators.flatMap((v) => (v.behaviour === 'honest' ? [] : [v.behaviour])),
+      heights: Math.min(...this.honestNodes().map((n) => n.committedHeight)),
+      rounds,
+      violations: this.violations,
+      gstMs: s.gstMs,
+      virtualMs: this.clock.now,
+      wallMs: Math.round(wallMs),
+      events,
+      messages: this.messages,
+      evidence: this.evidenceCount,
+      refusals: this.refusals,
+    }
+  }
+}
+
+function sameHash(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a === null || b === null ? a === b : toHex(a) === toHex(b)
+}
+
+export async function runSeed(seed: number, heights: number): Promise<RunResult> {
+  return new World(makeScenario(seed, heights)).run()
+}
