@@ -56,6 +56,7 @@ export class ConsensusDriver {
   private readonly pendingEvidence = new Map<string, Evidence>()
   private lastCommit: Commit | null = null
   private stopped = false
+  private paused = false
   private readonly log: Logger
 
   constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
@@ -104,12 +105,29 @@ export class ConsensusDriver {
     this.pendingEvidence.set(toHex(evidenceHash(e)), e)
   }
 
-  /** Catch-up by block sync moved the head: restart consensus at the new height. */
-  resync(commit: Commit): void {
+  /** Stand still while block sync moves the head; resolves once no step is running. */
+  pause(): Promise<void> {
+    return new Promise((resolve) => {
+      this.enqueue(() => {
+        this.paused = true
+        for (const t of this.timers) clearTimeout(t)
+        this.timers.clear()
+        this.state = null
+        resolve()
+      })
+    })
+  }
+
+  /** Block sync moved the head (to the height `lastCommit` committed): run consensus from the next height. */
+  resume(lastCommit: Commit | null): void {
     this.enqueue(async () => {
-      this.lastCommit = commit
+      this.paused = false
+      if (lastCommit) this.lastCommit = lastCommit
       this.prepared.clear()
-      await this.startHeight(this.modules.chain.head.height + 1)
+      const height = this.modules.chain.head.height
+      for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
+      for (const h of [...this.future.keys()]) if (h <= height) this.future.delete(h)
+      await this.startHeight(height + 1)
     })
   }
 
@@ -125,6 +143,7 @@ export class ConsensusDriver {
   }
 
   private async startHeight(height: number): Promise<void> {
+    if (this.paused) return
     if (this.state && this.state.height >= height && this.state.decision === null) return
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
@@ -139,7 +158,7 @@ export class ConsensusDriver {
 
   private async input(input: ConsensusInput): Promise<void> {
     const s = this.state
-    if (!s) return
+    if (!s || this.paused) return
     const h = input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.kind === 'newHeight' ? input.height : input.height
     if (h > s.height) return this.buffer(h, input)
     const { outputs } = step(s, input)

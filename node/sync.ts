@@ -1,0 +1,149 @@
+import { fromHex } from '../core/bytes.js'
+import { AttrchainError } from '../core/errors.js'
+import { decodeCommit, verifyCommit, type Commit } from '../consensus/index.js'
+import type { ChainService } from './chain.js'
+import type { Logger } from './logger.js'
+
+/** Where blocks come from: the p2p sync protocol in a node, anything in tests. */
+export interface SyncSource {
+  peers(): { id: string; height: number }[]
+  requestBlocks(peer: string, from: number, to: number): Promise<{ height: number; bytes: Uint8Array; commit: Uint8Array | null }[]>
+}
+
+export interface BlockSyncOptions {
+  /** blocks asked for in one request */
+  batchSize: number
+  /** how often to compare our head with the peers' (ms) */
+  pollMs: number
+  /** start syncing when a peer is this many heights ahead of us */
+  lagThreshold: number
+}
+
+export const defaultBlockSyncOptions: BlockSyncOptions = { batchSize: 100, pollMs: 500, lagThreshold: 2 }
+
+export interface BlockSyncModules {
+  chain: ChainService
+  source: SyncSource
+  logger: Logger
+  /** consensus must stand still while sync moves the head */
+  pauseConsensus(): Promise<void>
+  /** the head moved to `commit.height`: resume consensus after it */
+  resumeConsensus(lastCommit: Commit | null): void
+  onCommitted?(height: number, blockBytes: Uint8Array, commit: Commit): void
+  onSyncing?(syncing: boolean, target: number): void
+  now(): number
+}
+
+export class SyncError extends AttrchainError {}
+
+/**
+ * Block sync (DESIGN §6): a node behind its peers downloads blocks with
+ * their commits, verifies each commit against the validator set it computes
+ * itself, executes the block (which checks its state root), commits it, and
+ * then hands over to consensus. A peer that serves a bad block is dropped
+ * from this round and another is tried.
+ */
+export class BlockSync {
+  private timer: NodeJS.Timeout | null = null
+  private running = false
+  private stopped = false
+  private _syncing = false
+  private target = 0
+
+  constructor(private readonly opts: BlockSyncOptions, private readonly modules: BlockSyncModules) {}
+
+  get syncing(): boolean {
+    return this._syncing
+  }
+
+  get targetHeight(): number {
+    return this.target
+  }
+
+  start(): void {
+    this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    while (this.running) await new Promise((r) => setTimeout(r, 10))
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => void this.tick(), ms)
+    this.timer.unref()
+  }
+
+  private async tick(): Promise<void> {
+    this.running = true
+    try {
+      await this.catchUp()
+    } catch (e) {
+      this.modules.logger.warn('block sync failed; retrying', { reason: (e as Error).message })
+    } finally {
+      this.running = false
+      this.schedule(this.opts.pollMs)
+    }
+  }
+
+  /** Sync to the highest peer if we lag by at least lagThreshold; returns the blocks applied. */
+  async catchUp(): Promise<number> {
+    const { chain, source, logger } = this.modules
+    const best = () => Math.max(0, ...source.peers().map((p) => p.height))
+    this.target = best()
+    if (this.target < chain.head.height + this.opts.lagThreshold) return 0
+    this.setSyncing(true)
+    await this.modules.pauseConsensus()
+    let applied = 0
+    let lastCommit: Commit | null = null
+    const started = this.modules.now()
+    const bad = new Set<string>()
+    try {
+      while (!this.stopped && chain.head.height < this.target) {
+        const from = chain.head.height + 1
+        const peer = source.peers().filter((p) => p.height >= from && !bad.has(p.id)).sort((a, b) => b.height - a.height)[0]
+        if (!peer) break
+        const to = Math.min(from + this.opts.batchSize - 1, peer.height)
+        try {
+          const blocks = await source.requestBlocks(peer.id, from, to)
+          if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..${to}`)
+          for (const b of blocks) {
+            if (this.stopped) break
+            lastCommit = await this.apply(b)
+            applied++
+          }
+        } catch (e) {
+          bad.add(peer.id)
+          logger.warn('sync peer served a bad or no block; trying another', { peer: peer.id, from, reason: (e as Error).message })
+        }
+        const secs = Math.max(1, this.modules.now() - started) / 1000
+        logger.info('syncing', { height: chain.head.height, target: this.target, blocksPerSec: Math.round(applied / secs) })
+        this.target = Math.max(this.target, best())
+      }
+    } finally {
+      this.setSyncing(false)
+      this.modules.resumeConsensus(lastCommit)
+    }
+    return applied
+  }
+
+  private async apply(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }): Promise<Commit> {
+    const { chain } = this.modules
+    const height = chain.head.height + 1
+    if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
+    if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
+    const p = await chain.validateBlock(b.bytes)
+    const commit = decodeCommit(b.commit)
+    verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(p.hash) })
+    await chain.commitBlock(p, commit)
+    this.modules.onCommitted?.(height, b.bytes, commit)
+    return commit
+  }
+
+  private setSyncing(on: boolean): void {
+    this._syncing = on
+    this.modules.onSyncing?.(on, this.target)
+  }
+}
