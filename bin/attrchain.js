@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `attrchain` executable: the CLI is TypeScript, run through tsx's loader
+// so that no build step stands between a checkout and a running node.
+import { register } from 'tsx/esm/api'
+
+register()
+const { main } = await import('../node/cli.ts')
+process.exit(await main(process.argv.slice(2)))

@@ -1,0 +1,702 @@
+import { parseArgs } from 'node:util'
+import { readFileSync, existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { AttrchainError, isAttrchainError } from '../core/errors.js'
+import { fromHex, toHex } from '../core/bytes.js'
+import { parseAddress } from '../core/address.js'
+import { formatOpen } from '../core/amount.js'
+import { KeyPair } from '../core/keys.js'
+import { receiptId, signTx, TX_TYPES, type TxCall, type TxType } from '../core/tx.js'
+import { genesisHash } from '../genesis/genesis.js'
+import {
+  AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits,
+  type TxSendResult, type ContributionStatus,
+} from '../rpc/index.js'
+import { initHome } from './init.js'
+import { loadConfig } from './config.js'
+import { homePaths, readGenesisFile, writeGenesisFile, writeKeyFile } from './home.js'
+import { AttrchainNode } from './node.js'
+import { Keyring } from './keyring.js'
+import { runDevnet, defaultDevnetOptions, PARENT_PID_ENV } from './devnet.js'
+
+/**
+ * The `attrchain` command line. `main(argv)` returns the exit code: 0 ok,
+ * 1 error (one line on stderr), 2 usage error. Output is human by default;
+ * `--json` prints exactly one JSON document on stdout for scripts.
+ */
+
+/** A command line that cannot be run as written: exit code 2. */
+export class UsageError extends AttrchainError {}
+
+/** A command that ran and failed (not found, tx failed): exit code 1. */
+export class CliError extends AttrchainError {}
+
+export interface CliIo {
+  stdout(text: string): void
+  stderr(text: string): void
+  env: NodeJS.ProcessEnv
+  /** resolves with the signal's name once the process is asked to stop */
+  stopSignal(): Promise<string>
+}
+
+export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545'
+
+// ---------------------------------------------------------------- option specs
+
+interface OptSpec {
+  type: 'string' | 'boolean'
+  short?: string
+  /** placeholder shown in help, e.g. DIR */
+  arg?: string
+  desc: string
+}
+
+type Opts = Record<string, OptSpec>
+type Values = Record<string, string | boolean | undefined>
+
+interface Ctx {
+  io: CliIo
+  values: Values
+  args: string[]
+}
+
+interface Command {
+  /** full name, e.g. "keys show" */
+  name: string
+  /** positionals in help, e.g. "NAME" */
+  args: string
+  summary: string
+  options: Opts
+  /** extra help text after the summary */
+  details?: string
+  minArgs: number
+  maxArgs: number
+  run(ctx: Ctx): Promise<number>
+}
+
+const HELP: Opts = { help: { type: 'boolean', short: 'h', desc: 'show this help' } }
+const JSON_OPT: Opts = { json: { type: 'boolean', desc: 'print one JSON document on stdout' } }
+const HOME: Opts = { home: { type: 'string', arg: 'DIR', desc: 'home dir (default: $ATTRCHAIN_HOME or ~/.attrchain)' } }
+const RPC: Opts = { rpc: { type: 'string', arg: 'URL', desc: `node JSON-RPC URL (default: $ATTRCHAIN_RPC or ${DEFAULT_RPC_URL})` } }
+
+function homeOf(ctx: Ctx): string {
+  return resolve((ctx.values.home as string | undefined) ?? ctx.io.env.ATTRCHAIN_HOME ?? join(homedir(), '.attrchain'))
+}
+
+function clientOf(ctx: Ctx): AttrchainClient {
+  return new AttrchainClient((ctx.values.rpc as string | undefined) ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL)
+}
+
+// ---------------------------------------------------------------- human output
+
+/** Wire fields holding amounts in units; the human view shows them in OPEN. */
+const AMOUNT_KEYS = new Set([
+  'balance', 'staked', 'unbonding', 'pendingRewards', 'amount', 'selfStake', 'delegated', 'power', 'contributionBond', 'earned',
+  'minFee', 'feesTotal', 'fee', 'minted', 'total', 'bond', 'unclaimed', 'minTxFee', 'blockReward', 'minValidatorStake',
+])
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function cell(v: unknown, asAmount: boolean): string {
+  if (v === null || v === undefined) return '-'
+  if (asAmount && typeof v === 'string' && /^(0|[1-9][0-9]*)$/.test(v)) return formatOpen(BigInt(v))
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return JSON.stringify(v)
+}
+
+function table(rows: Record<string, unknown>[], indent = ''): string[] {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+  const cells = rows.map((r) => cols.map((c) => cell(r[c], AMOUNT_KEYS.has(c))))
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)))
+  const line = (xs: string[]) => indent + xs.map((x, i) => (i === xs.length - 1 ? x : x.padEnd(widths[i]))).join('  ')
+  return [line(cols), ...cells.map(line)]
+}
+
+function keyValues(obj: Record<string, unknown>, indent = '', amounts = false): string[] {
+  const width = Math.max(0, ...Object.keys(obj).map((k) => k.length))
+  const out: string[] = []
+  for (const [k, v] of Object.entries(obj)) {
+    const asAmount = amounts || AMOUNT_KEYS.has(k)
+    if (isObject(v)) {
+      out.push(`${indent}${k}:`, ...keyValues(v, indent + '  ', asAmount))
+    } else if (Array.isArray(v) && v.length > 0 && v.every(isObject)) {
+      out.push(`${indent}${k}:`, ...table(v as Record<string, unknown>[], indent + '  '))
+    } else if (Array.isArray(v)) {
+      out.push(`${indent}${k.padEnd(width)}  ${v.length === 0 ? '(none)' : v.map((x) => cell(x, asAmount)).join(', ')}`)
+    } else {
+      out.push(`${indent}${k.padEnd(width)}  ${cell(v, asAmount)}`)
+    }
+  }
+  return out
+}
+
+export function renderHuman(v: unknown): string {
+  if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.every(isObject) ? table(v as Record<string, unknown>[]).join('\n') : v.map((x) => cell(x, false)).join('\n')
+  if (isObject(v)) return keyValues(v).join('\n')
+  return cell(v, false)
+}
+
+function output(ctx: Ctx, value: unknown, human: () => string = () => renderHuman(value)): void {
+  ctx.io.stdout((ctx.values.json ? JSON.stringify(value) : human()) + '\n')
+}
+
+// ---------------------------------------------------------------- argument parsers
+
+function usage(message: string): never {
+  throw new UsageError('CLI_ERROR_USAGE', message)
+}
+
+function argAddress(v: string, name: string): string {
+  try {
+    return parseAddress(v, name)
+  } catch {
+    usage(`${name} must be a 0x-prefixed 20-byte hex address, got "${v}"`)
+  }
+}
+
+function argHash(v: string, name: string): string {
+  try {
+    return toHex(fromHex(v, name, 32))
+  } catch {
+    usage(`${name} must be a 0x-prefixed 32-byte hex id, got "${v}"`)
+  }
+}
+
+function argHeight(v: string, name = 'HEIGHT'): number | 'latest' {
+  if (v === 'latest') return v
+  if (!/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) usage(`${name} must be a block height or "latest", got "${v}"`)
+  return Number(v)
+}
+
+function argUint(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined
+  if (!/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) usage(`${name} must be a non-negative integer, got "${v}"`)
+  return Number(v)
+}
+
+// ---------------------------------------------------------------- init, start, status
+
+const initCommand: Command = {
+  name: 'init', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'Create a home dir: config.json, genesis.json, validator and node keys',
+  details: 'By default the genesis is a one-validator local chain whose validator is this node, with the ten funded dev accounts of DESIGN §7.',
+  options: {
+    ...HOME,
+    'chain-id': { type: 'string', arg: 'ID', desc: 'chain id of the new genesis (default: attrchain-local)' },
+    force: { type: 'boolean', desc: 'replace an existing home, deleting its chain data' },
+    ...JSON_OPT, ...HELP,
+  },
+  async run(ctx) {
+    const home = homeOf(ctx)
+    const { validator } = initHome({ home, force: Boolean(ctx.values.force) })
+    const paths = homePaths(home)
+    const chainId = ctx.values['chain-id'] as string | undefined
+    // initHome owns the default genesis; a custom chain id is a rename of it.
+    if (chainId !== undefined) writeGenesisFile(paths.genesis, { ...readGenesisFile(paths.genesis), chainId })
+    writeKeyFile(paths.nodeKey, KeyPair.generate())
+    const genesis = readGenesisFile(paths.genesis)
+    const result = { home, chainId: genesis.chainId, genesisHash: genesisHash(genesis), validator, genesis: paths.genesis, config: paths.config, nodeKey: paths.nodeKey }
+    output(ctx, result, () => `initialised ${home}\n` + keyValues({ chainId: result.chainId, genesisHash: result.genesisHash, validator, genesis: paths.genesis, config: paths.config }).join('\n'))
+    return 0
+  },
+}
+
+/**
+ * The children of `attrchain devnet` get the parent's pid and stop when it
+ * is gone, so a killed parent leaves no orphan nodes (checked every second).
+ */
+function parentGone(env: NodeJS.ProcessEnv): Promise<string> | null {
+  const raw = env[PARENT_PID_ENV]
+  if (!raw) return null
+  const pid = Number(raw)
+  return new Promise((resolveGone) => {
+    const timer = setInterval(() => {
+      let alive = process.ppid === pid
+      if (alive) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          alive = false
+        }
+      }
+      if (alive) return
+      clearInterval(timer)
+      resolveGone('parent exited')
+    }, 1000)
+    timer.unref()
+  })
+}
+
+const startCommand: Command = {
+  name: 'start', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'Run a node until SIGINT or SIGTERM',
+  details: 'Settings: defaults < HOME/config.json < ATTRCHAIN_* env (e.g. ATTRCHAIN_RPC_PORT) < flags.',
+  options: {
+    ...HOME,
+    'rpc-host': { type: 'string', arg: 'HOST', desc: 'JSON-RPC bind address (default 127.0.0.1)' },
+    'rpc-port': { type: 'string', arg: 'PORT', desc: 'JSON-RPC port, HTTP and WebSocket (default 8545; 0 picks a free one)' },
+    'p2p-host': { type: 'string', arg: 'HOST', desc: 'p2p bind address (default 127.0.0.1)' },
+    'p2p-port': { type: 'string', arg: 'PORT', desc: 'p2p port (default 26656)' },
+    'block-time': { type: 'string', arg: 'MS', desc: 'pause after each commit before the next height (default 1000)' },
+    bootstrap: { type: 'string', arg: 'ADDRS', desc: 'comma-separated multiaddrs of peers to dial' },
+    'no-empty-blocks': { type: 'boolean', desc: 'produce a block only when there are txs' },
+    'log-level': { type: 'string', arg: 'LEVEL', desc: 'error, warn, info (default) or debug' },
+    'log-format': { type: 'string', arg: 'FORMAT', desc: 'human (default) or json' },
+    ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const config = loadConfig(homeOf(ctx), {
+      rpcHost: v['rpc-host'], rpcPort: v['rpc-port'], p2pHost: v['p2p-host'], p2pPort: v['p2p-port'], blockTimeMs: v['block-time'],
+      bootstrap: v.bootstrap, emptyBlocks: v['no-empty-blocks'] ? false : undefined, logLevel: v['log-level'], logFormat: v['log-format'],
+    }, ctx.io.env)
+    // Listening before the node starts: a signal during startup stops it as soon as it is up.
+    const stop = Promise.race([ctx.io.stopSignal(), ...[parentGone(ctx.io.env)].filter((p): p is Promise<string> => p !== null)])
+    const node = await AttrchainNode.start(config)
+    const why = await stop
+    node.log.info('stopping', { why })
+    await node.stop()
+    return 0
+  },
+}
+
+const statusCommand: Command = {
+  name: 'status', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'Chain id, head and role of the node at --rpc',
+  options: { ...RPC, ...JSON_OPT, ...HELP },
+  async run(ctx) {
+    output(ctx, await clientOf(ctx).status())
+    return 0
+  },
+}
+
+// ---------------------------------------------------------------- keys
+
+const keysCommands: Command[] = [
+  {
+    name: 'keys new', args: 'NAME', minArgs: 1, maxArgs: 1,
+    summary: 'Create a key in the keyring (HOME/keys/NAME.json)',
+    options: { ...HOME, import: { type: 'string', arg: '0xSEED', desc: 'store this 32-byte Ed25519 seed instead of a new random key' }, ...JSON_OPT, ...HELP },
+    async run(ctx) {
+      const seed = ctx.values.import as string | undefined
+      let key: KeyPair | undefined
+      if (seed !== undefined) key = keyFromSeed(seed, '--import')
+      const entry = new Keyring(homeOf(ctx)).add(ctx.args[0], key)
+      output(ctx, { name: entry.name, address: entry.key.address, publicKey: toHex(entry.key.publicKey) })
+      return 0
+    },
+  },
+  {
+    name: 'keys list', args: '', minArgs: 0, maxArgs: 0,
+    summary: 'List the keyring',
+    options: { ...HOME, ...JSON_OPT, ...HELP },
+    async run(ctx) {
+      output(ctx, new Keyring(homeOf(ctx)).list().map((e) => ({ name: e.name, address: e.key.address })))
+      return 0
+    },
+  },
+  {
+    name: 'keys show', args: 'NAME', minArgs: 1, maxArgs: 1,
+    summary: 'Show a key\'s address and public key',
+    options: { ...HOME, private: { type: 'boolean', desc: 'also print the private key (0x + seed)' }, ...JSON_OPT, ...HELP },
+    async run(ctx) {
+      const { name, key } = new Keyring(homeOf(ctx)).get(ctx.args[0])
+      output(ctx, { name, address: key.address, publicKey: toHex(key.publicKey), ...(ctx.values.private ? { privateKey: toHex(key.seed) } : {}) })
+      return 0
+    },
+  },
+]
+
+function keyFromSeed(seed: string, name: string): KeyPair {
+  try {
+    return new KeyPair(fromHex(seed, name, 32))
+  } catch {
+    usage(`${name} must be a 0x-prefixed 32-byte hex seed`)
+  }
+}
+
+// ---------------------------------------------------------------- tx
+
+interface TxSpec {
+  args: string
+  summary: string
+  min: number
+  max: number
+  build(a: string[]): TxCall
+}
+
+/** Receipts from a JSON file or inline JSON (anything starting with `[` or `{`). */
+function readReceipts(arg: string): TxCall {
+  const text = /^\s*[[{]/.test(arg) ? arg : existsSync(arg) ? readFileSync(arg, 'utf8') : usage(`RECEIPTS: "${arg}" is neither inline JSON nor a file`)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    usage(`RECEIPTS: invalid JSON: ${(e as Error).message}`)
+  }
+  return txBuilders.submitReceipts(receiptsFromJson(json))
+}
+
+function parseDatanets(arg: string): [string, number][] {
+  return arg.split(',').map((pair) => {
+    const [id, weight] = pair.split(':')
+    const w = argUint(weight, 'DATANETS weight')
+    if (w === undefined) usage(`DATANETS: expected ID:WEIGHT[,ID:WEIGHT…], got "${arg}"`)
+    return [argHash(id, 'DATANETS id'), w]
+  })
+}
+
+function parseAccept(arg: string): boolean {
+  if (arg === 'accept' || arg === 'true') return true
+  if (arg === 'reject' || arg === 'false') return false
+  usage(`DECISION must be accept or reject, got "${arg}"`)
+}
+
+const b = txBuilders
+/** Positional args in the body order of DESIGN §3. AMOUNTs are "1.5OPEN", "1.5 OPEN" or units. */
+export const TX_SPECS: Record<TxType, TxSpec> = {
+  transfer: { args: 'TO AMOUNT', min: 2, max: 2, summary: 'Move OPEN to an address', build: ([to, amount]) => b.transfer(argAddress(to, 'TO'), amount) },
+  createValidator: {
+    args: 'AMOUNT MONIKER COMMISSION_BPS', min: 3, max: 3, summary: 'Become a validator with self-stake AMOUNT, keeping COMMISSION_BPS of delegators\' rewards',
+    build: ([amount, moniker, bps]) => b.createValidator(amount, moniker, argUint(bps, 'COMMISSION_BPS') as number),
+  },
+  stake: { args: 'AMOUNT', min: 1, max: 1, summary: 'Add self-stake', build: ([amount]) => b.stake(amount) },
+  unstake: { args: 'AMOUNT', min: 1, max: 1, summary: 'Start unbonding self-stake', build: ([amount]) => b.unstake(amount) },
+  delegate: { args: 'VALIDATOR AMOUNT', min: 2, max: 2, summary: 'Delegate stake to a validator', build: ([v, amount]) => b.delegate(argAddress(v, 'VALIDATOR'), amount) },
+  undelegate: { args: 'VALIDATOR AMOUNT', min: 2, max: 2, summary: 'Start unbonding a delegation', build: ([v, amount]) => b.undelegate(argAddress(v, 'VALIDATOR'), amount) },
+  unjail: { args: '', min: 0, max: 0, summary: 'Return a jailed validator after params.jailBlocks', build: () => b.unjail() },
+  registerDatanet: {
+    args: 'NAME METADATA_URI CONTRIBUTION_BOND', min: 3, max: 3, summary: 'Create a Datanet curated by the sender (its id is the tx hash)',
+    build: ([name, uri, bond]) => b.registerDatanet(name, uri, bond),
+  },
+  contribute: {
+    args: 'DATANET_ID DATA_HASH METADATA_URI', min: 3, max: 3, summary: 'Submit a contribution (DATA_HASH: 32-byte 0x-hex), locking the Datanet\'s bond',
+    build: ([id, hash, uri]) => b.contribute(argHash(id, 'DATANET_ID'), argHash(hash, 'DATA_HASH'), uri),
+  },
+  reviewContribution: {
+    args: 'CONTRIBUTION_ID accept|reject [WEIGHT]', min: 2, max: 3, summary: 'Curator only: accept with quality WEIGHT ≥ 1, or reject (bond slashed)',
+    build: ([id, decision, weight]) => b.reviewContribution(argHash(id, 'CONTRIBUTION_ID'), parseAccept(decision), argUint(weight, 'WEIGHT') ?? 0),
+  },
+  registerModel: {
+    args: 'NAME BASE_MODEL DATANETS MIN_FEE', min: 4, max: 4, summary: 'Register a model; DATANETS is ID:WEIGHT[,ID:WEIGHT…] (provenance)',
+    build: ([name, base, datanets, minFee]) => b.registerModel(name, base, parseDatanets(datanets), minFee),
+  },
+  approveOperator: {
+    args: 'OPERATOR AMOUNT', min: 2, max: 2, summary: 'Let OPERATOR charge up to AMOUNT of the sender\'s OPEN for inference',
+    build: ([op, amount]) => b.approveOperator(argAddress(op, 'OPERATOR'), amount),
+  },
+  submitReceipts: {
+    args: 'RECEIPTS', min: 1, max: 1,
+    summary: 'Submit inference receipts as the operator. RECEIPTS: a JSON file or inline JSON, one receipt or an array of '
+      + '{modelId, payer, fee, inputHash, outputHash, attribution: [[contributionId, weight]…]} (or arrays in body order)',
+    build: ([arg]) => readReceipts(arg),
+  },
+  claim: { args: '', min: 0, max: 0, summary: 'Pay out everything the sender has accrued in reward pools', build: () => b.claim() },
+}
+
+const TX_OPTS: Opts = {
+  from: { type: 'string', arg: 'NAME', desc: 'sign with this keyring key (in --home)' },
+  key: { type: 'string', arg: '0xSEED', desc: 'sign with this 32-byte Ed25519 seed' },
+  ...HOME, ...RPC,
+  fee: { type: 'string', arg: 'AMOUNT', desc: 'tx fee (default: the chain\'s minTxFee)' },
+  nonce: { type: 'string', arg: 'N', desc: 'use this nonce instead of the account\'s next one' },
+  wait: { type: 'boolean', desc: 'wait until the tx is committed and report its status' },
+  ...JSON_OPT, ...HELP,
+}
+
+function signerOf(ctx: Ctx): KeyPair {
+  const from = ctx.values.from as string | undefined
+  const key = ctx.values.key as string | undefined
+  if (from !== undefined && key !== undefined) usage('give either --from NAME or --key 0xSEED, not both')
+  if (key !== undefined) return keyFromSeed(key, '--key')
+  if (from !== undefined) return new Keyring(homeOf(ctx)).get(from).key
+  usage('a tx needs a signer: --from NAME (keyring) or --key 0xSEED')
+}
+
+/** Ids created by the tx: a Datanet, contribution or model id is the tx hash (DESIGN §2); receipts have their own. */
+function createdIds(call: TxCall, hash: string): Record<string, unknown> {
+  if (call.type === 'registerDatanet' || call.type === 'contribute' || call.type === 'registerModel') return { id: hash }
+  if (call.type === 'submitReceipts') return { receiptIds: call.receipts.map((_, i) => receiptId(hash, i)) }
+  return {}
+}
+
+function buildCall(type: TxType, args: string[]): TxCall {
+  try {
+    return TX_SPECS[type].build(args)
+  } catch (e) {
+    // A builder refusing an argument (bad amount, bad hex, weight 0) is a usage error too.
+    if (isAttrchainError(e) && !(e instanceof UsageError)) throw new UsageError(e.code, e.reason, e.meta)
+    throw e
+  }
+}
+
+async function submit(ctx: Ctx, key: KeyPair, call: TxCall): Promise<TxSendResult> {
+  const client = clientOf(ctx)
+  const fee = ctx.values.fee as string | undefined
+  const sender = new TxSender(client, key, fee !== undefined ? { fee: toUnits(fee, '--fee') } : {})
+  const wait = ctx.values.wait ? 'commit' : 'none'
+  const nonce = argUint(ctx.values.nonce as string | undefined, '--nonce')
+  if (nonce === undefined) return sender.send(call, { wait })
+  const setup = await sender.init()
+  return client.sendTx(signTx({ chainId: setup.chainId, nonce, fee: setup.fee, call }, key), { wait })
+}
+
+const txCommands: Command[] = TX_TYPES.map((type): Command => ({
+  name: `tx ${type}`, args: TX_SPECS[type].args, minArgs: TX_SPECS[type].min, maxArgs: TX_SPECS[type].max,
+  summary: TX_SPECS[type].summary, options: TX_OPTS,
+  async run(ctx) {
+    const call = buildCall(type, ctx.args)
+    const key = signerOf(ctx)
+    const r = await submit(ctx, key, call)
+    const result = { ...r, sender: key.address, ...createdIds(call, r.hash) }
+    output(ctx, result, () => {
+      const head = r.height === undefined ? `submitted ${r.hash}` : `committed ${r.hash} at height ${r.height} (${r.status})`
+      return [head, ...keyValues(createdIds(call, r.hash))].join('\n')
+    })
+    if (r.status === 'failed') throw new CliError(r.error?.code ?? 'TX_FAILED', `tx ${r.hash} failed at height ${r.height}: ${r.error?.message ?? 'no reason given'}`)
+    return 0
+  },
+}))
+
+// ---------------------------------------------------------------- query
+
+function found<T>(value: T | null, what: string): T {
+  if (value === null) throw new CliError('CLI_ERROR_NOT_FOUND', `${what} not found`)
+  return value
+}
+
+const PAGE: Opts = {
+  offset: { type: 'string', arg: 'N', desc: 'skip the first N' },
+  limit: { type: 'string', arg: 'N', desc: 'at most N (default 100, max 1000)' },
+}
+const OWNER: Opts = { owner: { type: 'string', arg: 'ADDR', desc: 'only those owned by ADDR' } }
+const QUERY_OPTS: Opts = { ...RPC, ...JSON_OPT, ...HELP }
+
+function pageOf(ctx: Ctx): { offset?: number; limit?: number; owner?: string } {
+  const owner = ctx.values.owner as string | undefined
+  return {
+    ...(ctx.values.offset !== undefined ? { offset: argUint(ctx.values.offset as string, '--offset') } : {}),
+    ...(ctx.values.limit !== undefined ? { limit: argUint(ctx.values.limit as string, '--limit') } : {}),
+    ...(owner !== undefined ? { owner: argAddress(owner, '--owner') } : {}),
+  }
+}
+
+function query(name: string, args: string, summary: string, fetch: (c: AttrchainClient, ctx: Ctx) => Promise<unknown>, extra: Opts = {}): Command {
+  const n = args.split(' ').filter(Boolean)
+  const required = n.filter((a) => !a.startsWith('[')).length
+  return {
+    name: `query ${name}`, args, summary, minArgs: required, maxArgs: n.length, options: { ...extra, ...QUERY_OPTS },
+    async run(ctx) {
+      output(ctx, await fetch(clientOf(ctx), ctx))
+      return 0
+    },
+  }
+}
+
+const queryCommands: Command[] = [
+  query('account', 'ADDR', 'Balance, nonce, stake, unbonding and claimable rewards', (c, { args }) => c.getAccount(argAddress(args[0], 'ADDR'))),
+  query('allowance', 'PAYER OPERATOR', 'What OPERATOR may still charge PAYER', (c, { args }) => c.getAllowance(argAddress(args[0], 'PAYER'), argAddress(args[1], 'OPERATOR'))),
+  query('block', 'HEIGHT|latest', 'A block with its header and tx hashes', async (c, { args, values }) => {
+    const h = argHeight(args[0])
+    return found(values.full ? await c.getBlock(h, { full: true }) : await c.getBlock(h), `block ${h}`)
+  }, { full: { type: 'boolean', desc: 'include whole txs instead of their hashes' } }),
+  query('commit', 'HEIGHT|latest', 'The precommits that committed a height', async (c, { args }) => found(await c.getCommit(argHeight(args[0])), `commit ${args[0]}`)),
+  query('tx', 'HASH', 'A tx with its inclusion and status', async (c, { args }) => found(await c.getTx(argHash(args[0], 'HASH')), `tx ${args[0]}`)),
+  query('distribution', 'HEIGHT|latest', 'The fee distribution of a block', async (c, { args }) => found(await c.getDistribution(argHeight(args[0])), `distribution ${args[0]}`)),
+  query('validators', '', 'Every validator with stake, power, commission and jail status', (c) => c.validators()),
+  query('delegations', 'ADDR', 'The delegations of an address', (c, { args }) => c.delegations(argAddress(args[0], 'ADDR'))),
+  query('datanet', 'ID', 'A Datanet', async (c, { args }) => found(await c.getDatanet(argHash(args[0], 'ID')), `datanet ${args[0]}`)),
+  query('datanets', '', 'Datanets in creation order', (c, ctx) => c.listDatanets(pageOf(ctx)), { ...OWNER, ...PAGE }),
+  query('contributions', 'DATANET', 'Contributions of a Datanet in submission order', async (c, ctx) => {
+    const status = ctx.values.status as string | undefined
+    if (status !== undefined && !['pending', 'accepted', 'rejected'].includes(status)) usage(`--status must be pending, accepted or rejected, got "${status}"`)
+    const opts = { ...pageOf(ctx), ...(status ? { status: status as ContributionStatus } : {}) }
+    return found(await c.datanetContributions(argHash(ctx.args[0], 'DATANET'), opts), `datanet ${ctx.args[0]}`)
+  }, { status: { type: 'string', arg: 'STATUS', desc: 'pending, accepted or rejected' }, ...PAGE }),
+  query('contribution', 'ID', 'A contribution with its receipts and earnings', async (c, { args }) => found(await c.getContribution(argHash(args[0], 'ID')), `contribution ${args[0]}`)),
+  query('model', 'ID', 'A model with provenance, receipts and fees', async (c, { args }) => found(await c.getModel(argHash(args[0], 'ID')), `model ${args[0]}`)),
+  query('models', '', 'Models in registration order', (c, ctx) => c.listModels(pageOf(ctx)), { ...OWNER, ...PAGE }),
+  query('receipt', 'ID', 'An inference receipt with the payout of every unit of its fee', async (c, { args }) => found(await c.getReceipt(argHash(args[0], 'ID')), `receipt ${args[0]}`)),
+  query('attribution', 'ADDR', 'What an address has earned, by role', (c, { args }) => c.attribution(argAddress(args[0], 'ADDR'))),
+  query('params', '', 'The chain parameters', (c) => c.params()),
+]
+
+// ---------------------------------------------------------------- devnet
+
+const devnetCommand: Command = {
+  name: 'devnet', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'Run a local devnet: write genesis and homes, start the nodes, print dev keys and endpoints',
+  details: 'Dev keys are deterministic and public (DESIGN §7). An existing --home is reused (chain data kept) unless --reset.',
+  options: {
+    validators: { type: 'string', arg: 'N', desc: `number of validators (default ${defaultDevnetOptions.validators})` },
+    accounts: { type: 'string', arg: 'M', desc: `funded dev accounts (default ${defaultDevnetOptions.accounts})` },
+    home: { type: 'string', arg: 'DIR', desc: `devnet dir, one home per node in DIR/nodeI (default ${defaultDevnetOptions.home})` },
+    'rpc-port': { type: 'string', arg: 'P', desc: `RPC port of node 0; node i gets P+i (default ${defaultDevnetOptions.rpcPort})` },
+    'p2p-port': { type: 'string', arg: 'Q', desc: `p2p port of node 0; node i gets Q+i (default ${defaultDevnetOptions.p2pPort})` },
+    'block-time': { type: 'string', arg: 'MS', desc: `block interval (default ${defaultDevnetOptions.blockTimeMs})` },
+    reset: { type: 'boolean', desc: 'delete DIR first: a fresh chain' },
+    ...JSON_OPT, ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const num = (name: string, min: number): number | undefined => {
+      const n = argUint(v[name] as string | undefined, `--${name}`)
+      if (n !== undefined && n < min) usage(`--${name} must be at least ${min}`)
+      return n
+    }
+    const d = defaultDevnetOptions
+    return runDevnet({
+      validators: num('validators', 1) ?? d.validators, accounts: num('accounts', 0) ?? d.accounts,
+      home: resolve((v.home as string | undefined) ?? d.home), rpcPort: num('rpc-port', 1) ?? d.rpcPort, p2pPort: num('p2p-port', 1) ?? d.p2pPort,
+      blockTimeMs: num('block-time', 0) ?? d.blockTimeMs, reset: Boolean(v.reset), json: Boolean(v.json), readyTimeoutMs: d.readyTimeoutMs,
+    }, { stdout: (s) => ctx.io.stdout(s + '\n'), stderr: (s) => ctx.io.stderr(s + '\n'), stopSignal: ctx.io.stopSignal, env: ctx.io.env })
+  },
+}
+
+// ---------------------------------------------------------------- dispatch and help
+
+const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands]
+const GROUPS: Record<string, string> = {
+  keys: 'Manage the keyring in HOME/keys',
+  tx: 'Sign and submit a tx of any type',
+  query: 'Read chain state over JSON-RPC',
+}
+
+function optionLines(opts: Opts): string[] {
+  const rows = Object.entries(opts).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ' ' + o.arg : ''}`, o.desc])
+  const w = Math.max(...rows.map((r) => r[0].length))
+  return rows.map(([l, d]) => `  ${l.padEnd(w)}  ${d}`)
+}
+
+function commandHelp(c: Command): string {
+  return [
+    `Usage: attrchain ${c.name}${c.args ? ' ' + c.args : ''} [options]`, '', c.summary + '.',
+    ...(c.details ? ['', c.details] : []), '', 'Options:', ...optionLines(c.options),
+  ].join('\n') + '\n'
+}
+
+function listLines(cmds: Command[], strip: string): string[] {
+  const rows = cmds.map((c) => [c.name.slice(strip.length) + (c.args ? ' ' + c.args : ''), c.summary])
+  const w = Math.max(...rows.map((r) => r[0].length))
+  return rows.map(([n, s]) => `  ${n.padEnd(w)}  ${s}`)
+}
+
+function groupHelp(group: string): string {
+  return [
+    `Usage: attrchain ${group} <command> [options]`, '', GROUPS[group] + '.', '', 'Commands:',
+    ...listLines(COMMANDS.filter((c) => c.name.startsWith(group + ' ')), group + ' '), '',
+    `Run "attrchain ${group} <command> --help" for its options.`,
+  ].join('\n') + '\n'
+}
+
+export function mainHelp(): string {
+  const top = COMMANDS.filter((c) => !c.name.includes(' '))
+  const groups = Object.entries(GROUPS).map(([g, s]) => ({ name: `${g} <command>`, args: '', summary: s }) as Command)
+  return [
+    'Usage: attrchain <command> [options]', '',
+    'attrchain: a proof-of-stake chain node for AI attribution.', '', 'Commands:',
+    ...listLines([...top, ...groups], ''), '',
+    'Run "attrchain <command> --help" for a command\'s options. Exit codes: 0 ok, 1 error, 2 usage error.',
+  ].join('\n') + '\n'
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** Find the command named by the first words of argv; the rest are its arguments. */
+function resolveCommand(argv: string[]): { command: Command | null; group: string | null; rest: string[] } {
+  const [first, second] = argv
+  if (first in GROUPS) {
+    const command = COMMANDS.find((c) => c.name === `${first} ${second}`) ?? null
+    return { command, group: first, rest: command ? argv.slice(2) : argv.slice(1) }
+  }
+  return { command: COMMANDS.find((c) => c.name === first) ?? null, group: null, rest: argv.slice(1) }
+}
+
+function parse(c: Command, argv: string[]): { values: Values; args: string[] } {
+  const options = Object.fromEntries(Object.entries(c.options).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]))
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    return { values: values as Values, args: positionals }
+  } catch (e) {
+    usage(`${(e as Error).message.split('\n')[0]}; see "attrchain ${c.name} --help"`)
+  }
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    const target = argv[0] === 'help' && argv.length > 1 ? resolveCommand(argv.slice(1)) : null
+    io.stdout(target?.command ? commandHelp(target.command) : target?.group ? groupHelp(target.group) : mainHelp())
+    return argv.length === 0 ? 2 : 0
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    io.stdout(version() + '\n')
+    return 0
+  }
+  const { command, group, rest } = resolveCommand(argv)
+  if (!command && group) {
+    const sub = argv[1]
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      io.stdout(groupHelp(group))
+      return sub === undefined ? 2 : 0
+    }
+    usage(`unknown ${group} command "${sub}"; see "attrchain ${group} --help"`)
+  }
+  if (!command) usage(`unknown command "${argv[0]}"; see "attrchain --help"`)
+  const { values, args } = parse(command, rest)
+  if (values.help) {
+    io.stdout(commandHelp(command))
+    return 0
+  }
+  if (args.length < command.minArgs || args.length > command.maxArgs) {
+    usage(`attrchain ${command.name} takes ${command.args || 'no arguments'}; see "attrchain ${command.name} --help"`)
+  }
+  return command.run({ io, values, args })
+}
+
+/** One line, whatever failed: the code first so that scripts can match it. */
+export function errorLine(e: unknown): string {
+  let text: string
+  if (e instanceof RpcRequestError) text = `${e.reason ?? `RPC_ERROR_${e.code}`}: ${e.message}`
+  else if (isAttrchainError(e) && e.code === RpcTransportErrorCode.network) {
+    const cause = (e.meta.cause as { code?: string } | null)?.code
+    text = `${e.message}${cause ? ` (${cause})` : ''}; is a node running there? set --rpc or ATTRCHAIN_RPC`
+  } else if (isAttrchainError(e) && e.code === 'CLI_ERROR_USAGE') text = e.reason
+  else if (e instanceof Error) text = e.message
+  else text = String(e)
+  return `error: ${text.replace(/\s*\n\s*/g, ' ')}`
+}
+
+function processStopSignal(): Promise<string> {
+  return new Promise((resolveSignal) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+      resolveSignal(sig)
+    }
+    const onInt = () => on('SIGINT')
+    const onTerm = () => on('SIGTERM')
+    process.once('SIGINT', onInt)
+    process.once('SIGTERM', onTerm)
+  })
+}
+
+export const processIo = (): CliIo => ({
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  env: process.env,
+  stopSignal: processStopSignal,
+})
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await dispatch(argv, io)
+  } catch (e) {
+    io.stderr(errorLine(e) + '\n')
+    return e instanceof UsageError ? 2 : 1
+  }
+}
