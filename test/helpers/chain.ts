@@ -213,3 +213,14 @@ export function bodyWrites(out: BlockOutcome, c: TestChain, sender: string): str
   })
 }
 
+
+/** mulberry32: a small seeded PRNG for property tests (never Math.random). Returns floats in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = Math.imul(a ^ (a >>> 15), 1 | a)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}

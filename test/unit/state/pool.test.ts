@@ -1,20 +1,9 @@
 import t from 'tap'
 import { emptyPool, creditPool, pending, debtFor, accrued, POOL_SCALE } from '../../../state/pool.js'
 import { fromBytes, DatanetCodec, type Pool } from '../../../state/entities.js'
-import { TestChain, h32 } from '../../helpers/chain.js'
+import { TestChain, h32, prng } from '../../helpers/chain.js'
 
 const SEED = 0x5eed_0001
-
-/** mulberry32: a small seeded PRNG (no Math.random in tests). */
-function prng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('regression: a pool never pays out more than it holds', async (t) => {
   // One member with 3 shares, two credits of 10 units. Before the fix the pool
