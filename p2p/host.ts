@@ -1,0 +1,474 @@
+import './polyfill.js'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { gossipsub, TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type PeerScoreParams } from '@libp2p/gossipsub/score'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { sha256 } from '../core/hash.js'
+import type { Proposal, Vote } from '../consensus/index.js'
+import type { Logger } from '../node/logger.js'
+import { P2PError } from './errors.js'
+import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type P2PModules, type PeerInfo, type SyncBlock, type Verdict } from './interface.js'
+import { loadOrCreateNodeKey } from './nodeKey.js'
+import { resolveP2POptions, type P2PInit, type P2POptions } from './options.js'
+import { decodeStatus, encodeStatus, statusMismatch, MAX_STATUS_BYTES, type ChainStatus } from './status.js'
+import { readFrame, request, streamError, writeFrame } from './stream.js'
+import {
+  checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
+} from './sync.js'
+import { encodeProposalMessage, encodeVoteMessage, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { TxBatcher } from './txBatcher.js'
+import { validateGossip, type GossipMessage, type ValidatorContext } from './validation.js'
+
+type Services = { identify: Identify; pubsub: GossipSub }
+
+interface PeerState {
+  /** pending until the first status exchange settles */
+  state: 'pending' | 'ok'
+  height: number
+  handshake: Promise<boolean>
+}
+
+interface BootstrapPeer {
+  addr: Multiaddr
+  peerId: string
+  nextDialAt: number
+  backoffMs: number
+  dialing: boolean
+}
+
+const VERDICT: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+/** RPC frames carry a message plus gossip control data; this much slack covers the latter. */
+const RPC_OVERHEAD_BYTES = 64 * 1024
+/** Sync responses carry commits beside the blocks. */
+const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
+
+/**
+ * The node's libp2p host (DESIGN §6): TCP + Noise + Yamux + Identify,
+ * gossipsub on the three topics with one validator each, the status
+ * handshake that keeps out peers of other chains, and block sync.
+ *
+ * Gossip is `StrictNoSign` with content-addressed ids (sha256 of the data):
+ * txs, proposals and votes carry their own signatures, so libp2p's per
+ * message signature would only cost throughput, and identical bytes from
+ * two peers are one message.
+ */
+export class P2PNetwork {
+  readonly opts: P2POptions
+  private readonly log: Logger
+  private readonly handlers: P2PHandlers
+  private node: Libp2p<Services> | null = null
+  private readonly peerStates = new Map<string, PeerState>()
+  /** peers of another chain or genesis: never dialled nor accepted again by this process */
+  private readonly banned = new Set<string>()
+  private bootstrapPeers: BootstrapPeer[]
+  /** decoded payloads of accepted messages, from the validator to the delivery event (same Message object) */
+  private readonly accepted = new WeakMap<Message, GossipMessage>()
+  private readonly counters: GossipStats
+  private readonly validatorCtx: ValidatorContext
+  private readonly txBatcher: TxBatcher
+  private readonly timers: NodeJS.Timeout[] = []
+
+  constructor(opts: P2PInit, modules: P2PModules) {
+    this.opts = resolveP2POptions(opts)
+    this.log = modules.logger
+    this.handlers = modules.handlers
+    this.bootstrapPeers = this.opts.bootstrap.map(parseBootstrap)
+    this.counters = Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { accepted: 0, ignored: 0, rejected: 0, published: 0 }])) as GossipStats
+    this.validatorCtx = {
+      chainId: this.opts.chainId,
+      limits: this.opts.maxMessageBytes,
+      txLimits: this.opts.txLimits,
+      validatorPubKey: (height, address) => this.handlers.validatorPubKey(height, address),
+    }
+    this.txBatcher = new TxBatcher(
+      { max: this.opts.txBatchMax, delayMs: this.opts.txBatchDelayMs, maxBytes: this.opts.maxMessageBytes.txs },
+      (batch) => this.publish('txs', batch),
+    )
+  }
+
+  get peerId(): string {
+    return this.started().peerId.toString()
+  }
+
+  async start(): Promise<void> {
+    if (this.node !== null) return
+    const { key, created } = await loadOrCreateNodeKey(this.opts.nodeKeyPath)
+    if (created) this.log.info('created node key', { path: this.opts.nodeKeyPath })
+    const node = await createLibp2p({
+      privateKey: key,
+      addresses: { listen: [`/ip4/${this.opts.listenHost}/tcp/${this.opts.listenPort}`] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: {
+        denyDialPeer: (peer) => this.banned.has(peer.toString()),
+        denyInboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
+        denyOutboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
+      },
+      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()) },
+    })
+    this.node = node
+    const ours = node.peerId.toString()
+    // A shared bootstrap list (a devnet's) names this node too.
+    this.bootstrapPeers = this.bootstrapPeers.filter((b) => b.peerId !== ours)
+    await node.handle(statusProtocol(this.opts.chainId), (stream, conn) => this.answerStatus(stream, conn))
+    await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.serveSync(stream, conn))
+    node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
+    node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
+    const pubsub = node.services.pubsub
+    for (const kind of GOSSIP_KINDS) {
+      const topic = topicName(this.opts.chainId, kind)
+      pubsub.topicValidators.set(topic, (peer, msg) => this.validate(kind, peer, msg))
+      pubsub.subscribe(topic)
+    }
+    pubsub.addEventListener('gossipsub:message', (evt) => this.deliver(evt.detail))
+    this.timers.push(setInterval(() => this.dialBootstrap(), this.opts.dialBackoffMinMs))
+    this.timers.push(setInterval(() => this.refreshStatus(), this.opts.statusIntervalMs))
+    for (const t of this.timers) t.unref()
+    this.log.info('p2p listening', { peerId: ours, addrs: this.multiaddrs(), bootstrap: this.bootstrapPeers.length })
+    this.dialBootstrap()
+  }
+
+  async stop(): Promise<void> {
+    const node = this.node
+    if (node === null) return
+    this.node = null
+    for (const t of this.timers.splice(0)) clearInterval(t)
+    const dropped = this.txBatcher.clear()
+    if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
+    this.peerStates.clear()
+    await node.stop()
+    this.log.info('p2p stopped')
+  }
+
+  /** Listen addresses ending in `/p2p/<peerId>`, as bootstrap lists want them. */
+  multiaddrs(): string[] {
+    return this.started().getMultiaddrs().map((a) => a.toString())
+  }
+
+  /** Connected peers that passed the status handshake, with their last reported height. */
+  peers(): PeerInfo[] {
+    return [...this.peerStates.entries()].filter(([, s]) => s.state === 'ok').map(([id, s]) => ({ id, height: s.height }))
+  }
+
+  stats(): GossipStats {
+    return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k] }])) as GossipStats
+  }
+
+  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array): void {
+    this.publish('proposals', encodeProposalMessage(proposal, blockBytes))
+  }
+
+  broadcastVote(vote: Vote): void {
+    this.publish('votes', encodeVoteMessage(vote))
+  }
+
+  /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
+  publishTx(txBytes: Uint8Array): void {
+    if (!this.txBatcher.add(txBytes)) this.log.warn('tx too large to gossip', { bytes: txBytes.length, max: this.opts.maxMessageBytes.txs })
+  }
+
+  /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
+  async requestBlocks(peerId: string, from: number, to: number): Promise<SyncBlock[]> {
+    const node = this.started()
+    const range = checkRange(from, to)
+    const peer = parsePeerId(peerId)
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const stream = await this.openStream(node, peer, syncProtocol(this.opts.chainId), signal)
+    const maxBytes = this.maxSyncResponseBytes()
+    const response = await request(stream, encodeSyncRequest(range), maxBytes, signal)
+    return decodeSyncResponse(response, range, maxBytes)
+  }
+
+  // ---------------------------------------------------------------- gossip
+
+  private gossipOptions(): Parameters<typeof gossipsub>[0] {
+    const limits = this.opts.maxMessageBytes
+    const topics = GOSSIP_KINDS.map((k) => topicName(this.opts.chainId, k))
+    return {
+      globalSignaturePolicy: 'StrictNoSign',
+      msgIdFn: (msg) => sha256(msg.data),
+      emitSelf: false,
+      // Publishing to nobody must throw rather than succeed: a "successful"
+      // publish enters the seen cache, and re-publishing the same bytes once
+      // peers arrive would then be dropped as a duplicate.
+      allowPublishToZeroTopicPeers: false,
+      // Consensus re-broadcasts identical votes; a no-op is the right answer.
+      ignoreDuplicatePublishError: true,
+      allowedTopics: topics,
+      maxInboundDataLength: Math.max(limits.txs, limits.proposals, limits.votes) + RPC_OVERHEAD_BYTES,
+      scoreParams: scoreParams(topics),
+    }
+  }
+
+  private publish(kind: GossipKind, data: Uint8Array): void {
+    const node = this.node
+    if (node === null) {
+      this.log.debug('not started; gossip dropped', { topic: kind })
+      return
+    }
+    if (data.length > this.opts.maxMessageBytes[kind]) {
+      this.log.warn('gossip message over the size limit not sent', { topic: kind, bytes: data.length, max: this.opts.maxMessageBytes[kind] })
+      return
+    }
+    node.services.pubsub.publish(topicName(this.opts.chainId, kind), data).then(
+      (res) => {
+        this.counters[kind].published++
+        this.log.debug('published', { topic: kind, bytes: data.length, recipients: res.recipients.length })
+      },
+      (e: unknown) => {
+        const reason = e instanceof Error ? e.message : String(e)
+        // No subscribed peer yet (mesh still forming, or alone): the caller re-broadcasts later.
+        if (reason.includes('NoPeersSubscribedToTopic')) this.log.debug('no peers for topic yet', { topic: kind })
+        else this.log.warn('publish failed', { topic: kind, error: reason })
+      },
+    )
+  }
+
+  private async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    // A peer that has not passed the status handshake may be on another genesis under the same chain id.
+    if (!(await this.peerVerified(peer))) {
+      this.counters[kind].ignored++
+      return TopicValidatorResult.Ignore
+    }
+    let result
+    try {
+      result = validateGossip(this.validatorCtx, kind, msg.data)
+    } catch (e) {
+      // A throwing hook is our bug, not the peer's fault: do not penalise it.
+      this.log.error('gossip validator failed', { topic: kind, error: e as Error })
+      this.counters[kind].ignored++
+      return TopicValidatorResult.Ignore
+    }
+    if (result.verdict === 'accept') {
+      this.counters[kind].accepted++
+      this.accepted.set(msg, result.message)
+    } else if (result.verdict === 'ignore') {
+      this.counters[kind].ignored++
+    } else {
+      this.counters[kind].rejected++
+      this.log.debug('gossip rejected', { topic: kind, peer: peer.toString(), reason: result.reason })
+    }
+    return VERDICT[result.verdict]
+  }
+
+  private deliver(detail: GossipsubMessage): void {
+    const message = this.accepted.get(detail.msg)
+    if (message === undefined) return
+    this.accepted.delete(detail.msg)
+    const from = detail.propagationSource.toString()
+    try {
+      if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
+      else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
+      else this.handlers.onVote(message.vote, from)
+    } catch (e) {
+      this.log.error('gossip handler threw', { topic: message.kind, error: e as Error })
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  private ourStatus(): ChainStatus {
+    return { chainId: this.opts.chainId, genesisHash: this.opts.genesisHash, height: this.handlers.getStatus().height }
+  }
+
+  /** Starts (or joins) the status exchange with a newly connected peer; resolves to whether it is on our chain. */
+  private handshake(peer: PeerId): Promise<boolean> {
+    const id = peer.toString()
+    const existing = this.peerStates.get(id)
+    if (existing !== undefined) return existing.handshake
+    const handshake = this.askStatus(peer).then(
+      () => this.peerStates.get(id)?.state === 'ok',
+      (e: unknown) => {
+        this.log.info('status handshake failed; disconnecting', { peer: id, error: e as Error })
+        this.peerStates.delete(id)
+        void this.node?.hangUp(peer).catch(() => undefined)
+        return false
+      },
+    )
+    this.peerStates.set(id, { state: 'pending', height: 0, handshake })
+    return handshake
+  }
+
+  private async peerVerified(peer: PeerId): Promise<boolean> {
+    const state = this.peerStates.get(peer.toString())
+    if (state?.state === 'ok') return true
+    if (this.banned.has(peer.toString()) || this.node === null) return false
+    return state !== undefined ? state.handshake : this.handshake(peer)
+  }
+
+  private async askStatus(peer: PeerId): Promise<void> {
+    const node = this.started()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const stream = await this.openStream(node, peer, statusProtocol(this.opts.chainId), signal)
+    const response = await request(stream, encodeStatus(this.ourStatus()), MAX_STATUS_BYTES, signal)
+    this.applyStatus(peer, decodeStatus(response))
+  }
+
+  private async answerStatus(stream: Stream, conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      const theirs = decodeStatus(await readFrame(stream, MAX_STATUS_BYTES, signal))
+      await writeFrame(stream, encodeStatus(this.ourStatus()), signal)
+      this.applyStatus(conn.remotePeer, theirs)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('status request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
+    }
+  }
+
+  private applyStatus(peer: PeerId, theirs: ChainStatus): void {
+    const id = peer.toString()
+    const mismatch = statusMismatch(this.ourStatus(), theirs)
+    if (mismatch !== null) {
+      this.banned.add(id)
+      this.peerStates.delete(id)
+      this.log.warn('peer is on another chain; dropped', { peer: id, reason: mismatch, chainId: theirs.chainId, genesisHash: theirs.genesisHash })
+      void this.node?.hangUp(peer).catch(() => undefined)
+      return
+    }
+    const state = this.peerStates.get(id)
+    if (state === undefined) {
+      // An answer racing the disconnect must not resurrect the peer.
+      if ((this.node?.getConnections(peer).length ?? 0) === 0) return
+      // Answered a peer whose own handshake is still to start here: it is known good now.
+      this.peerStates.set(id, { state: 'ok', height: theirs.height, handshake: Promise.resolve(true) })
+      return
+    }
+    if (state.state === 'pending') this.log.info('peer connected', { peer: id, height: theirs.height })
+    state.state = 'ok'
+    state.height = theirs.height
+  }
+
+  private refreshStatus(): void {
+    for (const [id, state] of this.peerStates) {
+      if (state.state !== 'ok') continue
+      this.askStatus(parsePeerId(id)).catch((e: unknown) => this.log.debug('status refresh failed', { peer: id, error: e as Error }))
+    }
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  private maxSyncResponseBytes(): number {
+    return this.opts.maxMessageBytes.proposals + SYNC_RESPONSE_SLACK_BYTES
+  }
+
+  private async serveSync(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'sync refused to a peer that failed the status handshake')
+      const range = servedRange(decodeSyncRequest(await readFrame(stream, MAX_SYNC_REQUEST_BYTES, signal)))
+      const blocks = await this.handlers.getBlocks(range.from, range.to)
+      const { bytes, count } = encodeSyncResponse(range, blocks, this.maxSyncResponseBytes() - SYNC_RESPONSE_SLACK_BYTES)
+      await writeFrame(stream, bytes, signal)
+      this.log.debug('served blocks', { peer, from: range.from, count, bytes: bytes.length })
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('sync request failed', { peer, error: streamError(e, signal) })
+    }
+  }
+
+  // ---------------------------------------------------------------- dialling
+
+  private dialBootstrap(): void {
+    const node = this.node
+    if (node === null) return
+    const now = Date.now()
+    for (const b of this.bootstrapPeers) {
+      if (b.dialing || this.banned.has(b.peerId) || now < b.nextDialAt) continue
+      if (node.getConnections(peerIdFromString(b.peerId)).length > 0) {
+        b.backoffMs = this.opts.dialBackoffMinMs
+        continue
+      }
+      b.dialing = true
+      node.dial(b.addr, { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) }).then(
+        () => {
+          b.backoffMs = this.opts.dialBackoffMinMs
+        },
+        (e: unknown) => {
+          // Peers may start after us: retry with exponential backoff, quietly.
+          this.log.debug('bootstrap dial failed', { addr: b.addr.toString(), retryInMs: b.backoffMs, error: e as Error })
+          b.nextDialAt = Date.now() + b.backoffMs
+          b.backoffMs = Math.min(b.backoffMs * 2, this.opts.dialBackoffMaxMs)
+        },
+      ).finally(() => {
+        b.dialing = false
+      })
+    }
+  }
+
+  private async openStream(node: Libp2p<Services>, peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> {
+    try {
+      return await node.dialProtocol(peer, protocol, { signal })
+    } catch (e) {
+      if (signal.aborted) throw new P2PError('P2P_ERROR_TIMEOUT', `opening ${protocol} timed out`, { peer: peer.toString() })
+      throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: ${(e as Error).message}`, { peer: peer.toString() })
+    }
+  }
+
+  private started(): Libp2p<Services> {
+    if (this.node === null) throw new P2PError('P2P_ERROR_NOT_STARTED', 'the p2p host is not started')
+    return this.node
+  }
+}
+
+function parsePeerId(id: string): PeerId {
+  try {
+    return peerIdFromString(id)
+  } catch (e) {
+    throw new P2PError('P2P_ERROR_BAD_PEER', `not a peer id: ${id}`, { reason: (e as Error).message })
+  }
+}
+
+function parseBootstrap(addr: string): BootstrapPeer {
+  let ma: Multiaddr
+  try {
+    ma = multiaddr(addr)
+  } catch (e) {
+    throw new P2PError('P2P_ERROR_BAD_BOOTSTRAP', `bootstrap address ${addr} is not a multiaddr: ${(e as Error).message}`, { addr })
+  }
+  const peerId = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (peerId === undefined) throw new P2PError('P2P_ERROR_BAD_BOOTSTRAP', `bootstrap address ${addr} must end in /p2p/<peerId>`, { addr })
+  parsePeerId(peerId)
+  return { addr: ma, peerId, nextDialAt: 0, backoffMs: 0, dialing: false }
+}
+
+/**
+ * Peer scoring: a rejected message costs its forwarder (P4, squared, slow
+ * decay: two rejects on one topic reach the graylist threshold −80).
+ * Mesh-delivery-rate penalties (P3, P3b) are off because our topics are
+ * quiet when the chain is idle and honest peers would be pruned for it.
+ * Nodes of one devnet share 127.0.0.1, so the IP colocation penalty
+ * whitelists loopback.
+ */
+function scoreParams(topics: string[]): Partial<PeerScoreParams> {
+  const topic = createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1000,
+    timeInMeshCap: 300,
+    firstMessageDeliveriesWeight: 1,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 10,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: -20,
+    invalidMessageDeliveriesDecay: 0.9,
+  })
+  return {
+    topics: Object.fromEntries(topics.map((t) => [t, topic])),
+    IPColocationFactorWhitelist: new Set(['127.0.0.1']),
+  }
+}

@@ -1,0 +1,20 @@
+/** The p2p module's public surface (STYLE.md: other folders import only this). The polyfill must run before libp2p loads. */
+import './polyfill.js'
+
+export { P2PNetwork } from './host.js'
+export { P2PError, type P2PErrorCode } from './errors.js'
+export { defaultP2POptions, messageLimitsFor, resolveP2POptions, type MessageLimits, type P2PInit, type P2POptions } from './options.js'
+export {
+  GOSSIP_KINDS,
+  type GossipCounters,
+  type GossipKind,
+  type GossipStats,
+  type P2PHandlers,
+  type P2PModules,
+  type PeerInfo,
+  type SyncBlock,
+  type Verdict,
+} from './interface.js'
+export { topicName, statusProtocol, syncProtocol, MAX_TX_BATCH } from './topics.js'
+export { SYNC_MAX_BLOCKS } from './sync.js'
+export { validateGossip, type GossipMessage, type Validation, type ValidatorContext } from './validation.js'

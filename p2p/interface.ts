@@ -1,0 +1,63 @@
+import type { SignedTx } from '../core/tx.js'
+import type { Proposal, Vote } from '../consensus/index.js'
+import type { Logger } from '../node/logger.js'
+
+/** One block as served by block sync: its canonical bytes and the encoded commit that finalized it. */
+export interface SyncBlock {
+  height: number
+  bytes: Uint8Array
+  /** `null` while the commit is only known through the next block's lastCommit (the head) */
+  commit: Uint8Array | null
+}
+
+/**
+ * What the node gives the network. The `on*` callbacks receive only
+ * messages the topic validator accepted; they must not throw (an exception
+ * is logged and dropped) and should return quickly.
+ */
+export interface P2PHandlers {
+  /** txs whose signatures and static format have been verified (pass them to `Mempool.addDecoded`) */
+  onTxs(txs: SignedTx[], from: string): void
+  /** a proposal with a valid proposer signature and block bytes whose header hashes to its blockHash */
+  onProposal(proposal: Proposal, blockBytes: Uint8Array, from: string): void
+  /** a vote with a valid signature of a known validator */
+  onVote(vote: Vote, from: string): void
+  /** our committed height, sent in the status handshake */
+  getStatus(): { height: number }
+  /** committed blocks in [from, to] in height order, possibly fewer (ours end at our height) */
+  getBlocks(from: number, to: number): Promise<SyncBlock[]>
+  /**
+   * The Ed25519 public key of `address` in the validator set that votes at
+   * `height`, or `null` when the node cannot tell (unknown validator, or a
+   * height too far from its own); such messages are ignored, not rejected.
+   */
+  validatorPubKey(height: number, address: string): Uint8Array | null
+}
+
+export interface P2PModules {
+  logger: Logger
+  handlers: P2PHandlers
+}
+
+export type GossipKind = 'txs' | 'proposals' | 'votes'
+
+export const GOSSIP_KINDS: readonly GossipKind[] = ['txs', 'proposals', 'votes']
+
+/** Outcome of a topic validator, as gossipsub's TopicValidatorResult. */
+export type Verdict = 'accept' | 'ignore' | 'reject'
+
+export interface GossipCounters {
+  accepted: number
+  ignored: number
+  rejected: number
+  /** messages this node published */
+  published: number
+}
+
+export type GossipStats = Record<GossipKind, GossipCounters>
+
+/** A connected peer that passed the status handshake, with the height it last reported. */
+export interface PeerInfo {
+  id: string
+  height: number
+}

@@ -1,0 +1,45 @@
+import { decode, encode } from '../core/codec.js'
+import { fromHex, toHex } from '../core/bytes.js'
+import { P2PError } from './errors.js'
+
+/**
+ * Status handshake `/attrchain/<chainId>/status/1`: on every new connection
+ * (and every statusIntervalMs after) each side sends `[chainId,
+ * genesisHash(32 B), height]` and answers with its own. A peer of another
+ * chain or genesis is dropped and not redialled.
+ */
+export interface ChainStatus {
+  chainId: string
+  /** `0x` hex */
+  genesisHash: string
+  height: number
+}
+
+/** A status frame is tiny; anything bigger is not a status. */
+export const MAX_STATUS_BYTES = 256
+
+export function encodeStatus(s: ChainStatus): Uint8Array {
+  return encode([s.chainId, fromHex(s.genesisHash, 'genesisHash', 32), s.height])
+}
+
+export function decodeStatus(bytes: Uint8Array): ChainStatus {
+  let value
+  try {
+    value = decode(bytes, MAX_STATUS_BYTES)
+  } catch (e) {
+    throw new P2PError('P2P_ERROR_BAD_RESPONSE', `status is not canonical msgpack: ${(e as Error).message}`)
+  }
+  if (!Array.isArray(value) || value.length !== 3) throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status must be [chainId, genesisHash, height]')
+  const [chainId, genesisHash, height] = value
+  if (typeof chainId !== 'string') throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status chainId must be a string')
+  if (!(genesisHash instanceof Uint8Array) || genesisHash.length !== 32) throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status genesisHash must be 32 bytes')
+  if (typeof height !== 'number') throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status height must be an integer')
+  return { chainId, genesisHash: toHex(genesisHash), height }
+}
+
+/** Why a peer's status makes it a stranger, or null when it is on our chain. */
+export function statusMismatch(ours: ChainStatus, theirs: ChainStatus): string | null {
+  if (theirs.chainId !== ours.chainId) return 'chain id differs'
+  if (theirs.genesisHash !== ours.genesisHash.toLowerCase()) return 'genesis hash differs'
+  return null
+}

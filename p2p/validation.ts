@@ -1,0 +1,102 @@
+import { decode, type Encodable } from '../core/codec.js'
+import { isAttrchainError } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
+import { decodeSignedTx, type SignedTx, type TxLimits } from '../core/tx.js'
+import { voteFromEncodable, verifyProposalSignature, verifyVoteSignature, type Proposal, type Vote } from '../consensus/index.js'
+import { decodeBlock, blockHash } from '../state/index.js'
+import type { GossipKind, P2PHandlers, Verdict } from './interface.js'
+import type { MessageLimits } from './options.js'
+import { MAX_TX_BATCH, proposalFromMessageValue } from './topics.js'
+
+export type GossipMessage =
+  | { kind: 'txs'; txs: SignedTx[] }
+  | { kind: 'proposals'; proposal: Proposal; blockBytes: Uint8Array }
+  | { kind: 'votes'; vote: Vote }
+
+export type Validation =
+  | { verdict: 'accept'; message: GossipMessage }
+  | { verdict: Exclude<Verdict, 'accept'>; reason: string }
+
+export interface ValidatorContext {
+  chainId: string
+  limits: MessageLimits
+  txLimits: TxLimits
+  validatorPubKey: P2PHandlers['validatorPubKey']
+}
+
+const reject = (reason: string): Validation => ({ verdict: 'reject', reason })
+const ignore = (reason: string): Validation => ({ verdict: 'ignore', reason })
+
+function errorReason(e: unknown): string {
+  return isAttrchainError(e) ? e.code : 'UNEXPECTED'
+}
+
+/**
+ * One validator per topic (STYLE.md): reject only what is provably invalid
+ * whoever looks at it (malformed, oversize, wrong chain, bad signature) since
+ * a reject costs the forwarding peer score; ignore what merely cannot be
+ * checked here (a signer this node does not know at that height).
+ */
+export function validateGossip(ctx: ValidatorContext, kind: GossipKind, data: Uint8Array): Validation {
+  if (data.length > ctx.limits[kind]) return reject('oversize')
+  let value: Encodable
+  try {
+    value = decode(data, ctx.limits[kind])
+  } catch (e) {
+    return reject(errorReason(e))
+  }
+  if (kind === 'txs') return validateTxBatch(ctx, value)
+  if (kind === 'proposals') return validateProposal(ctx, value)
+  return validateVote(ctx, value)
+}
+
+function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_TX_BATCH) return reject('bad batch shape')
+  const txs: SignedTx[] = []
+  for (const item of value as Encodable[]) {
+    if (!(item instanceof Uint8Array)) return reject('batch item is not bytes')
+    let tx: SignedTx
+    try {
+      tx = decodeSignedTx(item, ctx.txLimits)
+    } catch (e) {
+      return reject(errorReason(e))
+    }
+    if (tx.tx.chainId !== ctx.chainId) return reject('wrong chain id')
+    txs.push(tx)
+  }
+  return { verdict: 'accept', message: { kind: 'txs', txs } }
+}
+
+function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
+  if (!Array.isArray(value) || value.length !== 2 || !(value[1] instanceof Uint8Array)) return reject('bad proposal message shape')
+  const blockBytes = value[1] as Uint8Array
+  let proposal: Proposal
+  let header
+  try {
+    proposal = proposalFromMessageValue(value[0] as Encodable)
+    header = decodeBlock(blockBytes, ctx.limits.proposals).header
+  } catch (e) {
+    return reject(errorReason(e))
+  }
+  if (header.chainId !== ctx.chainId) return reject('wrong chain id')
+  // The header may name another proposer: a round that re-proposes its validRound's block carries that round's block.
+  if (header.height !== proposal.height) return reject('block height differs from proposal height')
+  if (blockHash(header) !== toHex(proposal.blockHash)) return reject('block does not hash to the proposed blockHash')
+  const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
+  if (pubKey === null) return ignore('unknown proposer at this height')
+  if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad proposal signature')
+  return { verdict: 'accept', message: { kind: 'proposals', proposal, blockBytes } }
+}
+
+function validateVote(ctx: ValidatorContext, value: Encodable): Validation {
+  let vote: Vote
+  try {
+    vote = voteFromEncodable(value)
+  } catch (e) {
+    return reject(errorReason(e))
+  }
+  const pubKey = ctx.validatorPubKey(vote.height, vote.validator)
+  if (pubKey === null) return ignore('unknown validator at this height')
+  if (!verifyVoteSignature(ctx.chainId, vote, pubKey)) return reject('bad vote signature')
+  return { verdict: 'accept', message: { kind: 'votes', vote } }
+}
