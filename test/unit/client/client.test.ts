@@ -1,0 +1,153 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signTx } from '../../../core/tx.js'
+import { sha256 } from '../../../core/hash.js'
+import { toHex } from '../../../core/bytes.js'
+import { UNITS_PER_OPEN } from '../../../core/amount.js'
+import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
+import { initHome } from '../../../node/init.js'
+import { loadConfig } from '../../../node/config.js'
+import { AttrchainNode } from '../../../node/node.js'
+import { silentLogger } from '../../../node/logger.js'
+import {
+  AttrchainClient, TxSender, RpcRequestError, accountAmounts, units, wsUrlFor, transfer, registerDatanet, contribute,
+  reviewContribution, registerModel, approveOperator, submitReceipts, claim, type BlockInfo,
+} from '../../../rpc/index.js'
+
+const OPEN = UNITS_PER_OPEN
+const SINK = '0x' + '11'.repeat(20)
+
+/** A one-validator devnet node in this process on a free port (fine at unit level: no child processes). */
+async function startNode(t: Test): Promise<{ node: AttrchainNode; client: AttrchainClient }> {
+  const home = mkdtempSync(join(tmpdir(), 'attrchain-client-'))
+  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
+  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, blockTimeMs: 50 }, {}), silentLogger)
+  const client = new AttrchainClient(node.rpcUrl)
+  t.teardown(async () => {
+    await client.close()
+    await node.stop()
+    rmSync(home, { recursive: true, force: true })
+  })
+  return { node, client }
+}
+
+/** Poll until `check` holds, with a generous deadline (no timing assertions). */
+async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+t.test('wsUrlFor derives the WebSocket URL from the HTTP one', async (t) => {
+  t.equal(wsUrlFor('http://127.0.0.1:8545'), 'ws://127.0.0.1:8545/', 'http → ws')
+  t.equal(wsUrlFor('https://node.example/rpc'), 'wss://node.example/rpc', 'https → wss, path kept')
+})
+
+t.test('every read method against a real node', async (t) => {
+  const { client } = await startNode(t)
+  const status = await client.status()
+  t.equal(status.chainId, 'attrchain-devnet', 'chain id')
+  t.equal(status.validator, devValidatorKey(0).address, 'this node validates')
+  const params = await client.params()
+  t.equal(params.minTxFee, '1000000000000000', 'params carry amounts as decimal strings')
+
+  const alice = devAccountKey(0)
+  const acct = await client.getAccount(alice.address)
+  t.equal(accountAmounts(acct).balance, 1_000_000n * OPEN, 'dev account funded per DESIGN §7')
+  t.equal(units('5'), 5n, 'units() parses a wire amount')
+
+  const sender = new TxSender(client, alice)
+  const dn = await sender.send(registerDatanet('dn', 'ipfs://dn', '1OPEN'), { wait: 'commit' })
+  t.match(dn, { status: 'ok', height: Number }, 'registerDatanet committed')
+  const contributions = await sender.sendMany([
+    contribute(dn.hash, sha256('a'), 'ipfs://a'), contribute(dn.hash, sha256('b'), 'ipfs://b'),
+  ], { wait: 'commit' })
+  t.ok(contributions.every((r) => r.ok && r.result.status === 'ok'), 'both contributions committed')
+  const [c1, c2] = contributions.map((r) => (r.ok ? r.result.hash : ''))
+  await sender.sendMany([reviewContribution(c1, true, 3), reviewContribution(c2, false)], { wait: 'commit' })
+  const model = await sender.send(registerModel('m', 'base', [[dn.hash, 1]], '0.01OPEN'), { wait: 'commit' })
+  const bob = devAccountKey(1)
+  await new TxSender(client, bob).send(approveOperator(alice.address, '10OPEN'), { wait: 'commit' })
+  const receipts = await sender.send(submitReceipts([
+    { modelId: model.hash, payer: bob.address, fee: '1OPEN', inputHash: sha256('in'), outputHash: sha256('out'), attribution: [[c1, 1]] },
+  ]), { wait: 'commit' })
+  t.equal(receipts.status, 'ok', 'receipts committed')
+
+  t.match(await client.getDatanet(dn.hash), { id: dn.hash, owner: alice.address, contributions: 2, accepted: 1 }, 'datanet_get')
+  t.equal((await client.listDatanets({ owner: alice.address })).length, 1, 'datanet_list by owner')
+  t.same((await client.datanetContributions(dn.hash, { status: 'accepted' }))?.map((c) => c.id), [c1], 'datanet_contributions by status')
+  t.match(await client.getContribution(c2), { status: 'rejected' }, 'contribution_get')
+  t.match(await client.getModel(model.hash), { id: model.hash, receipts: 1 }, 'model_get')
+  t.equal((await client.listModels()).length, 1, 'model_list')
+  const txRec = await client.getTx(receipts.hash)
+  t.match(txRec, { hash: receipts.hash, type: 'submitReceipts', status: 'ok', height: receipts.height }, 'tx_get')
+  const { receiptId } = await import('../../../core/tx.js')
+  const rec = await client.getReceipt(receiptId(receipts.hash, 0))
+  t.equal(rec?.fee, OPEN.toString(), 'receipt_get fee')
+  t.equal(rec?.payouts.reduce((s, p) => s + units(p.amount), 0n), OPEN, 'payouts cover the whole fee')
+  t.match(await client.getAllowance(bob.address, alice.address), { amount: (9n * OPEN).toString() }, 'allowance charged')
+  t.equal((await client.validators()).length, 1, 'staking_validators')
+  t.same(await client.delegations(alice.address), [], 'staking_delegations')
+  t.ok(units((await client.attribution(alice.address)).total) > 0n, 'attribution_address: the operator earned')
+  const dist = await client.getDistribution(receipts.height!)
+  t.ok(dist && dist.entries.length > 0, 'chain_getDistribution has entries')
+  const block = await client.getBlock(receipts.height!, { full: true })
+  t.equal(block?.txs[0]?.hash, receipts.hash, 'chain_getBlock full carries the tx')
+  t.match(await client.getCommit(receipts.height!), { height: receipts.height }, 'chain_getCommit')
+  t.equal(await client.getDatanet(toHex(sha256('nope'))), null, 'unknown id is null')
+  t.equal((await sender.send(claim(), { wait: 'commit' })).status, 'ok', 'claim')
+})
+
+t.test('subscribe to new blocks over WebSocket', async (t) => {
+  const { client } = await startNode(t)
+  const heights: number[] = []
+  const unsubscribe = await client.subscribe('newBlocks', (b: BlockInfo) => heights.push(b.header.height))
+  await eventually('two block notifications', async () => heights.length >= 2)
+  t.ok(heights[1] > heights[0], 'heights increase')
+  t.equal(await unsubscribe(), true, 'unsubscribed')
+})
+
+t.test('TxSender pipelines a stream without waiting, nonces consecutive', async (t) => {
+  const { client } = await startNode(t)
+  const key = devAccountKey(2)
+  const sender = new TxSender(client, key)
+  const N = 250
+  const results = await sender.sendMany(Array.from({ length: N }, () => transfer(SINK, 1n)), { wait: 'none' })
+  t.ok(results.every((r) => r.ok), 'every tx admitted')
+  t.equal(sender.nextNonce, N, 'nonces handed out locally')
+  const single = await Promise.all([sender.send(transfer(SINK, 1n)), sender.send(transfer(SINK, 1n))])
+  t.equal(single.length, 2, 'concurrent sends')
+  await eventually('all txs committed', async () => (await client.getAccount(key.address)).nonce === N + 2)
+  t.equal((await client.getAccount(SINK)).balance, String(N + 2), 'every transfer landed')
+  for (const [i, r] of results.entries()) {
+    if (!r.ok) continue
+    const rec = await client.getTx(r.result.hash)
+    t.equal(rec?.nonce, i, `tx ${i} carries nonce ${i}`)
+    if (i >= 3) break
+  }
+})
+
+t.test('TxSender reuses a refused nonce and resyncs after TX_ERROR_BAD_NONCE', async (t) => {
+  const { client } = await startNode(t)
+  const key = devAccountKey(3)
+  const sender = new TxSender(client, key)
+  const refused = await sender.send(transfer(SINK, 1n), { fee: 1n }).catch((e: unknown) => e)
+  t.ok(refused instanceof RpcRequestError && refused.reason === 'TX_ERROR_FEE_TOO_LOW', 'fee below minTxFee refused at admission')
+  t.equal(sender.nextNonce, 0, 'the refused nonce is handed out again')
+  t.equal((await sender.send(transfer(SINK, 1n), { wait: 'commit' })).status, 'ok', 'next tx uses nonce 0 and commits')
+
+  // Another client spends nonces 1 and 2 with the same key behind the sender's back.
+  const { chainId } = await sender.init()
+  const fee = units((await client.params()).minTxFee)
+  for (const nonce of [1, 2]) await client.sendTx(signTx({ chainId, nonce, fee, call: transfer(SINK, 1n) }, key), { wait: 'commit' })
+  t.equal(sender.nextNonce, 1, 'the sender still believes nonce 1 is next')
+  const r = await sender.send(transfer(SINK, 1n), { wait: 'commit' })
+  t.equal(r.status, 'ok', 'resent after resync and committed')
+  t.equal((await client.getTx(r.hash))?.nonce, 3, 'the retry used the resynced nonce')
+  t.equal(sender.nextNonce, 4, 'counter continues after the resync')
+})
