@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { TestChain, economy, bodyWrites, h32, signRaw, rawUnsigned, OPEN, FEE } from '../../helpers/chain.js'
 import { decodeSignedTx, type TxCall } from '../../../core/tx.js'
 import { KeyPair } from '../../../core/keys.js'
@@ -8,14 +8,14 @@ import { MAX_AMOUNT } from '../../../core/amount.js'
 import { executeBlock } from '../../../state/index.js'
 import { buildDevnetGenesis } from '../../../genesis/index.js'
 
-type T = typeof t
+type T = Test
 
 /**
  * Run `call` from `key` alone in a block and check the DESIGN §3 failure
  * contract: the fee is paid, the nonce moves, the result is `failed` with
  * `code`, and the body wrote nothing.
  */
-function expectFailure(t: T, c: TestChain, key: KeyPair, call: TxCall, code: string, what = call.type) {
+function expectFailure(t: T, c: TestChain, key: KeyPair, call: TxCall, code: string, what: string = call.type) {
   const balance = c.q.balance(key.address)
   const nonce = c.q.nonce(key.address)
   const validators = c.q.validators()
