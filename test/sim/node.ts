@@ -194,12 +194,12 @@ export class SimNode {
     queue.push({ kind: 'vote', vote: signed })
   }
 
-  /** Byzantine: half the peers get the real vote, the other half a conflicting one signed behind the signer's back. */
+  /** Byzantine: one side of a per-height split of the peers gets the real vote, the other a conflicting one signed behind the signer's back. */
   private equivocate(msg: Message, vote: Vote): void {
     const other = vote.blockHash === null ? sha256(`equivocation/${vote.height}/${vote.round}`) : null
     const unsigned = { ...vote, blockHash: other }
     const conflicting: Message = { kind: 'vote', vote: { ...unsigned, signature: this.key.sign(voteSignBytes(this.world.chainId, unsigned)) } }
-    for (const peer of this.world.peersOf(this)) this.world.send(this, peer, this.world.rng.chance(0.5) ? msg : conflicting)
+    for (const peer of this.world.peersOf(this)) this.world.send(this, peer, this.world.splitSide(peer, vote.height) ? msg : conflicting)
   }
 
   private later(inc: number, ms: number, height: number, input: ConsensusInput): void {

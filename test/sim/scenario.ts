@@ -48,6 +48,8 @@ export interface Scenario {
   readonly stableMaxDelayMs: number
   readonly partitions: readonly Partition[]
   readonly crashes: readonly Crash[]
+  /** Directed links (from, to) four times slower until GST: a node that sees polkas late while others decide. */
+  readonly slowLinks: readonly (readonly [number, number])[]
   readonly powerChanges: readonly PowerChange[]
   readonly gossipMs: number
 }
@@ -75,6 +77,7 @@ export function makeScenario(seed: number, heights: number): Scenario {
     stableMaxDelayMs: rng.int(5, 200),
     partitions: makePartitions(rng, n, gstMs),
     crashes: makeCrashes(rng, behaviours, gstMs),
+    slowLinks: Array.from({ length: n < 2 ? 0 : rng.int(0, n) }, () => [rng.int(0, n - 1), rng.int(0, n - 1)] as const),
     powerChanges: makePowerChanges(rng, behaviours, heights, joiner),
     gossipMs: rng.int(200, 600),
   }

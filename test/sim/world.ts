@@ -124,12 +124,18 @@ export class World {
     const now = this.clock.now
     const unstable = now < s.gstMs
     if (unstable && (this.partitioned(from, to, now) || this.rng.chance(s.dropRate))) return
-    const maxDelay = unstable ? s.maxDelayMs : s.stableMaxDelayMs
+    const slow = unstable && s.slowLinks.some(([f, t]) => f === from.validatorIndex && t === to.validatorIndex)
+    const maxDelay = unstable ? s.maxDelayMs * (slow ? 4 : 1) : s.stableMaxDelayMs
     const copies = this.rng.chance(s.duplicateRate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
       this.messages++
       this.clock.schedule(this.rng.int(1, maxDelay), () => to.deliver(msg, from))
     }
+  }
+
+  /** The equivocators' split of the peers at a height: fixed for the height, so that the two sides see consistent stories. */
+  splitSide(peer: SimNode, height: number): boolean {
+    return ((peer.validatorIndex * 2654435761 + height * 40503 + this.scenario.seed) >>> 0) % 2 === 0
   }
 
   private partitioned(a: SimNode, b: SimNode, now: number): boolean {
