@@ -162,6 +162,11 @@ export class P2PNetwork {
     return [...this.peerStates.entries()].filter(([, s]) => s.state === 'ok').map(([id, s]) => ({ id, height: s.height }))
   }
 
+  /** Peers known to subscribe to a topic: a publish reaches them (the mesh proper forms on the next heartbeats). */
+  gossipPeers(kind: GossipKind): string[] {
+    return this.started().services.pubsub.getSubscribers(topicName(this.opts.chainId, kind)).map((p) => p.toString())
+  }
+
   stats(): GossipStats {
     return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k] }])) as GossipStats
   }

@@ -3,7 +3,7 @@ import { isAttrchainError } from '../core/errors.js'
 import { toHex } from '../core/bytes.js'
 import { decodeSignedTx, type SignedTx, type TxLimits } from '../core/tx.js'
 import { voteFromEncodable, verifyProposalSignature, verifyVoteSignature, type Proposal, type Vote } from '../consensus/index.js'
-import { decodeBlock, blockHash } from '../state/index.js'
+import { decodeBlock, blockHash, commitHash, txRoot, type Block } from '../state/index.js'
 import type { GossipKind, P2PHandlers, Verdict } from './interface.js'
 import type { MessageLimits } from './options.js'
 import { MAX_TX_BATCH, proposalFromMessageValue } from './topics.js'
@@ -71,17 +71,21 @@ function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   if (!Array.isArray(value) || value.length !== 2 || !(value[1] instanceof Uint8Array)) return reject('bad proposal message shape')
   const blockBytes = value[1] as Uint8Array
   let proposal: Proposal
-  let header
+  let block: Block
   try {
     proposal = proposalFromMessageValue(value[0] as Encodable)
-    header = decodeBlock(blockBytes, ctx.limits.proposals).header
+    block = decodeBlock(blockBytes, ctx.limits.proposals)
   } catch (e) {
     return reject(errorReason(e))
   }
+  const header = block.header
   if (header.chainId !== ctx.chainId) return reject('wrong chain id')
   // The header may name another proposer: a round that re-proposes its validRound's block carries that round's block.
   if (header.height !== proposal.height) return reject('block height differs from proposal height')
   if (blockHash(header) !== toHex(proposal.blockHash)) return reject('block does not hash to the proposed blockHash')
+  // The hash covers the header only; a relay could swap the body under it.
+  if (txRoot(block.txs) !== header.txRoot) return reject('block txs do not match the header txRoot')
+  if (commitHash(block.lastCommit) !== header.lastCommitHash) return reject('block lastCommit does not match the header')
   const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
   if (pubKey === null) return ignore('unknown proposer at this height')
   if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad proposal signature')
