@@ -78,7 +78,7 @@ t.test('bad arguments fail in the builder with the argument named', async (t) =>
   t.throws(() => submitReceipts([]), { code: 'TX_ERROR_TOO_MANY_RECEIPTS' }, 'at least one receipt')
   t.throws(
     () => submitReceipts([{ modelId: ID1, payer: ADDR, fee: 1n, inputHash: ID1, outputHash: '0x00', attribution: [] }]),
-    { meta: { field: 'receipts[0].outputHash' } }, 'receipt field named with its index',
+    { code: 'CODEC_ERROR_BAD_LENGTH', meta: { field: 'receipts[0].outputHash' } }, 'receipt field named with its index',
   )
 })
 
