@@ -432,12 +432,21 @@ function buildCall(type: TxType, args: string[]): TxCall {
   }
 }
 
+function argFee(v: string | undefined): bigint | undefined {
+  if (v === undefined) return undefined
+  try {
+    return toUnits(v, '--fee')
+  } catch (e) {
+    usage((e as AttrchainError).reason)
+  }
+}
+
 async function submit(ctx: Ctx, key: KeyPair, call: TxCall): Promise<TxSendResult> {
   const client = clientOf(ctx)
-  const fee = ctx.values.fee as string | undefined
-  const sender = new TxSender(client, key, fee !== undefined ? { fee: toUnits(fee, '--fee') } : {})
-  const wait = ctx.values.wait ? 'commit' : 'none'
+  const fee = argFee(ctx.values.fee as string | undefined)
   const nonce = argUint(ctx.values.nonce as string | undefined, '--nonce')
+  const sender = new TxSender(client, key, fee !== undefined ? { fee } : {})
+  const wait = ctx.values.wait ? 'commit' : 'none'
   if (nonce === undefined) return sender.send(call, { wait })
   const setup = await sender.init()
   return client.sendTx(signTx({ chainId: setup.chainId, nonce, fee: setup.fee, call }, key), { wait })

@@ -440,7 +440,8 @@ function refusedAtAdmission(e: unknown): e is RpcRequestError {
   if (!(e instanceof RpcRequestError)) return false
   const reason = e.reason ?? ''
   if (NONCE_HELD_REASONS.has(reason)) return false
-  return e.code === JsonRpcErrorCode.txRejected || e.code === JsonRpcErrorCode.mempoolRejected || e.code === JsonRpcErrorCode.invalidParams
+  // invalidRequest: a batch refused as a whole (over the node's cap) ran none of its txs.
+  return [JsonRpcErrorCode.txRejected, JsonRpcErrorCode.mempoolRejected, JsonRpcErrorCode.invalidParams, JsonRpcErrorCode.invalidRequest].includes(e.code as never)
 }
 
 interface Allocation {

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { signTx } from '../../../core/tx.js'
+import { signTx, receiptId } from '../../../core/tx.js'
 import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
 import { UNITS_PER_OPEN } from '../../../core/amount.js'
@@ -86,7 +86,6 @@ t.test('every read method against a real node', async (t) => {
   t.equal((await client.listModels()).length, 1, 'model_list')
   const txRec = await client.getTx(receipts.hash)
   t.match(txRec, { hash: receipts.hash, type: 'submitReceipts', status: 'ok', height: receipts.height }, 'tx_get')
-  const { receiptId } = await import('../../../core/tx.js')
   const rec = await client.getReceipt(receiptId(receipts.hash, 0))
   t.equal(rec?.fee, OPEN.toString(), 'receipt_get fee')
   t.equal(rec?.payouts.reduce((s, p) => s + units(p.amount), 0n), OPEN, 'payouts cover the whole fee')
