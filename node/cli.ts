@@ -15,10 +15,10 @@ import {
 } from '../rpc/index.js'
 import { initHome } from './init.js'
 import { loadConfig } from './config.js'
-import { homePaths, readGenesisFile, writeGenesisFile, writeKeyFile } from './home.js'
+import { homePaths, readGenesisFile, writeGenesisFile } from './home.js'
 import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
-import { runDevnet, defaultDevnetOptions, PARENT_PID_ENV } from './devnet.js'
+import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
 
 /**
  * The `attrchain` command line. `main(argv)` returns the exit code: 0 ok,
@@ -195,10 +195,10 @@ const initCommand: Command = {
     const chainId = ctx.values['chain-id'] as string | undefined
     // initHome owns the default genesis; a custom chain id is a rename of it.
     if (chainId !== undefined) writeGenesisFile(paths.genesis, { ...readGenesisFile(paths.genesis), chainId })
-    writeKeyFile(paths.nodeKey, KeyPair.generate())
+    const { peerId } = await createNodeKey(paths.nodeKey)
     const genesis = readGenesisFile(paths.genesis)
-    const result = { home, chainId: genesis.chainId, genesisHash: genesisHash(genesis), validator, genesis: paths.genesis, config: paths.config, nodeKey: paths.nodeKey }
-    output(ctx, result, () => `initialised ${home}\n` + keyValues({ chainId: result.chainId, genesisHash: result.genesisHash, validator, genesis: paths.genesis, config: paths.config }).join('\n'))
+    const result = { home, chainId: genesis.chainId, genesisHash: genesisHash(genesis), validator, peerId, genesis: paths.genesis, config: paths.config, nodeKey: paths.nodeKey }
+    output(ctx, result, () => `initialised ${home}\n` + keyValues({ chainId: result.chainId, genesisHash: result.genesisHash, validator, peerId, genesis: paths.genesis, config: paths.config }).join('\n'))
     return 0
   },
 }

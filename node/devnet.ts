@@ -5,12 +5,15 @@ import { fileURLToPath } from 'node:url'
 import { AttrchainError } from '../core/errors.js'
 import { toHex } from '../core/bytes.js'
 import { formatOpen } from '../core/amount.js'
-import { KeyPair } from '../core/keys.js'
+import type { KeyPair } from '../core/keys.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { genesisHash, type Genesis } from '../genesis/genesis.js'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../genesis/devnet.js'
 import { AttrchainClient, units, type AccountInfo } from '../rpc/index.js'
 import { initHome } from './init.js'
-import { homePaths, readGenesisFile, writeFileDurable, writeKeyFile } from './home.js'
+import { homePaths, readGenesisFile, writeFileDurable } from './home.js'
+// p2p/index.ts does not export the node-key helper; this is its only use outside p2p.
+import { loadOrCreateNodeKey } from '../p2p/nodeKey.js'
 
 /**
  * `attrchain devnet` (DESIGN §7): a parent process writes one genesis and one
@@ -93,10 +96,20 @@ export interface DevnetLayout {
   reused: boolean
 }
 
+/**
+ * The node's libp2p identity in the p2p module's own file format, created
+ * ahead of the first start so that its peer id is known to `init` and to the
+ * devnet parent; an existing key is kept.
+ */
+export async function createNodeKey(path: string): Promise<{ peerId: string }> {
+  const { key } = await loadOrCreateNodeKey(path)
+  return { peerId: peerIdFromPrivateKey(key).toString() }
+}
+
 const multiaddr = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`
 
 /** Write (or check and reuse) the genesis and the home of every node. No processes. */
-export function prepareDevnet(opts: DevnetOptions): DevnetLayout {
+export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetLayout> {
   if (opts.reset) rmSync(opts.home, { recursive: true, force: true })
   const genesis = buildDevnetGenesis({ validators: opts.validators, accounts: opts.accounts })
   const hash = genesisHash(genesis)
@@ -124,7 +137,7 @@ export function prepareDevnet(opts: DevnetOptions): DevnetLayout {
       bootstrap: nodes.filter((n) => n !== node).map((n) => n.p2p),
     }
     writeFileDurable(paths.config, JSON.stringify(config, null, 2) + '\n')
-    if (!existsSync(paths.nodeKey)) writeKeyFile(paths.nodeKey, KeyPair.generate())
+    await createNodeKey(paths.nodeKey)
   }
   const accounts = Array.from({ length: opts.accounts }, (_, k) => devAccountKey(k))
   return { genesis, genesisHash: hash, nodes, accounts, reused }
@@ -235,7 +248,7 @@ function jsonLine(layout: DevnetLayout, children: Child[]): string {
 export async function runDevnet(requested: DevnetOptions, modules: DevnetModules): Promise<number> {
   const opts = { ...requested, validators: runnableValidators(requested.validators, modules.stderr) }
   const stop = modules.stopSignal()
-  const layout = prepareDevnet(opts)
+  const layout = await prepareDevnet(opts)
   const children: Child[] = []
   try {
     for (const node of layout.nodes) children.push(spawnNode(node, opts, modules.env))
