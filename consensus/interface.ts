@@ -24,7 +24,11 @@ export interface ConsensusConfig {
 /**
  * What the driver feeds the core. Own signed votes and proposals come back
  * through `vote` / `proposal` like anyone else's: the core counts a vote
- * only once it is signed.
+ * only once it is signed. A driver that logs the inputs of the current
+ * height and replays them into `initConsensus` after a restart gets back the
+ * exact state it had, locks included (the core is deterministic); the
+ * simulator does so. Without the replay a restarted validator forgets its
+ * lock, and only its PrivValidator stands between it and a double vote.
  */
 export type ConsensusInput =
   | { readonly kind: 'proposal'; readonly proposal: Proposal }

@@ -14,7 +14,7 @@ export interface PriorityEntry {
 /** CometBFT's PriorityWindowSizeFactor: priorities stay within 2 × total power. */
 const PRIORITY_WINDOW_FACTOR = 2n
 
-export function totalPower(entries: readonly PriorityEntry[]): bigint {
+export function totalPower(entries: readonly { readonly power: bigint }[]): bigint {
   let sum = 0n
   for (const e of entries) sum += e.power
   return sum

@@ -50,7 +50,7 @@ export class ValidatorSet {
 
   private constructor(validators: Validator[], proposer: Address | null) {
     this.validators = validators
-    this.totalPower = totalPower(validators.map((v) => ({ key: v.address, power: v.power, priority: 0n })))
+    this.totalPower = totalPower(validators)
     this.proposerAddress = proposer
     this.index = new Map(validators.map((v, i) => [v.address, i]))
   }

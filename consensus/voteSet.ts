@@ -97,8 +97,4 @@ export class VoteSet {
   votesFor(blockHash: Uint8Array | null): Vote[] {
     return [...(this.byValue.get(valueKey(blockHash))?.values() ?? [])]
   }
-
-  get size(): number {
-    return this.first.size
-  }
 }
