@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { sha256 } from '../core/hash.js'
+import { toHex } from '../core/bytes.js'
 import type { Proposal, Vote } from '../consensus/index.js'
 import type { Logger } from '../node/logger.js'
 import { P2PError } from './errors.js'
@@ -21,9 +22,9 @@ import { readFrame, request, streamError, writeFrame } from './stream.js'
 import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
-import { encodeProposalMessage, encodeVoteMessage, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { blockProtocol, encodeProposalMessage, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
-import { validateGossip, type GossipMessage, type ValidatorContext } from './validation.js'
+import { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type ValidatorContext } from './validation.js'
 
 type Services = { identify: Identify; pubsub: GossipSub }
 
@@ -52,6 +53,10 @@ const VERDICT: Record<Verdict, TopicValidatorResult> = {
 const RPC_OVERHEAD_BYTES = 64 * 1024
 /** Sync responses carry commits beside the blocks. */
 const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
+/** Large blocks kept to serve /block/1: the current height's few rounds, with room to spare. */
+const BLOCK_CACHE_ENTRIES = 8
+const HASH_BYTES = 32
+const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
 
 /**
  * The node's libp2p host (DESIGN §6): TCP + Noise + Yamux + Identify,
@@ -78,6 +83,8 @@ export class P2PNetwork {
   private readonly validatorCtx: ValidatorContext
   private readonly txBatcher: TxBatcher
   private readonly timers: NodeJS.Timeout[] = []
+  /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
+  private readonly blockCache = new Map<string, Uint8Array>()
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
@@ -111,6 +118,9 @@ export class P2PNetwork {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // libp2p 3 refuses more than 5 inbound connections a second per IP; a
+      // devnet's nodes all dial from 127.0.0.1, and a restart reconnects them at once.
+      connectionManager: { allow: [LOOPBACK] },
       connectionGater: {
         denyDialPeer: (peer) => this.banned.has(peer.toString()),
         denyInboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
@@ -124,6 +134,7 @@ export class P2PNetwork {
     this.bootstrapPeers = this.bootstrapPeers.filter((b) => b.peerId !== ours)
     await node.handle(statusProtocol(this.opts.chainId), (stream, conn) => this.answerStatus(stream, conn))
     await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.serveSync(stream, conn))
+    await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.serveBlock(stream, conn))
     node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
     const pubsub = node.services.pubsub
@@ -148,6 +159,7 @@ export class P2PNetwork {
     const dropped = this.txBatcher.clear()
     if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
     this.peerStates.clear()
+    this.blockCache.clear()
     await node.stop()
     this.log.info('p2p stopped')
   }
@@ -172,7 +184,9 @@ export class P2PNetwork {
   }
 
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array): void {
-    this.publish('proposals', encodeProposalMessage(proposal, blockBytes))
+    if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes))
+    this.rememberBlock(toHex(proposal.blockHash), blockBytes)
+    this.publish('proposals', encodeProposalMessage(proposal, null))
   }
 
   broadcastVote(vote: Vote): void {
@@ -247,9 +261,10 @@ export class P2PNetwork {
       this.counters[kind].ignored++
       return TopicValidatorResult.Ignore
     }
-    let result
+    let result: Settled
     try {
-      result = validateGossip(this.validatorCtx, kind, msg.data)
+      const first = validateGossip(this.validatorCtx, kind, msg.data)
+      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
     } catch (e) {
       // A throwing hook is our bug, not the peer's fault: do not penalise it.
       this.log.error('gossip validator failed', { topic: kind, error: e as Error })
@@ -279,6 +294,52 @@ export class P2PNetwork {
       else this.handlers.onVote(message.vote, from)
     } catch (e) {
       this.log.error('gossip handler threw', { topic: message.kind, error: e as Error })
+    }
+  }
+
+  /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
+  private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
+    const hash = toHex(proposal.blockHash)
+    const bytes = this.blockCache.get(hash) ?? (await this.fetchBlock(peer, proposal.blockHash))
+    // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
+    if (bytes === null) return { verdict: 'ignore', reason: 'block not obtained from the forwarder' }
+    const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
+    if (result.verdict === 'accept') this.rememberBlock(hash, bytes)
+    return result
+  }
+
+  private async fetchBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      const stream = await this.openStream(this.started(), peer, blockProtocol(this.opts.chainId), signal)
+      const bytes = await request(stream, hash, this.opts.maxMessageBytes.proposals, signal)
+      return bytes.length > 0 ? bytes : null
+    } catch (e) {
+      this.log.debug('block fetch failed', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      return null
+    }
+  }
+
+  private rememberBlock(hash: string, bytes: Uint8Array): void {
+    this.blockCache.delete(hash)
+    this.blockCache.set(hash, bytes)
+    for (const oldest of this.blockCache.keys()) {
+      if (this.blockCache.size <= BLOCK_CACHE_ENTRIES) break
+      this.blockCache.delete(oldest)
+    }
+  }
+
+  /** `/block/1`: request = a 32-byte block hash, response = the block bytes, empty when not held. */
+  private async serveBlock(stream: Stream, conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block refused to a peer that failed the status handshake')
+      const hash = await readFrame(stream, HASH_BYTES, signal)
+      if (hash.length !== HASH_BYTES) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'block request must be a 32-byte hash')
+      await writeFrame(stream, this.blockCache.get(toHex(hash)) ?? new Uint8Array(0), signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('block request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
     }
   }
 
@@ -337,9 +398,10 @@ export class P2PNetwork {
     const id = peer.toString()
     const mismatch = statusMismatch(this.ourStatus(), theirs)
     if (mismatch !== null) {
+      // Both directions of the exchange may report it; say it once.
+      if (!this.banned.has(id)) this.log.warn('peer is on another chain; dropped', { peer: id, reason: mismatch, chainId: theirs.chainId, genesisHash: theirs.genesisHash })
       this.banned.add(id)
       this.peerStates.delete(id)
-      this.log.warn('peer is on another chain; dropped', { peer: id, reason: mismatch, chainId: theirs.chainId, genesisHash: theirs.genesisHash })
       void this.node?.hangUp(peer).catch(() => undefined)
       return
     }

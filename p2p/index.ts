@@ -15,6 +15,6 @@ export {
   type SyncBlock,
   type Verdict,
 } from './interface.js'
-export { topicName, statusProtocol, syncProtocol, MAX_TX_BATCH } from './topics.js'
+export { topicName, statusProtocol, syncProtocol, blockProtocol, MAX_TX_BATCH, INLINE_BLOCK_BYTES } from './topics.js'
 export { SYNC_MAX_BLOCKS } from './sync.js'
-export { validateGossip, type GossipMessage, type Validation, type ValidatorContext } from './validation.js'
+export { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type Validation, type ValidatorContext } from './validation.js'

@@ -10,8 +10,12 @@ import { P2PError } from './errors.js'
  * `{source, sink}`; `lpStream` from @libp2p/utils is the framing helper the
  * libp2p protocols themselves use (identify, ping).
  */
+/** A varint length prefix of any frame we accept. */
+const MAX_PREFIX_BYTES = 10
+
 export async function readFrame(stream: Stream, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const lp = lpStream(stream, { maxDataLength: maxBytes })
+  // The byte-stream buffer under lpStream defaults to 4 MiB; a frame may be larger (sync, block fetch).
+  const lp = lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: maxBytes + MAX_PREFIX_BYTES })
   const frame = await lp.read({ signal })
   return frame.subarray()
 }

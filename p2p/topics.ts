@@ -6,7 +6,9 @@ import type { GossipKind } from './interface.js'
  * Gossip topics and their wire formats (DESIGN §6). Every payload is
  * canonical msgpack:
  *   txs        [signedTx bytes…]          a small batch, 1 to MAX_TX_BATCH
- *   proposals  [proposal, blockBytes]     proposal as consensus encodes it
+ *   proposals  [proposal, blockBytes | null]  proposal as consensus encodes it;
+ *                                        null when the block is over INLINE_BLOCK_BYTES
+ *                                        (receivers fetch it by hash, /block/1)
  *   votes      vote                       as consensus encodes it
  */
 export function topicName(chainId: string, kind: GossipKind): string {
@@ -21,6 +23,19 @@ export function syncProtocol(chainId: string): string {
   return `/attrchain/${chainId}/sync/1`
 }
 
+export function blockProtocol(chainId: string): string {
+  return `/attrchain/${chainId}/block/1`
+}
+
+/**
+ * Blocks up to this size travel inside the proposal message; larger ones are
+ * pulled by hash from the peer that forwarded the proposal. @libp2p/gossipsub
+ * 17 cannot send an RPC frame over 4 MiB (its outbound length-prefix encoder
+ * keeps it-length-prefixed's default: libp2p/js-libp2p#3427), and pulling
+ * also spares each node receiving a big block from every mesh peer.
+ */
+export const INLINE_BLOCK_BYTES = 1024 * 1024
+
 /** Receivers accept batches up to this size whatever the sender's txBatchMax, so nodes may tune it independently. */
 export const MAX_TX_BATCH = 1024
 
@@ -33,7 +48,7 @@ export function encodeTxBatch(txs: Uint8Array[]): Uint8Array {
  * bytes, so the message stays one canonical value; consensus exposes only
  * bytes-level codecs, hence the decode/encode round trip of its ~150 bytes.
  */
-export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array): Uint8Array {
+export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array | null): Uint8Array {
   return encode([decode(encodeProposal(proposal)), blockBytes])
 }
 

@@ -13,9 +13,18 @@ export type GossipMessage =
   | { kind: 'proposals'; proposal: Proposal; blockBytes: Uint8Array }
   | { kind: 'votes'; vote: Vote }
 
+/**
+ * `fetch`: a well-signed proposal whose block was too large to ride along;
+ * the host fetches it from the forwarding peer, then calls
+ * validateProposalBlock.
+ */
 export type Validation =
   | { verdict: 'accept'; message: GossipMessage }
   | { verdict: Exclude<Verdict, 'accept'>; reason: string }
+  | { verdict: 'fetch'; proposal: Proposal }
+
+/** A final outcome: what a topic validator returns. */
+export type Settled = Exclude<Validation, { verdict: 'fetch' }>
 
 export interface ValidatorContext {
   chainId: string
@@ -24,8 +33,8 @@ export interface ValidatorContext {
   validatorPubKey: P2PHandlers['validatorPubKey']
 }
 
-const reject = (reason: string): Validation => ({ verdict: 'reject', reason })
-const ignore = (reason: string): Validation => ({ verdict: 'ignore', reason })
+const reject = (reason: string): Settled => ({ verdict: 'reject', reason })
+const ignore = (reason: string): Settled => ({ verdict: 'ignore', reason })
 
 function errorReason(e: unknown): string {
   return isAttrchainError(e) ? e.code : 'UNEXPECTED'
@@ -68,27 +77,40 @@ function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
 }
 
 function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
-  if (!Array.isArray(value) || value.length !== 2 || !(value[1] instanceof Uint8Array)) return reject('bad proposal message shape')
-  const blockBytes = value[1] as Uint8Array
+  const [proposalValue, blockValue] = Array.isArray(value) && value.length === 2 ? value : [null, undefined]
+  if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array))) return reject('bad proposal message shape')
   let proposal: Proposal
+  try {
+    proposal = proposalFromMessageValue(proposalValue as Encodable)
+  } catch (e) {
+    return reject(errorReason(e))
+  }
+  const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
+  if (pubKey === null) return ignore('unknown proposer at this height')
+  if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad proposal signature')
+  if (blockValue === null) return { verdict: 'fetch', proposal }
+  return validateProposalBlock(ctx, proposal, blockValue)
+}
+
+/**
+ * The block beside a correctly signed proposal must be the one it names.
+ * The header may name another proposer: a round that re-proposes its
+ * validRound's value carries that round's block.
+ */
+export function validateProposalBlock(ctx: ValidatorContext, proposal: Proposal, blockBytes: Uint8Array): Settled {
   let block: Block
   try {
-    proposal = proposalFromMessageValue(value[0] as Encodable)
     block = decodeBlock(blockBytes, ctx.limits.proposals)
   } catch (e) {
     return reject(errorReason(e))
   }
   const header = block.header
   if (header.chainId !== ctx.chainId) return reject('wrong chain id')
-  // The header may name another proposer: a round that re-proposes its validRound's block carries that round's block.
   if (header.height !== proposal.height) return reject('block height differs from proposal height')
   if (blockHash(header) !== toHex(proposal.blockHash)) return reject('block does not hash to the proposed blockHash')
   // The hash covers the header only; a relay could swap the body under it.
   if (txRoot(block.txs) !== header.txRoot) return reject('block txs do not match the header txRoot')
   if (commitHash(block.lastCommit) !== header.lastCommitHash) return reject('block lastCommit does not match the header')
-  const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
-  if (pubKey === null) return ignore('unknown proposer at this height')
-  if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad proposal signature')
   return { verdict: 'accept', message: { kind: 'proposals', proposal, blockBytes } }
 }
 

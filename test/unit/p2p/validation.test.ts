@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { encode, decode } from '../../../core/codec.js'
 import { DEFAULT_TX_LIMITS } from '../../../core/tx.js'
 import { encodeProposal, encodeVote } from '../../../consensus/index.js'
-import { messageLimitsFor, validateGossip, type GossipKind, type ValidatorContext } from '../../../p2p/index.js'
+import { messageLimitsFor, validateGossip, validateProposalBlock, type GossipKind, type ValidatorContext } from '../../../p2p/index.js'
 import { encodeProposalMessage, encodeTxBatch } from '../../../p2p/topics.js'
 import { decodeStatus, encodeStatus, statusMismatch } from '../../../p2p/status.js'
 import { decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange } from '../../../p2p/sync.js'
@@ -75,8 +75,19 @@ t.test('proposals: signature, block hash, height and chain checked; unknown heig
     ['garbage', new Uint8Array(100).fill(0xc1), 'reject'],
     ['oversize', new Uint8Array(ctx.limits.proposals + 1), 'reject'],
     ['height whose validators are unknown', encodeProposalMessage(signProposal(v0, KNOWN_HEIGHTS + 1, 0, far.hash), far.bytes), 'ignore'],
+    ['block left out (too large to inline): fetch it', encodeProposalMessage(p, null), 'fetch'],
+    ['block left out, bad signature: no fetch', encodeProposalMessage({ ...p, signature: flip(p.signature) }, null), 'reject'],
+    ['block neither bytes nor null', encode([decode(encodeProposal(p)), 5]), 'reject'],
   ]
   for (const [what, data, want] of cases) t.equal(verdict('proposals', data), want, what)
+})
+
+t.test('a fetched block is checked against the proposal as an inline one is', async (t) => {
+  const block = makeBlock(5, v0)
+  const p = signProposal(v0, 5, 0, block.hash)
+  t.equal(validateProposalBlock(ctx, p, block.bytes).verdict, 'accept')
+  t.equal(validateProposalBlock(ctx, p, makeBlock(5, v0, { swapTxs: true }).bytes).verdict, 'reject')
+  t.equal(validateProposalBlock(ctx, p, new Uint8Array([0x90])).verdict, 'reject')
 })
 
 t.test('votes: signature checked, unknown validator ignored', async (t) => {
