@@ -2,6 +2,7 @@ import { AttrchainError } from '../core/errors.js'
 
 export type P2PErrorCode =
   | 'P2P_ERROR_NOT_STARTED'
+  | 'P2P_ERROR_LISTEN_FAILED'
   | 'P2P_ERROR_BAD_NODE_KEY'
   | 'P2P_ERROR_BAD_BOOTSTRAP'
   | 'P2P_ERROR_BAD_PEER'

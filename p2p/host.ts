@@ -112,7 +112,7 @@ export class P2PNetwork {
     if (this.node !== null) return
     const { key, created } = await loadOrCreateNodeKey(this.opts.nodeKeyPath)
     if (created) this.log.info('created node key', { path: this.opts.nodeKeyPath })
-    const node = await createLibp2p({
+    const node = await createLibp2p<Services>({
       privateKey: key,
       addresses: { listen: [`/ip4/${this.opts.listenHost}/tcp/${this.opts.listenPort}`] },
       transports: [tcp()],
@@ -127,6 +127,9 @@ export class P2PNetwork {
         denyOutboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
       },
       services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()) },
+    }).catch((e: unknown) => {
+      const addr = `${this.opts.listenHost}:${this.opts.listenPort}`
+      throw new P2PError('P2P_ERROR_LISTEN_FAILED', `cannot listen on ${addr}: ${(e as Error).message}`, { addr })
     })
     this.node = node
     const ours = node.peerId.toString()
