@@ -17,4 +17,5 @@ export {
 } from './interface.js'
 export { topicName, statusProtocol, syncProtocol, blockProtocol, MAX_TX_BATCH, INLINE_BLOCK_BYTES } from './topics.js'
 export { SYNC_MAX_BLOCKS } from './sync.js'
+export { loadOrCreateNodeKey } from './nodeKey.js'
 export { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type Validation, type ValidatorContext } from './validation.js'
