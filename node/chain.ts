@@ -102,6 +102,11 @@ export class ChainService {
     return set
   }
 
+  /** The set for `height` if held in memory (heights near the head), without IO. */
+  knownValidatorSet(height: number): ValidatorSet | undefined {
+    return this.sets.get(height)
+  }
+
   async validatorSetAt(height: number): Promise<ValidatorSet | null> {
     const cached = this.sets.get(height)
     if (cached) return cached

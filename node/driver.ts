@@ -7,6 +7,7 @@ import {
 import type { ChainService, PreparedBlock } from './chain.js'
 import type { Mempool } from './mempool.js'
 import type { Logger } from './logger.js'
+import type { ConsensusWal } from './consensusWal.js'
 
 /** What the driver needs from the network (p2p gossip; nothing for a lone validator). */
 export interface ConsensusNetwork {
@@ -35,6 +36,8 @@ export interface DriverModules {
   onCommit(p: PreparedBlock, commit: Commit): void
   /** wall clock in ms; the driver is the only place it is read (DESIGN §1) */
   now(): number
+  /** the consensus WAL of a validator (null for a full node: it signs nothing) */
+  wal: ConsensusWal | null
 }
 
 const MAX_BUFFERED_MESSAGES = 10_000
@@ -57,6 +60,8 @@ export class ConsensusDriver {
   private lastCommit: Commit | null = null
   private stopped = false
   private paused = false
+  /** replaying the WAL after a restart: nothing is logged again or sent to the network */
+  private replaying = false
   private readonly log: Logger
 
   constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
@@ -78,7 +83,30 @@ export class ConsensusDriver {
       if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${head.height}`)
       this.lastCommit = decodeCommit(bytes)
     }
-    this.enqueue(() => this.startHeight(head.height + 1))
+    this.enqueue(async () => {
+      const height = head.height + 1
+      const records = this.modules.wal?.read(height) ?? []
+      await this.startHeight(height, records.length > 0)
+      await this.replay(records)
+    })
+  }
+
+  /** Feed the inputs of the current height logged before a restart, so locks and valid values come back. */
+  private async replay(records: ReturnType<ConsensusWal['read']>): Promise<void> {
+    if (records.length === 0) return
+    this.replaying = true
+    try {
+      for (const r of records) {
+        if (r.blockBytes) {
+          const hash = r.input.kind === 'proposal' ? r.input.proposal.blockHash : r.input.kind === 'proposalValue' ? r.input.blockHash : null
+          if (hash) this.blocks.set(toHex(hash), { height: r.height, bytes: r.blockBytes })
+        }
+        await this.input(r.input)
+      }
+    } finally {
+      this.replaying = false
+    }
+    this.log.info('consensus WAL replayed', { height: this.height, records: records.length, round: this.round })
   }
 
   async stop(): Promise<void> {
@@ -142,9 +170,10 @@ export class ConsensusDriver {
     })
   }
 
-  private async startHeight(height: number): Promise<void> {
+  private async startHeight(height: number, keepWal = false): Promise<void> {
     if (this.paused) return
     if (this.state && this.state.height >= height && this.state.decision === null) return
+    if (!keepWal) this.modules.wal?.reset()
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
     const config = { chainId: this.modules.chain.config.chainId, self, timeouts: this.opts.timeouts }
@@ -161,8 +190,17 @@ export class ConsensusDriver {
     if (!s || this.paused) return
     const h = input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.kind === 'newHeight' ? input.height : input.height
     if (h > s.height) return this.buffer(h, input)
+    if (h === s.height && !this.replaying) this.log_(input)
     const { outputs } = step(s, input)
     await this.handle(outputs)
+  }
+
+  private log_(input: ConsensusInput): void {
+    const wal = this.modules.wal
+    if (!wal || input.kind === 'newHeight') return
+    const hash = input.kind === 'proposal' ? input.proposal.blockHash : input.kind === 'proposalValue' ? input.blockHash : null
+    const blockBytes = hash ? this.blocks.get(toHex(hash))?.bytes ?? null : null
+    wal.append({ height: this.height, input, blockBytes })
   }
 
   private buffer(height: number, input: ConsensusInput): void {
@@ -173,10 +211,19 @@ export class ConsensusDriver {
     this.future.set(height, list)
   }
 
+  /**
+   * Act on every output even if one fails: a refused signature (e.g. the
+   * proposal of a round signed before a crash) must not swallow the timeout
+   * scheduled beside it, or the height would never move on.
+   */
   private async handle(outputs: ConsensusOutput[]): Promise<void> {
     for (const out of outputs) {
       if (this.stopped) return
-      await this.act(out)
+      try {
+        await this.act(out)
+      } catch (e) {
+        this.log.warn('consensus output not carried out', { kind: out.kind, height: this.state?.height, reason: (e as Error).message })
+      }
     }
   }
 
@@ -192,19 +239,22 @@ export class ConsensusDriver {
         return
       }
       case 'requestProposal':
+        if (this.replaying) return
         return this.propose(out.height, out.round)
       case 'broadcastProposal': {
         if (!privValidator) return
-        const proposal = await privValidator.signProposal(chain.config.chainId, out.proposal)
-        const bytes = this.blocks.get(toHex(proposal.blockHash))?.bytes
+        const bytes = this.blocks.get(toHex(out.proposal.blockHash))?.bytes
         if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
-        network?.broadcastProposal(proposal, bytes)
+        this.modules.wal?.sync()
+        const proposal = await privValidator.signProposal(chain.config.chainId, out.proposal)
+        if (!this.replaying) network?.broadcastProposal(proposal, bytes)
         return this.input({ kind: 'proposal', proposal })
       }
       case 'broadcastVote': {
         if (!privValidator) return
+        this.modules.wal?.sync()
         const vote = await privValidator.signVote(chain.config.chainId, out.vote)
-        network?.broadcastVote(vote)
+        if (!this.replaying) network?.broadcastVote(vote)
         return this.input({ kind: 'vote', vote })
       }
       case 'requestValidation':

@@ -16,7 +16,8 @@ export class HomeError extends AttrchainError {}
  *   node_key.json        the libp2p identity
  *   keys/<name>.json     the CLI keyring
  *   data/chain/          LevelDB
- *   data/priv_validator_state.bin   the signing WAL (fsynced before a vote leaves)
+ *   data/priv_validator_state.bin   the signing state (fsynced before a vote leaves)
+ *   data/consensus.wal   the current height's consensus inputs, replayed after a restart
  */
 export const homePaths = (home: string) => ({
   config: join(home, 'config.json'),
@@ -26,6 +27,7 @@ export const homePaths = (home: string) => ({
   keys: join(home, 'keys'),
   chainDb: join(home, 'data', 'chain'),
   signState: join(home, 'data', 'priv_validator_state.bin'),
+  consensusWal: join(home, 'data', 'consensus.wal'),
 })
 
 /** Write a file durably: temp file, fsync, rename, fsync the directory. */

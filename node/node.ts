@@ -13,6 +13,9 @@ import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js
 import type { NodeConfig } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
+import { BlockSync, defaultBlockSyncOptions } from './sync.js'
+import { ConsensusWal } from './consensusWal.js'
+import { P2PNetwork, messageLimitsFor, GOSSIP_KINDS, type P2PHandlers, type GossipStats } from '../p2p/index.js'
 
 interface TxWaiter {
   resolve(r: { height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }): void
@@ -36,6 +39,9 @@ export class AttrchainNode {
     private readonly rpc: RpcServer,
     readonly validatorAddress: string | null,
     readonly metrics: Metrics,
+    readonly network: P2PNetwork,
+    readonly sync: BlockSync,
+    private readonly wal: ConsensusWal | null,
   ) {}
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {
@@ -62,34 +68,68 @@ export class AttrchainNode {
     const key = existsSync(paths.validatorKey) ? readKeyFile(paths.validatorKey) : null
     const privValidator = key ? await PrivValidator.open(key, new FileWalStore(paths.signState)) : null
     let node: AttrchainNode | undefined
+    const { params } = genesis
+    const wal = privValidator ? new ConsensusWal(paths.consensusWal) : null
+    const network = new P2PNetwork(
+      {
+        chainId: genesis.chainId, genesisHash: chain.genesisHash, nodeKeyPath: paths.nodeKey, listenHost: config.p2pHost, listenPort: config.p2pPort,
+        bootstrap: config.bootstrap, maxMessageBytes: messageLimitsFor(params.maxBlockBytes),
+        txLimits: { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution },
+      },
+      { logger: log.child('p2p'), handlers: p2pHandlers(() => node) },
+    )
     const driver = new ConsensusDriver(
       {
         blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2,
         timeouts: {
-          proposeMs: genesis.params.timeoutProposeMs, proposeDeltaMs: genesis.params.timeoutProposeDeltaMs,
-          prevoteMs: genesis.params.timeoutPrevoteMs, prevoteDeltaMs: genesis.params.timeoutPrevoteDeltaMs,
-          precommitMs: genesis.params.timeoutPrecommitMs, precommitDeltaMs: genesis.params.timeoutPrecommitDeltaMs,
+          proposeMs: params.timeoutProposeMs, proposeDeltaMs: params.timeoutProposeDeltaMs,
+          prevoteMs: params.timeoutPrevoteMs, prevoteDeltaMs: params.timeoutPrevoteDeltaMs,
+          precommitMs: params.timeoutPrecommitMs, precommitDeltaMs: params.timeoutPrecommitDeltaMs,
         },
       },
-      { chain, mempool, privValidator, network: null, logger: log.child('consensus'), now: () => Date.now(), onCommit: (p, c) => node?.onCommit(p, c) },
+      {
+        chain, mempool, privValidator, logger: log.child('consensus'), now: () => Date.now(), onCommit: (p, c) => node?.onCommit(p, c),
+        wal,
+        network: { broadcastProposal: (p, b) => network.broadcastProposal(p, b), broadcastVote: (v) => network.broadcastVote(v) },
+      },
     )
+    const metrics = new Metrics()
+    metrics.height.set(chain.head.height)
+    const sync = new BlockSync(defaultBlockSyncOptions, {
+      chain, source: network, logger: log.child('sync'), now: () => Date.now(),
+      pauseConsensus: () => driver.pause(),
+      resumeConsensus: (c) => driver.resume(c),
+      onCommitted: () => {
+        mempool.recheck()
+        metrics.height.set(chain.head.height)
+      },
+      onSyncing: (on, target) => {
+        metrics.syncing.set(on ? 1 : 0)
+        metrics.syncTarget.set(target)
+      },
+    })
     const methods = chainMethods({
       chain, mempool,
       submitTx: (bytes) => node!.submitTx(bytes),
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
-      status: () => ({ peers: 0, syncing: false, validator: key?.address ?? null }),
+      status: () => ({ peers: network.peers().length, syncing: sync.syncing, validator: key?.address ?? null }),
     })
-    const metrics = new Metrics()
-    metrics.height.set(chain.head.height)
     const rpc = new RpcServer(
       { host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch },
       { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler() } },
     )
-    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics)
-    node.rpcPort = (await rpc.start()).port
-    await driver.start()
-    const head = chain.head
-    log.info('node started', { chainId: genesis.chainId, height: head.height, rpc: node.rpcUrl, validator: node.validatorAddress })
+    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal)
+    try {
+      node.rpcPort = (await rpc.start()).port
+      await network.start()
+      await driver.start()
+      sync.start()
+      node.startMetricsPolling()
+    } catch (e) {
+      await node.stopServices()
+      throw e
+    }
+    log.info('node started', { chainId: genesis.chainId, height: chain.head.height, rpc: node.rpcUrl, p2p: network.multiaddrs()[0], validator: node.validatorAddress })
     return node
   }
 
@@ -97,8 +137,31 @@ export class AttrchainNode {
     return `http://${this.config.rpcHost}:${this.rpcPort}`
   }
 
+  /** Admit to the mempool (refusing bad txs with a clear error) and gossip. */
   submitTx(bytes: Uint8Array): SignedTx {
-    return this.mempool.add(bytes)
+    const stx = this.mempool.add(bytes)
+    this.network.publishTx(stx.bytes)
+    return stx
+  }
+
+  private metricsTimer: NodeJS.Timeout | null = null
+  private lastGossip: GossipStats | null = null
+
+  private startMetricsPolling(): void {
+    this.metricsTimer = setInterval(() => {
+      this.metrics.peers.set(this.network.peers().length)
+      this.metrics.mempoolTxs.set(this.mempool.size)
+      this.metrics.mempoolBytes.set(this.mempool.sizeBytes)
+      const stats = this.network.stats()
+      for (const kind of GOSSIP_KINDS) {
+        for (const result of ['accepted', 'ignored', 'rejected'] as const) {
+          const delta = stats[kind][result] - (this.lastGossip?.[kind][result] ?? 0)
+          if (delta > 0) this.metrics.gossipMessages.inc({ topic: kind, result }, delta)
+        }
+      }
+      this.lastGossip = stats
+    }, 1000)
+    this.metricsTimer.unref()
   }
 
   waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }> {
@@ -161,9 +224,38 @@ export class AttrchainNode {
   }
 
   async stop(): Promise<void> {
+    await this.stopServices()
+    this.log.info('node stopped', {})
+  }
+
+  private async stopServices(): Promise<void> {
+    if (this.metricsTimer) clearInterval(this.metricsTimer)
+    await this.sync.stop()
     await this.driver.stop()
+    this.wal?.close()
+    await this.network.stop()
     await this.rpc.stop()
     await this.chain.db.close()
-    this.log.info('node stopped', {})
+  }
+}
+
+/** Gossip handed to the node; the node exists by the time the network starts. */
+function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
+  const n = (): AttrchainNode => node() as AttrchainNode
+  return {
+    onTxs: (txs) => {
+      for (const stx of txs) {
+        try {
+          n().mempool.addDecoded(stx)
+        } catch {
+          // already held, already included or no longer valid here: gossip is best effort
+        }
+      }
+    },
+    onProposal: (p, bytes) => n().driver.onProposal(p, bytes),
+    onVote: (v) => n().driver.onVote(v),
+    getStatus: () => ({ height: n().chain.head.height }),
+    getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),
+    validatorPubKey: (height, address) => n().chain.knownValidatorSet(height)?.get(address)?.pubKey ?? null,
   }
 }

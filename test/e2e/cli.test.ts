@@ -151,7 +151,7 @@ t.test('init + start + tx transfer + query account round trip, in real processes
 
   const port = await freePort()
   const rpc = `http://127.0.0.1:${port}`
-  const node = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(port), '--block-time', '100'], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] })
+  const node = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(port), '--p2p-port', String(await freePort()), '--block-time', '100'], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] })
   let nodeLog = ''
   node.stderr!.on('data', (d: Buffer) => { nodeLog += d })
   t.teardown(async () => {

@@ -66,7 +66,8 @@ export function exited(p: ChildProcess): Promise<number | null> {
 /** `attrchain start --home HOME` as a real process, resolved once it answers chain_status. */
 export async function startNode(home: string, flags: string[] = []): Promise<NodeProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(port), '--log-level', 'warn', ...flags], {
+  const p2p = flags.includes('--p2p-port') ? [] : ['--p2p-port', String(await freePort())]
+  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(port), '--log-level', 'warn', ...p2p, ...flags], {
     env: ENV, stdio: ['ignore', 'ignore', 'pipe'],
   })
   const log = createWriteStream(join(home, 'node.log'), { flags: 'a' })

@@ -24,7 +24,7 @@ const SINK = '0x' + '11'.repeat(20)
 async function startNode(t: Test): Promise<{ node: AttrchainNode; client: AttrchainClient }> {
   const home = mkdtempSync(join(tmpdir(), 'attrchain-client-'))
   initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, blockTimeMs: 50 }, {}), silentLogger)
+  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
   const client = new AttrchainClient(node.rpcUrl)
   t.teardown(async () => {
     await client.close()

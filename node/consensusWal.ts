@@ -1,0 +1,106 @@
+import { openSync, writeSync, fsyncSync, closeSync, readFileSync, existsSync, mkdirSync, ftruncateSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { encode, decode, type Encodable } from '../core/codec.js'
+import { AttrchainError } from '../core/errors.js'
+import {
+  encodeProposal, decodeProposal, encodeVote, decodeVote, type ConsensusInput, type Step,
+} from '../consensus/index.js'
+
+/**
+ * The consensus write-ahead log: every input the core consumed at the
+ * current height, so that a restarted validator replays them and gets back
+ * its locked and valid values (Tendermint's safety relies on them; the
+ * PrivValidator alone only prevents double signing). Records are appended
+ * unsynced and the file is fsynced before anything is signed, so every
+ * input that led to a signature is durable before the signature leaves. The
+ * file is emptied when a new height starts.
+ */
+export interface WalRecord {
+  height: number
+  input: ConsensusInput
+  /** block bytes that came with a proposal or that we proposed */
+  blockBytes: Uint8Array | null
+}
+
+const STEPS: Step[] = ['propose', 'prevote', 'precommit']
+
+function inputToEncodable(r: WalRecord): Encodable {
+  const i = r.input
+  switch (i.kind) {
+    case 'proposal': return [1, r.height, encodeProposal(i.proposal), r.blockBytes]
+    case 'vote': return [2, r.height, encodeVote(i.vote)]
+    case 'timeout': return [3, r.height, i.round, STEPS.indexOf(i.step)]
+    case 'proposalValidated': return [4, r.height, i.blockHash, i.valid]
+    case 'proposalValue': return [5, r.height, i.round, i.blockHash, r.blockBytes]
+    case 'newHeight': throw new AttrchainError('WAL_ERROR_BAD_RECORD', 'newHeight is not logged')
+  }
+}
+
+function inputFromEncodable(e: Encodable): WalRecord {
+  const a = e as Encodable[]
+  const height = a[1] as number
+  switch (a[0]) {
+    case 1: return { height, input: { kind: 'proposal', proposal: decodeProposal(a[2] as Uint8Array) }, blockBytes: (a[3] as Uint8Array | null) ?? null }
+    case 2: return { height, input: { kind: 'vote', vote: decodeVote(a[2] as Uint8Array) }, blockBytes: null }
+    case 3: return { height, input: { kind: 'timeout', height, round: a[2] as number, step: STEPS[a[3] as number] }, blockBytes: null }
+    case 4: return { height, input: { kind: 'proposalValidated', height, blockHash: a[2] as Uint8Array, valid: a[3] as boolean }, blockBytes: null }
+    case 5: return { height, input: { kind: 'proposalValue', height, round: a[2] as number, blockHash: a[3] as Uint8Array }, blockBytes: (a[4] as Uint8Array | null) ?? null }
+    default: throw new AttrchainError('WAL_ERROR_BAD_RECORD', `unknown consensus WAL record kind ${String(a[0])}`)
+  }
+}
+
+export class ConsensusWal {
+  private fd: number
+  private dirty = false
+
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.fd = openSync(path, 'a+')
+  }
+
+  /** Records of `height`, in order; a torn last record (crash mid-write) is dropped. */
+  read(height: number): WalRecord[] {
+    if (!existsSync(this.path)) return []
+    const buf = readFileSync(this.path)
+    const out: WalRecord[] = []
+    let pos = 0
+    while (pos + 4 <= buf.length) {
+      const len = buf.readUInt32BE(pos)
+      if (pos + 4 + len > buf.length) break
+      try {
+        const rec = inputFromEncodable(decode(new Uint8Array(buf.subarray(pos + 4, pos + 4 + len))))
+        if (rec.height === height) out.push(rec)
+      } catch {
+        break
+      }
+      pos += 4 + len
+    }
+    return out
+  }
+
+  append(r: WalRecord): void {
+    const body = encode(inputToEncodable(r))
+    const head = Buffer.alloc(4)
+    head.writeUInt32BE(body.length)
+    writeSync(this.fd, Buffer.concat([head, body]))
+    this.dirty = true
+  }
+
+  /** Make every appended record durable (called before signing). */
+  sync(): void {
+    if (!this.dirty) return
+    fsyncSync(this.fd)
+    this.dirty = false
+  }
+
+  /** A new height: the previous one's records are no longer needed. */
+  reset(): void {
+    ftruncateSync(this.fd, 0)
+    fsyncSync(this.fd)
+    this.dirty = false
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
+}
