@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, openSync, closeSync, rmSync, readFileSync } from 'node:fs'
+import { existsSync, openSync, closeSync, rmSync, readFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AttrchainError } from '../core/errors.js'
@@ -12,8 +12,7 @@ import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../genesis/d
 import { AttrchainClient, units, type AccountInfo } from '../rpc/index.js'
 import { initHome } from './init.js'
 import { homePaths, readGenesisFile, writeFileDurable } from './home.js'
-// p2p/index.ts does not export the node-key helper; this is its only use outside p2p.
-import { loadOrCreateNodeKey } from '../p2p/nodeKey.js'
+import { loadOrCreateNodeKey } from '../p2p/index.js'
 
 /**
  * `attrchain devnet` (DESIGN §7): a parent process writes one genesis and one
@@ -58,23 +57,6 @@ export interface DevnetModules {
   env: NodeJS.ProcessEnv
 }
 
-/**
- * Validators of a devnet talk to each other over p2p (issue 5). Until that
- * network exists, one process can only run a one-validator chain.
- */
-export const P2P_NETWORK_AVAILABLE = false
-
-/**
- * The one place that decides how many validators a devnet runs: what was
- * asked for, or 1 with a warning while P2P_NETWORK_AVAILABLE is false (so
- * that `npm run devnet`, default 4, works today). Issue 5 removes this.
- */
-export function runnableValidators(requested: number, warn: (line: string) => void): number {
-  if (requested <= 1 || P2P_NETWORK_AVAILABLE) return requested
-  warn(`warning: a multi-validator devnet needs the p2p network (issue 5); running 1 validator instead of ${requested}`)
-  return 1
-}
-
 export interface DevnetNode {
   index: number
   home: string
@@ -82,7 +64,7 @@ export interface DevnetNode {
   p2pPort: number
   validator: string
   rpc: string
-  /** multiaddr; the peer id is appended once p2p lands (issue 5) */
+  /** multiaddr with the node's peer id */
   p2p: string
   logFile: string
 }
@@ -113,13 +95,16 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetLayout> 
   if (opts.reset) rmSync(opts.home, { recursive: true, force: true })
   const genesis = buildDevnetGenesis({ validators: opts.validators, accounts: opts.accounts })
   const hash = genesisHash(genesis)
-  const nodes = Array.from({ length: opts.validators }, (_, i): DevnetNode => {
+  const nodes: DevnetNode[] = []
+  for (let i = 0; i < opts.validators; i++) {
     const home = join(opts.home, `node${i}`)
-    return {
+    mkdirSync(home, { recursive: true })
+    const { peerId } = await createNodeKey(homePaths(home).nodeKey)
+    nodes.push({
       index: i, home, rpcPort: opts.rpcPort + i, p2pPort: opts.p2pPort + i, validator: devValidatorKey(i).address,
-      rpc: `http://127.0.0.1:${opts.rpcPort + i}`, p2p: multiaddr(opts.p2pPort + i), logFile: join(home, 'node.log'),
-    }
-  })
+      rpc: `http://127.0.0.1:${opts.rpcPort + i}`, p2p: `${multiaddr(opts.p2pPort + i)}/p2p/${peerId}`, logFile: join(home, 'node.log'),
+    })
+  }
   let reused = false
   for (const node of nodes) {
     const paths = homePaths(node.home)
@@ -137,7 +122,6 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetLayout> 
       bootstrap: nodes.filter((n) => n !== node).map((n) => n.p2p),
     }
     writeFileDurable(paths.config, JSON.stringify(config, null, 2) + '\n')
-    await createNodeKey(paths.nodeKey)
   }
   const accounts = Array.from({ length: opts.accounts }, (_, k) => devAccountKey(k))
   return { genesis, genesisHash: hash, nodes, accounts, reused }
@@ -246,7 +230,7 @@ function jsonLine(layout: DevnetLayout, children: Child[]): string {
 
 /** Run the devnet until a stop signal (exit code 0) or until a node dies (1). */
 export async function runDevnet(requested: DevnetOptions, modules: DevnetModules): Promise<number> {
-  const opts = { ...requested, validators: runnableValidators(requested.validators, modules.stderr) }
+  const opts = requested
   const stop = modules.stopSignal()
   const layout = await prepareDevnet(opts)
   const children: Child[] = []
