@@ -11,8 +11,9 @@ import type { ConsensusWal } from './consensusWal.js'
 
 /** What the driver needs from the network (p2p gossip; nothing for a lone validator). */
 export interface ConsensusNetwork {
-  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array): void
-  broadcastVote(vote: Vote): void
+  /** `relay` numbers a re-broadcast of a message already sent */
+  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void
+  broadcastVote(vote: Vote, relay?: number): void
 }
 
 export interface DriverOptions {
@@ -24,6 +25,13 @@ export interface DriverOptions {
   timeouts: TimeoutOptions
   /** heights ahead of ours whose messages are buffered */
   maxBufferedHeights: number
+  /**
+   * While a height is undecided, our own proposal and votes of it are
+   * published again this often: gossip drops messages published before the
+   * mesh forms (or to a peer that was down), and Tendermint's liveness needs
+   * every message of a correct validator to arrive eventually.
+   */
+  rebroadcastMs: number
 }
 
 export interface DriverModules {
@@ -62,6 +70,10 @@ export class ConsensusDriver {
   private paused = false
   /** replaying the WAL after a restart: nothing is logged again or sent to the network */
   private replaying = false
+  /** what we signed at the current height, for re-broadcast */
+  private own: { proposal: { proposal: Proposal; bytes: Uint8Array } | null; votes: Vote[] } = { proposal: null, votes: [] }
+  private rebroadcastTimer: NodeJS.Timeout | null = null
+  private relays = 0
   private readonly log: Logger
 
   constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
@@ -89,6 +101,16 @@ export class ConsensusDriver {
       await this.startHeight(height, records.length > 0)
       await this.replay(records)
     })
+    this.rebroadcastTimer = setInterval(() => this.enqueue(() => this.rebroadcast()), this.opts.rebroadcastMs)
+    this.rebroadcastTimer.unref()
+  }
+
+  private rebroadcast(): void {
+    const network = this.modules.network
+    if (!network || !this.state || this.state.decision !== null || this.paused) return
+    const relay = ++this.relays
+    if (this.own.proposal) network.broadcastProposal(this.own.proposal.proposal, this.own.proposal.bytes, relay)
+    for (const v of this.own.votes) network.broadcastVote(v, relay)
   }
 
   /** Feed the inputs of the current height logged before a restart, so locks and valid values come back. */
@@ -111,6 +133,7 @@ export class ConsensusDriver {
 
   async stop(): Promise<void> {
     this.stopped = true
+    if (this.rebroadcastTimer) clearInterval(this.rebroadcastTimer)
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.queue
@@ -174,6 +197,7 @@ export class ConsensusDriver {
     if (this.paused) return
     if (this.state && this.state.height >= height && this.state.decision === null) return
     if (!keepWal) this.modules.wal?.reset()
+    this.own = { proposal: null, votes: [] }
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
     const config = { chainId: this.modules.chain.config.chainId, self, timeouts: this.opts.timeouts }
@@ -247,6 +271,7 @@ export class ConsensusDriver {
         if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
         this.modules.wal?.sync()
         const proposal = await privValidator.signProposal(chain.config.chainId, out.proposal)
+        this.own.proposal = { proposal, bytes }
         if (!this.replaying) network?.broadcastProposal(proposal, bytes)
         return this.input({ kind: 'proposal', proposal })
       }
@@ -254,6 +279,7 @@ export class ConsensusDriver {
         if (!privValidator) return
         this.modules.wal?.sync()
         const vote = await privValidator.signVote(chain.config.chainId, out.vote)
+        this.own.votes.push(vote)
         if (!this.replaying) network?.broadcastVote(vote)
         return this.input({ kind: 'vote', vote })
       }

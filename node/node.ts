@@ -80,7 +80,7 @@ export class AttrchainNode {
     )
     const driver = new ConsensusDriver(
       {
-        blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2,
+        blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2, rebroadcastMs: 1000,
         timeouts: {
           proposeMs: params.timeoutProposeMs, proposeDeltaMs: params.timeoutProposeDeltaMs,
           prevoteMs: params.timeoutPrevoteMs, prevoteDeltaMs: params.timeoutPrevoteDeltaMs,
@@ -90,7 +90,7 @@ export class AttrchainNode {
       {
         chain, mempool, privValidator, logger: log.child('consensus'), now: () => Date.now(), onCommit: (p, c) => node?.onCommit(p, c),
         wal,
-        network: { broadcastProposal: (p, b) => network.broadcastProposal(p, b), broadcastVote: (v) => network.broadcastVote(v) },
+        network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
       },
     )
     const metrics = new Metrics()

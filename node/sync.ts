@@ -15,11 +15,17 @@ export interface BlockSyncOptions {
   batchSize: number
   /** how often to compare our head with the peers' (ms) */
   pollMs: number
-  /** start syncing when a peer is this many heights ahead of us */
+  /** start syncing at once when a peer is this many heights ahead of us */
   lagThreshold: number
+  /**
+   * A lag of one height is normal for a moment (peers commit a little before
+   * us) but fatal if it lasts: the others moved on and no longer send the
+   * votes we need. Sync it once it has lasted this many polls.
+   */
+  lagOnePolls: number
 }
 
-export const defaultBlockSyncOptions: BlockSyncOptions = { batchSize: 100, pollMs: 500, lagThreshold: 2 }
+export const defaultBlockSyncOptions: BlockSyncOptions = { batchSize: 100, pollMs: 500, lagThreshold: 2, lagOnePolls: 3 }
 
 export interface BlockSyncModules {
   chain: ChainService
@@ -49,6 +55,8 @@ export class BlockSync {
   private stopped = false
   private _syncing = false
   private target = 0
+  /** consecutive polls that saw a peer one height ahead at the same head */
+  private lagOne = { head: -1, polls: 0 }
 
   constructor(private readonly opts: BlockSyncOptions, private readonly modules: BlockSyncModules) {}
 
@@ -93,7 +101,7 @@ export class BlockSync {
     const { chain, source, logger } = this.modules
     const best = () => Math.max(0, ...source.peers().map((p) => p.height))
     this.target = best()
-    if (this.target < chain.head.height + this.opts.lagThreshold) return 0
+    if (!this.behind(chain.head.height)) return 0
     this.setSyncing(true)
     await this.modules.pauseConsensus()
     let applied = 0
@@ -127,6 +135,16 @@ export class BlockSync {
       this.modules.resumeConsensus(lastCommit)
     }
     return applied
+  }
+
+  private behind(head: number): boolean {
+    if (this.target >= head + this.opts.lagThreshold) return true
+    if (this.target < head + 1) {
+      this.lagOne = { head: -1, polls: 0 }
+      return false
+    }
+    this.lagOne = this.lagOne.head === head ? { head, polls: this.lagOne.polls + 1 } : { head, polls: 1 }
+    return this.lagOne.polls >= this.opts.lagOnePolls
   }
 
   private async apply(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }): Promise<Commit> {

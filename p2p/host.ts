@@ -186,14 +186,15 @@ export class P2PNetwork {
     return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k] }])) as GossipStats
   }
 
-  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array): void {
-    if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes))
+  /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
+  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
+    if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes, relay))
     this.rememberBlock(toHex(proposal.blockHash), blockBytes)
-    this.publish('proposals', encodeProposalMessage(proposal, null))
+    this.publish('proposals', encodeProposalMessage(proposal, null, relay))
   }
 
-  broadcastVote(vote: Vote): void {
-    this.publish('votes', encodeVoteMessage(vote))
+  broadcastVote(vote: Vote, relay?: number): void {
+    this.publish('votes', encodeVoteMessage(vote, relay))
   }
 
   /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */

@@ -48,14 +48,22 @@ export function encodeTxBatch(txs: Uint8Array[]): Uint8Array {
  * bytes, so the message stays one canonical value; consensus exposes only
  * bytes-level codecs, hence the decode/encode round trip of its ~150 bytes.
  */
-export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array | null): Uint8Array {
-  return encode([decode(encodeProposal(proposal)), blockBytes])
+/**
+ * `[proposal, blockBytes | null]`, or with a trailing relay counter when a
+ * validator re-broadcasts: gossipsub drops bytes it has seen within its
+ * 2-minute window, so a peer that joined after the first publish would
+ * never get the message; the counter makes each re-broadcast new bytes.
+ */
+export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array | null, relay?: number): Uint8Array {
+  const p = decode(encodeProposal(proposal))
+  return encode(relay === undefined ? [p, blockBytes] : [p, blockBytes, relay])
 }
 
 export function proposalFromMessageValue(value: Encodable): Proposal {
   return decodeProposal(encode(value))
 }
 
-export function encodeVoteMessage(vote: Vote): Uint8Array {
-  return encodeVote(vote)
+/** The vote itself, or `[vote, relay]` for a re-broadcast (see encodeProposalMessage). */
+export function encodeVoteMessage(vote: Vote, relay?: number): Uint8Array {
+  return relay === undefined ? encodeVote(vote) : encode([decode(encodeVote(vote)), relay])
 }

@@ -77,7 +77,8 @@ function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
 }
 
 function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
-  const [proposalValue, blockValue] = Array.isArray(value) && value.length === 2 ? value : [null, undefined]
+  const shaped = Array.isArray(value) && (value.length === 2 || (value.length === 3 && typeof value[2] === 'number'))
+  const [proposalValue, blockValue] = shaped ? (value as Encodable[]) : [null, undefined]
   if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array))) return reject('bad proposal message shape')
   let proposal: Proposal
   try {
@@ -115,9 +116,10 @@ export function validateProposalBlock(ctx: ValidatorContext, proposal: Proposal,
 }
 
 function validateVote(ctx: ValidatorContext, value: Encodable): Validation {
+  const relayed = Array.isArray(value) && value.length === 2 && typeof value[1] === 'number'
   let vote: Vote
   try {
-    vote = voteFromEncodable(value)
+    vote = voteFromEncodable(relayed ? (value as Encodable[])[0] : value)
   } catch (e) {
     return reject(errorReason(e))
   }

@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { buildDevnetGenesis, devValidatorKey, type DevnetGenesisOptions } from '../../genesis/devnet.js'
+import type { Genesis } from '../../genesis/genesis.js'
+import type { KeyPair } from '../../core/keys.js'
+import type { Params } from '../../genesis/params.js'
+import { initHome } from '../../node/init.js'
+import { homePaths, writeFileDurable } from '../../node/home.js'
+import { loadOrCreateNodeKey } from '../../p2p/index.js'
+import { AttrchainClient } from '../../rpc/index.js'
+import { BIN, exited, freePort, tempDir, until } from './nodeProcess.js'
+
+/** Consensus timeouts short enough for tests on loopback. */
+export const FAST_PARAMS: Partial<Params> = {
+  timeoutProposeMs: 600, timeoutProposeDeltaMs: 200, timeoutPrevoteMs: 300, timeoutPrevoteDeltaMs: 100,
+  timeoutPrecommitMs: 300, timeoutPrecommitDeltaMs: 100,
+}
+
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_')))
+
+export interface NetNode {
+  name: string
+  home: string
+  rpcPort: number
+  p2pPort: number
+  multiaddr: string
+  key: KeyPair | null
+  client: AttrchainClient
+  child: ChildProcess | null
+  start(): Promise<void>
+  kill9(): Promise<void>
+  stop(): Promise<void>
+  running(): boolean
+}
+
+export interface Network {
+  genesis: Genesis
+  nodes: NetNode[]
+  dir: string
+  /** a node of this network's genesis; `key` null = full node */
+  addNode(name: string, key: KeyPair | null, opts?: { bootstrap?: NetNode[]; genesis?: Genesis }): Promise<NetNode>
+  close(): Promise<void>
+}
+
+export interface NetworkOptions {
+  validators: number
+  stakes?: bigint[]
+  params?: Partial<Params>
+  blockTimeMs?: number
+  genesis?: Partial<DevnetGenesisOptions>
+}
+
+/**
+ * N validator processes (`attrchain start`) on 127.0.0.1 with a shared
+ * devnet genesis, each bootstrapping from the others. Every process is
+ * stopped by `close()`.
+ */
+export async function startNetwork(opts: NetworkOptions): Promise<Network> {
+  const tmp = tempDir('attrchain-net-')
+  const genesis = buildDevnetGenesis({ validators: opts.validators, accounts: 10, stakes: opts.stakes, params: { ...FAST_PARAMS, ...opts.params }, ...opts.genesis })
+  const blockTime = String(opts.blockTimeMs ?? 200)
+  const nodes: NetNode[] = []
+
+  const makeNode = async (name: string, key: KeyPair | null, g: Genesis = genesis): Promise<NetNode> => {
+    const home = join(tmp.dir, name)
+    mkdirSync(home, { recursive: true })
+    initHome({ home, genesis: g, validatorKey: key })
+    const { key: nodeKey } = await loadOrCreateNodeKey(homePaths(home).nodeKey)
+    const [rpcPort, p2pPort] = [await freePort(), await freePort()]
+    const node: NetNode = {
+      name, home, rpcPort, p2pPort, key, child: null,
+      multiaddr: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdFromPrivateKey(nodeKey).toString()}`,
+      client: new AttrchainClient(`http://127.0.0.1:${rpcPort}`, { timeoutMs: 20_000 }),
+      running: () => node.child !== null && node.child.exitCode === null && node.child.signalCode === null,
+      start: async () => {
+        const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(rpcPort), '--p2p-port', String(p2pPort), '--block-time', blockTime, '--log-level', 'info'], {
+          env: ENV, stdio: ['ignore', 'ignore', 'pipe'],
+        })
+        child.stderr!.pipe(createWriteStream(join(home, 'node.log'), { flags: 'a' }))
+        node.child = child
+        await until(`${name} to answer RPC`, async () => {
+          if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${home}/node.log`)
+          return node.client.status()
+        })
+      },
+      kill9: async () => {
+        if (!node.running()) return
+        node.child!.kill('SIGKILL')
+        await exited(node.child!)
+      },
+      stop: async () => {
+        if (!node.running()) return
+        node.child!.kill('SIGTERM')
+        await exited(node.child!)
+      },
+    }
+    return node
+  }
+
+  const writeBootstrap = (node: NetNode, peers: NetNode[]): void => {
+    writeFileDurable(homePaths(node.home).config, JSON.stringify({ bootstrap: peers.filter((p) => p !== node).map((p) => p.multiaddr) }, null, 2) + '\n')
+  }
+
+  for (let i = 0; i < opts.validators; i++) nodes.push(await makeNode(`v${i}`, devValidatorKey(i)))
+  for (const n of nodes) writeBootstrap(n, nodes)
+  await Promise.all(nodes.map((n) => n.start()))
+
+  const extra: NetNode[] = []
+  return {
+    genesis, nodes, dir: tmp.dir,
+    addNode: async (name, key, o = {}) => {
+      const node = await makeNode(name, key, o.genesis)
+      writeBootstrap(node, o.bootstrap ?? nodes)
+      extra.push(node)
+      await node.start()
+      return node
+    },
+    close: async () => {
+      for (const n of [...nodes, ...extra]) {
+        await n.kill9()
+        await n.client.close()
+      }
+      if (!process.env.KEEP_TMP) tmp.remove()
+    },
+  }
+}
+
+/** Wait until every running node has committed `height`. */
+export async function allReach(nodes: NetNode[], height: number, timeoutMs = 60_000): Promise<void> {
+  await until(`every node at height ${height}`, async () => {
+    const hs = await Promise.all(nodes.filter((n) => n.running()).map(async (n) => (await n.client.status()).height))
+    return hs.every((h) => h >= height)
+  }, timeoutMs, 100)
+}
+
+export async function heightOf(n: NetNode): Promise<number> {
+  return (await n.client.status()).height
+}
