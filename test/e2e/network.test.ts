@@ -7,6 +7,10 @@ import {
   TxSender, registerDatanet, contribute, reviewContribution, registerModel, submitReceipts, type AttrchainClient,
 } from '../../rpc/index.js'
 import { until } from '../helpers/nodeProcess.js'
+import { Attacker } from '../unit/p2p/attacker.js'
+import { encodeVote } from '../../consensus/index.js'
+import { encode } from '../../core/codec.js'
+import type { GossipKind } from '../../p2p/index.js'
 import { startNetwork, allReach, heightOf, FAST_PARAMS, type NetNode } from '../helpers/network.js'
 
 /**
@@ -114,6 +118,26 @@ t.test('a 4-validator network: agreement, faults, sync', async (t) => {
     await until('the full node to follow new heights', async () => (await heightOf(full)) >= target + 3, 60_000)
     await assertAgreement(t, [v0, full], target + 3)
     await full.stop()
+  })
+
+  t.test('garbage published to every topic is rejected and does not stall the chain', async (t) => {
+    const attacker = new Attacker(net.genesis.chainId, (await v0.client.status()).genesisHash)
+    await attacker.start(v0.multiaddr)
+    t.teardown(() => attacker.stop())
+    const start = await heightOf(v0)
+    const vote = encodeVote({ type: 'prevote', height: start + 1, round: 0, blockHash: new Uint8Array(32), validator: v1.key!.address, signature: new Uint8Array(64) })
+    const garbage: [GossipKind, Uint8Array][] = [
+      ['txs', new Uint8Array([0xc1, 0x00])], ['proposals', new Uint8Array([0x93, 1, 2, 3])], ['votes', new Uint8Array([0xff])],
+      ['votes', vote], ['txs', encode([new Uint8Array(10)])],
+    ]
+    await until('v0 to reject garbage', async () => {
+      for (const [kind, bytes] of garbage) attacker.publish(kind, new Uint8Array([...bytes]))
+      const metrics = await (await fetch(`http://127.0.0.1:${v0.rpcPort}/metrics`)).text()
+      return /attrchain_gossip_messages_total\{topic="(txs|proposals|votes)",result="rejected"\} [1-9]/.test(metrics)
+    }, 30_000, 300)
+    t.pass('the gossip validators reject it (counted in /metrics)')
+    await allReach([v0, v1, v2, v3], start + 3)
+    t.pass('every validator keeps committing')
   })
 
   t.test('a node of another genesis is refused', async (t) => {
