@@ -126,6 +126,18 @@ export function signingDigest(unsignedBytes: Uint8Array): Uint8Array {
   return sha256(utf8(TX_DOMAIN), unsignedBytes)
 }
 
+/**
+ * Signed tx bytes are `0x93 ‖ unsigned ‖ c4 20 pubkey(32) ‖ c4 40 signature(64)`
+ * (canonical, checked at decode), so the unsigned bytes are a slice: no need
+ * to encode them again to compute the digest.
+ */
+const SIGNED_TAIL_BYTES = 2 + 32 + 2 + 64
+
+/** The signing digest of canonical signed-tx bytes (as decodeSignedTx accepts them). */
+export function signingDigestOfSigned(bytes: Uint8Array): Uint8Array {
+  return signingDigest(bytes.subarray(1, bytes.length - SIGNED_TAIL_BYTES))
+}
+
 export function signTx(tx: UnsignedTx, key: KeyPair): SignedTx {
   validateCall(tx.call, DEFAULT_TX_LIMITS_UNBOUNDED)
   const unsigned = encodeUnsigned(tx)
@@ -287,7 +299,7 @@ export function decodeSignedTx(bytes: Uint8Array, limits: TxLimits = DEFAULT_TX_
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) fail('TX_ERROR_MALFORMED', 'signature must be 64 bytes', 'signature')
   const pk = pubKey as Uint8Array
   const sig = signature as Uint8Array
-  if (opts.verify !== false && !verifySignature(pk, signingDigest(encode(unsigned)), sig)) {
+  if (opts.verify !== false && !verifySignature(pk, signingDigestOfSigned(bytes), sig)) {
     fail('TX_ERROR_BAD_SIGNATURE', 'signature does not verify for this pubkey and tx', 'signature')
   }
   return {

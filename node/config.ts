@@ -31,6 +31,8 @@ export interface NodeConfig {
   rpcMaxBatch: number
   /** how long tx_send with wait "commit" waits before error -32003 (ms) */
   txCommitTimeoutMs: number
+  /** signature verification worker threads (default: cores − 1, at least 1; 0 = main thread) */
+  verifyThreads?: number
 }
 
 export function defaultNodeConfig(home: string): NodeConfig {
@@ -55,7 +57,7 @@ export function defaultNodeConfig(home: string): NodeConfig {
 
 type Raw = Record<string, unknown>
 
-const NUMBER_KEYS = ['rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs'] as const
+const NUMBER_KEYS = ['rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs', 'verifyThreads'] as const
 const STRING_KEYS = ['rpcHost', 'p2pHost', 'logLevel', 'logFormat'] as const
 
 /** `rpcPort` ↔ `ATTRCHAIN_RPC_PORT`. */

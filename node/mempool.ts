@@ -1,5 +1,6 @@
 import { AttrchainError } from '../core/errors.js'
-import { decodeSignedTx, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
+import { TxError } from '../core/errors.js'
 import type { Address } from '../core/address.js'
 import type { Params } from '../genesis/params.js'
 import { checkTxEnvelope } from '../state/execute.js'
@@ -27,6 +28,8 @@ export interface MempoolModules {
   params: Params
   /** the committed account state the mempool checks against */
   account(address: Address): Account
+  /** verifies off the main thread when given (node/verifier.ts) */
+  verifier?: { verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean> } | null
 }
 
 interface Entry {
@@ -66,13 +69,44 @@ export class Mempool {
 
   /** Decode, verify and admit raw tx bytes; throws a TxError or MempoolError saying why not. */
   add(bytes: Uint8Array): SignedTx {
-    const { params } = this.modules
-    const stx = decodeSignedTx(bytes, { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution })
+    return this.addDecoded(decodeSignedTx(bytes, this.limits()))
+  }
+
+  /**
+   * As `add`, with the signature verified by the verifier (a worker thread):
+   * everything cheap is checked first, so a tx refused for its nonce or fee
+   * costs no verification.
+   */
+  async admit(bytes: Uint8Array): Promise<SignedTx> {
+    const verifier = this.modules.verifier
+    if (!verifier) return this.add(bytes)
+    const stx = decodeSignedTx(bytes, this.limits(), { verify: false })
+    this.check(stx)
+    if (!(await verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))) {
+      throw new TxError('TX_ERROR_BAD_SIGNATURE', 'signature does not verify for this pubkey and tx', { field: 'signature' })
+    }
     return this.addDecoded(stx)
   }
 
-  /** Admit a tx whose signature was already verified (e.g. by a verification worker). */
+  private limits(): { maxReceiptsPerTx: number; maxAttribution: number } {
+    const { params } = this.modules
+    return { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
+  }
+
+  /** Admit a tx whose signature was already verified (at decode, by a worker, or by the gossip validator). */
   addDecoded(stx: SignedTx): SignedTx {
+    this.check(stx)
+    const queue = this.bySender.get(stx.sender)
+    const entry = { stx, seq: this.seq++ }
+    this.byHash.set(stx.hash, entry)
+    if (queue) queue.set(stx.tx.nonce, entry)
+    else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
+    this.bytes += stx.bytes.length
+    return stx
+  }
+
+  /** Every admission check but the signature's; throws the reason. */
+  private check(stx: SignedTx): void {
     if (this.byHash.has(stx.hash)) throw new MempoolError('MEMPOOL_ERROR_DUPLICATE', `tx ${stx.hash} is already in the mempool`, { hash: stx.hash })
     const account = this.modules.account(stx.sender)
     checkTxEnvelope(this.modules.chainId, this.modules.params, account, stx, false)
@@ -89,12 +123,6 @@ export class Mempool {
     if (this.byHash.size >= this.opts.maxTxs || this.bytes + stx.bytes.length > this.opts.maxBytes) {
       throw new MempoolError('MEMPOOL_ERROR_FULL', `mempool is full (${this.byHash.size} txs, ${this.bytes} bytes); retry later`, {})
     }
-    const entry = { stx, seq: this.seq++ }
-    this.byHash.set(stx.hash, entry)
-    if (queue) queue.set(stx.tx.nonce, entry)
-    else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
-    this.bytes += stx.bytes.length
-    return stx
   }
 
   /**

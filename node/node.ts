@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import { BlockSync, defaultBlockSyncOptions } from './sync.js'
 import { ConsensusWal } from './consensusWal.js'
+import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
 import { P2PNetwork, messageLimitsFor, GOSSIP_KINDS, type P2PHandlers, type GossipStats } from '../p2p/index.js'
 
 interface TxWaiter {
@@ -42,6 +43,7 @@ export class AttrchainNode {
     readonly network: P2PNetwork,
     readonly sync: BlockSync,
     private readonly wal: ConsensusWal | null,
+    private readonly verifier: SignatureVerifier,
   ) {}
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {
@@ -61,8 +63,9 @@ export class AttrchainNode {
     const paths = homePaths(config.home)
     let mempool: Mempool | undefined
     const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h) })
+    const verifier = new SignatureVerifier({ ...defaultVerifierOptions(), ...(config.verifyThreads !== undefined ? { threads: config.verifyThreads } : {}) })
     mempool = new Mempool(config.mempool, {
-      chainId: genesis.chainId, params: genesis.params,
+      chainId: genesis.chainId, params: genesis.params, verifier,
       account: (a) => ({ balance: chain.queries.balance(a), nonce: chain.queries.nonce(a) }),
     })
     const key = existsSync(paths.validatorKey) ? readKeyFile(paths.validatorKey) : null
@@ -118,7 +121,7 @@ export class AttrchainNode {
       { host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch },
       { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler() } },
     )
-    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal)
+    node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
     try {
       node.rpcPort = (await rpc.start()).port
       await network.start()
@@ -138,8 +141,8 @@ export class AttrchainNode {
   }
 
   /** Admit to the mempool (refusing bad txs with a clear error) and gossip. */
-  submitTx(bytes: Uint8Array): SignedTx {
-    const stx = this.mempool.add(bytes)
+  async submitTx(bytes: Uint8Array): Promise<SignedTx> {
+    const stx = await this.mempool.admit(bytes)
     this.network.publishTx(stx.bytes)
     return stx
   }
@@ -235,6 +238,7 @@ export class AttrchainNode {
     this.wal?.close()
     await this.network.stop()
     await this.rpc.stop()
+    await this.verifier.close()
     await this.chain.db.close()
   }
 }

@@ -15,7 +15,7 @@ export interface RpcNodeContext {
   chain: ChainService
   mempool: Mempool
   /** admit raw tx bytes to the mempool and gossip them; throws a TxError/MempoolError */
-  submitTx(bytes: Uint8Array): SignedTx
+  submitTx(bytes: Uint8Array): Promise<SignedTx>
   /** resolves once the tx is committed, rejects with RPC_ERROR_TIMEOUT */
   waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }>
   status(): { peers: number; syncing: boolean; validator: string | null }
@@ -114,7 +114,7 @@ export function chainMethods(ctx: RpcNodeContext): MethodSpec[] {
       params: [{ name: 'rawTx', required: true, schema: commonSchemas.hex }, { name: 'options', schema: obj({ wait: { type: 'string', enum: ['none', 'commit'] } }) }],
       result: ANY_OBJECT,
       handler: async ([raw, opts], call: CallContext) => {
-        const stx = ctx.submitTx(fromHex(raw as string, 'rawTx'))
+        const stx = await ctx.submitTx(fromHex(raw as string, 'rawTx'))
         if ((opts as { wait?: string } | undefined)?.wait !== 'commit') return { hash: stx.hash }
         const r = await ctx.waitForTx(stx.hash, call.signal)
         return { hash: stx.hash, ...r }
