@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem, type as osType, release } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { killAllNodes } from './cluster.js'
+import { runLimits } from './limits.js'
+import { runDevnet4, runSingleNode, runSync, type BenchOptions } from './scenarios.js'
+import { log, nowMs, round } from './util.js'
+
+/**
+ * `npm run bench [-- --scenario NAME … --duration S --profile]`: runs the
+ * scenarios of issue 6 against real node processes and prints ONE JSON
+ * object on stdout (also written to bench/results/latest.json). Progress
+ * goes to stderr.
+ */
+
+const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync'] as const
+type Scenario = (typeof SCENARIOS)[number]
+
+const HELP = `usage: npm run bench -- [options]
+  --scenario NAME     ${SCENARIOS.join(', ')} (repeatable; default: all)
+  --duration S        seconds of sustained load per measured window after warm-up (default 20)
+  --modes LIST        receipts per submitReceipts tx, comma-separated (default 1,100,1000)
+  --operators N       operators (dev accounts) sending load (default 8)
+  --block-time MS     node --block-time (default 200)
+  --sync-blocks N     blocks produced for the sync scenario (default 1000)
+  --profile           start nodes with --cpu-prof into bench/results/profiles/<scenario>
+  --keep              keep the node homes (temp dirs) for inspection
+  -h, --help`
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+const RESULTS_DIR = join(BENCH_DIR, 'results')
+
+function gitCommit(): { commit: string | null; dirty: boolean | null } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: BENCH_DIR, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: BENCH_DIR, encoding: 'utf8' }).trim() !== ''
+    return { commit, dirty }
+  } catch {
+    return { commit: null, dirty: null }
+  }
+}
+
+function machine(): Record<string, unknown> {
+  const c = cpus()
+  return { cpuModel: c[0]?.model ?? null, cpus: c.length, totalMemoryGiB: round(totalmem() / 2 ** 30, 1), os: `${osType()} ${release()}`, node: process.version }
+}
+
+function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptions } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, modes: { type: 'string' }, operators: { type: 'string' },
+      'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stderr.write(HELP + '\n')
+    process.exit(0)
+  }
+  const int = (name: string, v: string | undefined, dflt: number, min: number): number => {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${v}"`)
+    return n
+  }
+  const scenarios = (values.scenario ?? [...SCENARIOS]) as Scenario[]
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`)
+  const modes = (values.modes ?? '1,100,1000').split(',').map((m) => int('modes', m.trim(), 1, 1))
+  return {
+    scenarios,
+    opts: {
+      durationS: int('duration', values.duration, 20, 1), operators: int('operators', values.operators, 8, 1), modes,
+      blockTimeMs: int('block-time', values['block-time'], 200, 0), profile: Boolean(values.profile), profileRoot: join(RESULTS_DIR, 'profiles'),
+      syncBlocks: int('sync-blocks', values['sync-blocks'], 1000, 1), keep: Boolean(values.keep),
+    },
+  }
+}
+
+/** Headline figures, one line each, for the README table and for comparing runs. */
+function summary(results: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const modes = (r: Record<string, unknown> | undefined) => (r?.modes ?? []) as Record<string, any>[]
+  for (const name of ['single-node', 'devnet-4']) {
+    for (const m of modes(results[name])) {
+      out[`${name}.receipts${m.receiptsPerTx}PerTx.receiptsPerSec`] = m.maxRate?.receiptsPerSec
+      out[`${name}.receipts${m.receiptsPerTx}PerTx.p50Ms`] = m.latencyAtHalfMax?.latencyMs?.p50
+      out[`${name}.receipts${m.receiptsPerTx}PerTx.p99Ms`] = m.latencyAtHalfMax?.latencyMs?.p99
+      if (m.leveldb) out[`${name}.receipts${m.receiptsPerTx}PerTx.bytesPerReceipt`] = m.leveldb.bytesPerReceipt
+      if (m.peakRssMiB !== undefined) out[`${name}.receipts${m.receiptsPerTx}PerTx.peakRssMiB`] = m.peakRssMiB
+    }
+  }
+  const sync = results.sync as Record<string, any> | undefined
+  if (sync && !sync.error) {
+    out['sync.blocksPerSec'] = sync.blocksPerSec
+    out['sync.receiptsPerSec'] = sync.receiptsPerSec
+    const devnet = modes(results['devnet-4'])
+    const best = Math.max(0, ...devnet.map((m) => m.maxRate?.receiptsPerSec ?? 0))
+    if (best > 0) {
+      out['sync.ratioToDevnet4BestReceiptsPerSec'] = round(sync.receiptsPerSec / best, 2)
+      sync.ratioToDevnet4 = Object.fromEntries(devnet.map((m) => [`receipts${m.receiptsPerTx}PerTx`, round(sync.receiptsPerSec / m.maxRate.receiptsPerSec, 2)]))
+    }
+  }
+  const limits = results.limits as Record<string, any> | undefined
+  if (limits && !limits.error) {
+    out['limits.ed25519NodeCryptoPerSec'] = limits.ed25519VerifyPerSec.nodeCrypto
+    out['limits.ed25519NoblePerSec'] = limits.ed25519VerifyPerSec.noble
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const { scenarios, opts } = parseOptions(process.argv.slice(2))
+  const started = new Date()
+  const t0 = nowMs()
+  const results: Record<string, Record<string, unknown>> = {}
+  const durationsS: Record<string, number> = {}
+  const runners: Record<Scenario, () => Promise<Record<string, unknown>>> = {
+    limits: () => runLimits(Math.min(3, opts.durationS)),
+    'single-node': () => runSingleNode(opts),
+    'devnet-4': () => runDevnet4(opts),
+    sync: () => runSync(opts),
+  }
+  for (const s of SCENARIOS.filter((x) => scenarios.includes(x))) {
+    log(`scenario ${s}`)
+    const st = nowMs()
+    try {
+      results[s] = await runners[s]()
+    } catch (e) {
+      log(`scenario ${s} failed: ${(e as Error).stack ?? e}`)
+      results[s] = { error: (e as Error).message }
+    } finally {
+      killAllNodes()
+    }
+    durationsS[s] = round((nowMs() - st) / 1000, 1)
+  }
+  const out = {
+    bench: 'attrchain', date: started.toISOString(), ...gitCommit(), machine: machine(),
+    options: { scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, profile: opts.profile },
+    summary: summary(results), scenarios: results, durationsS: { ...durationsS, total: round((nowMs() - t0) / 1000, 1) },
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const json = JSON.stringify(out)
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json + '\n')
+  writeFileSync(join(RESULTS_DIR, `run-${started.toISOString().replace(/[:.]/g, '-')}.json`), json + '\n')
+  if (opts.profile) log(`CPU profiles in ${join(RESULTS_DIR, 'profiles')}/<scenario>/ — read them with: node --import tsx bench/topFunctions.ts FILE.cpuprofile`)
+  log(`written ${join(RESULTS_DIR, 'latest.json')}`)
+  process.stdout.write(json + '\n')
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: killing the node processes`)
+    killAllNodes()
+    process.exit(130)
+  })
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    killAllNodes()
+    process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`)
+    process.exit(1)
+  },
+)
+
+process.once('exit', () => killAllNodes())

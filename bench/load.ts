@@ -1,0 +1,466 @@
+import { randomBytes } from 'node:crypto'
+import { toHex } from '../core/bytes.js'
+import type { KeyPair } from '../core/keys.js'
+import { signTx, type Hex, type SignedTx, type TxCall } from '../core/tx.js'
+import { devAccountKey } from '../genesis/devnet.js'
+import {
+  AttrchainClient, TxSender, RpcRequestError, contribute, registerDatanet, registerModel, reviewContribution, submitReceipts,
+  type BlockInfo, type TxSendResult,
+} from '../rpc/index.js'
+import { log, nowMs, percentile, round, sleep } from './util.js'
+
+/**
+ * The load generator: operators (dev accounts, each a TxSender signing and
+ * pipelining its own nonces) submit `submitReceipts` txs in JSON-RPC batches;
+ * a `newBlocks` subscription timestamps, from outside the node, the block
+ * that includes each tx. Txs of a measured window are signed before the
+ * window starts, so that the harness's own signing does not take CPU from the
+ * node on this shared machine (it is reported when it happens anyway).
+ */
+
+/** The dev accounts 0..2 build the Datanet and model; operators are accounts 3.. */
+export const FIRST_OPERATOR_ACCOUNT = 3
+export const RECEIPT_FEE = 1000n
+export const MODEL_MIN_FEE = 1000n
+/** The node's default `rpcMaxBatch`. */
+const RPC_MAX_BATCH = 100
+/** Below the node's default `rpcMaxBodyBytes` (5 MiB) with room for the JSON around the hex. */
+const RPC_MAX_BODY_HEX = 4 * 1024 * 1024
+/** Refusals after which the same signed tx can be sent again later. */
+const RETRYABLE = new Set(['MEMPOOL_ERROR_FULL', 'MEMPOOL_ERROR_NONCE_TOO_FAR'])
+/** Refusals that mean the tx is held already. */
+const HELD = new Set(['MEMPOOL_ERROR_DUPLICATE', 'MEMPOOL_ERROR_NONCE_TAKEN'])
+/** A tx not seen in a block after this long is given up on (counted as lost). */
+const LOST_AFTER_MS = 120_000
+
+export interface Workload {
+  modelId: Hex
+  datanetId: Hex
+  /** the attribution list every receipt carries: two accepted contributions */
+  attribution: [Hex, number][]
+}
+
+async function committed(sender: TxSender, call: TxCall): Promise<TxSendResult> {
+  const r = await sender.send(call, { wait: 'commit' })
+  if (r.status !== 'ok') throw new Error(`setup tx ${call.type} failed: ${JSON.stringify(r.error)}`)
+  return r
+}
+
+/** A Datanet with two accepted contributions and a model trained on it (about 5 blocks). */
+export async function setupWorkload(client: AttrchainClient): Promise<Workload> {
+  const curator = new TxSender(client, devAccountKey(0))
+  const dn = await committed(curator, registerDatanet('bench-datanet', 'ipfs://bench', '1OPEN'))
+  const contributions = await Promise.all([1, 2].map(async (k) => {
+    const r = await committed(new TxSender(client, devAccountKey(k)), contribute(dn.hash, randomBytes(32), `ipfs://bench/${k}`))
+    return r.hash
+  }))
+  await committed(curator, reviewContribution(contributions[0], true, 1))
+  await committed(curator, reviewContribution(contributions[1], true, 3))
+  const model = await committed(curator, registerModel('bench-model', 'llama-3-8b', [[dn.hash, 1]], MODEL_MIN_FEE))
+  return { modelId: model.hash, datanetId: dn.hash, attribution: [[contributions[0], 1], [contributions[1], 3]] }
+}
+
+export function receiptsCall(w: Workload, operator: KeyPair, n: number): TxCall {
+  return submitReceipts(Array.from({ length: n }, () => ({
+    modelId: w.modelId, payer: operator.address, fee: RECEIPT_FEE, inputHash: randomBytes(32), outputHash: randomBytes(32), attribution: w.attribution,
+  })))
+}
+
+export class Operator {
+  readonly sender: TxSender
+  /** pre-signed txs, in nonce order */
+  queue: SignedTx[] = []
+  /** refused for a retryable reason: sent again before the queue, lowest nonce first */
+  retry: SignedTx[] = []
+  inflight = 0
+  /** txs signed while a window was running because the pre-signed queue ran dry */
+  signedLive = 0
+  private wake: (() => void) | null = null
+
+  constructor(readonly key: KeyPair, readonly client: AttrchainClient, readonly workload: Workload, public receiptsPerTx: number) {
+    this.sender = new TxSender(client, key)
+  }
+
+  async presign(count: number): Promise<void> {
+    await this.sender.init()
+    for (let i = 0; i < count; i++) this.queue.push(await this.sender.sign(receiptsCall(this.workload, this.key, this.receiptsPerTx)))
+  }
+
+  /** Up to `maxCount` txs within one HTTP body, retries first; signs live when the queue is empty. */
+  async take(maxCount: number): Promise<SignedTx[]> {
+    const out: SignedTx[] = []
+    let hexBytes = 0
+    while (out.length < Math.min(maxCount, RPC_MAX_BATCH)) {
+      let tx = this.retry[0] ?? this.queue[0]
+      if (!tx) {
+        tx = await this.sender.sign(receiptsCall(this.workload, this.key, this.receiptsPerTx))
+        this.signedLive++
+        this.queue.push(tx)
+      }
+      if (out.length > 0 && hexBytes + tx.bytes.length * 2 > RPC_MAX_BODY_HEX) break
+      if (this.retry.length > 0) this.retry.shift()
+      else this.queue.shift()
+      out.push(tx)
+      hexBytes += tx.bytes.length * 2
+    }
+    return out
+  }
+
+  /** Size of one of this operator's txs (signing one if none is at hand). */
+  sampleTxBytes(): number {
+    const tx = this.queue[0] ?? this.retry[0]
+    return tx ? tx.bytes.length : signTx({ chainId: 'x', nonce: 0, fee: 1n, call: receiptsCall(this.workload, this.key, this.receiptsPerTx) }, this.key).bytes.length
+  }
+
+  pushRetry(txs: SignedTx[]): void {
+    this.retry.push(...txs)
+    this.retry.sort((a, b) => a.tx.nonce - b.tx.nonce)
+  }
+
+  onCommitted(): void {
+    this.inflight--
+    const w = this.wake
+    this.wake = null
+    w?.()
+  }
+
+  waitForRoom(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null
+        resolve()
+      }, ms)
+      this.wake = () => {
+        clearTimeout(t)
+        resolve()
+      }
+    })
+  }
+
+  /** Forget unsent txs and take the nonce from the chain again (after a drain). */
+  async reset(): Promise<void> {
+    this.queue = []
+    this.retry = []
+    this.signedLive = 0
+    this.inflight = 0
+    await this.sender.init()
+    await this.sender.resync()
+  }
+}
+
+interface Pending {
+  op: Operator
+  submittedMs: number
+  receipts: number
+  measured: boolean
+}
+
+export interface BlockSeen {
+  height: number
+  atMs: number
+  txs: number
+  ours: number
+  receipts: number
+}
+
+export interface LoadStats {
+  refused: Record<string, number>
+  transportErrors: number
+  lost: number
+}
+
+/** Every tx we submitted, until the block that holds it is announced over WebSocket. */
+export class CommitTracker {
+  private readonly pending = new Map<string, Pending>()
+  /** (arrival time, receipts) per committed tx of ours */
+  commits: { atMs: number; receipts: number }[] = []
+  latenciesMs: number[] = []
+  blocks: BlockSeen[] = []
+  stats: LoadStats = { refused: {}, transportErrors: 0, lost: 0 }
+  private unsubscribe: (() => Promise<boolean>) | null = null
+  private sweeper: NodeJS.Timeout | null = null
+
+  async start(client: AttrchainClient): Promise<void> {
+    this.unsubscribe = await client.subscribe('newBlocks', (b) => this.onBlock(b))
+    this.sweeper = setInterval(() => this.sweep(), 5_000)
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper)
+    await this.unsubscribe?.().catch(() => false)
+  }
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  pendingMeasured(): number {
+    let n = 0
+    for (const p of this.pending.values()) if (p.measured) n++
+    return n
+  }
+
+  track(hash: string, p: Pending): void {
+    this.pending.set(hash, p)
+  }
+
+  forget(hash: string): void {
+    if (this.pending.delete(hash)) return
+  }
+
+  private onBlock(b: BlockInfo): void {
+    const atMs = nowMs()
+    let ours = 0
+    let receipts = 0
+    for (const hash of b.txs) {
+      const p = this.pending.get(hash)
+      if (!p) continue
+      this.pending.delete(hash)
+      ours++
+      receipts += p.receipts
+      this.commits.push({ atMs, receipts: p.receipts })
+      if (p.measured) this.latenciesMs.push(atMs - p.submittedMs)
+      p.op.onCommitted()
+    }
+    this.blocks.push({ height: b.header.height, atMs, txs: b.txs.length, ours, receipts })
+  }
+
+  private sweep(): void {
+    const cutoff = nowMs() - LOST_AFTER_MS
+    for (const [hash, p] of this.pending) {
+      if (p.submittedMs > cutoff) continue
+      this.pending.delete(hash)
+      this.stats.lost++
+      p.op.onCommitted()
+    }
+  }
+
+  receiptsBetween(fromMs: number, toMs: number): { receipts: number; txs: number } {
+    let receipts = 0
+    let txs = 0
+    for (const c of this.commits) {
+      if (c.atMs < fromMs || c.atMs >= toMs) continue
+      receipts += c.receipts
+      txs++
+    }
+    return { receipts, txs }
+  }
+
+  resetSamples(): void {
+    this.commits = []
+    this.latenciesMs = []
+    this.blocks = []
+    this.stats = { refused: {}, transportErrors: 0, lost: 0 }
+  }
+}
+
+/** Send txs in one JSON-RPC batch; refused-but-retryable txs go back to the operator. */
+export async function submit(op: Operator, txs: SignedTx[], tracker: CommitTracker, measured: boolean): Promise<void> {
+  if (txs.length === 0) return
+  const submittedMs = nowMs()
+  for (const tx of txs) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured })
+  op.inflight += txs.length
+  const undo = (tx: SignedTx): void => {
+    tracker.forget(tx.hash)
+    op.inflight--
+  }
+  let replies
+  try {
+    replies = await op.client.transport.batch(txs.map((tx) => ({ method: 'tx_send', params: [toHex(tx.bytes), { wait: 'none' }] })))
+  } catch (e) {
+    tracker.stats.transportErrors++
+    if (tracker.stats.transportErrors <= 3) log(`transport error (txs sent again): ${(e as Error).message} ${String((e as { cause?: { cause?: unknown } }).cause?.cause ?? (e as { cause?: unknown }).cause ?? '')}`)
+    for (const tx of txs) undo(tx)
+    op.pushRetry(txs)
+    await sleep(200)
+    return
+  }
+  const again: SignedTx[] = []
+  replies.forEach((r, i) => {
+    if (r.ok) return
+    const reason = r.error instanceof RpcRequestError ? (r.error.reason ?? `code ${r.error.code}`) : 'unknown'
+    if (HELD.has(reason)) return
+    undo(txs[i])
+    tracker.stats.refused[reason] = (tracker.stats.refused[reason] ?? 0) + 1
+    if (RETRYABLE.has(reason)) again.push(txs[i])
+    else if (tracker.stats.refused[reason] <= 3) log(`tx refused (${reason}): ${r.error.message}`)
+  })
+  if (again.length > 0) {
+    op.pushRetry(again)
+    await sleep(50)
+  }
+}
+
+export interface WindowResult {
+  durationS: number
+  receipts: number
+  txs: number
+  receiptsPerSec: number
+  txsPerSec: number
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; samples: number }
+}
+
+function windowResult(tracker: CommitTracker, fromMs: number, toMs: number): WindowResult {
+  const { receipts, txs } = tracker.receiptsBetween(fromMs, toMs)
+  const s = (toMs - fromMs) / 1000
+  const l = tracker.latenciesMs
+  return {
+    durationS: round(s, 2), receipts, txs, receiptsPerSec: round(receipts / s), txsPerSec: round(txs / s),
+    latencyMs: { p50: round(percentile(l, 50) ?? NaN), p90: round(percentile(l, 90) ?? NaN), p99: round(percentile(l, 99) ?? NaN), max: round(percentile(l, 100) ?? NaN), samples: l.length },
+  }
+}
+
+/** Wait until no tx of ours is pending (or the timeout passes); returns how many still are. */
+export async function drain(tracker: CommitTracker, timeoutMs: number, measuredOnly = false): Promise<number> {
+  const deadline = nowMs() + timeoutMs
+  for (;;) {
+    const n = measuredOnly ? tracker.pendingMeasured() : tracker.pendingCount
+    if (n === 0 || nowMs() > deadline) return n
+    await sleep(100)
+  }
+}
+
+export interface Probe {
+  /** sample figures (node CPU, metrics) at the start and end of the measured window */
+  begin(): Promise<void>
+  end(): Promise<Record<string, unknown>>
+}
+
+export interface Feeder {
+  stop(): Promise<void>
+}
+
+/** Closed loop: each operator keeps `k` txs submitted and not yet committed. */
+export function feed(ops: Operator[], tracker: CommitTracker, k: number, measured: () => boolean): Feeder {
+  const minChunk = Math.max(1, Math.min(RPC_MAX_BATCH, Math.floor(k / 4)))
+  let running = true
+  const loops = ops.map(async (op) => {
+    while (running) {
+      const room = k - op.inflight
+      if (room < minChunk) {
+        await op.waitForRoom(50)
+        continue
+      }
+      await submit(op, await op.take(room), tracker, measured())
+    }
+  })
+  return {
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+    },
+  }
+}
+
+export interface ClosedLoopOptions {
+  /** txs each operator keeps submitted but not yet committed */
+  inflightPerOperator: number
+  warmupS: number
+  durationS: number
+  /** ramp with pre-signed txs after pre-signing, before the window */
+  rampS: number
+  /** cap on the bytes of txs signed ahead for the window */
+  presignBudgetBytes: number
+  /** sign ahead for at least this rate */
+  presignFloorReceiptsPerSec: number
+}
+
+/**
+ * Max sustainable rate: every operator keeps `inflightPerOperator` txs
+ * submitted and not yet committed, so the mempool never runs dry. A warm-up
+ * (signing live) gives a first rate; txs for 2 × that rate over the window
+ * are then signed ahead, and the window counts receipts of the txs whose
+ * blocks are announced inside it.
+ */
+export async function closedLoop(ops: Operator[], tracker: CommitTracker, opts: ClosedLoopOptions, probe: Probe): Promise<Record<string, unknown>> {
+  const k = opts.inflightPerOperator
+  let measured = false
+  const feeders = (): Feeder => feed(ops, tracker, k, () => measured)
+  let feeding = feeders()
+  try {
+    const warmStart = nowMs()
+    await sleep(opts.warmupS * 1000)
+    const warmRate = tracker.receiptsBetween(warmStart + (opts.warmupS * 1000) / 2, nowMs())
+    // Twice the warm-up rate (still climbing then), and never less than the floor: running dry means signing live in the window.
+    const txRate = Math.max((2 * warmRate.txs) / (opts.warmupS / 2), opts.presignFloorReceiptsPerSec / ops[0].receiptsPerTx)
+    const txBytes = ops[0].sampleTxBytes()
+    const wanted = Math.ceil((txRate * (opts.durationS + opts.rampS + 2)) / ops.length) + k
+    const perOp = Math.max(k, Math.min(wanted, Math.floor(opts.presignBudgetBytes / txBytes / ops.length)))
+    log(`  warm-up: ${round(warmRate.receipts / (opts.warmupS / 2))} receipts/s; signing ${perOp} txs per operator ahead`)
+    // Stop feeding while signing ahead, so that nonces stay in order and the signing does not overlap the window.
+    await feeding.stop()
+    for (const op of ops) await op.presign(perOp)
+    feeding = feeders()
+    await sleep(opts.rampS * 1000)
+    tracker.latenciesMs = []
+    for (const op of ops) op.signedLive = 0
+    measured = true
+    await probe.begin()
+    const from = nowMs()
+    await sleep(opts.durationS * 1000)
+    const to = nowMs()
+    const figures = await probe.end()
+    measured = false
+    const result = windowResult(tracker, from, to)
+    const signedLive = ops.reduce((s, op) => s + op.signedLive, 0)
+    return {
+      ...result, inflightPerOperator: k, operators: ops.length, receiptsPerTx: ops[0].receiptsPerTx,
+      presignedPerOperator: perOp, signedLiveInWindow: signedLive, ...figures,
+    }
+  } finally {
+    await feeding.stop()
+  }
+}
+
+export interface OpenLoopOptions {
+  txPerSec: number
+  warmupS: number
+  durationS: number
+}
+
+/** Latency at a fixed offered rate: txs go out on a 10 ms tick, round-robin over the operators. */
+export async function openLoop(ops: Operator[], tracker: CommitTracker, opts: OpenLoopOptions, probe: Probe): Promise<Record<string, unknown>> {
+  const perOp = Math.ceil((opts.txPerSec * (opts.warmupS + opts.durationS + 1)) / ops.length) + 2
+  for (const op of ops) await op.presign(perOp)
+  tracker.latenciesMs = []
+  const start = nowMs()
+  const windowFrom = start + opts.warmupS * 1000
+  const windowTo = windowFrom + opts.durationS * 1000
+  let sent = 0
+  let next = 0
+  let began = false
+  const inFlightCalls = new Set<Promise<void>>()
+  for (;;) {
+    const t = nowMs()
+    if (t >= windowTo) break
+    if (!began && t >= windowFrom) {
+      began = true
+      await probe.begin()
+    }
+    const due = Math.floor(((t - start) / 1000) * opts.txPerSec) - sent
+    if (due > 0) {
+      // Spread the due txs over the operators; each operator's share goes in one batch call.
+      const shares = new Map<Operator, number>()
+      for (let i = 0; i < due; i++) {
+        const op = ops[next++ % ops.length]
+        shares.set(op, (shares.get(op) ?? 0) + 1)
+      }
+      for (const [op, n] of shares) {
+        const p = op.take(n).then((txs) => submit(op, txs, tracker, t >= windowFrom))
+        inFlightCalls.add(p)
+        void p.finally(() => inFlightCalls.delete(p))
+      }
+      sent += due
+    }
+    await sleep(10)
+  }
+  const figures = await probe.end()
+  await Promise.all(inFlightCalls)
+  const notCommitted = await drain(tracker, 60_000, true)
+  const signedLive = ops.reduce((s, op) => s + op.signedLive, 0)
+  const result = windowResult(tracker, windowFrom, windowTo)
+  return {
+    offeredTxPerSec: round(opts.txPerSec, 2), offeredReceiptsPerSec: round(opts.txPerSec * ops[0].receiptsPerTx), ...result,
+    measuredTxsNotCommitted: notCommitted, signedLiveInWindow: signedLive, ...figures,
+  }
+}

@@ -1,0 +1,275 @@
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../genesis/devnet.js'
+import { defaultParams, type Params } from '../genesis/params.js'
+import { defaultMempoolOptions } from '../node/mempool.js'
+import { defaultNodeConfig } from '../node/config.js'
+import type { Genesis } from '../genesis/genesis.js'
+import { BenchNode, benchTempDir, compactedBytes, startCluster } from './cluster.js'
+import {
+  closedLoop, CommitTracker, drain, feed, FIRST_OPERATOR_ACCOUNT, MODEL_MIN_FEE, openLoop, Operator, RECEIPT_FEE, setupWorkload,
+  type Probe, type Workload,
+} from './load.js'
+import { log, nowMs, plain, round, sleep } from './util.js'
+
+export interface BenchOptions {
+  durationS: number
+  operators: number
+  /** receipts per submitReceipts tx, one measurement each */
+  modes: number[]
+  blockTimeMs: number
+  profile: boolean
+  profileRoot: string
+  syncBlocks: number
+  keep: boolean
+}
+
+/** Consensus timeouts for loopback (the e2e tests' values). */
+export const LOOPBACK_TIMEOUTS: Partial<Params> = {
+  timeoutProposeMs: 600, timeoutProposeDeltaMs: 200, timeoutPrevoteMs: 300, timeoutPrevoteDeltaMs: 100, timeoutPrecommitMs: 300, timeoutPrecommitDeltaMs: 100,
+}
+
+/** In-flight txs per operator in the closed loop, by receipts per tx (under the mempool's 1024 future nonces per sender). */
+function inflightFor(receiptsPerTx: number): number {
+  if (receiptsPerTx <= 1) return 1000
+  if (receiptsPerTx <= 100) return 40
+  return 6
+}
+
+const warmupOf = (durationS: number): number => Math.max(3, Math.min(10, durationS / 2))
+
+function genesisFor(validators: number, opts: BenchOptions, params: Partial<Params>): Genesis {
+  return buildDevnetGenesis({ validators, accounts: FIRST_OPERATOR_ACCOUNT + opts.operators, params })
+}
+
+/** The params that differ from the defaults, and the ones every reader of a throughput figure wants. */
+function paramsRecord(g: Genesis): Record<string, unknown> {
+  const d = plain(defaultParams()) as Record<string, unknown>
+  const p = plain(g.params) as Record<string, unknown>
+  const changed = Object.fromEntries(Object.entries(p).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(d[k])))
+  return { changedFromDefaults: changed, maxBlockTxs: p.maxBlockTxs, maxBlockBytes: p.maxBlockBytes, maxReceiptsPerTx: p.maxReceiptsPerTx, minTxFee: p.minTxFee }
+}
+
+function nodeConfigRecord(blockTimeMs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const d = defaultNodeConfig('')
+  return { blockTimeMs, emptyBlocks: true, mempool: { ...defaultMempoolOptions }, rpcMaxBatch: d.rpcMaxBatch, rpcMaxBodyBytes: d.rpcMaxBodyBytes, logLevel: 'warn', ...extra }
+}
+
+function loadRecord(opts: BenchOptions): Record<string, unknown> {
+  return {
+    operators: opts.operators, operatorAccounts: `devAccountKey(${FIRST_OPERATOR_ACCOUNT}..${FIRST_OPERATOR_ACCOUNT + opts.operators - 1})`,
+    payer: 'the operator itself', receiptFee: RECEIPT_FEE.toString(), modelMinFee: MODEL_MIN_FEE.toString(), attributionPerReceipt: 2,
+    submit: 'tx_send in JSON-RPC batches (≤ 100 calls, ≤ 4 MiB hex per HTTP body)', commitTime: 'arrival of the newBlocks WebSocket notification holding the tx',
+  }
+}
+
+/** Node CPU, harness CPU and the watched node's metrics over the measured window. */
+function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
+  let t0 = 0
+  let cpu0: (number | null)[] = []
+  let self0 = process.cpuUsage()
+  let m0 = { receipts: 0, failed: 0, height: 0, rounds: 0 }
+  const metrics = async () => ({
+    receipts: await watch.metric('attrchain_receipts_total'),
+    failed: await watch.metric('attrchain_txs_total', { status: 'failed' }),
+    height: await watch.metric('attrchain_height'),
+    rounds: await watch.metric('attrchain_consensus_rounds_per_height_sum'),
+  })
+  return {
+    begin: async () => {
+      m0 = await metrics()
+      t0 = nowMs()
+      cpu0 = nodes.map((n) => n.cpuSeconds())
+      self0 = process.cpuUsage()
+    },
+    end: async () => {
+      const s = (nowMs() - t0) / 1000
+      const cpu = nodes.map((n, i) => {
+        const c = n.cpuSeconds()
+        return c === null || cpu0[i] === null ? null : round((100 * (c - (cpu0[i] as number))) / s)
+      })
+      const self = process.cpuUsage(self0)
+      const m = await metrics()
+      const blocks = m.height - m0.height
+      return {
+        nodeMetrics: {
+          receiptsPerSec: round((m.receipts - m0.receipts) / s), failedTxs: m.failed - m0.failed, blocks,
+          receiptsPerBlock: blocks > 0 ? round((m.receipts - m0.receipts) / blocks) : null,
+          consensusRoundsPerHeight: blocks > 0 ? round((m.rounds - m0.rounds) / blocks, 2) : null, mempoolTxsAtEnd: await watch.metric('attrchain_mempool_txs'),
+        },
+        cpuPercentOfOneCore: { nodes: cpu, harness: round((100 * (self.user + self.system)) / 1e6 / s) },
+      }
+    },
+  }
+}
+
+/** Max rate (closed loop), then latency at 50 % of it (open loop), for one receipts-per-tx mode. */
+async function measureMode(nodes: BenchNode[], workload: Workload, receiptsPerTx: number, opts: BenchOptions): Promise<Record<string, unknown>> {
+  const watch = nodes[0]
+  const ops = Array.from({ length: opts.operators }, (_, i) => new Operator(devAccountKey(FIRST_OPERATOR_ACCOUNT + i), nodes[i % nodes.length].client, workload, receiptsPerTx))
+  for (const op of ops) await op.reset()
+  const tracker = new CommitTracker()
+  await tracker.start(watch.client)
+  const probe = probeOf(nodes, watch)
+  try {
+    log(`  ${receiptsPerTx} receipt(s)/tx: closed loop for max rate`)
+    const max = await closedLoop(ops, tracker, {
+      inflightPerOperator: inflightFor(receiptsPerTx), warmupS: warmupOf(opts.durationS), durationS: opts.durationS, rampS: 2, presignBudgetBytes: 1.5e9, presignFloorReceiptsPerSec: 4000,
+    }, probe)
+    log(`  max: ${max.receiptsPerSec} receipts/s (node metrics ${(max.nodeMetrics as { receiptsPerSec: number }).receiptsPerSec})`)
+    const left = await drain(tracker, 120_000)
+    for (const op of ops) await op.reset()
+    const half = (max.receiptsPerSec as number) / 2
+    if (half === 0) {
+      const heights = await Promise.all(nodes.map(async (n) => (await n.client.status().catch(() => null))?.height ?? null))
+      log(`  no receipt committed in the window (heights ${heights.join(', ')}): no latency run`)
+      return { receiptsPerTx, maxRate: max, latencyAtHalfMax: null, stalled: { heightsAfterWindow: heights }, undrainedAfterClosedLoop: left, loadErrors: tracker.stats }
+    }
+    log(`  ${receiptsPerTx} receipt(s)/tx: open loop at ${round(half)} receipts/s`)
+    const lat = await openLoop(ops, tracker, { txPerSec: half / receiptsPerTx, warmupS: Math.min(5, warmupOf(opts.durationS)), durationS: opts.durationS }, probe)
+    log(`  latency p50 ${(lat.latencyMs as { p50: number }).p50} ms, p99 ${(lat.latencyMs as { p99: number }).p99} ms`)
+    await drain(tracker, 60_000)
+    return { receiptsPerTx, maxRate: max, latencyAtHalfMax: lat, undrainedAfterClosedLoop: left, loadErrors: tracker.stats }
+  } finally {
+    await tracker.stop()
+    for (const op of ops) await op.client.close()
+  }
+}
+
+async function modelReceipts(node: BenchNode, w: Workload): Promise<number> {
+  return (await node.client.getModel(w.modelId))?.receipts ?? 0
+}
+
+const profileDirOf = (opts: BenchOptions, scenario: string, sub = ''): string | null => (opts.profile ? join(opts.profileRoot, scenario, sub) : null)
+
+export async function runSingleNode(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const dir = benchTempDir()
+  const genesis = genesisFor(1, opts, {})
+  const node = await BenchNode.create({ name: 'v0', home: join(dir, 'v0'), genesis, validatorKey: devValidatorKey(0) })
+  const start = { blockTimeMs: opts.blockTimeMs, profileDir: null as string | null }
+  const modes: Record<string, unknown>[] = []
+  try {
+    await node.start(start)
+    log('single-node: setting up Datanet, contributions and model')
+    const workload = await setupWorkload(node.client)
+    let receipts0 = await modelReceipts(node, workload)
+    await node.stop()
+    let bytes0 = await compactedBytes(node.chainDbDir)
+    for (const mode of opts.modes) {
+      const profileDir = profileDirOf(opts, 'single-node', `receipts-${mode}`)
+      await node.start({ ...start, profileDir })
+      const result = await measureMode([node], workload, mode, opts)
+      const receipts1 = await modelReceipts(node, workload)
+      const peakRssBytes = node.peakRssBytes()
+      await node.stop()
+      const bytes1 = await compactedBytes(node.chainDbDir)
+      const added = receipts1 - receipts0
+      modes.push({
+        ...result, peakRssMiB: peakRssBytes === null ? null : round(peakRssBytes / 2 ** 20),
+        leveldb: { receiptsAdded: added, compactedBytesBefore: bytes0, compactedBytesAfter: bytes1, bytesPerReceipt: added > 0 ? round((bytes1 - bytes0) / added) : null },
+        ...(profileDir ? { profileDir } : {}),
+      })
+      receipts0 = receipts1
+      bytes0 = bytes1
+    }
+  } finally {
+    await node.stop()
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true })
+  }
+  return {
+    validators: 1, genesisParams: paramsRecord(genesis), nodeConfig: nodeConfigRecord(opts.blockTimeMs), load: loadRecord(opts), modes,
+    notes: 'node restarted per mode (compaction needs the DB closed): peak RSS is per mode; bytesPerReceipt = growth of the compacted LevelDB dir / receipts added in the mode (includes the per-tx and per-block overhead of that mode)',
+  }
+}
+
+export async function runDevnet4(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const genesis = genesisFor(4, opts, LOOPBACK_TIMEOUTS)
+  const profileDir = profileDirOf(opts, 'devnet-4')
+  const cluster = await startCluster({ genesis, validatorKeys: [0, 1, 2, 3].map(devValidatorKey), start: { blockTimeMs: opts.blockTimeMs, profileDir }, keepDir: opts.keep })
+  const modes: Record<string, unknown>[] = []
+  try {
+    log('devnet-4: setting up Datanet, contributions and model')
+    const workload = await setupWorkload(cluster.nodes[0].client)
+    for (const mode of opts.modes) modes.push(await measureMode(cluster.nodes, workload, mode, opts))
+    const rss = cluster.nodes.map((n) => n.peakRssBytes())
+    return {
+      validators: 4, processes: 4, genesisParams: paramsRecord(genesis), nodeConfig: nodeConfigRecord(opts.blockTimeMs, { bootstrap: 'every other validator' }),
+      load: { ...loadRecord(opts), spread: 'operator i submits to node i mod 4; commits timed on node 0' }, modes,
+      peakRssMiB: rss.map((b) => (b === null ? null : round(b / 2 ** 20))), ...(profileDir ? { profileDir } : {}),
+    }
+  } finally {
+    await cluster.close()
+  }
+}
+
+export const SYNC_PARAMS: Partial<Params> = { maxBlockTxs: 10 }
+const SYNC_RECEIPTS_PER_TX = 100
+
+/**
+ * A single validator produces `syncBlocks` blocks full to `maxBlockTxs` (10 txs
+ * of 100 receipts; --no-empty-blocks, so its head stays put once the load
+ * stops); then a fresh full node of the same genesis syncs from it.
+ */
+export async function runSync(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const dir = benchTempDir()
+  const genesis = genesisFor(1, opts, SYNC_PARAMS)
+  const validator = await BenchNode.create({ name: 'v0', home: join(dir, 'v0'), genesis, validatorKey: devValidatorKey(0) })
+  const full = await BenchNode.create({ name: 'full', home: join(dir, 'full'), genesis, validatorKey: null, config: { bootstrap: [validator.multiaddr] } })
+  const productionBlockTimeMs = 0
+  try {
+    // No empty blocks: with block time 0 the chain would otherwise race ahead with empty heights.
+    await validator.start({ blockTimeMs: productionBlockTimeMs, profileDir: null, extraFlags: ['--no-empty-blocks'] })
+    log('sync: setting up Datanet, contributions and model')
+    const workload = await setupWorkload(validator.client)
+    const target = (await validator.client.status()).height + opts.syncBlocks
+    log(`sync: producing blocks up to height ${target}`)
+    const ops = Array.from({ length: opts.operators }, (_, i) => new Operator(devAccountKey(FIRST_OPERATOR_ACCOUNT + i), validator.client, workload, SYNC_RECEIPTS_PER_TX))
+    for (const op of ops) await op.reset()
+    const tracker = new CommitTracker()
+    await tracker.start(validator.client)
+    const produceStart = nowMs()
+    const feeder = feed(ops, tracker, 40, () => false)
+    let last = 0
+    while ((await validator.client.status()).height < target) {
+      await sleep(500)
+      if (nowMs() - last > 10_000) {
+        last = nowMs()
+        log(`  height ${(await validator.client.status()).height} / ${target}`)
+      }
+    }
+    await feeder.stop()
+    const produceS = (nowMs() - produceStart) / 1000
+    await drain(tracker, 60_000)
+    await tracker.stop()
+    const fullBlocks = tracker.blocks.filter((b) => b.txs >= (SYNC_PARAMS.maxBlockTxs as number)).length
+    const head = await validator.client.status()
+    const totalReceipts = await modelReceipts(validator, workload)
+    log(`sync: chain of ${head.height} blocks, ${totalReceipts} receipts; starting a fresh full node`)
+    const t0 = nowMs()
+    await full.start({ blockTimeMs: productionBlockTimeMs, profileDir: profileDirOf(opts, 'sync') })
+    let tFirst: number | null = null
+    for (;;) {
+      const h = (await full.client.status()).height
+      if (tFirst === null && h > 0) tFirst = nowMs()
+      if (h >= head.height) break
+      if (nowMs() - t0 > 30 * 60_000) throw new Error(`sync did not reach ${head.height} within 30 minutes (at ${h})`)
+      await sleep(50)
+    }
+    const tEnd = nowMs()
+    const syncedBlockHash = (await full.client.getBlock(head.height))?.hash
+    const peakRss = full.peakRssBytes()
+    const s = (tEnd - (tFirst ?? t0)) / 1000
+    return {
+      genesisParams: paramsRecord(genesis), producer: { blockTimeMs: productionBlockTimeMs, receiptsPerTx: SYNC_RECEIPTS_PER_TX, operators: opts.operators, seconds: round(produceS, 1), blocksWithMaxTxs: fullBlocks },
+      blocks: head.height, receipts: totalReceipts, receiptsPerBlock: round(totalReceipts / head.height),
+      blocksPerSec: round(head.height / s), receiptsPerSec: round(totalReceipts / s),
+      secondsFromFirstBlock: round(s, 2), secondsIncludingStartup: round((tEnd - t0) / 1000, 2),
+      sameHeadHash: syncedBlockHash === head.blockHash, fullNodePeakRssMiB: peakRss === null ? null : round(peakRss / 2 ** 20),
+      ...(opts.profile ? { profileDir: profileDirOf(opts, 'sync') } : {}),
+    }
+  } finally {
+    await full.stop()
+    await validator.stop()
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true })
+  }
+}
