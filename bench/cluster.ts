@@ -115,7 +115,8 @@ export class BenchNode {
     const nodeFlags: string[] = []
     if (opts.profileDir) {
       mkdirSync(opts.profileDir, { recursive: true })
-      nodeFlags.push('--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${this.name}-${Date.now()}.cpuprofile`)
+      // Default file names carry pid and thread id: tsx's loader thread writes a profile of its own beside the main thread's.
+      nodeFlags.push('--cpu-prof', '--cpu-prof-dir', opts.profileDir)
     }
     const args = [
       ...nodeFlags, BIN, 'start', '--home', this.home, '--rpc-port', String(this.rpcPort), '--p2p-port', String(this.p2pPort),

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
  * the functions with the most self time in a V8 CPU profile (as written by
  * `node --cpu-prof`), with file:line. For a directory, every .cpuprofile in
  * it (recursively) is read and summed. Lines are 1-based lines of the code
- * V8 ran; tsx keeps the lines of the .ts sources.
+ * V8 ran: for .ts files run through tsx that code is esbuild's output, so
+ * the file is right but the line often is not (":1"); go by function name.
  */
 
 interface CallFrame {
@@ -67,7 +68,8 @@ export function topFunctions(profiles: CpuProfile[], top = 25): { totalMs: numbe
     const self = selfTimes(p)
     for (const node of p.nodes) {
       const us = self.get(node.id) ?? 0
-      if (us === 0) continue
+      // Idle time says nothing about where work goes; the percentages are of busy time.
+      if (us === 0 || node.callFrame.functionName === '(idle)') continue
       total += us
       const fn = node.callFrame.functionName || '(anonymous)'
       const loc = location(node.callFrame)
@@ -109,7 +111,7 @@ function main(argv: string[]): void {
     process.stdout.write(JSON.stringify({ files, ...result }) + '\n')
     return
   }
-  process.stdout.write(`${files.length} profile(s), ${result.totalMs} ms sampled\n`)
+  process.stdout.write(`${files.length} profile(s), ${result.totalMs} ms busy (idle excluded)\n`)
   process.stdout.write(`${'self ms'.padStart(9)} ${'self %'.padStart(6)}  function  location\n`)
   for (const e of result.entries) {
     process.stdout.write(`${e.selfMs.toFixed(1).padStart(9)} ${e.selfPercent.toFixed(1).padStart(6)}  ${e.function}  ${e.location}\n`)
