@@ -86,13 +86,14 @@ function parseFeeSplit(v: unknown): FeeSplit {
 function checkParams(p: Params): void {
   const sum = FEE_SPLIT_KEYS.reduce((s, k) => s + p.feeSplit[k], 0)
   if (sum !== 10_000) bad(`must sum to 10000 bps, got ${sum}`, 'params.feeSplit')
-  for (const k of ['maxReceiptsPerTx', 'maxAttribution', 'maxBlockTxs', 'maxBlockBytes', 'maxValidators', 'downtimeWindow'] as const) {
+  for (const k of ['maxReceiptsPerTx', 'maxAttribution', 'maxBlockTxs', 'maxBlockBytes', 'maxBlockReceipts', 'maxValidators', 'downtimeWindow'] as const) {
     if (p[k] < 1) bad('must be at least 1', `params.${k}`)
   }
   for (const k of ['slashDoubleSignBps', 'slashDowntimeBps', 'downtimeMissedBps'] as const) {
     if (p[k] > 10_000) bad('must be at most 10000 bps', `params.${k}`)
   }
   if (p.minValidatorStake < 1n) bad('must be positive', 'params.minValidatorStake')
+  if (p.maxBlockReceipts < p.maxReceiptsPerTx) bad('must be at least maxReceiptsPerTx, or a full submitReceipts tx could never be included', 'params.maxBlockReceipts')
 }
 
 /** Parse and validate a genesis JSON object; errors name the field. */

@@ -34,6 +34,11 @@ export interface Params {
   maxBlockTxs: number
   /** bytes of txs per block */
   maxBlockBytes: number
+  /**
+   * inference receipts per block: bounds the work of executing a block, so
+   * that validators can check a proposal within the consensus timeouts
+   */
+  maxBlockReceipts: number
   /** units of self-stake needed by createValidator */
   minValidatorStake: bigint
   /** size of the active set (highest power first) */
@@ -71,6 +76,7 @@ export function defaultParams(): Params {
     maxAttribution: 64,
     maxBlockTxs: 20_000,
     maxBlockBytes: 8 * 1024 * 1024,
+    maxBlockReceipts: 20_000,
     minValidatorStake: 10_000n * UNITS_PER_OPEN,
     maxValidators: 100,
     unbondingBlocks: 100,

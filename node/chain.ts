@@ -184,6 +184,8 @@ export class ChainService {
     const lastCommit = await this.checkLastCommit(block)
     const evidence = await this.checkEvidence(block)
     const txs = block.txs.map((t, i) => this.decodeTx(t, i))
+    const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
+    if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
       height: h.height, timeMs: h.timeMs, proposer: h.proposer, txs, evidence: evidence.map(slashOf),
       lastCommitSigners: lastCommit ? lastCommit.signatures.map((s) => s.validator) : null,
@@ -252,6 +254,10 @@ export class ChainService {
     if (!members) throw new AttrchainError('CHAIN_ERROR_NO_VALIDATOR_SET', `no state validator set for height ${height}`)
     return members
   }
+}
+
+export function receiptCount(stx: SignedTx): number {
+  return stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0
 }
 
 function slashOf(e: Evidence): SlashEvidence {

@@ -74,6 +74,7 @@ export class ConsensusDriver {
   private own: { proposal: { proposal: Proposal; bytes: Uint8Array } | null; votes: Vote[] } = { proposal: null, votes: [] }
   private rebroadcastTimer: NodeJS.Timeout | null = null
   private relays = 0
+  private heightStartedAt = 0
   private readonly log: Logger
 
   constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
@@ -105,9 +106,15 @@ export class ConsensusDriver {
     this.rebroadcastTimer.unref()
   }
 
+  /**
+   * Only once a height has gone undecided for two periods: in the normal
+   * case every message arrives the first time, and re-sending a proposal
+   * costs every peer a block decode.
+   */
   private rebroadcast(): void {
     const network = this.modules.network
     if (!network || !this.state || this.state.decision !== null || this.paused) return
+    if (this.modules.now() - this.heightStartedAt < 2 * this.opts.rebroadcastMs) return
     const relay = ++this.relays
     if (this.own.proposal) network.broadcastProposal(this.own.proposal.proposal, this.own.proposal.bytes, relay)
     for (const v of this.own.votes) network.broadcastVote(v, relay)
@@ -198,6 +205,7 @@ export class ConsensusDriver {
     if (this.state && this.state.height >= height && this.state.decision === null) return
     if (!keepWal) this.modules.wal?.reset()
     this.own = { proposal: null, votes: [] }
+    this.heightStartedAt = this.modules.now()
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
     const config = { chainId: this.modules.chain.config.chainId, self, timeouts: this.opts.timeouts }
@@ -302,7 +310,7 @@ export class ConsensusDriver {
     if (!privValidator) return
     if (!this.opts.emptyBlocks) await this.waitForTxs()
     const { params } = chain.config
-    const txs = mempool.reap(params.maxBlockTxs, params.maxBlockBytes)
+    const txs = mempool.reap(params.maxBlockTxs, params.maxBlockBytes, params.maxBlockReceipts)
     const evidence = [...this.pendingEvidence.values()]
     const p = chain.buildBlock({ timeMs: this.modules.now(), proposer: privValidator.address, txs, lastCommit: this.lastCommit, evidence })
     this.blocks.set(p.hash, { height, bytes: p.bytes })

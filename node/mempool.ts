@@ -130,7 +130,7 @@ export class Mempool {
    * account nonce, senders in order of their oldest ready tx, within the
    * block limits.
    */
-  reap(maxTxs: number, maxBytes: number): SignedTx[] {
+  reap(maxTxs: number, maxBytes: number, maxReceipts = Number.MAX_SAFE_INTEGER): SignedTx[] {
     const runs: Entry[][] = []
     for (const [sender, queue] of this.bySender) {
       let n = this.modules.account(sender).nonce
@@ -141,11 +141,14 @@ export class Mempool {
     runs.sort((a, b) => a[0].seq - b[0].seq)
     const out: SignedTx[] = []
     let bytes = 0
+    let receipts = 0
     for (const run of runs) {
       for (const e of run) {
-        if (out.length >= maxTxs || bytes + e.stx.bytes.length > maxBytes) break
+        const r = e.stx.tx.call.type === 'submitReceipts' ? e.stx.tx.call.receipts.length : 0
+        if (out.length >= maxTxs || bytes + e.stx.bytes.length > maxBytes || receipts + r > maxReceipts) break
         out.push(e.stx)
         bytes += e.stx.bytes.length
+        receipts += r
       }
       if (out.length >= maxTxs) break
     }

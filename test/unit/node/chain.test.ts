@@ -72,3 +72,18 @@ function rebuildTxRoot(block: Encodable[]): Uint8Array {
   header[4] = fromHex(txRoot(block[1] as Uint8Array[]))
   return encode([header, block[1], block[2], block[3]])
 }
+
+t.test('a block over maxBlockReceipts is refused, and the mempool never reaps one', async (t) => {
+  const small = buildDevnetGenesis({ validators: 1, accounts: 3, params: { maxReceiptsPerTx: 2, maxBlockReceipts: 3 } })
+  const n1 = await openChain(small)
+  const n2 = await openChain(small)
+  t.teardown(async () => { await n1.close(); await n2.close() })
+  const receipt = { modelId: '0x' + '01'.repeat(32), payer: a.address, fee: 1n, inputHash: '0x' + '02'.repeat(32), outputHash: '0x' + '03'.repeat(32), attribution: [] }
+  const txs = [0, 1].map((nonce) => signTx({ chainId: small.chainId, nonce, fee: small.params.minTxFee, call: { type: 'submitReceipts', receipts: [receipt, receipt] } }, a))
+  const p = n1.chain.buildBlock({ timeMs: Date.parse(small.genesisTime) + 1000, proposer: v0.address, txs, lastCommit: null, evidence: [] })
+  await t.rejects(n2.chain.validateBlock(p.bytes), { code: 'BLOCK_ERROR_TOO_MANY_RECEIPTS' }, '4 receipts > 3')
+  const { Mempool, defaultMempoolOptions } = await import('../../../node/mempool.js')
+  const mempool = new Mempool(defaultMempoolOptions, { chainId: small.chainId, params: small.params, account: (x) => ({ balance: n1.chain.queries.balance(x), nonce: n1.chain.queries.nonce(x) }) })
+  for (const tx of txs) mempool.add(tx.bytes)
+  t.equal(mempool.reap(100, 1 << 20, small.params.maxBlockReceipts).length, 1, 'reap stops at the receipts budget')
+})
