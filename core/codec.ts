@@ -33,6 +33,13 @@ class Writer {
     this.view = new DataView(next.buffer)
   }
 
+  /** Drop a buffer grown by one huge message, so it is not held forever. */
+  shrink(): void {
+    this.buf = new Uint8Array(256)
+    this.view = new DataView(this.buf.buffer)
+    this.pos = 0
+  }
+
   u8(v: number): void {
     this.ensure(1)
     this.buf[this.pos++] = v
@@ -100,10 +107,21 @@ function write(w: Writer, v: Encodable, depth: number): void {
   throw new CodecError('CODEC_ERROR_BAD_TYPE', `cannot encode ${typeof v}`)
 }
 
+/**
+ * One scratch writer for every call: encode is synchronous and never
+ * re-entered, and allocating a buffer per call showed in profiles (GC).
+ * The result is a copy, so the scratch may be reused at once.
+ */
+const scratch = new Writer()
+
 export function encode(value: Encodable): Uint8Array {
-  const w = new Writer()
-  write(w, value, 0)
-  return w.buf.slice(0, w.pos)
+  scratch.pos = 0
+  try {
+    write(scratch, value, 0)
+    return scratch.buf.slice(0, scratch.pos)
+  } finally {
+    if (scratch.buf.length > 1024 * 1024) scratch.shrink()
+  }
 }
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint' })
