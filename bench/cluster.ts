@@ -13,6 +13,7 @@ import { homePaths, writeFileDurable } from '../node/home.js'
 import { loadOrCreateNodeKey } from '../p2p/index.js'
 import { AttrchainClient } from '../rpc/index.js'
 import { log, sleep } from './util.js'
+import { NODE_RUNTIME_FLAGS } from '../node/runtime.js'
 
 /**
  * Node processes for the benchmarks: real `attrchain start` children, each
@@ -112,7 +113,7 @@ export class BenchNode {
   }
 
   async start(opts: StartOptions): Promise<void> {
-    const nodeFlags: string[] = []
+    const nodeFlags: string[] = [...NODE_RUNTIME_FLAGS]
     if (opts.profileDir) {
       mkdirSync(opts.profileDir, { recursive: true })
       // Default file names carry pid and thread id: tsx's loader thread writes a profile of its own beside the main thread's.

@@ -13,6 +13,7 @@ import { AttrchainClient, units, type AccountInfo } from '../rpc/index.js'
 import { initHome } from './init.js'
 import { homePaths, readGenesisFile, writeFileDurable } from './home.js'
 import { loadOrCreateNodeKey } from '../p2p/index.js'
+import { NODE_RUNTIME_FLAGS } from './runtime.js'
 
 /**
  * `attrchain devnet` (DESIGN §7): a parent process writes one genesis and one
@@ -142,7 +143,7 @@ interface Child {
  */
 function spawnNode(node: DevnetNode, opts: DevnetOptions, env: NodeJS.ProcessEnv): Child {
   const log = openSync(node.logFile, 'a')
-  const args = [BIN, 'start', '--home', node.home, '--rpc-port', String(node.rpcPort), '--p2p-port', String(node.p2pPort), '--block-time', String(opts.blockTimeMs)]
+  const args = [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', node.home, '--rpc-port', String(node.rpcPort), '--p2p-port', String(node.p2pPort), '--block-time', String(opts.blockTimeMs)]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...env, [PARENT_PID_ENV]: String(process.pid) } })
   closeSync(log)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {

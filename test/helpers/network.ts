@@ -11,6 +11,7 @@ import { homePaths, writeFileDurable } from '../../node/home.js'
 import { loadOrCreateNodeKey } from '../../p2p/index.js'
 import { AttrchainClient } from '../../rpc/index.js'
 import { BIN, exited, freePort, tempDir, until } from './nodeProcess.js'
+import { NODE_RUNTIME_FLAGS } from '../../node/runtime.js'
 
 /** Consensus timeouts short enough for tests on loopback. */
 export const FAST_PARAMS: Partial<Params> = {
@@ -75,7 +76,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
       client: new AttrchainClient(`http://127.0.0.1:${rpcPort}`, { timeoutMs: 20_000 }),
       running: () => node.child !== null && node.child.exitCode === null && node.child.signalCode === null,
       start: async () => {
-        const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(rpcPort), '--p2p-port', String(p2pPort), '--block-time', blockTime, '--log-level', 'info'], {
+        const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', home, '--rpc-port', String(rpcPort), '--p2p-port', String(p2pPort), '--block-time', blockTime, '--log-level', 'info'], {
           env: ENV, stdio: ['ignore', 'ignore', 'pipe'],
         })
         child.stderr!.pipe(createWriteStream(join(home, 'node.log'), { flags: 'a' }))

@@ -8,6 +8,7 @@ import { buildDevnetGenesis, devValidatorKey, type DevnetGenesisOptions } from '
 import type { Genesis } from '../../genesis/genesis.js'
 import { initHome } from '../../node/init.js'
 import { AttrchainClient } from '../../rpc/index.js'
+import { NODE_RUNTIME_FLAGS } from '../../node/runtime.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 /** Children get the caller's environment without ATTRCHAIN_* settings, so only flags count. */
@@ -67,7 +68,7 @@ export function exited(p: ChildProcess): Promise<number | null> {
 export async function startNode(home: string, flags: string[] = []): Promise<NodeProcess> {
   const port = await freePort()
   const p2p = flags.includes('--p2p-port') ? [] : ['--p2p-port', String(await freePort())]
-  const child = spawn(process.execPath, [BIN, 'start', '--home', home, '--rpc-port', String(port), '--log-level', 'warn', ...p2p, ...flags], {
+  const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', home, '--rpc-port', String(port), '--log-level', 'warn', ...p2p, ...flags], {
     env: ENV, stdio: ['ignore', 'ignore', 'pipe'],
   })
   const log = createWriteStream(join(home, 'node.log'), { flags: 'a' })
