@@ -3,6 +3,9 @@
 // so that no build step stands between a checkout and a running node.
 import { register } from 'tsx/esm/api'
 
+// Stack traces point at the
+// TypeScript lines rather than tsx's output.
+process.setSourceMapsEnabled(true)
 register()
 const { main } = await import('../node/cli.ts')
 process.exit(await main(process.argv.slice(2)))

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { CHILD_ENV } from '../helpers/childEnv.js'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +16,7 @@ import { main, type CliIo } from '../../node/cli.js'
 const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 const SINK = '0x' + '22'.repeat(20)
 /** The child's environment without the caller's ATTRCHAIN_* settings, so that only the flags count. */
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_')))
+const ENV = CHILD_ENV
 
 interface Run {
   code: number | null

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { CHILD_ENV } from '../helpers/childEnv.js'
 import type { Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -51,7 +52,7 @@ interface ChildRun {
 /** Run the writer; `killAfterMs` after its first commit it is SIGKILLed (null: let it finish `max` blocks). */
 function runWriter(dir: string, killAfterMs: number | null, max?: number): Promise<ChildRun> {
   const args = ['--import', 'tsx', fixture, 'write', dir, ...(max === undefined ? [] : [String(max)])]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, args, { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'inherit'] })
   const run: ChildRun = { ready: -1, committed: new Map(), last: -1, exitCode: null, signal: null }
   let buf = ''
   let armed = false

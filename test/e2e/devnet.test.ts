@@ -1,4 +1,5 @@
 import t from 'tap'
+import { CHILD_ENV } from '../helpers/childEnv.js'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,7 +13,7 @@ import { devAccountKey, devValidatorKey } from '../../genesis/devnet.js'
 import { AttrchainClient, TxSender, transfer } from '../../rpc/index.js'
 
 const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_')))
+const ENV = CHILD_ENV
 const DEADLINE_MS = 60_000
 
 interface DevnetJson {
@@ -34,6 +35,30 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise<void>((r) => server.close(() => r()))
   return port
+}
+
+async function canListen(port: number): Promise<boolean> {
+  const server = createServer()
+  const ok = await new Promise<boolean>((r) => {
+    server.once('error', () => r(false))
+    server.listen(port, '127.0.0.1', () => r(true))
+  })
+  if (ok) await new Promise<void>((r) => server.close(() => r()))
+  return ok
+}
+
+/**
+ * A base port with `n` free ports after it, below Linux's ephemeral range
+ * (32768+) where other tests' port-0 listeners land: a devnet of N nodes
+ * takes P..P+N-1, which a single free port does not promise.
+ */
+async function freeRange(n: number): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000)
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => canListen(base + i)))
+    if (results.every(Boolean)) return base
+    if (attempt > 50) throw new Error('no free port range')
+  }
 }
 
 function alive(pid: number): boolean {
@@ -130,7 +155,8 @@ t.test('devnet --validators 1 --json: banner line, RPC, commits, a dev-key tx, c
 t.test('the default devnet runs 4 validators in agreement; restart keeps the chain, --reset starts anew', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'attrchain-devnet-restart-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const args = ['--home', dir, '--rpc-port', String(await freePort()), '--p2p-port', String(await freePort()), '--block-time', '100']
+  const base = await freeRange(8)
+  const args = ['--home', dir, '--rpc-port', String(base), '--p2p-port', String(base + 4), '--block-time', '100']
   const first = await startDevnet(t, args)
   t.equal(first.info.nodes.length, 4, 'runs four validators')
   t.same(first.info.nodes.map((n) => n.validator), [0, 1, 2, 3].map((i) => devValidatorKey(i).address), 'the dev validator keys')

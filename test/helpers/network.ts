@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { CHILD_ENV } from './childEnv.js'
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -19,7 +20,7 @@ export const FAST_PARAMS: Partial<Params> = {
   timeoutPrecommitMs: 300, timeoutPrecommitDeltaMs: 100,
 }
 
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_')))
+const ENV = CHILD_ENV
 
 export interface NetNode {
   name: string

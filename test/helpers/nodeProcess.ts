@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { CHILD_ENV } from './childEnv.js'
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,7 +13,7 @@ import { NODE_RUNTIME_FLAGS } from '../../node/runtime.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 /** Children get the caller's environment without ATTRCHAIN_* settings, so only flags count. */
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_')))
+const ENV = CHILD_ENV
 
 export async function freePort(): Promise<number> {
   const server = createServer()

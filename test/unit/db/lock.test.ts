@@ -1,4 +1,5 @@
 import t from 'tap'
+import { CHILD_ENV } from '../../helpers/childEnv.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,7 +20,7 @@ const genesis = testGenesis()
 const ident = { genesisHash: genesisHash(genesis), chainId: genesis.chainId }
 
 function child(mode: 'hold' | 'open', dir: string): { proc: ChildProcess; firstLine: Promise<string> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, mode, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, mode, dir], { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'inherit'] })
   const firstLine = new Promise<string>((resolve, reject) => {
     let buf = ''
     proc.stdout!.on('data', (d: Buffer) => {
