@@ -4,7 +4,7 @@
 // raise them as tests grow, never lower them to make a change pass).
 import { readFileSync } from 'node:fs'
 
-const FLOORS = { lines: 85, statements: 85, functions: 85, branches: 78 }
+const FLOORS = { lines: 88, statements: 88, functions: 85, branches: 84 }
 const path = new URL('../.tap/report/coverage-summary.json', import.meta.url)
 let total
 try {
