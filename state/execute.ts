@@ -122,7 +122,7 @@ export function checkTxEnvelope(chainId: string, params: Params, account: Accoun
  * effects and credits are reverted (DESIGN §3). Envelope failures throw: a
  * block containing such a tx is invalid.
  */
-export function executeTx(ctx: ExecContext, stx: SignedTx, index: number): TxResult {
+export function executeTx(ctx: ExecContext, stx: SignedTx): TxResult {
   const { state: s } = ctx
   const sender = stx.sender
   const acct = getAccount(s, sender)
@@ -133,7 +133,7 @@ export function executeTx(ctx: ExecContext, stx: SignedTx, index: number): TxRes
   s.beginTx()
   ctx.credits.beginTx()
   try {
-    const receipts = executeCall(ctx, stx, stx.tx.call, index)
+    const receipts = executeCall(ctx, stx, stx.tx.call)
     s.commitTx()
     ctx.credits.commitTx()
     return { hash: stx.hash, status: 'ok', receipts }
@@ -145,7 +145,7 @@ export function executeTx(ctx: ExecContext, stx: SignedTx, index: number): TxRes
   }
 }
 
-function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall, index: number): ReceiptRecord[] {
+function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall): ReceiptRecord[] {
   const s = ctx.state
   const from = stx.sender
   switch (call.type) {

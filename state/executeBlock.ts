@@ -70,7 +70,7 @@ export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Ui
   const results: TxResult[] = []
   input.txs.forEach((stx, i) => {
     try {
-      results.push(executeTx(ctx, stx, i))
+      results.push(executeTx(ctx, stx))
     } catch (e) {
       throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i} (${stx.hash}) cannot be included: ${(e as Error).message}`, { index: i })
     }
