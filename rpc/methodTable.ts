@@ -299,7 +299,7 @@ function toOpenRpcMethod(spec: MethodSpec): OpenRpcMethod {
 export const commonSchemas = {
   address: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', description: '20-byte address, 0x-hex' },
   hash: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$', description: '32-byte hash or id, 0x-hex' },
-  hex: { type: 'string', pattern: '^0x([0-9a-fA-F]{2})*$', description: 'bytes, 0x-hex' },
+  hex: { type: 'string', pattern: '^0x(?:[0-9a-fA-F]{2})*$', description: 'bytes, 0x-hex' },
   amount: { type: 'string', pattern: '^(0|[1-9][0-9]*)$', maxLength: 39, description: 'amount in units, decimal string' },
   height: { type: 'integer', minimum: 0, description: 'block height' },
   heightOrLatest: {
