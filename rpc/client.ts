@@ -1,4 +1,5 @@
 import { parseAmount } from '../core/amount.js'
+import type { Header } from '../state/block.js'
 import { toHex } from '../core/bytes.js'
 import { signTx, type Hex, type SignedTx, type TxCall, type TxType } from '../core/tx.js'
 import type { KeyPair } from '../core/keys.js'
@@ -63,17 +64,8 @@ export interface ChainParams {
   [key: string]: unknown
 }
 
-export interface BlockHeader {
-  chainId: string
-  height: number
-  timeMs: number
-  prevHash: Hex
-  txRoot: Hex
-  stateRoot: Hex
-  validatorsHash: Hex
-  proposer: Address
-  lastCommitHash: Hex
-}
+/** The header as the node serves it: the chain's own `Header` type (state/block.ts), ids as 0x-hex. */
+export type BlockHeader = Header
 
 export interface CommitSignature {
   validator: Address
