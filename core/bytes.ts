@@ -1,6 +1,11 @@
 import { CodecError } from './errors.js'
 
+// Buffer's native hex encoder called on the Uint8Array itself: no Buffer view
+// is allocated per call (every id and address of every receipt goes through here).
+const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (this: Uint8Array, start: number, end: number) => string }).hexSlice
+
 export function toHex(bytes: Uint8Array): string {
+  if (hexSlice !== undefined) return '0x' + hexSlice.call(bytes, 0, bytes.length)
   return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 

@@ -1,7 +1,7 @@
 import { toHex, fromHex } from '../core/bytes.js'
 import { formatAmount } from '../core/amount.js'
 import { parseAddress } from '../core/address.js'
-import { decodeSignedTx, callToJson, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, callToJson, txHashOf, DEFAULT_TX_LIMITS_UNBOUNDED, type SignedTx } from '../core/tx.js'
 import { blockHash, type Block } from '../state/block.js'
 import type { Distribution } from '../state/distribution.js'
 import type { ReceiptRecord } from '../state/execute.js'
@@ -47,11 +47,11 @@ function bodyJson(stx: SignedTx): Record<string, unknown> {
 }
 
 export function blockToJson(hash: string, b: Block, full: boolean): Record<string, unknown> {
-  const txs = b.txs.map((bytes) => decodeSignedTx(bytes, undefined, { verify: false }))
   return {
     hash,
     header: b.header,
-    txs: full ? txs.map(txToJson) : txs.map((t) => t.hash),
+    // hashes need no decoding: a block of 20,000 receipts is not parsed again to announce it
+    txs: full ? b.txs.map((bytes) => txToJson(decodeSignedTx(bytes, DEFAULT_TX_LIMITS_UNBOUNDED, { verify: false }))) : b.txs.map(txHashOf),
     lastCommit: b.lastCommit === null ? null : commitToJson(commitFromEncodable(b.lastCommit)),
     evidence: b.evidence.length,
   }

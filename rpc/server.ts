@@ -583,19 +583,34 @@ function requireConnection(ctx: CallContext, method: string): SubscriptionHost {
  */
 function exceedsDepth(text: string, max: number): boolean {
   if (text.length <= max) return false
+  // At most `max` openers in all cannot nest deeper: typical bodies (a few
+  // calls around long hex strings) are decided here by native indexOf.
+  let openers = 0
+  for (const opener of ['[', '{']) {
+    for (let i = text.indexOf(opener); i !== -1 && openers <= max; i = text.indexOf(opener, i + 1)) openers++
+  }
+  if (openers <= max) return false
   let depth = 0
-  let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x5b || c === 0x7b) {
+    if (c === 0x22) {
+      i = endOfString(text, i)
+      if (i === -1) return false // unterminated: JSON.parse reports it
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true
     } else if (c === 0x5d || c === 0x7d) depth--
   }
   return false
+}
+
+/** Index of the quote closing the JSON string opened at `open`, or -1. */
+function endOfString(text: string, open: number): number {
+  for (let j = text.indexOf('"', open + 1); j !== -1; j = text.indexOf('"', j + 1)) {
+    let backslashes = 0
+    while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++
+    if (backslashes % 2 === 0) return j
+  }
+  return -1
 }
 
 function sendJson(res: ServerResponse, status: number, body: string): void {

@@ -22,8 +22,10 @@ export interface Distribution {
 
 /** Per (address, role) aggregation of a block's credits; a tx layer reverts with its body. */
 export class CreditBook {
-  private readonly block = new Map<string, bigint>()
-  private tx: Map<string, bigint> | null = null
+  // role → address → amount: the address strings come from state and keep
+  // their cached hash, where a "role|address" key would be a new string per add.
+  private readonly block = new Map<DistributionRole, Map<string, bigint>>()
+  private tx: Map<DistributionRole, Map<string, bigint>> | null = null
   /** the block's validator pool: tx fees and the validators' share of receipt fees */
   private pool = 0n
   private txPool = 0n
@@ -39,9 +41,7 @@ export class CreditBook {
 
   add(address: Address | string, role: DistributionRole, amount: bigint): void {
     if (amount === 0n) return
-    const m = this.tx ?? this.block
-    const k = `${role}|${address}`
-    m.set(k, (m.get(k) ?? 0n) + amount)
+    addTo(this.tx ?? this.block, role, address, amount)
   }
 
   beginTx(): void {
@@ -53,7 +53,7 @@ export class CreditBook {
     if (!this.tx) return
     const tx = this.tx
     this.tx = null
-    for (const [k, v] of tx) this.block.set(k, (this.block.get(k) ?? 0n) + v)
+    for (const [role, byAddress] of tx) for (const [address, v] of byAddress) addTo(this.block, role, address, v)
     this.pool += this.txPool
     this.txPool = 0n
   }
@@ -65,17 +65,20 @@ export class CreditBook {
 
   /** Entries sorted by (role, address): the distribution's canonical order. */
   entries(): DistributionEntry[] {
-    return [...this.block.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, amount]) => {
-        const [role, address] = k.split('|') as [DistributionRole, string]
-        return { address, role, amount }
-      })
+    const keyed: [string, DistributionEntry][] = []
+    for (const [role, byAddress] of this.block) for (const [address, amount] of byAddress) keyed.push([`${role}|${address}`, { address, role, amount }])
+    return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e)
   }
 
   total(): bigint {
     let s = 0n
-    for (const v of this.block.values()) s += v
+    for (const byAddress of this.block.values()) for (const v of byAddress.values()) s += v
     return s
   }
+}
+
+function addTo(m: Map<DistributionRole, Map<string, bigint>>, role: DistributionRole, address: string, amount: bigint): void {
+  let byAddress = m.get(role)
+  if (byAddress === undefined) m.set(role, (byAddress = new Map()))
+  byAddress.set(address, (byAddress.get(address) ?? 0n) + amount)
 }

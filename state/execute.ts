@@ -1,5 +1,5 @@
 import { TxError } from '../core/errors.js'
-import { toHex } from '../core/bytes.js'
+import { toHex, fromHex } from '../core/bytes.js'
 import { receiptId, type SignedTx, type TxCall, type Receipt, type Hex } from '../core/tx.js'
 import type { Address } from '../core/address.js'
 import type { Params } from '../genesis/params.js'
@@ -9,7 +9,7 @@ import { K } from './keys.js'
 import {
   AccountCodec, AllowanceCodec, ValidatorCodec, AddressListCodec, DelegationCodec, UnbondingCodec, DatanetCodec,
   ContributionCodec, ModelCodec, LedgerCodec, ChainMetaCodec, IdRefCodec, IdListCodec,
-  type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
+  type Codec, type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
 } from './entities.js'
 import { emptyPool, creditPool, pending, debtFor } from './pool.js'
 
@@ -178,7 +178,7 @@ function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall): ReceiptReco
     case 'approveOperator':
       s.set(AllowanceCodec, K.allowance(from, call.operator), { amount: call.amount })
       return []
-    case 'submitReceipts': return call.receipts.map((r, i) => applyReceipt(ctx, stx, r, i))
+    case 'submitReceipts': return submitReceipts(ctx, stx, call.receipts)
     case 'claim': return claim(ctx, from)
   }
 }
@@ -345,51 +345,120 @@ function registerModel(ctx: ExecContext, stx: SignedTx, call: Extract<TxCall, { 
   return []
 }
 
-function chargeReceiptFee(ctx: ExecContext, operator: Address, payer: Address, fee: bigint, field: string): void {
-  const s = ctx.state
-  if (payer !== operator) {
-    const key = K.allowance(payer, operator)
-    const allowance = s.get(AllowanceCodec, key)?.amount ?? 0n
-    if (allowance < fee) fail('TX_ERROR_ALLOWANCE_EXCEEDED', `${field}: payer's allowance to this operator is ${allowance}, fee is ${fee}`, { field })
-    s.set(AllowanceCodec, key, { amount: allowance - fee })
+/**
+ * The entities a `submitReceipts` body touches, read once and updated in
+ * place receipt by receipt: a 1000-receipt tx of one model reads its model
+ * once instead of a thousand times. The body is all-or-nothing (a failing
+ * receipt fails the tx), so writing the working copies back once at the end
+ * leaves exactly the state that writing after every receipt would.
+ */
+class ReceiptWork {
+  private readonly models = new Map<Hex, Model>()
+  private readonly contributions = new Map<Hex, Contribution>()
+  private readonly datanets = new Map<Hex, Datanet>()
+  private readonly balances = new Map<Address, bigint>()
+  private readonly allowances = new Map<Address, bigint>()
+
+  constructor(private readonly s: BlockState, readonly operator: Address) {}
+
+  model(id: Hex): Model | undefined {
+    return this.copyOf(this.models, ModelCodec, id, K.model)
   }
-  const bal = getAccount(s, payer).balance
-  if (bal < fee) fail('TX_ERROR_INSUFFICIENT_BALANCE', `${field}: payer balance ${bal} cannot pay fee ${fee}`, { field })
-  addBalance(s, payer, -fee)
+
+  contribution(id: Hex): Contribution | undefined {
+    return this.copyOf(this.contributions, ContributionCodec, id, K.contribution)
+  }
+
+  datanet(id: Hex): Datanet {
+    return this.copyOf(this.datanets, DatanetCodec, id, K.datanet) as Datanet
+  }
+
+  /** The working copy of an entity: first use copies it out of the block state. */
+  private copyOf<T extends object>(cache: Map<Hex, T>, codec: Codec<T>, id: Hex, key: (id: Hex) => string): T | undefined {
+    let v = cache.get(id)
+    if (v === undefined) {
+      const stored = this.s.get(codec, key(id))
+      if (stored === undefined) return undefined
+      v = { ...stored }
+      cache.set(id, v)
+    }
+    return v
+  }
+
+  /** Take a receipt's fee from its payer: own balance when the payer is the operator, else allowance and balance. */
+  charge(payer: Address, fee: bigint, i: number): void {
+    if (payer !== this.operator) {
+      const allowance = this.allowances.get(payer) ?? this.s.get(AllowanceCodec, K.allowance(payer, this.operator))?.amount ?? 0n
+      if (allowance < fee) fail('TX_ERROR_ALLOWANCE_EXCEEDED', `${at(i, '[1]')}: payer's allowance to this operator is ${allowance}, fee is ${fee}`, { field: at(i, '[1]') })
+      this.allowances.set(payer, allowance - fee)
+    }
+    const bal = this.balances.get(payer) ?? getAccount(this.s, payer).balance
+    if (bal < fee) fail('TX_ERROR_INSUFFICIENT_BALANCE', `${at(i, '[1]')}: payer balance ${bal} cannot pay fee ${fee}`, { field: at(i, '[1]') })
+    this.balances.set(payer, bal - fee)
+  }
+
+  /** Write every working copy back (the block's write set is sorted by key, so the order here is not observable). */
+  flush(): void {
+    const s = this.s
+    for (const [id, m] of this.models) s.set(ModelCodec, K.model(id), m)
+    for (const [id, c] of this.contributions) s.set(ContributionCodec, K.contribution(id), c)
+    for (const [id, d] of this.datanets) s.set(DatanetCodec, K.datanet(id), d)
+    for (const [payer, amount] of this.allowances) s.set(AllowanceCodec, K.allowance(payer, this.operator), { amount })
+    for (const [a, balance] of this.balances) s.set(AccountCodec, K.account(a), { ...getAccount(s, a), balance })
+  }
+}
+
+/** The field name of receipt i's part, for errors only (built on failure: the hot path allocates no closures). */
+function at(i: number, suffix: string): string {
+  return `body[${i}]${suffix}`
+}
+
+function inProvenance(model: Model, datanetId: Hex): boolean {
+  for (const d of model.datanets) if (d.datanetId === datanetId) return true
+  return false
+}
+
+function submitReceipts(ctx: ExecContext, stx: SignedTx, receipts: Receipt[]): ReceiptRecord[] {
+  const work = new ReceiptWork(ctx.state, stx.sender)
+  const txHash = fromHex(stx.hash, 'txHash', 32)
+  const out: ReceiptRecord[] = new Array(receipts.length)
+  for (let i = 0; i < receipts.length; i++) out[i] = applyReceipt(ctx, work, stx, txHash, receipts[i], i)
+  work.flush()
+  return out
 }
 
 /**
  * One receipt: charge the fee, split it per params.feeSplit (DESIGN §4) and
  * record the payouts. Every unit of the fee lands with exactly one party.
  */
-function applyReceipt(ctx: ExecContext, stx: SignedTx, r: Receipt, i: number): ReceiptRecord {
-  const s = ctx.state
-  const f = `body[${i}]`
-  const operator = stx.sender
-  const model = s.get(ModelCodec, K.model(r.modelId)) ?? fail('TX_ERROR_UNKNOWN_MODEL', `${f}[0]: no model ${r.modelId}`, { field: `${f}[0]` })
-  if (r.fee < model.minFee) fail('TX_ERROR_FEE_BELOW_MODEL_MIN', `${f}[2]: fee ${r.fee} is below the model's minFee ${model.minFee}`, { field: `${f}[2]` })
-  const contributions = r.attribution.map((a, j) => {
-    const field = `${f}[5][${j}][0]`
-    const c = s.get(ContributionCodec, K.contribution(a.contributionId)) ?? fail('TX_ERROR_UNKNOWN_CONTRIBUTION', `${field}: no contribution ${a.contributionId}`, { field })
-    if (c.status !== 'accepted') fail('TX_ERROR_CONTRIBUTION_NOT_ACCEPTED', `${field}: contribution is ${c.status}`, { field })
-    if (!model.datanets.some((d) => d.datanetId === c.datanetId)) fail('TX_ERROR_ATTRIBUTION_OUTSIDE_MODEL', `${field}: contribution's Datanet is not in the model's provenance`, { field })
-    return c
-  })
-  chargeReceiptFee(ctx, operator, r.payer, r.fee, `${f}[1]`)
+function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, txHash: Uint8Array, r: Receipt, i: number): ReceiptRecord {
+  const operator = work.operator
+  const model = work.model(r.modelId) ?? fail('TX_ERROR_UNKNOWN_MODEL', `${at(i, '[0]')}: no model ${r.modelId}`, { field: at(i, '[0]') })
+  if (r.fee < model.minFee) fail('TX_ERROR_FEE_BELOW_MODEL_MIN', `${at(i, '[2]')}: fee ${r.fee} is below the model's minFee ${model.minFee}`, { field: at(i, '[2]') })
+  const n = r.attribution.length
+  const contributions: Contribution[] = new Array(n)
+  for (let j = 0; j < n; j++) {
+    const id = r.attribution[j].contributionId
+    const c = work.contribution(id) ?? fail('TX_ERROR_UNKNOWN_CONTRIBUTION', `${at(i, `[5][${j}][0]`)}: no contribution ${id}`, { field: at(i, `[5][${j}][0]`) })
+    if (c.status !== 'accepted') fail('TX_ERROR_CONTRIBUTION_NOT_ACCEPTED', `${at(i, `[5][${j}][0]`)}: contribution is ${c.status}`, { field: at(i, `[5][${j}][0]`) })
+    if (!inProvenance(model, c.datanetId)) fail('TX_ERROR_ATTRIBUTION_OUTSIDE_MODEL', `${at(i, `[5][${j}][0]`)}: contribution's Datanet is not in the model's provenance`, { field: at(i, `[5][${j}][0]`) })
+    contributions[j] = c
+  }
+  work.charge(r.payer, r.fee, i)
 
   const { feeSplit, treasury } = ctx.params
-  const part = (bps: number): bigint => (r.fee * BigInt(bps)) / 10_000n
-  const C = part(feeSplit.contributors)
-  const ownerCut = part(feeSplit.modelOwner)
-  const operatorCut = part(feeSplit.operator)
-  const validatorsCut = part(feeSplit.validators)
-  let treasuryCut = r.fee - C - ownerCut - operatorCut - validatorsCut
+  const fee = r.fee
+  const C = (fee * BigInt(feeSplit.contributors)) / 10_000n
+  const ownerCut = (fee * BigInt(feeSplit.modelOwner)) / 10_000n
+  const operatorCut = (fee * BigInt(feeSplit.operator)) / 10_000n
+  const validatorsCut = (fee * BigInt(feeSplit.validators)) / 10_000n
+  let treasuryCut = fee - C - ownerCut - operatorCut - validatorsCut
   const payouts: Payout[] = []
 
-  if (contributions.length > 0) {
-    treasuryCut += payContributors(ctx, r, contributions, C, payouts)
+  if (n > 0) {
+    treasuryCut += payContributors(ctx, work, r, contributions, C, payouts)
   } else {
-    treasuryCut += payDatanetPools(ctx, model, C, payouts)
+    treasuryCut += payDatanetPools(ctx, work, model, C, payouts)
   }
   ctx.credits.add(model.owner, 'modelOwner', ownerCut)
   ctx.credits.add(operator, 'operator', operatorCut)
@@ -401,42 +470,45 @@ function applyReceipt(ctx: ExecContext, stx: SignedTx, r: Receipt, i: number): R
     { address: null, role: 'validators', amount: validatorsCut },
     { address: treasury, role: 'treasury', amount: treasuryCut },
   )
-  s.set(ModelCodec, K.model(model.id), { ...model, receipts: model.receipts + 1, feesTotal: model.feesTotal + r.fee })
-  return { id: receiptId(stx.hash, i), txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
+  model.receipts += 1
+  model.feesTotal += fee
+  return { id: receiptId(txHash, i), txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
 }
 
 /** Explicit attribution: ⌊C·wᵢ/W⌋ to each contributor; returns the remainder (for the treasury). */
-function payContributors(ctx: ExecContext, r: Receipt, cs: Contribution[], C: bigint, payouts: Payout[]): bigint {
-  const s = ctx.state
-  const W = r.attribution.reduce((sum, a) => sum + BigInt(a.weight), 0n)
+function payContributors(ctx: ExecContext, work: ReceiptWork, r: Receipt, cs: Contribution[], C: bigint, payouts: Payout[]): bigint {
+  let weights = 0
+  for (const a of r.attribution) weights += a.weight
+  const W = BigInt(weights)
   let paid = 0n
-  cs.forEach((c, j) => {
+  for (let j = 0; j < cs.length; j++) {
+    const c = cs[j]
     const w = BigInt(r.attribution[j].weight)
     const amount = (C * w) / W
     paid += amount
     ctx.credits.add(c.contributor, 'contributor', amount)
     payouts.push({ address: c.contributor, role: 'contributor', amount })
-    const ppm = Number((1_000_000n * w) / W)
-    s.set(ContributionCodec, K.contribution(c.id), { ...c, receipts: c.receipts + 1, weightSharePpm: c.weightSharePpm + ppm, earned: c.earned + amount })
-    const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
-    s.set(DatanetCodec, K.datanet(dn.id), { ...dn, earned: dn.earned + amount })
-  })
+    c.receipts += 1
+    c.weightSharePpm += Number((1_000_000n * w) / W)
+    c.earned += amount
+    work.datanet(c.datanetId).earned += amount
+  }
   return C - paid
 }
 
 /** Empty attribution: C over the model's Datanets by provenance weight, into their pools. */
-function payDatanetPools(ctx: ExecContext, model: Model, C: bigint, payouts: Payout[]): bigint {
-  const s = ctx.state
+function payDatanetPools(ctx: ExecContext, work: ReceiptWork, model: Model, C: bigint, payouts: Payout[]): bigint {
   const W = model.datanets.reduce((sum, d) => sum + BigInt(d.weight), 0n)
   let credited = 0n
   for (const d of model.datanets) {
     const amount = (C * BigInt(d.weight)) / W
-    const dn = s.get(DatanetCodec, K.datanet(d.datanetId)) as Datanet
+    const dn = work.datanet(d.datanetId)
     const { pool, dust } = creditPool(dn.pool, amount)
     const held = amount - dust
     credited += held
     if (held === 0n) continue
-    s.set(DatanetCodec, K.datanet(dn.id), { ...dn, pool, earned: dn.earned + held })
+    dn.pool = pool
+    dn.earned += held
     ctx.credits.add(dn.id, 'datanetPool', held)
     payouts.push({ address: dn.id, role: 'datanetPool', amount: held })
   }

@@ -1,7 +1,7 @@
 import { encode, decode, type Encodable } from '../../core/codec.js'
 import { u64be, readU64be, toHex, fromHex, utf8, concatBytes } from '../../core/bytes.js'
 import { formatAmount, parseAmount } from '../../core/amount.js'
-import type { Hex, Receipt } from '../../core/tx.js'
+import type { Hex } from '../../core/tx.js'
 import type { Distribution, DistributionRole } from '../../state/distribution.js'
 import type { ReceiptRecord, Payout } from '../../state/execute.js'
 import { DbError } from './errors.js'
@@ -26,7 +26,7 @@ export enum Bucket {
   commit = 0x05,
   /** txHash(32) → [height, index, status, errorCode | null, errorMessage | null] */
   tx = 0x06,
-  /** receiptId(32) → encoded ReceiptRecord */
+  /** receiptId(32) → ReceiptEntry: [height, tx position, index in the tx, payouts] (the receipt is read from its tx) */
   receipt = 0x07,
   /** u64be(height) → [height, minted, [[address, role, amount]…]] */
   distribution = 0x08,
@@ -41,18 +41,28 @@ export enum Bucket {
 }
 
 /** Bumped when a record layout changes, so an old dir is refused instead of misread. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const prefixed = (b: Bucket, rest: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(b), rest)
+
+/** bucket ‖ the bytes of a 0x-hex id, written straight into the key (one per receipt: hot). */
+function prefixedHex(b: Bucket, hex: Hex, field: string, len: number): Uint8Array {
+  const out = Buffer.allocUnsafe(1 + len)
+  out[0] = b
+  if (typeof hex !== 'string' || hex.length !== 2 + 2 * len || hex[0] !== '0' || hex[1] !== 'x' || out.write(hex.slice(2), 1, len, 'hex') !== len) {
+    return prefixed(b, fromHex(hex, field, len))
+  }
+  return out
+}
 
 export const keys = {
   chainInfo: (): Uint8Array => Uint8Array.of(Bucket.chainInfo),
   head: (): Uint8Array => Uint8Array.of(Bucket.head),
   block: (height: number): Uint8Array => prefixed(Bucket.block, u64be(height)),
-  blockHash: (hash: Hex): Uint8Array => prefixed(Bucket.blockHash, fromHex(hash, 'blockHash', 32)),
+  blockHash: (hash: Hex): Uint8Array => prefixedHex(Bucket.blockHash, hash, 'blockHash', 32),
   commit: (height: number): Uint8Array => prefixed(Bucket.commit, u64be(height)),
-  tx: (hash: Hex): Uint8Array => prefixed(Bucket.tx, fromHex(hash, 'txHash', 32)),
-  receipt: (id: Hex): Uint8Array => prefixed(Bucket.receipt, fromHex(id, 'receiptId', 32)),
+  tx: (hash: Hex): Uint8Array => prefixedHex(Bucket.tx, hash, 'txHash', 32),
+  receipt: (id: Hex): Uint8Array => prefixedHex(Bucket.receipt, id, 'receiptId', 32),
   distribution: (height: number): Uint8Array => prefixed(Bucket.distribution, u64be(height)),
   state: (key: string): Uint8Array => prefixed(Bucket.state, utf8(key)),
   nodeMeta: (key: string): Uint8Array => prefixed(Bucket.nodeMeta, utf8(key)),
@@ -199,49 +209,111 @@ export function decodeTxLocation(bytes: Uint8Array): TxLocation {
 
 // ---------------------------------------------------------------- receipts
 
-const PAYOUT_ROLES: Record<Payout['role'], true> = {
-  contributor: true, datanetPool: true, modelOwner: true, operator: true, validators: true, treasury: true,
+/** Role codes of the receipt bucket's payouts; a code is never reused for another role. */
+const PAYOUT_ROLE_CODES: readonly Payout['role'][] = ['contributor', 'datanetPool', 'modelOwner', 'operator', 'validators', 'treasury']
+const PAYOUT_ROLE_CODE = new Map(PAYOUT_ROLE_CODES.map((r, i) => [r, i]))
+
+/**
+ * What the receipt bucket keeps under a receipt id: where the receipt is
+ * (its block, the tx's position there, its index in the tx) and its payouts.
+ * The receipt itself is read back from the tx bytes in the block, so a
+ * receipt is not stored twice; the payouts are stored because a Datanet
+ * pool's rounding at that block cannot be recomputed later.
+ */
+export interface ReceiptEntry {
+  height: number
+  txPosition: number
+  index: number
+  payouts: Payout[]
 }
 
-/** Same field order as the receipt inside a `submitReceipts` body (DESIGN §3). */
-function encodeReceipt(r: Receipt): Encodable {
-  return [
-    fromHex(r.modelId, 'modelId', 32), fromHex(r.payer, 'payer', 20), formatAmount(r.fee), fromHex(r.inputHash, 'inputHash', 32),
-    fromHex(r.outputHash, 'outputHash', 32), r.attribution.map((a) => [fromHex(a.contributionId, 'contributionId', 32), a.weight]),
-  ]
-}
+const TWO_POW_53 = 2n ** 53n
 
-function decodeReceipt(v: Encodable): Receipt {
-  const n = 'receipt'
-  const r = arr(v, n, 6)
-  return {
-    modelId: hex(r[0], n, 32), payer: hex(r[1], n, 20), fee: amount(r[2], n), inputHash: hex(r[3], n, 32), outputHash: hex(r[4], n, 32),
-    attribution: arr(r[5], n).map((p) => {
-      const pair = arr(p, n, 2)
-      return { contributionId: hex(pair[0], n, 32), weight: uint(pair[1], n) }
-    }),
+/** Minimal big-endian bytes of a non-negative amount (0 → no bytes). */
+function amountBytes(a: bigint): Uint8Array {
+  if (a < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${a} in a receipt payout`)
+  if (a < TWO_POW_53) {
+    let n = Number(a)
+    let len = 0
+    for (let m = n; m > 0; m = Math.floor(m / 256)) len++
+    const out = new Uint8Array(len)
+    for (let i = len - 1; i >= 0; i--) { out[i] = n % 256; n = Math.floor(n / 256) }
+    return out
   }
+  const h = a.toString(16)
+  return Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
 }
 
-/** [id, txHash, height, index, operator, receipt, [[address | null, role, amount]…]] */
-export function encodeReceiptRecord(r: ReceiptRecord): Uint8Array {
-  return encode([
-    fromHex(r.id, 'id', 32), fromHex(r.txHash, 'txHash', 32), r.height, r.index, fromHex(r.operator, 'operator', 20), encodeReceipt(r.receipt),
-    r.payouts.map((p) => [p.address === null ? null : bin(p.address, 'payout address'), p.role, formatAmount(p.amount)]),
-  ])
-}
-
-export function decodeReceiptRecord(bytes: Uint8Array): ReceiptRecord {
-  const n = 'receipt'
-  const r = decodeRecord(bytes, n, 7)
-  return {
-    id: hex(r[0], n, 32), txHash: hex(r[1], n, 32), height: uint(r[2], n), index: uint(r[3], n), operator: hex(r[4], n, 20),
-    receipt: decodeReceipt(r[5]),
-    payouts: arr(r[6], n).map((p) => {
-      const e = arr(p, n, 3)
-      return { address: e[0] === null ? null : hex(e[0], n, ...ADDRESS_OR_ID), role: oneOf(e[1], PAYOUT_ROLES, n), amount: amount(e[2], n) }
-    }),
+function amountOfBytes(b: Uint8Array): bigint {
+  if (b.length <= 6) {
+    let n = 0
+    for (let i = 0; i < b.length; i++) n = n * 256 + b[i]
+    return BigInt(n)
   }
+  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'))
+}
+
+/**
+ * u64be height ‖ u32be txPosition ‖ u32be index ‖ u8 count ‖ count × (u8 role ‖
+ * u8 addressLength (0 for the validators' pool, 20, or 32 for a Datanet) ‖
+ * address ‖ u8 amountLength ‖ amount, big-endian). Hand-laid because one is
+ * written per receipt: the hot path of a full block.
+ */
+export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
+  const amounts = e.payouts.map((p) => amountBytes(p.amount))
+  let size = 17
+  e.payouts.forEach((p, i) => { size += 3 + (p.address === null ? 0 : (p.address.length - 2) / 2) + amounts[i].length })
+  const out = Buffer.allocUnsafe(size)
+  out.writeUInt32BE(Math.floor(e.height / 2 ** 32), 0)
+  out.writeUInt32BE(e.height >>> 0, 4)
+  out.writeUInt32BE(e.txPosition, 8)
+  out.writeUInt32BE(e.index, 12)
+  out[16] = e.payouts.length
+  let o = 17
+  e.payouts.forEach((p, i) => {
+    const code = PAYOUT_ROLE_CODE.get(p.role)
+    if (code === undefined) throw new DbError('DB_ERROR_CORRUPT', `unknown payout role ${p.role}`)
+    out[o++] = code
+    if (p.address === null) {
+      out[o++] = 0
+    } else {
+      const len = (p.address.length - 2) / 2
+      out[o++] = len
+      if ((len !== 20 && len !== 32) || p.address[1] !== 'x' || out.write(p.address.slice(2), o, len, 'hex') !== len) {
+        throw new DbError('DB_ERROR_CORRUPT', `payout address ${p.address} is not a 20- or 32-byte hex value`)
+      }
+      o += len
+    }
+    out[o++] = amounts[i].length
+    out.set(amounts[i], o)
+    o += amounts[i].length
+  })
+  return out
+}
+
+export function decodeReceiptEntry(bytes: Uint8Array): ReceiptEntry {
+  const n = 'receipt'
+  if (bytes.length < 17) corrupt(n, 'shorter than its fixed part')
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  const height = b.readUInt32BE(0) * 2 ** 32 + b.readUInt32BE(4)
+  const payouts: Payout[] = []
+  let o = 17
+  const need = (k: number) => { if (o + k > b.length) corrupt(n, 'truncated payout') }
+  for (let i = 0; i < b[16]; i++) {
+    need(2)
+    const role = PAYOUT_ROLE_CODES[b[o++]] ?? corrupt(n, `unknown payout role code ${b[o - 1]}`)
+    const alen = b[o++]
+    if (alen !== 0 && !ADDRESS_OR_ID.includes(alen)) corrupt(n, `payout address of ${alen} bytes`)
+    need(alen + 1)
+    const address = alen === 0 ? null : toHex(b.subarray(o, o + alen))
+    o += alen
+    const mlen = b[o++]
+    need(mlen)
+    payouts.push({ address, role, amount: amountOfBytes(b.subarray(o, o + mlen)) })
+    o += mlen
+  }
+  if (o !== b.length) corrupt(n, 'trailing bytes')
+  return { height, txPosition: b.readUInt32BE(8), index: b.readUInt32BE(12), payouts }
 }
 
 // ---------------------------------------------------------------- distributions

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level, type BatchOperation } from 'level'
 import { toHex, fromHex } from '../../core/bytes.js'
-import type { Hex } from '../../core/tx.js'
+import { decodeSignedTx, DEFAULT_TX_LIMITS_UNBOUNDED, type Hex, type Receipt } from '../../core/tx.js'
 import { MemoryStateStore, type WriteSet } from '../../state/store.js'
 import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
 import type { Distribution } from '../../state/distribution.js'
@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js'
 import {
   Bucket, SCHEMA_VERSION, keys, bucketRange, heightOfKey, stateKeyOf, encodeHeight, decodeHeight,
   encodeChainInfo, decodeChainInfo, encodeHead, decodeHead, encodeTxLocation, decodeTxLocation,
-  encodeReceiptRecord, decodeReceiptRecord, encodeDistribution, decodeDistribution, type Head, type TxLocation,
+  encodeReceiptEntry, decodeReceiptEntry, encodeDistribution, decodeDistribution, type Head, type TxLocation,
 } from './buckets.js'
 import { DbError } from './errors.js'
 
@@ -230,10 +230,32 @@ export class ChainDb {
     return tx
   }
 
+  /**
+   * A receipt with its payouts: the receipt bucket says where it is, the
+   * receipt itself is read from its tx in the block (one decoded tx is
+   * cached: receipts of one tx are usually read together).
+   */
   async getReceipt(id: Hex): Promise<ReceiptRecord | null> {
     const v = await this.read(keys.receipt(id))
-    return v === null ? null : decodeReceiptRecord(v)
+    if (v === null) return null
+    const e = decodeReceiptEntry(v)
+    const where = `${e.height}/${e.txPosition}`
+    let tx = this.lastReceiptTx?.where === where ? this.lastReceiptTx : null
+    if (tx === null) {
+      const block = await this.getBlock(e.height)
+      const bytes = block?.txs[e.txPosition]
+      if (bytes === undefined) throw new DbError('DB_ERROR_CORRUPT', `receipt ${id} points at block ${e.height} tx ${e.txPosition}, which does not exist`, { id })
+      const stx = decodeSignedTx(bytes, DEFAULT_TX_LIMITS_UNBOUNDED, { verify: false })
+      const receipts = stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts : []
+      tx = { where, hash: stx.hash, operator: stx.sender, receipts }
+      this.lastReceiptTx = tx
+    }
+    const receipt = tx.receipts[e.index]
+    if (receipt === undefined) throw new DbError('DB_ERROR_CORRUPT', `receipt ${id} points at receipt ${e.index} of tx ${tx.hash}, which has none`, { id })
+    return { id, txHash: tx.hash, height: e.height, index: e.index, operator: tx.operator, receipt, payouts: e.payouts }
   }
+
+  private lastReceiptTx: { where: string; hash: Hex; operator: Hex; receipts: Receipt[] } | null = null
 
   async getDistribution(height: number): Promise<Distribution | null> {
     if (!isHeight(height)) return null
@@ -314,9 +336,24 @@ export class ChainDb {
     return Object.freeze({ height: h.height, blockHash: c.hash, stateRoot: h.stateRoot, timeMs: h.timeMs })
   }
 
+  /**
+   * One atomic LevelDB write. A chained batch hands each op to the native
+   * WriteBatch directly; the array form re-validates and copies every op in
+   * JS first, which is twice the main-thread cost per op (one op per receipt).
+   */
   private async write(ops: Op[]): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: this.sync })
+      const batch = this.db.batch()
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value)
+          else batch.del(op.key)
+        }
+      } catch (e) {
+        await batch.close()
+        throw e
+      }
+      await batch.write({ sync: this.sync })
     } catch (e) {
       throw new DbError('DB_ERROR_WRITE_FAILED', `writing to ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir })
     }
@@ -341,17 +378,23 @@ function metaOps(meta: MetaEntry[]): Op[] {
 
 function blockOps(c: BlockCommit, head: Head): Op[] {
   const height = head.height
+  const position = new Map(c.results.map((r, i) => [r.hash, i]))
+  const txPosition = (hash: Hex): number => position.get(hash) ?? inconsistentReceipt(height, hash)
   return [
     put(keys.block(height), c.blockBytes ?? encodeBlock(c.block)),
     put(keys.blockHash(c.hash), encodeHeight(height)),
     put(keys.commit(height), c.commit),
     ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
-    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptRecord(r))),
+    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts }))),
     put(keys.distribution(height), encodeDistribution(c.distribution)),
     ...stateOps(c.writes),
     ...metaOps(c.meta ?? []),
     put(keys.head(), encodeHead(head)),
   ]
+}
+
+function inconsistentReceipt(height: number, txHash: Hex): never {
+  throw new DbError('DB_ERROR_INCONSISTENT_COMMIT', `block ${height}: a receipt names tx ${txHash}, which is not in the block`, { height })
 }
 
 /** Stored blocks were validated before they were committed, so their own length is the only size bound needed. */

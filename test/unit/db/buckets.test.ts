@@ -4,9 +4,8 @@ import { compareBytes, toHex } from '../../../core/bytes.js'
 import { Bucket } from '../../../node/db/index.js'
 import {
   keys, bucketRange, heightOfKey, stateKeyOf, encodeHeight, decodeHeight, encodeChainInfo, decodeChainInfo, encodeHead, decodeHead,
-  encodeTxLocation, decodeTxLocation, encodeReceiptRecord, decodeReceiptRecord, encodeDistribution, decodeDistribution,
+  encodeTxLocation, decodeTxLocation, encodeReceiptEntry, decodeReceiptEntry, type ReceiptEntry, encodeDistribution, decodeDistribution,
 } from '../../../node/db/buckets.js'
-import type { ReceiptRecord } from '../../../state/index.js'
 import type { Distribution } from '../../../state/distribution.js'
 
 const h32 = (b: number): string => toHex(new Uint8Array(32).fill(b))
@@ -50,23 +49,35 @@ t.test('tx index entries round trip, with and without an error', async (t) => {
   t.same(decodeTxLocation(encodeTxLocation(failed)), failed)
 })
 
-t.test('receipt records round trip: attribution, datanet pools, the validators payout without address', async (t) => {
-  const r: ReceiptRecord = {
-    id: h32(1), txHash: h32(2), height: 5, index: 3, operator: a20(3),
-    receipt: {
-      modelId: h32(4), payer: a20(5), fee: 10n ** 30n, inputHash: h32(6), outputHash: h32(7),
-      attribution: [{ contributionId: h32(8), weight: 3 }, { contributionId: h32(9), weight: 0xffffffff }],
-    },
+t.test('receipt entries round trip: every role, 20/32-byte and null addresses, amounts of 0 to 2^128', async (t) => {
+  const e: ReceiptEntry = {
+    height: 2 ** 40 + 5, txPosition: 70_000, index: 999,
     payouts: [
       { address: a20(10), role: 'contributor', amount: 123n },
       { address: h32(11), role: 'datanetPool', amount: 0n },
+      { address: a20(13), role: 'modelOwner', amount: 2n ** 53n - 1n },
+      { address: a20(14), role: 'operator', amount: 2n ** 53n },
       { address: null, role: 'validators', amount: (1n << 128n) - 1n },
       { address: a20(12), role: 'treasury', amount: 1n },
     ],
   }
-  t.same(decodeReceiptRecord(encodeReceiptRecord(r)), r)
-  const empty = { ...r, receipt: { ...r.receipt, attribution: [] }, payouts: [] }
-  t.same(decodeReceiptRecord(encodeReceiptRecord(empty)), empty)
+  t.same(decodeReceiptEntry(encodeReceiptEntry(e)), e)
+  const empty = { ...e, payouts: [] }
+  t.same(decodeReceiptEntry(encodeReceiptEntry(empty)), empty)
+})
+
+t.test('damaged receipt entries are refused as corrupt, and bad payouts are not written', async (t) => {
+  const good = encodeReceiptEntry({ height: 1, txPosition: 0, index: 0, payouts: [{ address: a20(1), role: 'operator', amount: 5n }] })
+  const corrupt = { code: 'DB_ERROR_CORRUPT' }
+  t.throws(() => decodeReceiptEntry(good.subarray(0, 10)), corrupt, 'short')
+  t.throws(() => decodeReceiptEntry(good.subarray(0, good.length - 1)), corrupt, 'truncated')
+  t.throws(() => decodeReceiptEntry(Uint8Array.from([...good, 0])), corrupt, 'trailing byte')
+  const badRole = Uint8Array.from(good); badRole[17] = 9
+  t.throws(() => decodeReceiptEntry(badRole), corrupt, 'role code')
+  const badLen = Uint8Array.from(good); badLen[18] = 7
+  t.throws(() => decodeReceiptEntry(badLen), corrupt, 'address length')
+  t.throws(() => encodeReceiptEntry({ height: 1, txPosition: 0, index: 0, payouts: [{ address: '0xzz', role: 'operator', amount: 1n }] }), corrupt)
+  t.throws(() => encodeReceiptEntry({ height: 1, txPosition: 0, index: 0, payouts: [{ address: a20(1), role: 'operator', amount: -1n }] }), corrupt)
 })
 
 t.test('distributions round trip, amounts as decimal strings', async (t) => {

@@ -136,3 +136,14 @@ t.test('OpenRPC document is generated from the table', async (t) => {
     },
   ])
 })
+
+t.test('hex bytes params: the native check agrees with the documented pattern', async (t) => {
+  const raw: MethodSpec = { name: 'tx_raw', summary: 'Raw bytes', params: [{ name: 'raw', required: true, schema: commonSchemas.hex }], result: { type: 'object' }, handler: () => null }
+  const hexTable = new MethodTable([raw])
+  const pattern = new RegExp(commonSchemas.hex.pattern)
+  const samples = ['0x', '0x00', '0xAbCd', '0x' + 'ff'.repeat(100_000), '0x0', '0xgg', '0x00g0', '00', '0X00', 'x000', '0x00 ', '0x' + 'ab'.repeat(10) + 'z1', '0x💥']
+  for (const s of samples) {
+    const accepted = refusal(() => hexTable.validateParams(raw, [s])) === 'accepted'
+    t.equal(accepted, pattern.test(s), `${s.slice(0, 24)}${s.length > 24 ? '…' : ''} (${s.length} chars)`)
+  }
+})

@@ -335,6 +335,12 @@ t.test('deeply nested JSON is refused without harm', async (t) => {
     { jsonrpc: '2.0', id: 1, result: '[[[[' + '['.repeat(100) },
     'brackets inside strings do not count',
   )
+  const tricky = 'a\\"[[' + '['.repeat(200) + '\\\\'
+  t.same((await post(h.url, rpc('test_echo', [tricky]))).json, { jsonrpc: '2.0', id: 1, result: tricky }, 'escaped quotes and backslashes inside strings')
+  const wide = Array.from({ length: 500 }, (_, i) => [i])
+  t.same((await post(h.url, rpc('test_echo', [wide]))).json, { jsonrpc: '2.0', id: 1, result: wide }, 'many brackets, shallow nesting')
+  const deepAfterString = rpc('test_echo', ['"]]]' + ']'.repeat(200), JSON.parse('['.repeat(200) + ']'.repeat(200))])
+  t.equal(errorOf((await post(h.url, deepAfterString)).json).code, -32700, 'closing brackets inside a string do not hide deep nesting after it')
   t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
 })
 
