@@ -78,6 +78,11 @@ export interface SignedTx {
   bytes: Uint8Array
   hash: Hex
   sender: Address
+  /**
+   * The ids of its receipts, packed 32 bytes each, when they were computed
+   * off the main thread (node/verifier.ts); execution computes them otherwise.
+   */
+  receiptIds?: Uint8Array
 }
 
 /** Static limits a decoder checks; the state machine checks the params-based ones too. */
@@ -345,6 +350,13 @@ export function decodeSignedTx(bytes: Uint8Array, limits: TxLimits = DEFAULT_TX_
     tx: { chainId: u[1] as string, nonce, fee, call },
     pubKey: pk, signature: sig, bytes: new Uint8Array(bytes), hash: txHashOf(bytes), sender: addressFromPubKey(pk),
   }
+}
+
+/** Receipt ids 0..count-1 of a tx, packed 32 bytes each (what node/verifyWorker.mjs computes off-thread). */
+export function receiptIdsOf(txHash: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * 32)
+  for (let i = 0; i < count; i++) out.set(fromHex(receiptId(txHash, i), 'receiptId', 32), i * 32)
+  return out
 }
 
 /** Receipt id = sha256(txHash ‖ u32be(index)) (DESIGN §4). */

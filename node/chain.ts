@@ -1,7 +1,9 @@
 import { BlockError, AttrchainError } from '../core/errors.js'
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
-import { decodeSignedTx, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, signingDigestOfSigned, txHashOf, type SignedTx } from '../core/tx.js'
+import type { TxVerifier } from './mempool.js'
+import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
 import type { Address } from '../core/address.js'
 import type { Encodable } from '../core/codec.js'
 import { genesisTimeMs, genesisHash, type Genesis } from '../genesis/genesis.js'
@@ -30,6 +32,8 @@ export interface ChainServiceModules {
   logger: Logger
   /** txs verified at mempool admission, so that block execution does not verify them again (DESIGN §2) */
   verifiedTx?: (hash: string) => SignedTx | undefined
+  /** worker threads for the signatures (and receipt ids) of block txs not seen before; inline without */
+  verifier?: TxVerifier | null
 }
 
 /** Evidence older than this many heights is refused (its validator set may be gone). */
@@ -183,7 +187,7 @@ export class ChainService {
     if (!set.has(h.proposer)) bad('BLOCK_ERROR_BAD_PROPOSER', `${h.proposer} is not a validator at this height`)
     const lastCommit = await this.checkLastCommit(block)
     const evidence = await this.checkEvidence(block)
-    const txs = block.txs.map((t, i) => this.decodeTx(t, i))
+    const txs = await this.decodeTxs(block.txs)
     const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
     if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
@@ -194,15 +198,44 @@ export class ChainService {
     return { block, bytes, hash: blockHash(h), txs, outcome }
   }
 
-  private decodeTx(bytes: Uint8Array, i: number): SignedTx {
-    const known = this.modules.verifiedTx?.(toHex(sha256(bytes)))
-    if (known) return known
-    try {
-      const { params } = this.config
-      return decodeSignedTx(bytes, { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution })
-    } catch (e) {
-      throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
+  /**
+   * The block's txs, decoded. Txs the mempool admitted come verified; the
+   * others (a block synced, or proposed before its txs reached us) have
+   * their signatures verified, and their receipt ids hashed, in the
+   * verifier's worker threads when the node has them, all txs of the block
+   * at once.
+   */
+  private async decodeTxs(raw: Uint8Array[]): Promise<SignedTx[]> {
+    const { verifier } = this.modules
+    const { params } = this.config
+    const limits = { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
+    const offThread: Promise<void>[] = []
+    const needIds: SignedTx[] = []
+    const txs = raw.map((bytes, i) => {
+      const known = this.modules.verifiedTx?.(txHashOf(bytes))
+      if (known) return known
+      let stx: SignedTx
+      try {
+        stx = decodeSignedTx(bytes, limits, { verify: !verifier })
+      } catch (e) {
+        throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
+      }
+      if (verifier) {
+        offThread.push(verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature).then((ok) => {
+          if (!ok) throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: signature does not verify for this pubkey and tx`, { index: i })
+        }))
+        if (stx.tx.call.type === 'submitReceipts') needIds.push(stx)
+      }
+      return stx
+    })
+    const count = (stx: SignedTx): number => (stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0)
+    if (verifier?.receiptIds && needIds.reduce((n, stx) => n + count(stx), 0) >= MIN_OFFLOADED_RECEIPTS) {
+      offThread.push(verifier.receiptIds(needIds.map((stx) => ({ txHash: fromHex(stx.hash, 'txHash', 32), count: count(stx) }))).then((ids) => {
+        needIds.forEach((stx, k) => { stx.receiptIds = ids[k] })
+      }))
     }
+    await Promise.all(offThread)
+    return txs
   }
 
   private async checkLastCommit(block: Block): Promise<Commit | null> {

@@ -1,9 +1,11 @@
+import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import { TxError } from '../core/errors.js'
 import type { Address } from '../core/address.js'
 import type { Params } from '../genesis/params.js'
 import { checkTxEnvelope } from '../state/execute.js'
+import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
 import type { Account } from '../state/entities.js'
 
 export class MempoolError extends AttrchainError {}
@@ -28,8 +30,14 @@ export interface MempoolModules {
   params: Params
   /** the committed account state the mempool checks against */
   account(address: Address): Account
-  /** verifies off the main thread when given (node/verifier.ts) */
-  verifier?: { verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean> } | null
+  /** verifies (and hashes receipt ids) off the main thread when given (node/verifier.ts) */
+  verifier?: TxVerifier | null
+}
+
+/** What the mempool and block validation hand to worker threads (node/verifier.ts SignatureVerifier). */
+export interface TxVerifier {
+  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean>
+  receiptIds?(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]>
 }
 
 interface Entry {
@@ -96,6 +104,7 @@ export class Mempool {
   /** Admit a tx whose signature was already verified (at decode, by a worker, or by the gossip validator). */
   addDecoded(stx: SignedTx): SignedTx {
     this.check(stx)
+    this.precomputeReceiptIds(stx)
     const queue = this.bySender.get(stx.sender)
     const entry = { stx, seq: this.seq++ }
     this.byHash.set(stx.hash, entry)
@@ -103,6 +112,21 @@ export class Mempool {
     else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
     this.bytes += stx.bytes.length
     return stx
+  }
+
+  /**
+   * Start hashing the receipt ids of a receipts tx in a worker while it
+   * waits here; execution uses them if they are back by then (and hashes
+   * them itself otherwise: nothing waits on this).
+   */
+  private precomputeReceiptIds(stx: SignedTx): void {
+    const verifier = this.modules.verifier
+    const call = stx.tx.call
+    if (!verifier?.receiptIds || call.type !== 'submitReceipts' || call.receipts.length < MIN_OFFLOADED_RECEIPTS || stx.receiptIds !== undefined) return
+    verifier.receiptIds([{ txHash: fromHex(stx.hash, 'txHash', 32), count: call.receipts.length }]).then(
+      ([ids]) => { stx.receiptIds ??= ids },
+      () => {},
+    )
   }
 
   /** Every admission check but the signature's; throws the reason. */

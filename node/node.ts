@@ -62,8 +62,8 @@ export class AttrchainNode {
   private static async wire(config: NodeConfig, log: Logger, genesis: ReturnType<typeof readGenesisFile>, db: ChainDb): Promise<AttrchainNode> {
     const paths = homePaths(config.home)
     let mempool: Mempool | undefined
-    const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h) })
     const verifier = new SignatureVerifier({ ...defaultVerifierOptions(), ...(config.verifyThreads !== undefined ? { threads: config.verifyThreads } : {}) })
+    const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h), verifier })
     mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId, params: genesis.params, verifier,
       account: (a) => ({ balance: chain.queries.balance(a), nonce: chain.queries.nonce(a) }),

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { AttrchainError } from '../core/errors.js'
 import { verifySignature } from '../core/keys.js'
+import { receiptIdsOf } from '../core/tx.js'
 
 /**
  * Ed25519 verification off the main thread (DESIGN §2: about 9,000/s per
@@ -27,13 +28,25 @@ interface Pending {
   resolve(ok: boolean): void
 }
 
+/** A request a worker is working on: how much work it counts for, and what to do with the answer (or without one). */
+interface InFlight {
+  weight: number
+  done(results: Uint8Array): void
+  /** the worker died: answer on the main thread instead */
+  fallback(): void
+}
+
 interface WorkerSlot {
   worker: Worker
   inFlight: number
-  waiting: Map<number, Pending[]>
+  waiting: Map<number, InFlight>
 }
 
 const RECORD = 128
+/** Below this many receipts a tx's ids are hashed in place: the message costs more. */
+export const MIN_OFFLOADED_RECEIPTS = 16
+/** About how many receipt ids cost as much as one signature verification (load balancing only). */
+const RECEIPT_IDS_PER_VERIFY = 50
 
 export class SignatureVerifier {
   private readonly slots: WorkerSlot[] = []
@@ -50,13 +63,13 @@ export class SignatureVerifier {
     const worker = new Worker(new URL('./verifyWorker.mjs', import.meta.url))
     const slot: WorkerSlot = { worker, inFlight: 0, waiting: new Map() }
     worker.on('message', ({ id, results }: { id: number; results: Uint8Array }) => {
-      const batch = slot.waiting.get(id)
-      if (!batch) return
+      const req = slot.waiting.get(id)
+      if (!req) return
       slot.waiting.delete(id)
-      slot.inFlight -= batch.length
+      slot.inFlight -= req.weight
       // An idle worker must not keep the process alive; a busy one must.
       if (slot.inFlight === 0) worker.unref()
-      batch.forEach((p, i) => p.resolve(results[i] === 1))
+      req.done(results)
     })
     worker.on('error', (e) => this.failSlot(slot, e))
     worker.unref()
@@ -65,9 +78,12 @@ export class SignatureVerifier {
 
   /** A dead worker's requests are verified here instead: nothing waits forever. */
   private failSlot(slot: WorkerSlot, _e: Error): void {
-    for (const batch of slot.waiting.values()) for (const p of batch) p.resolve(verifySignature(p.pubKey, p.digest, p.signature))
+    for (const req of slot.waiting.values()) req.fallback()
     slot.waiting.clear()
     slot.inFlight = 0
+    // an 'error' event may leave the thread running: it must not outlive its slot
+    slot.worker.unref()
+    void slot.worker.terminate().catch(() => {})
     const i = this.slots.indexOf(slot)
     if (i >= 0 && !this.closed) this.slots[i] = this.spawn()
   }
@@ -90,18 +106,53 @@ export class SignatureVerifier {
     const batch = this.queue
     this.queue = []
     if (batch.length === 0) return
-    const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a))
     const data = new Uint8Array(batch.length * RECORD)
     batch.forEach((p, i) => {
       data.set(p.pubKey, i * RECORD)
       data.set(p.digest, i * RECORD + 32)
       data.set(p.signature, i * RECORD + 64)
     })
+    this.send({ kind: 'verify', buffer: data.buffer, count: batch.length }, [data.buffer], {
+      weight: batch.length,
+      done: (results) => batch.forEach((p, i) => p.resolve(results[i] === 1)),
+      fallback: () => { for (const p of batch) p.resolve(verifySignature(p.pubKey, p.digest, p.signature)) },
+    })
+  }
+
+  /**
+   * For each tx, the ids of its receipts 0..count-1 (core/tx.ts
+   * receiptIdsOf), packed 32 bytes each, hashed in a worker: a block of
+   * 20,000 receipts is 20,000 SHA-256 calls the main thread does not make.
+   * One message for all the txs given; small totals are not worth one.
+   */
+  receiptIds(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]> {
+    if (this.closed) return Promise.reject(new AttrchainError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
+    const total = txs.reduce((n, t) => n + t.count, 0)
+    const inPlace = () => txs.map((t) => receiptIdsOf(t.txHash, t.count))
+    if (this.slots.length === 0 || total < MIN_OFFLOADED_RECEIPTS || txs.some((t) => t.txHash.length !== 32)) return Promise.resolve(inPlace())
+    const hashes = new Uint8Array(txs.length * 32)
+    txs.forEach((t, k) => hashes.set(t.txHash, k * 32))
+    const counts = Uint32Array.from(txs, (t) => t.count)
+    return new Promise((resolve) => {
+      this.send({ kind: 'receiptIds', hashes, counts }, [hashes.buffer, counts.buffer], {
+        weight: Math.ceil(total / RECEIPT_IDS_PER_VERIFY),
+        done: (all) => {
+          let o = 0
+          resolve(txs.map((t) => all.subarray(o, (o += t.count * 32))))
+        },
+        fallback: () => resolve(inPlace()),
+      })
+    })
+  }
+
+  /** To the least busy worker. */
+  private send(message: Record<string, unknown>, transfer: ArrayBuffer[], req: InFlight): void {
+    const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a))
     const id = this.nextId++
-    slot.waiting.set(id, batch)
-    slot.inFlight += batch.length
+    slot.waiting.set(id, req)
+    slot.inFlight += req.weight
     slot.worker.ref()
-    slot.worker.postMessage({ id, buffer: data.buffer, count: batch.length }, [data.buffer])
+    slot.worker.postMessage({ id, ...message }, transfer)
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,15 @@
-// Ed25519 verification worker (node/verifier.ts). Plain JS so that it runs
-// in a worker thread without the TypeScript loader. Each message is one
-// batch: `count` records of pubkey(32) ‖ digest(32) ‖ signature(64); the
-// answer is one byte per record, 1 when the signature verifies.
+// Ed25519 verification and receipt-id worker (node/verifier.ts). Plain JS so
+// that it runs in a worker thread without the TypeScript loader.
+// Messages:
+//   {id, kind: 'verify', buffer, count}: `count` records of
+//     pubkey(32) ‖ digest(32) ‖ signature(64); the answer is one byte per
+//     record, 1 when the signature verifies.
+//   {id, kind: 'receiptIds', hashes, counts}: for each tx k (hash k of the
+//     packed 32-byte `hashes`), the ids of its receipts 0..counts[k]-1,
+//     sha256(txHash ‖ u32be(i)) (DESIGN §4; core/tx.ts receiptIdsOf computes
+//     the same on the main thread), all packed 32 bytes each, tx after tx.
 import { parentPort } from 'node:worker_threads'
-import { createPublicKey, verify } from 'node:crypto'
+import { createPublicKey, verify, hash } from 'node:crypto'
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const RECORD = 128
@@ -20,7 +26,7 @@ function keyObject(pub) {
   return key
 }
 
-parentPort.on('message', ({ id, buffer, count }) => {
+function verifyBatch(buffer, count) {
   const data = Buffer.from(buffer)
   const results = new Uint8Array(count)
   for (let i = 0; i < count; i++) {
@@ -31,5 +37,26 @@ parentPort.on('message', ({ id, buffer, count }) => {
       results[i] = 0
     }
   }
-  parentPort.postMessage({ id, results }, [results.buffer])
+  return results
+}
+
+function receiptIds(hashes, counts) {
+  let total = 0
+  for (const c of counts) total += c
+  const out = new Uint8Array(total * 32)
+  const input = Buffer.alloc(36)
+  let o = 0
+  counts.forEach((count, k) => {
+    input.set(hashes.subarray(k * 32, k * 32 + 32))
+    for (let i = 0; i < count; i++, o += 32) {
+      input.writeUInt32BE(i, 32)
+      out.set(hash('sha256', input, 'buffer'), o)
+    }
+  })
+  return out
+}
+
+parentPort.on('message', (m) => {
+  const results = m.kind === 'receiptIds' ? receiptIds(m.hashes, m.counts) : verifyBatch(m.buffer, m.count)
+  parentPort.postMessage({ id: m.id, results }, [results.buffer])
 })

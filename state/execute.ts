@@ -420,9 +420,14 @@ function inProvenance(model: Model, datanetId: Hex): boolean {
 
 function submitReceipts(ctx: ExecContext, stx: SignedTx, receipts: Receipt[]): ReceiptRecord[] {
   const work = new ReceiptWork(ctx.state, stx.sender)
-  const txHash = fromHex(stx.hash, 'txHash', 32)
+  // ids hashed off the main thread at admission or block validation, when they were
+  const ids = stx.receiptIds !== undefined && stx.receiptIds.length === receipts.length * 32 ? stx.receiptIds : null
+  const txHash = ids === null ? fromHex(stx.hash, 'txHash', 32) : null
   const out: ReceiptRecord[] = new Array(receipts.length)
-  for (let i = 0; i < receipts.length; i++) out[i] = applyReceipt(ctx, work, stx, txHash, receipts[i], i)
+  for (let i = 0; i < receipts.length; i++) {
+    const id = ids !== null ? toHex(ids.subarray(i * 32, i * 32 + 32)) : receiptId(txHash!, i)
+    out[i] = applyReceipt(ctx, work, stx, id, receipts[i], i)
+  }
   work.flush()
   return out
 }
@@ -431,7 +436,7 @@ function submitReceipts(ctx: ExecContext, stx: SignedTx, receipts: Receipt[]): R
  * One receipt: charge the fee, split it per params.feeSplit (DESIGN §4) and
  * record the payouts. Every unit of the fee lands with exactly one party.
  */
-function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, txHash: Uint8Array, r: Receipt, i: number): ReceiptRecord {
+function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, id: Hex, r: Receipt, i: number): ReceiptRecord {
   const operator = work.operator
   const model = work.model(r.modelId) ?? fail('TX_ERROR_UNKNOWN_MODEL', `${at(i, '[0]')}: no model ${r.modelId}`, { field: at(i, '[0]') })
   if (r.fee < model.minFee) fail('TX_ERROR_FEE_BELOW_MODEL_MIN', `${at(i, '[2]')}: fee ${r.fee} is below the model's minFee ${model.minFee}`, { field: at(i, '[2]') })
@@ -472,7 +477,7 @@ function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, txHash
   )
   model.receipts += 1
   model.feesTotal += fee
-  return { id: receiptId(txHash, i), txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
+  return { id, txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
 }
 
 /** Explicit attribution: ⌊C·wᵢ/W⌋ to each contributor; returns the remainder (for the treasury). */

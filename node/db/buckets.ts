@@ -229,19 +229,11 @@ export interface ReceiptEntry {
 
 const TWO_POW_53 = 2n ** 53n
 
-/** Minimal big-endian bytes of a non-negative amount (0 → no bytes). */
-function amountBytes(a: bigint): Uint8Array {
-  if (a < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${a} in a receipt payout`)
-  if (a < TWO_POW_53) {
-    let n = Number(a)
-    let len = 0
-    for (let m = n; m > 0; m = Math.floor(m / 256)) len++
-    const out = new Uint8Array(len)
-    for (let i = len - 1; i >= 0; i--) { out[i] = n % 256; n = Math.floor(n / 256) }
-    return out
-  }
-  const h = a.toString(16)
-  return Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
+/** Bytes of a non-negative amount below 2^53, big-endian, minimal (0 → none). */
+function smallAmountLength(n: number): number {
+  let len = 0
+  for (let m = n; m > 0; m = Math.floor(m / 256)) len++
+  return len
 }
 
 function amountOfBytes(b: Uint8Array): bigint {
@@ -254,40 +246,85 @@ function amountOfBytes(b: Uint8Array): bigint {
 }
 
 /**
+ * Payout addresses repeat across receipts (the same contributors, model
+ * owner, operator, treasury), so their bytes are decoded from hex once and
+ * kept; bounded, cleared when full.
+ */
+const addressBytes = new Map<string, Uint8Array>()
+
+function payoutAddressBytes(address: string): Uint8Array {
+  let b = addressBytes.get(address)
+  if (b === undefined) {
+    const len = (address.length - 2) / 2
+    if ((len !== 20 && len !== 32) || address[0] !== '0' || address[1] !== 'x') {
+      throw new DbError('DB_ERROR_CORRUPT', `payout address ${address} is not a 20- or 32-byte hex value`)
+    }
+    b = Buffer.from(address.slice(2), 'hex')
+    if (b.length !== len) throw new DbError('DB_ERROR_CORRUPT', `payout address ${address} is not a 20- or 32-byte hex value`)
+    if (addressBytes.size >= 10_000) addressBytes.clear()
+    addressBytes.set(address, b)
+  }
+  return b
+}
+
+/**
  * u64be height ‖ u32be txPosition ‖ u32be index ‖ u8 count ‖ count × (u8 role ‖
  * u8 addressLength (0 for the validators' pool, 20, or 32 for a Datanet) ‖
- * address ‖ u8 amountLength ‖ amount, big-endian). Hand-laid because one is
- * written per receipt: the hot path of a full block.
+ * address ‖ u8 amountLength ‖ amount, big-endian, minimal). Hand-laid
+ * because one is written per receipt: the hot path of a full block.
  */
 export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
-  const amounts = e.payouts.map((p) => amountBytes(p.amount))
+  const { payouts } = e
+  // amounts below 2^53 (every realistic fee share) are written from a number; larger ones from hex
+  const big: (Uint8Array | null)[] = new Array(payouts.length)
   let size = 17
-  e.payouts.forEach((p, i) => { size += 3 + (p.address === null ? 0 : (p.address.length - 2) / 2) + amounts[i].length })
+  for (let i = 0; i < payouts.length; i++) {
+    const p = payouts[i]
+    if (p.amount < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${p.amount} in a receipt payout`)
+    let amountLen: number
+    if (p.amount < TWO_POW_53) {
+      big[i] = null
+      amountLen = smallAmountLength(Number(p.amount))
+    } else {
+      const h = p.amount.toString(16)
+      big[i] = Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
+      amountLen = big[i]!.length
+    }
+    size += 3 + (p.address === null ? 0 : payoutAddressBytes(p.address).length) + amountLen
+  }
   const out = Buffer.allocUnsafe(size)
   out.writeUInt32BE(Math.floor(e.height / 2 ** 32), 0)
   out.writeUInt32BE(e.height >>> 0, 4)
   out.writeUInt32BE(e.txPosition, 8)
   out.writeUInt32BE(e.index, 12)
-  out[16] = e.payouts.length
+  out[16] = payouts.length
   let o = 17
-  e.payouts.forEach((p, i) => {
+  for (let i = 0; i < payouts.length; i++) {
+    const p = payouts[i]
     const code = PAYOUT_ROLE_CODE.get(p.role)
     if (code === undefined) throw new DbError('DB_ERROR_CORRUPT', `unknown payout role ${p.role}`)
     out[o++] = code
     if (p.address === null) {
       out[o++] = 0
     } else {
-      const len = (p.address.length - 2) / 2
+      const a = payoutAddressBytes(p.address)
+      out[o++] = a.length
+      out.set(a, o)
+      o += a.length
+    }
+    const b = big[i]
+    if (b !== null) {
+      out[o++] = b.length
+      out.set(b, o)
+      o += b.length
+    } else {
+      let n = Number(p.amount)
+      const len = smallAmountLength(n)
       out[o++] = len
-      if ((len !== 20 && len !== 32) || p.address[1] !== 'x' || out.write(p.address.slice(2), o, len, 'hex') !== len) {
-        throw new DbError('DB_ERROR_CORRUPT', `payout address ${p.address} is not a 20- or 32-byte hex value`)
-      }
+      for (let k = o + len - 1; k >= o; k--) { out[k] = n % 256; n = Math.floor(n / 256) }
       o += len
     }
-    out[o++] = amounts[i].length
-    out.set(amounts[i], o)
-    o += amounts[i].length
-  })
+  }
   return out
 }
 

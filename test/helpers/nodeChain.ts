@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChainDb } from '../../node/db/index.js'
-import { ChainService, type PreparedBlock } from '../../node/chain.js'
+import { ChainService, type PreparedBlock, type ChainServiceModules } from '../../node/chain.js'
 import { silentLogger } from '../../node/logger.js'
 import { genesisHash, type Genesis } from '../../genesis/genesis.js'
 import { makeCommit, voteSignBytes, type Commit } from '../../consensus/index.js'
@@ -10,10 +10,10 @@ import type { KeyPair } from '../../core/keys.js'
 import { fromHex } from '../../core/bytes.js'
 
 /** A ChainService over a real LevelDB in a temp dir. */
-export async function openChain(genesis: Genesis): Promise<{ chain: ChainService; db: ChainDb; close(): Promise<void> }> {
+export async function openChain(genesis: Genesis, modules: Partial<ChainServiceModules> = {}): Promise<{ chain: ChainService; db: ChainDb; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'attrchain-chain-'))
   const db = await ChainDb.open({ dir, genesisHash: genesisHash(genesis), chainId: genesis.chainId })
-  const chain = await ChainService.open(genesis, { db, logger: silentLogger })
+  const chain = await ChainService.open(genesis, { db, logger: silentLogger, ...modules })
   return {
     chain, db,
     close: async () => {

@@ -1,10 +1,13 @@
 import t from 'tap'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
-import { signTx } from '../../../core/tx.js'
+import { signTx, receiptId, type SignedTx, type TxCall } from '../../../core/tx.js'
+import { SignatureVerifier } from '../../../node/verifier.js'
+import type { Commit } from '../../../consensus/index.js'
+import { sha256 } from '../../../core/hash.js'
 import { encode, decode, type Encodable } from '../../../core/codec.js'
 import { openChain, signCommit } from '../../helpers/nodeChain.js'
 import { encodeBlock, txRoot, type Block } from '../../../state/block.js'
-import { fromHex } from '../../../core/bytes.js'
+import { fromHex, toHex } from '../../../core/bytes.js'
 
 const genesis = buildDevnetGenesis({ validators: 1, accounts: 3 })
 const v0 = devValidatorKey(0)
@@ -86,4 +89,58 @@ t.test('a block over maxBlockReceipts is refused, and the mempool never reaps on
   const mempool = new Mempool(defaultMempoolOptions, { chainId: small.chainId, params: small.params, account: (x) => ({ balance: n1.chain.queries.balance(x), nonce: n1.chain.queries.nonce(x) }) })
   for (const tx of txs) mempool.add(tx.bytes)
   t.equal(mempool.reap(100, 1 << 20, small.params.maxBlockReceipts).length, 1, 'reap stops at the receipts budget')
+})
+
+t.test('with worker threads: txs not seen before are verified and their receipt ids hashed off-thread, with the same result', async (t) => {
+  const econ = buildDevnetGenesis({ validators: 1, accounts: 3 })
+  const verifier = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  const n1 = await openChain(econ)
+  const n2 = await openChain(econ, { verifier })
+  t.teardown(async () => { await n1.close(); await n2.close(); await verifier.close() })
+  const owner = devAccountKey(0)
+  const operator = devAccountKey(1)
+  const nonces = new Map<string, number>()
+  const tx = (key: typeof owner, call: TxCall) => {
+    const nonce = nonces.get(key.address) ?? 0
+    nonces.set(key.address, nonce + 1)
+    return signTx({ chainId: econ.chainId, nonce, fee: econ.params.minTxFee, call }, key)
+  }
+  let lastCommit: Commit | null = null
+  let height = 0
+  const advance = async (txs: SignedTx[]) => {
+    height++
+    const p = n1.chain.buildBlock({ timeMs: Date.parse(econ.genesisTime) + height * 1000, proposer: v0.address, txs, lastCommit, evidence: [] })
+    t.equal(p.outcome.results.filter((r) => r.status === 'ok').length, txs.length, `height ${height}: every tx ok`)
+    const v = await n2.chain.validateBlock(p.bytes)
+    t.equal(v.block.header.stateRoot, p.block.header.stateRoot, `height ${height}: same state root`)
+    const commit = signCommit(econ.chainId, p, [v0])
+    await n1.chain.commitBlock(p, commit)
+    await n2.chain.commitBlock(v, commit)
+    lastCommit = commit
+    return { built: p, validated: v }
+  }
+  const dn = tx(owner, { type: 'registerDatanet', name: 'dn', metadataUri: '', contributionBond: 0n })
+  await advance([dn])
+  const c1 = tx(operator, { type: 'contribute', datanetId: dn.hash, dataHash: toHex(sha256('c1')), metadataUri: '' })
+  await advance([c1])
+  await advance([tx(owner, { type: 'reviewContribution', contributionId: c1.hash, accept: true, weight: 3 })])
+  const model = tx(owner, { type: 'registerModel', name: 'm', baseModel: 'b', datanets: [{ datanetId: dn.hash, weight: 1 }], minFee: 10n })
+  await advance([model])
+  const receipts = Array.from({ length: 40 }, (_, i) => ({
+    modelId: model.hash, payer: operator.address, fee: 1000n + BigInt(i), inputHash: toHex(sha256(`in${i}`)), outputHash: toHex(sha256(`out${i}`)),
+    attribution: i % 2 === 0 ? [{ contributionId: c1.hash, weight: 1 }] : [],
+  }))
+  const batch = tx(operator, { type: 'submitReceipts', receipts })
+  const { built, validated } = await advance([batch])
+  t.ok(validated.txs[0].receiptIds, 'the validating node had the ids hashed by its worker')
+  t.same(validated.outcome.receipts.map((r) => r.id), built.outcome.receipts.map((r) => r.id), 'the same receipt ids as hashing in place')
+  for (const i of [0, 1, 39]) t.same(await n2.db.getReceipt(receiptId(batch.hash, i)), await n1.db.getReceipt(receiptId(batch.hash, i)), `receipt ${i} stored alike`)
+
+  const forged = tx(operator, { type: 'transfer', to: owner.address, amount: 1n })
+  const p = n1.chain.buildBlock({ timeMs: Date.parse(econ.genesisTime) + (height + 1) * 1000, proposer: v0.address, txs: [forged], lastCommit, evidence: [] })
+  const bytes = new Uint8Array(p.block.txs[0])
+  bytes[bytes.length - 1] ^= 1
+  const bad = rebuildTxRoot([...(decode(p.bytes) as Encodable[]).slice(0, 1), [bytes], ...(decode(p.bytes) as Encodable[]).slice(2)])
+  await t.rejects(n2.chain.validateBlock(bad), { code: 'BLOCK_ERROR_INVALID_TX', message: /signature does not verify/ }, 'a bad signature found by the worker refuses the block')
+  t.equal(n2.chain.head.height, height, 'nothing committed')
 })

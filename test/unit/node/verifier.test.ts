@@ -2,6 +2,8 @@ import t from 'tap'
 import { SignatureVerifier } from '../../../node/verifier.js'
 import { KeyPair } from '../../../core/keys.js'
 import { sha256 } from '../../../core/hash.js'
+import { toHex } from '../../../core/bytes.js'
+import { receiptId, receiptIdsOf } from '../../../core/tx.js'
 
 t.test('worker verification agrees with node:crypto, in batches and one by one', async (t) => {
   const v = new SignatureVerifier({ threads: 2, maxBatch: 64, maxDelayMs: 1 })
@@ -27,4 +29,34 @@ t.test('with no worker threads it verifies on the main thread', async (t) => {
   t.equal(await v.verify(k.publicKey, d, k.sign(d)), true)
   await v.close()
   await t.rejects(v.verify(k.publicKey, d, k.sign(d)), { code: 'VERIFIER_ERROR_CLOSED' })
+})
+
+t.test('receipt ids hashed in a worker are the ids of DESIGN §4, tx after tx', async (t) => {
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  t.teardown(() => v.close())
+  const txs = [{ txHash: sha256('tx-a'), count: 40 }, { txHash: sha256('tx-b'), count: 1 }, { txHash: sha256('tx-c'), count: 1000 }]
+  const ids = await v.receiptIds(txs)
+  t.equal(ids.length, 3)
+  txs.forEach((tx, k) => {
+    t.equal(ids[k].length, tx.count * 32, `tx ${k}: one id per receipt`)
+    const wanted = Array.from({ length: tx.count }, (_, i) => receiptId(tx.txHash, i))
+    const got = Array.from({ length: tx.count }, (_, i) => toHex(ids[k].subarray(i * 32, i * 32 + 32)))
+    t.same(got, wanted, `tx ${k}: the same ids as receiptId`)
+  })
+  t.same(await v.receiptIds([{ txHash: sha256('small'), count: 2 }]), [receiptIdsOf(sha256('small'), 2)], 'a few receipts are hashed in place')
+  t.same(await v.receiptIds([]), [], 'no txs, no ids')
+})
+
+t.test('a worker that dies mid-request has its requests answered on the main thread', async (t) => {
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  t.teardown(() => v.close())
+  const slot = (v as unknown as { slots: { worker: { emit(e: string, err: Error): boolean } }[] }).slots[0]
+  const k = new KeyPair(sha256('dying'))
+  const d = sha256('m')
+  const pendingIds = v.receiptIds([{ txHash: sha256('tx'), count: 64 }])
+  const pendingSig = v.verify(k.publicKey, d, k.sign(d))
+  await new Promise((r) => setTimeout(r, 5)) // the signature batch leaves after maxDelayMs
+  slot.worker.emit('error', new Error('worker crashed'))
+  t.same(await pendingIds, [receiptIdsOf(sha256('tx'), 64)])
+  t.equal(await pendingSig, true)
 })
