@@ -1,6 +1,5 @@
 import { Unpackr } from 'msgpackr'
 import { CodecError } from './errors.js'
-import { bytesEqual } from './bytes.js'
 
 /**
  * The canonical codec (DESIGN §2): MessagePack of arrays in a fixed field
@@ -19,8 +18,10 @@ export type Encodable = null | boolean | number | bigint | string | Uint8Array |
 const MAX_DEPTH = 16
 
 class Writer {
-  buf = new Uint8Array(256)
+  buf: Uint8Array = new Uint8Array(256)
   view = new DataView(this.buf.buffer)
+  /** the same memory as a Buffer, for its native UTF-8 writer */
+  text = Buffer.from(this.buf.buffer)
   pos = 0
 
   ensure(n: number): void {
@@ -29,15 +30,19 @@ class Writer {
     while (size < this.pos + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.pos))
-    this.buf = next
-    this.view = new DataView(next.buffer)
+    this.use(next)
   }
 
   /** Drop a buffer grown by one huge message, so it is not held forever. */
   shrink(): void {
-    this.buf = new Uint8Array(256)
-    this.view = new DataView(this.buf.buffer)
+    this.use(new Uint8Array(256))
     this.pos = 0
+  }
+
+  private use(buf: Uint8Array): void {
+    this.buf = buf
+    this.view = new DataView(buf.buffer)
+    this.text = Buffer.from(buf.buffer)
   }
 
   u8(v: number): void {
@@ -80,6 +85,23 @@ function writeLength(w: Writer, len: number, fix: number, fixMax: number, t8: nu
   w.head(t32, len, 4)
 }
 
+/** UTF-8 written in place (as Buffer.from(v, 'utf8') would encode it, lone surrogates included). */
+function writeString(w: Writer, v: string): void {
+  if (v.length <= 10) {
+    // at most 3 bytes per UTF-16 unit: ≤ 30 bytes, a fixstr whatever the text
+    w.ensure(1 + 3 * v.length)
+    const n = w.text.write(v, w.pos + 1, 'utf8')
+    w.buf[w.pos] = 0xa0 | n
+    w.pos += 1 + n
+    return
+  }
+  const n = Buffer.byteLength(v, 'utf8')
+  writeLength(w, n, 0xa0, 31, 0xd9, 0xda, 0xdb)
+  w.ensure(n)
+  w.text.write(v, w.pos, n, 'utf8')
+  w.pos += n
+}
+
 function write(w: Writer, v: Encodable, depth: number): void {
   if (depth > MAX_DEPTH) throw new CodecError('CODEC_ERROR_TOO_DEEP', `nesting deeper than ${MAX_DEPTH}`)
   if (v === null) return w.u8(0xc0)
@@ -87,14 +109,17 @@ function write(w: Writer, v: Encodable, depth: number): void {
   if (v === false) return w.u8(0xc2)
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new CodecError('CODEC_ERROR_BAD_INTEGER', `not a safe integer: ${v}`)
+    // the shortest form straight from the number; a bigint only past 32 bits (or to refuse a negative)
+    if (v >= 0 && v < 0x100000000) {
+      if (v < 128) return w.u8(v)
+      if (v < 0x100) return w.head(0xcc, v, 1)
+      if (v < 0x10000) return w.head(0xcd, v, 2)
+      return w.head(0xce, v, 4)
+    }
     return writeUint(w, BigInt(v))
   }
   if (typeof v === 'bigint') return writeUint(w, v)
-  if (typeof v === 'string') {
-    const b = Buffer.from(v, 'utf8')
-    writeLength(w, b.length, 0xa0, 31, 0xd9, 0xda, 0xdb)
-    return w.bytes(b)
-  }
+  if (typeof v === 'string') return writeString(w, v)
   if (v instanceof Uint8Array) {
     writeLength(w, v.length, 0, -1, 0xc4, 0xc5, 0xc6)
     return w.bytes(v)
@@ -124,21 +149,42 @@ export function encode(value: Encodable): Uint8Array {
   }
 }
 
+/** Whether `value` encodes to exactly `bytes`, compared in the scratch writer (no copy of the encoding). */
+function encodesTo(value: Encodable, bytes: Uint8Array): boolean {
+  scratch.pos = 0
+  try {
+    write(scratch, value, 0)
+    return scratch.pos === bytes.length && Buffer.compare(scratch.buf.subarray(0, scratch.pos), bytes) === 0
+  } finally {
+    if (scratch.buf.length > 1024 * 1024) scratch.shrink()
+  }
+}
+
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint' })
 
-/** Decoded integers ≤ 2^53 − 1 come back as `number`, larger ones as `bigint`. */
-function normalize(v: unknown, depth: number): Encodable {
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * Decoded integers ≤ 2^53 − 1 come back as `number`, larger ones as
+ * `bigint`. Arrays are msgpackr's fresh ones, normalized in place; byte
+ * strings are copied out of the input unless `copyBins` is false (the
+ * caller keeps the input unchanged for as long as the values live).
+ */
+function normalize(v: unknown, depth: number, copyBins: boolean): Encodable {
   if (depth > MAX_DEPTH) throw new CodecError('CODEC_ERROR_TOO_DEEP', `nesting deeper than ${MAX_DEPTH}`)
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v
   if (typeof v === 'number') return v
-  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= 0n ? Number(v) : v
-  if (v instanceof Uint8Array) return new Uint8Array(v)
-  if (Array.isArray(v)) return v.map((x) => normalize(x, depth + 1))
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= 0n ? Number(v) : v
+  if (v instanceof Uint8Array) return copyBins ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.length)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalize(v[i], depth + 1, copyBins)
+    return v as Encodable[]
+  }
   throw new CodecError('CODEC_ERROR_BAD_TYPE', 'unsupported msgpack type (maps, floats and extensions are not allowed)')
 }
 
 /** Decode canonical bytes; anything else (trailing bytes, non-shortest forms, maps, floats) is refused. */
-export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024): Encodable {
+export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024, opts: { copyBins?: boolean } = {}): Encodable {
   if (bytes.length > maxBytes) throw new CodecError('CODEC_ERROR_TOO_LARGE', `message of ${bytes.length} bytes exceeds ${maxBytes}`)
   let raw: unknown
   try {
@@ -146,13 +192,13 @@ export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024): Encodable
   } catch (e) {
     throw new CodecError('CODEC_ERROR_MALFORMED', `malformed msgpack: ${(e as Error).message}`)
   }
-  const value = normalize(raw, 0)
-  let again: Uint8Array
+  const value = normalize(raw, 0, opts.copyBins !== false)
+  let same: boolean
   try {
-    again = encode(value)
+    same = encodesTo(value, bytes)
   } catch (e) {
     throw new CodecError('CODEC_ERROR_NOT_CANONICAL', `not canonical: ${(e as Error).message}`)
   }
-  if (!bytesEqual(again, bytes)) throw new CodecError('CODEC_ERROR_NOT_CANONICAL', 'encoding is not canonical')
+  if (!same) throw new CodecError('CODEC_ERROR_NOT_CANONICAL', 'encoding is not canonical')
   return value
 }

@@ -269,14 +269,20 @@ export class ChainService {
   }
 
   /** Commit a prepared block with the certificate that decided it: one atomic batch. */
-  async commitBlock(p: PreparedBlock, commit: Commit): Promise<void> {
+  /** fsync what commits with `durable: false` wrote (ChainDb.makeDurable). */
+  makeDurable(): Promise<void> {
+    return this.modules.db.makeDurable()
+  }
+
+  /** Store a block committed by `commit`; `durable: false` as in ChainDb.commitBlock (block sync only). */
+  async commitBlock(p: PreparedBlock, commit: Commit, opts: { durable?: boolean } = {}): Promise<void> {
     const height = p.block.header.height
     const next = this.validatorSet(height + 1).withChanges(setChanges(this.stateSetMembers(height + 1), p.outcome.nextValidatorSet.members))
     await this.modules.db.commitBlock({
       block: p.block, blockBytes: p.bytes, hash: p.hash, commit: encodeCommit(commit), writes: p.outcome.writes,
       stateRoot: p.outcome.stateRoot, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
       meta: [[vsetKey(height + 2), encodeValidatorSet(next)]],
-    })
+    }, opts)
     this.sets.set(height + 2, next)
     this.sets.delete(height - 1)
   }

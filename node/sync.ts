@@ -42,6 +42,12 @@ export interface BlockSyncModules {
 
 export class SyncError extends AttrchainError {}
 
+interface BlockRequest {
+  peer: { id: string; height: number }
+  from: number
+  blocks: ReturnType<SyncSource['requestBlocks']>
+}
+
 /**
  * Block sync (DESIGN §6): a node behind its peers downloads blocks with
  * their commits, verifies each commit against the validator set it computes
@@ -108,29 +114,50 @@ export class BlockSync {
     let lastCommit: Commit | null = null
     const started = this.modules.now()
     const bad = new Set<string>()
+    // The next range is requested from the same peer while this one executes,
+    // so the transfer overlaps execution instead of following it.
+    let prefetched: BlockRequest | null = null
+    let undurable = false
+    const request = (peer: { id: string; height: number }, from: number): BlockRequest => {
+      const blocks = source.requestBlocks(peer.id, from, Math.min(from + this.opts.batchSize - 1, peer.height))
+      blocks.catch(() => {}) // a prefetch nobody awaits must not be an unhandled rejection
+      return { peer, from, blocks }
+    }
     try {
       while (!this.stopped && chain.head.height < this.target) {
         const from = chain.head.height + 1
-        const peer = source.peers().filter((p) => p.height >= from && !bad.has(p.id)).sort((a, b) => b.height - a.height)[0]
-        if (!peer) break
-        const to = Math.min(from + this.opts.batchSize - 1, peer.height)
+        let req: BlockRequest | null = prefetched?.from === from && !bad.has(prefetched.peer.id) ? prefetched : null
+        prefetched = null
+        if (req === null) {
+          const peer = source.peers().filter((p) => p.height >= from && !bad.has(p.id)).sort((a, b) => b.height - a.height)[0]
+          if (!peer) break
+          req = request(peer, from)
+        }
         try {
-          const blocks = await source.requestBlocks(peer.id, from, to)
-          if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..${to}`)
-          for (const b of blocks) {
+          const blocks = await req.blocks
+          if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..`)
+          const after = from + blocks.length
+          if (after <= req.peer.height && after <= this.target) prefetched = request(req.peer, after)
+          for (const [i, b] of blocks.entries()) {
             if (this.stopped) break
-            lastCommit = await this.apply(b)
+            // only the batch's last block waits for an fsync (ChainDb.commitBlock)
+            const durable = i === blocks.length - 1
+            lastCommit = await this.apply(b, durable)
+            undurable = !durable
             applied++
           }
         } catch (e) {
-          bad.add(peer.id)
-          logger.warn('sync peer served a bad or no block; trying another', { peer: peer.id, from, reason: (e as Error).message })
+          bad.add(req.peer.id)
+          prefetched = null
+          logger.warn('sync peer served a bad or no block; trying another', { peer: req.peer.id, from, reason: (e as Error).message })
         }
         const secs = Math.max(1, this.modules.now() - started) / 1000
         logger.info('syncing', { height: chain.head.height, target: this.target, blocksPerSec: Math.round(applied / secs) })
         this.target = Math.max(this.target, best())
       }
     } finally {
+      // a batch cut short left its last block without an fsync: consensus must not build on that
+      if (undurable) await chain.makeDurable().catch((e: Error) => logger.error('could not make synced blocks durable', { reason: e.message }))
       this.setSyncing(false)
       this.modules.resumeConsensus(lastCommit)
     }
@@ -147,7 +174,7 @@ export class BlockSync {
     return this.lagOne.polls >= this.opts.lagOnePolls
   }
 
-  private async apply(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }): Promise<Commit> {
+  private async apply(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }, durable: boolean): Promise<Commit> {
     const { chain } = this.modules
     const height = chain.head.height + 1
     if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
@@ -155,7 +182,7 @@ export class BlockSync {
     const p = await chain.validateBlock(b.bytes)
     const commit = decodeCommit(b.commit)
     verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(p.hash) })
-    await chain.commitBlock(p, commit)
+    await chain.commitBlock(p, commit, { durable })
     this.modules.onCommitted?.(height, b.bytes, commit)
     return commit
   }

@@ -173,16 +173,35 @@ export class ChainDb {
    * extend the head by one, or whose parts disagree, is refused before
    * anything is written.
    */
-  async commitBlock(c: BlockCommit): Promise<void> {
+  /**
+   * Store a block and apply its state writes. `durable: false` skips the
+   * fsync of this one write (block sync does so inside a batch of blocks it
+   * can fetch again, and makes the batch's last block durable, which makes
+   * the earlier ones durable too: LevelDB's log is written in order). A
+   * process crash loses nothing either way; a power loss may lose the
+   * non-durable tail, which is then synced again.
+   */
+  async commitBlock(c: BlockCommit, opts: { durable?: boolean } = {}): Promise<void> {
     this.beginCommit()
     try {
       const started = performance.now()
       const head = this.checkCommit(c)
       const ops = blockOps(c, head)
-      await this.write(ops)
+      await this.write(ops, this.sync && opts.durable !== false)
       this.state.apply(c.writes)
       this.headValue = head
       this.log.debug('block stored', { height: head.height, ops: ops.length, ms: Math.round(performance.now() - started) })
+    } finally {
+      this.committing = false
+    }
+  }
+
+  /** Make every earlier non-durable commit durable: the head record written again, with an fsync. */
+  async makeDurable(): Promise<void> {
+    if (!this.sync || this.headValue === null) return
+    this.beginCommit()
+    try {
+      await this.write([put(keys.head(), encodeHead(this.headValue))], true)
     } finally {
       this.committing = false
     }
@@ -341,7 +360,7 @@ export class ChainDb {
    * WriteBatch directly; the array form re-validates and copies every op in
    * JS first, which is twice the main-thread cost per op (one op per receipt).
    */
-  private async write(ops: Op[]): Promise<void> {
+  private async write(ops: Op[], sync = this.sync): Promise<void> {
     try {
       const batch = this.db.batch()
       try {
@@ -353,7 +372,7 @@ export class ChainDb {
         await batch.close()
         throw e
       }
-      await batch.write({ sync: this.sync })
+      await batch.write({ sync })
     } catch (e) {
       throw new DbError('DB_ERROR_WRITE_FAILED', `writing to ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir })
     }

@@ -237,3 +237,24 @@ t.test('a data dir of another genesis or chain id is refused', async (t) => {
   t.equal(db.head(), null, 'the refusals left the dir usable')
   await db.close()
 })
+
+t.test('commits without an fsync (block sync) read back, are made durable by makeDurable, and survive a reopen', async (t) => {
+  const dir = await tempDir(t)
+  const p = await Pair.open(dir)
+  const sender = p.chain.account(0)
+  for (let i = 0; i < 3; i++) {
+    const r = p.next([[sender, { type: 'transfer', to: p.chain.account(1).address, amount: 1n + BigInt(i) }]])
+    await p.db.commitBlock(r.commit, { durable: false })
+    p.commits.push(r.commit)
+  }
+  t.equal(p.db.head()!.height, 3)
+  await p.db.makeDurable()
+  await t.rejects(Promise.all([p.db.makeDurable(), p.db.makeDurable()]), { code: 'DB_ERROR_COMMIT_IN_PROGRESS' }, 'not beside another write')
+  const head = p.db.head()
+  await p.db.close()
+  const again = await ChainDb.open({ dir, ...ident })
+  t.teardown(() => again.close())
+  t.same(again.head(), head, 'same head after reopening')
+  t.same(await again.getBlock(2), p.commits[1].block)
+  sameState(t, again.state, p.chain.store, 'state')
+})
