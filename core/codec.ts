@@ -175,7 +175,7 @@ function normalize(v: unknown, depth: number, copyBins: boolean): Encodable {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v
   if (typeof v === 'number') return v
   if (typeof v === 'bigint') return v <= MAX_SAFE && v >= 0n ? Number(v) : v
-  if (v instanceof Uint8Array) return copyBins ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.length)
+  if (v instanceof Uint8Array) return copyBins ? new Uint8Array(v) : Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.length) : v
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalize(v[i], depth + 1, copyBins)
     return v as Encodable[]
@@ -188,7 +188,10 @@ export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024, opts: { co
   if (bytes.length > maxBytes) throw new CodecError('CODEC_ERROR_TOO_LARGE', `message of ${bytes.length} bytes exceeds ${maxBytes}`)
   let raw: unknown
   try {
-    raw = unpackr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    // Given a plain Uint8Array (not a Buffer), msgpackr's byte strings come back as
+    // plain Uint8Array views, which normalize then keeps without re-wrapping.
+    const copyBins = opts.copyBins !== false
+    raw = unpackr.unpack(copyBins ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   } catch (e) {
     throw new CodecError('CODEC_ERROR_MALFORMED', `malformed msgpack: ${(e as Error).message}`)
   }

@@ -217,7 +217,7 @@ const id32 = (v: Encodable, field: string): Hex => asBin(v, field, 32)
  * 1000-receipt tx decodes 1000 of these): the checks are inline and a
  * field's name is only built when it is wrong.
  */
-function decodeReceipt(v: Encodable, i: number, limits: TxLimits): Receipt {
+function decodeReceipt(v: Encodable, i: number, limits: TxLimits, memo: HexMemo): Receipt {
   if (!Array.isArray(v) || v.length !== 6) asArray(v, rf(i, ''), 6)
   const r = v as Encodable[]
   const pairs = r[5]
@@ -233,7 +233,7 @@ function decodeReceipt(v: Encodable, i: number, limits: TxLimits): Receipt {
     const w = (p as Encodable[])[1]
     if (!(id instanceof Uint8Array) || id.length !== 32) asBin(id, rf(i, `[5][${j}][0]`), 32)
     if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > MAX_WEIGHT) asUint(w, rf(i, `[5][${j}][1]`), 1, MAX_WEIGHT)
-    const contributionId = toHex(id as Uint8Array)
+    const contributionId = memo.hex(id as Uint8Array, 2 + j)
     let repeated = false
     if (seen !== null) {
       repeated = seen.has(contributionId)
@@ -251,7 +251,7 @@ function decodeReceipt(v: Encodable, i: number, limits: TxLimits): Receipt {
     fee = asAmount(r[2], rf(i, '[2]'))
   }
   return {
-    modelId: binAt(r, 0, 32, i), payer: binAt(r, 1, 20, i), fee, inputHash: binAt(r, 3, 32, i), outputHash: binAt(r, 4, 32, i), attribution,
+    modelId: memo.hex(binAt(r, 0, 32, i), 0), payer: memo.hex(binAt(r, 1, 20, i), 1), fee, inputHash: toHex(binAt(r, 3, 32, i)), outputHash: toHex(binAt(r, 4, 32, i)), attribution,
   }
 }
 
@@ -260,9 +260,37 @@ function rf(i: number, suffix: string): string {
   return `body[${i}]${suffix}`
 }
 
-function binAt(r: Encodable[], k: number, len: number, i: number): Hex {
+function binAt(r: Encodable[], k: number, len: number, i: number): Uint8Array {
   const b = r[k]
-  return b instanceof Uint8Array && b.length === len ? toHex(b) : asBin(b, rf(i, `[${k}]`), len)
+  if (!(b instanceof Uint8Array) || b.length !== len) asBin(b, rf(i, `[${k}]`), len)
+  return b as Uint8Array
+}
+
+/**
+ * The receipts of one tx mostly repeat their model, payer and attributed
+ * contributions. Per slot (0 model, 1 payer, 2+ attribution position) the
+ * last bytes and their hex are kept: equal bytes give the same string
+ * object back, which skips the hex conversion and keeps the string's cached
+ * hash for the Map lookups of execution.
+ */
+class HexMemo {
+  private readonly bytes: Uint8Array[] = []
+  private readonly hexes: Hex[] = []
+
+  hex(b: Uint8Array, slot: number): Hex {
+    const last = this.bytes[slot]
+    if (last !== undefined && sameBytes(last, b)) return this.hexes[slot]
+    const h = toHex(b)
+    this.bytes[slot] = b
+    this.hexes[slot] = h
+    return h
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Decode and statically validate a body; errors name the offending field, e.g. `body[1]`. */
@@ -308,7 +336,8 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
     case 'submitReceipts': {
       const list = asArray(body, 'body')
       if (list.length < 1 || list.length > limits.maxReceiptsPerTx) fail('TX_ERROR_TOO_MANY_RECEIPTS', `body must hold 1 to ${limits.maxReceiptsPerTx} receipts, got ${list.length}`, 'body')
-      return { type, receipts: list.map((r, i) => decodeReceipt(r, i, limits)) }
+      const memo = new HexMemo()
+      return { type, receipts: list.map((r, i) => decodeReceipt(r, i, limits, memo)) }
     }
     default: fail('TX_ERROR_UNKNOWN_TYPE', `unknown tx type "${type}"`, 'type')
   }

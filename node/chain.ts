@@ -27,6 +27,13 @@ export interface PreparedBlock {
   outcome: BlockOutcome
 }
 
+/** A block decoded ahead of validation (ChainService.predecode). */
+export interface PredecodedBlock {
+  bytes: Uint8Array
+  block: Block
+  txs: Promise<SignedTx[]>
+}
+
 export interface ChainServiceModules {
   db: ChainDb
   logger: Logger
@@ -167,9 +174,10 @@ export class ChainService {
    * commit, evidence, signatures of txs not seen before; then execute and
    * compare the state root (DESIGN §5: validators execute before prevoting).
    */
-  async validateBlock(bytes: Uint8Array, opts: { nowMs?: number } = {}): Promise<PreparedBlock> {
+  async validateBlock(bytes: Uint8Array, opts: { nowMs?: number; predecoded?: PredecodedBlock } = {}): Promise<PreparedBlock> {
     const { params } = this.config
-    const block = decodeBlock(bytes, params.maxBlockBytes + 1024 * 1024)
+    const pre = opts.predecoded?.bytes === bytes ? opts.predecoded : null
+    const block = pre?.block ?? decodeBlock(bytes, params.maxBlockBytes + 1024 * 1024)
     const h = block.header
     const head = this.head
     const bad = (code: string, msg: string): never => { throw new BlockError(code, msg, { height: h.height }) }
@@ -187,7 +195,7 @@ export class ChainService {
     if (!set.has(h.proposer)) bad('BLOCK_ERROR_BAD_PROPOSER', `${h.proposer} is not a validator at this height`)
     const lastCommit = await this.checkLastCommit(block)
     const evidence = await this.checkEvidence(block)
-    const txs = await this.decodeTxs(block.txs)
+    const txs = await (pre?.txs ?? this.decodeTxs(block.txs))
     const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
     if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
@@ -196,6 +204,30 @@ export class ChainService {
     })
     if (!bytesEqual(outcome.stateRoot, fromHex(h.stateRoot))) bad('BLOCK_ERROR_BAD_STATE_ROOT', `state root ${toHex(outcome.stateRoot)} after execution, header says ${h.stateRoot}`)
     return { block, bytes, hash: blockHash(h), txs, outcome }
+  }
+
+  /**
+   * Decode a block and its txs ahead of validating it: nothing here depends
+   * on the head, so block sync runs it for the next block while the previous
+   * one is being written (and the workers verify its signatures meanwhile).
+   * Null when the block does not even decode: validateBlock says why.
+   */
+  predecode(bytes: Uint8Array): PredecodedBlock | null {
+    let block: Block
+    try {
+      block = decodeBlock(bytes, this.config.params.maxBlockBytes + 1024 * 1024)
+    } catch {
+      return null
+    }
+    if (block.txs.length > this.config.params.maxBlockTxs) return null
+    let txs: Promise<SignedTx[]>
+    try {
+      txs = this.decodeTxs(block.txs)
+    } catch (e) {
+      txs = Promise.reject(e)
+    }
+    txs.catch(() => {}) // reported when validateBlock awaits it; unused, it must not be an unhandled rejection
+    return { bytes, block, txs }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeCommit, verifyCommit, type Commit } from '../consensus/index.js'
-import type { ChainService } from './chain.js'
+import type { ChainService, PredecodedBlock } from './chain.js'
 import type { Logger } from './logger.js'
 
 /** Where blocks come from: the p2p sync protocol in a node, anything in tests. */
@@ -138,11 +138,13 @@ export class BlockSync {
           if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..`)
           const after = from + blocks.length
           if (after <= req.peer.height && after <= this.target) prefetched = request(req.peer, after)
+          let next = chain.predecode(blocks[0].bytes)
           for (const [i, b] of blocks.entries()) {
             if (this.stopped) break
             // only the batch's last block waits for an fsync (ChainDb.commitBlock)
             const durable = i === blocks.length - 1
-            lastCommit = await this.apply(b, durable)
+            const pre = next
+            lastCommit = await this.apply(b, durable, pre, () => { next = i + 1 < blocks.length ? chain.predecode(blocks[i + 1].bytes) : null })
             undurable = !durable
             applied++
           }
@@ -174,15 +176,25 @@ export class BlockSync {
     return this.lagOne.polls >= this.opts.lagOnePolls
   }
 
-  private async apply(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }, durable: boolean): Promise<Commit> {
+  /**
+   * Validate, execute and commit one block. `whileWriting` runs once the
+   * block's write has been handed to LevelDB (sync decodes the next block
+   * there, so the write and the decoding overlap).
+   */
+  private async apply(
+    b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }, durable: boolean,
+    predecoded: PredecodedBlock | null = null, whileWriting: () => void = () => {},
+  ): Promise<Commit> {
     const { chain } = this.modules
     const height = chain.head.height + 1
     if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
     if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
-    const p = await chain.validateBlock(b.bytes)
+    const p = await chain.validateBlock(b.bytes, predecoded ? { predecoded } : {})
     const commit = decodeCommit(b.commit)
     verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(p.hash) })
-    await chain.commitBlock(p, commit, { durable })
+    const written = chain.commitBlock(p, commit, { durable })
+    whileWriting()
+    await written
     this.modules.onCommitted?.(height, b.bytes, commit)
     return commit
   }

@@ -275,28 +275,13 @@ function payoutAddressBytes(address: string): Uint8Array {
  */
 export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
   const { payouts } = e
-  // amounts below 2^53 (every realistic fee share) are written from a number; larger ones from hex
-  const big: (Uint8Array | null)[] = new Array(payouts.length)
-  let size = 17
-  for (let i = 0; i < payouts.length; i++) {
-    const p = payouts[i]
-    if (p.amount < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${p.amount} in a receipt payout`)
-    let amountLen: number
-    if (p.amount < TWO_POW_53) {
-      big[i] = null
-      amountLen = smallAmountLength(Number(p.amount))
-    } else {
-      const h = p.amount.toString(16)
-      big[i] = Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
-      amountLen = big[i]!.length
-    }
-    size += 3 + (p.address === null ? 0 : payoutAddressBytes(p.address).length) + amountLen
-  }
-  const out = Buffer.allocUnsafe(size)
+  // one pass into a scratch buffer (≤ 255 payouts × (3 + 32 + 17 bytes) fits), copied out at the end
+  const out = entryScratch
   out.writeUInt32BE(Math.floor(e.height / 2 ** 32), 0)
   out.writeUInt32BE(e.height >>> 0, 4)
   out.writeUInt32BE(e.txPosition, 8)
   out.writeUInt32BE(e.index, 12)
+  if (payouts.length > 255) throw new DbError('DB_ERROR_CORRUPT', `${payouts.length} payouts exceed 255`)
   out[16] = payouts.length
   let o = 17
   for (let i = 0; i < payouts.length; i++) {
@@ -312,21 +297,28 @@ export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
       out.set(a, o)
       o += a.length
     }
-    const b = big[i]
-    if (b !== null) {
-      out[o++] = b.length
-      out.set(b, o)
-      o += b.length
-    } else {
-      let n = Number(p.amount)
+    const amount = p.amount
+    if (amount < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${amount} in a receipt payout`)
+    if (amount < TWO_POW_53) {
+      // every realistic fee share: minimal big-endian bytes straight from the number
+      let n = Number(amount)
       const len = smallAmountLength(n)
       out[o++] = len
       for (let k = o + len - 1; k >= o; k--) { out[k] = n % 256; n = Math.floor(n / 256) }
       o += len
+    } else {
+      const h = amount.toString(16)
+      const b = Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
+      out[o++] = b.length
+      out.set(b, o)
+      o += b.length
     }
   }
-  return out
+  return Uint8Array.prototype.slice.call(out, 0, o)
 }
+
+/** 17 + 255 × (1 + 1 + 32 + 1 + 17): the largest entry (amounts are at most 2^128 − 1, 16 bytes). */
+const entryScratch = Buffer.alloc(17 + 255 * 52)
 
 export function decodeReceiptEntry(bytes: Uint8Array): ReceiptEntry {
   const n = 'receipt'
