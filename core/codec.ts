@@ -184,7 +184,13 @@ function normalize(v: unknown, depth: number, copyBins: boolean): Encodable {
 }
 
 /** Decode canonical bytes; anything else (trailing bytes, non-shortest forms, maps, floats) is refused. */
-export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024, opts: { copyBins?: boolean } = {}): Encodable {
+/**
+ * `canonical: false` skips the re-encoding check, for bytes whose exact
+ * value is already bound by a verified commit (their hash is in a header
+ * +2/3 of the stake signed, and they were checked when that block was
+ * validated): block sync decodes such txs.
+ */
+export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024, opts: { copyBins?: boolean; canonical?: boolean } = {}): Encodable {
   if (bytes.length > maxBytes) throw new CodecError('CODEC_ERROR_TOO_LARGE', `message of ${bytes.length} bytes exceeds ${maxBytes}`)
   let raw: unknown
   try {
@@ -196,6 +202,7 @@ export function decode(bytes: Uint8Array, maxBytes = 8 * 1024 * 1024, opts: { co
     throw new CodecError('CODEC_ERROR_MALFORMED', `malformed msgpack: ${(e as Error).message}`)
   }
   const value = normalize(raw, 0, opts.copyBins !== false)
+  if (opts.canonical === false) return value
   let same: boolean
   try {
     same = encodesTo(value, bytes)

@@ -352,14 +352,15 @@ export function validateCall(call: TxCall, limits: TxLimits = DEFAULT_TX_LIMITS)
  * Decode a signed tx and check its format and signature. Chain id, nonce,
  * fee and balance are checked against state by the mempool and executor.
  */
-export function decodeSignedTx(input: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMITS, opts: { verify?: boolean } = {}): SignedTx {
+export function decodeSignedTx(input: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMITS, opts: { verify?: boolean; committed?: boolean } = {}): SignedTx {
   if (input.length > MAX_TX_BYTES) fail('TX_ERROR_TOO_LARGE', `tx of ${input.length} bytes exceeds ${MAX_TX_BYTES}`, 'tx')
   // The tx keeps its own copy of its bytes, and the decoded ids and keys are
   // views into that copy rather than one small copy each (GC, at 1000 receipts a tx).
   const bytes = new Uint8Array(input)
   let root: Encodable
   try {
-    root = decode(bytes, MAX_TX_BYTES, { copyBins: false })
+    // a committed tx's bytes are bound by the commit: no canonical re-encoding check (core/codec.ts decode)
+    root = decode(bytes, MAX_TX_BYTES, { copyBins: false, canonical: opts.committed !== true })
   } catch (e) {
     throw new TxError('TX_ERROR_MALFORMED', `tx is not canonical msgpack: ${(e as CodecError).reason}`, { field: 'tx' })
   }

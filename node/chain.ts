@@ -174,7 +174,7 @@ export class ChainService {
    * commit, evidence, signatures of txs not seen before; then execute and
    * compare the state root (DESIGN §5: validators execute before prevoting).
    */
-  async validateBlock(bytes: Uint8Array, opts: { nowMs?: number; predecoded?: PredecodedBlock } = {}): Promise<PreparedBlock> {
+  async validateBlock(bytes: Uint8Array, opts: { nowMs?: number; predecoded?: PredecodedBlock; committed?: boolean } = {}): Promise<PreparedBlock> {
     const { params } = this.config
     const pre = opts.predecoded?.bytes === bytes ? opts.predecoded : null
     const block = pre?.block ?? decodeBlock(bytes, params.maxBlockBytes + 1024 * 1024)
@@ -195,7 +195,7 @@ export class ChainService {
     if (!set.has(h.proposer)) bad('BLOCK_ERROR_BAD_PROPOSER', `${h.proposer} is not a validator at this height`)
     const lastCommit = await this.checkLastCommit(block)
     const evidence = await this.checkEvidence(block)
-    const txs = await (pre?.txs ?? this.decodeTxs(block.txs))
+    const txs = await (pre?.txs ?? this.decodeTxs(block.txs, opts.committed === true))
     const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
     if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
@@ -211,8 +211,10 @@ export class ChainService {
    * on the head, so block sync runs it for the next block while the previous
    * one is being written (and the workers verify its signatures meanwhile).
    * Null when the block does not even decode: validateBlock says why.
+   * `committed`: the caller verifies the block's commit before validating it
+   * (as block sync does), so its txs' bytes need no canonical check.
    */
-  predecode(bytes: Uint8Array): PredecodedBlock | null {
+  predecode(bytes: Uint8Array, opts: { committed?: boolean } = {}): PredecodedBlock | null {
     let block: Block
     try {
       block = decodeBlock(bytes, this.config.params.maxBlockBytes + 1024 * 1024)
@@ -222,7 +224,7 @@ export class ChainService {
     if (block.txs.length > this.config.params.maxBlockTxs) return null
     let txs: Promise<SignedTx[]>
     try {
-      txs = this.decodeTxs(block.txs)
+      txs = this.decodeTxs(block.txs, opts.committed === true)
     } catch (e) {
       txs = Promise.reject(e)
     }
@@ -237,7 +239,7 @@ export class ChainService {
    * verifier's worker threads when the node has them, all txs of the block
    * at once.
    */
-  private async decodeTxs(raw: Uint8Array[]): Promise<SignedTx[]> {
+  private async decodeTxs(raw: Uint8Array[], committed = false): Promise<SignedTx[]> {
     const { verifier } = this.modules
     const { params } = this.config
     const limits = { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
@@ -248,7 +250,7 @@ export class ChainService {
       if (known) return known
       let stx: SignedTx
       try {
-        stx = decodeSignedTx(bytes, limits, { verify: !verifier })
+        stx = decodeSignedTx(bytes, limits, { verify: !verifier, committed })
       } catch (e) {
         throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
       }

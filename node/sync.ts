@@ -2,6 +2,7 @@ import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeCommit, verifyCommit, type Commit } from '../consensus/index.js'
 import type { ChainService, PredecodedBlock } from './chain.js'
+import { blockHash, decodeBlock } from '../state/block.js'
 import type { Logger } from './logger.js'
 
 /** Where blocks come from: the p2p sync protocol in a node, anything in tests. */
@@ -138,13 +139,13 @@ export class BlockSync {
           if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..`)
           const after = from + blocks.length
           if (after <= req.peer.height && after <= this.target) prefetched = request(req.peer, after)
-          let next = chain.predecode(blocks[0].bytes)
+          let next = chain.predecode(blocks[0].bytes, { committed: true })
           for (const [i, b] of blocks.entries()) {
             if (this.stopped) break
             // only the batch's last block waits for an fsync (ChainDb.commitBlock)
             const durable = i === blocks.length - 1
             const pre = next
-            lastCommit = await this.apply(b, durable, pre, () => { next = i + 1 < blocks.length ? chain.predecode(blocks[i + 1].bytes) : null })
+            lastCommit = await this.apply(b, durable, pre, () => { next = i + 1 < blocks.length ? chain.predecode(blocks[i + 1].bytes, { committed: true }) : null })
             undurable = !durable
             applied++
           }
@@ -189,9 +190,12 @@ export class BlockSync {
     const height = chain.head.height + 1
     if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
     if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
-    const p = await chain.validateBlock(b.bytes, predecoded ? { predecoded } : {})
+    // The commit first: a block +2/3 of the stake did not sign is refused before it
+    // is executed, and once it checks out, the txs' bytes are the committed ones.
+    const block = predecoded?.bytes === b.bytes ? predecoded.block : decodeBlock(b.bytes, chain.config.params.maxBlockBytes + 1024 * 1024)
     const commit = decodeCommit(b.commit)
-    verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(p.hash) })
+    verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
+    const p = await chain.validateBlock(b.bytes, { committed: true, ...(predecoded ? { predecoded } : {}) })
     const written = chain.commitBlock(p, commit, { durable })
     whileWriting()
     await written

@@ -100,3 +100,10 @@ t.test('round trip of a mixed canonical value is byte-identical', async (t) => {
   t.equal(toHex(encode(back)), toHex(bytes))
   t.same(back, [1, 'attrchain-devnet', 2 ** 40, '1000', 'transfer', [new Uint8Array(20).fill(0xab), '5'], [true, false, null], 2n ** 64n - 1n])
 })
+
+t.test('canonical: false skips only the re-encoding check (bytes bound by a verified commit)', async (t) => {
+  t.same(decode(fromHex('0xcc05'), 100, { canonical: false }), 5, 'a non-shortest integer decodes when the bytes are trusted')
+  t.throws(() => decode(fromHex('0xcc05')), { code: 'CODEC_ERROR_NOT_CANONICAL' }, 'and is refused otherwise')
+  t.throws(() => decode(fromHex('0x81a16101'), 100, { canonical: false }), { code: 'CODEC_ERROR_BAD_TYPE' }, 'maps are still refused')
+  t.throws(() => decode(fromHex('0x0102'), 100, { canonical: false }), { code: 'CODEC_ERROR_MALFORMED' }, 'so are trailing bytes')
+})
