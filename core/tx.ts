@@ -352,7 +352,11 @@ export function validateCall(call: TxCall, limits: TxLimits = DEFAULT_TX_LIMITS)
  * Decode a signed tx and check its format and signature. Chain id, nonce,
  * fee and balance are checked against state by the mempool and executor.
  */
-export function decodeSignedTx(input: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMITS, opts: { verify?: boolean; committed?: boolean } = {}): SignedTx {
+export function decodeSignedTx(
+  input: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMITS,
+  /** `hash`: the sha256 of `input`, when the caller has computed it (block validation hashes every tx once) */
+  opts: { verify?: boolean; committed?: boolean; hash?: Hex } = {},
+): SignedTx {
   if (input.length > MAX_TX_BYTES) fail('TX_ERROR_TOO_LARGE', `tx of ${input.length} bytes exceeds ${MAX_TX_BYTES}`, 'tx')
   // The tx keeps its own copy of its bytes, and the decoded ids and keys are
   // views into that copy rather than one small copy each (GC, at 1000 receipts a tx).
@@ -381,7 +385,7 @@ export function decodeSignedTx(input: Uint8Array, limits: TxLimits = DEFAULT_TX_
   }
   return {
     tx: { chainId: u[1] as string, nonce, fee, call },
-    pubKey: pk, signature: sig, bytes, hash: txHashOf(bytes), sender: addressFromPubKey(pk),
+    pubKey: pk, signature: sig, bytes, hash: opts.hash ?? txHashOf(bytes), sender: addressFromPubKey(pk),
   }
 }
 

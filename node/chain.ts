@@ -1,14 +1,14 @@
 import { BlockError, AttrchainError } from '../core/errors.js'
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
-import { decodeSignedTx, signingDigestOfSigned, txHashOf, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import type { TxVerifier } from './mempool.js'
 import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
 import type { Address } from '../core/address.js'
 import type { Encodable } from '../core/codec.js'
 import { genesisTimeMs, genesisHash, type Genesis } from '../genesis/genesis.js'
 import {
-  executeBlock, genesisState, StateQueries, blockHash, txRoot, encodeBlock, decodeBlock, commitHash as blockCommitHash, ZERO_HASH,
+  executeBlock, genesisState, StateQueries, blockHash, txRoot, txRootOfHashes, encodeBlock, decodeBlock, commitHash as blockCommitHash, ZERO_HASH,
   type Block, type BlockOutcome, type ChainConfig, type SlashEvidence, type ValidatorSetMember,
 } from '../state/index.js'
 import {
@@ -31,6 +31,8 @@ export interface PreparedBlock {
 export interface PredecodedBlock {
   bytes: Uint8Array
   block: Block
+  /** sha256 of each tx, in block order */
+  txHashes: Uint8Array[]
   txs: Promise<SignedTx[]>
 }
 
@@ -188,14 +190,15 @@ export class ChainService {
     if (opts.nowMs !== undefined && h.timeMs > opts.nowMs + MAX_CLOCK_DRIFT_MS) bad('BLOCK_ERROR_BAD_TIME', `time ${h.timeMs} is too far in the future`)
     if (block.txs.length > params.maxBlockTxs) bad('BLOCK_ERROR_TOO_MANY_TXS', `${block.txs.length} txs exceed maxBlockTxs`)
     if (block.txs.reduce((s, t) => s + t.length, 0) > params.maxBlockBytes) bad('BLOCK_ERROR_TOO_LARGE', 'txs exceed maxBlockBytes')
-    if (h.txRoot !== txRoot(block.txs)) bad('BLOCK_ERROR_BAD_TX_ROOT', 'txRoot does not match the txs')
+    const txHashes = pre?.txHashes ?? block.txs.map((t) => sha256(t))
+    if (h.txRoot !== txRootOfHashes(txHashes)) bad('BLOCK_ERROR_BAD_TX_ROOT', 'txRoot does not match the txs')
     if (h.lastCommitHash !== blockCommitHash(block.lastCommit)) bad('BLOCK_ERROR_BAD_COMMIT_HASH', 'lastCommitHash does not match lastCommit')
     const set = this.validatorSet(h.height)
     if (h.validatorsHash !== toHex(set.hash())) bad('BLOCK_ERROR_BAD_VALIDATORS_HASH', 'validatorsHash is not the set of this height')
     if (!set.has(h.proposer)) bad('BLOCK_ERROR_BAD_PROPOSER', `${h.proposer} is not a validator at this height`)
     const lastCommit = await this.checkLastCommit(block)
     const evidence = await this.checkEvidence(block)
-    const txs = await (pre?.txs ?? this.decodeTxs(block.txs, opts.committed === true))
+    const txs = await (pre?.txs ?? this.decodeTxs(block.txs, txHashes, opts.committed === true))
     const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
     if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
@@ -222,14 +225,15 @@ export class ChainService {
       return null
     }
     if (block.txs.length > this.config.params.maxBlockTxs) return null
+    const txHashes = block.txs.map((t) => sha256(t))
     let txs: Promise<SignedTx[]>
     try {
-      txs = this.decodeTxs(block.txs, opts.committed === true)
+      txs = this.decodeTxs(block.txs, txHashes, opts.committed === true)
     } catch (e) {
       txs = Promise.reject(e)
     }
     txs.catch(() => {}) // reported when validateBlock awaits it; unused, it must not be an unhandled rejection
-    return { bytes, block, txs }
+    return { bytes, block, txHashes, txs }
   }
 
   /**
@@ -239,18 +243,19 @@ export class ChainService {
    * verifier's worker threads when the node has them, all txs of the block
    * at once.
    */
-  private async decodeTxs(raw: Uint8Array[], committed = false): Promise<SignedTx[]> {
+  private async decodeTxs(raw: Uint8Array[], hashes: Uint8Array[], committed = false): Promise<SignedTx[]> {
     const { verifier } = this.modules
     const { params } = this.config
     const limits = { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
     const offThread: Promise<void>[] = []
     const needIds: SignedTx[] = []
     const txs = raw.map((bytes, i) => {
-      const known = this.modules.verifiedTx?.(txHashOf(bytes))
+      const hash = toHex(hashes[i])
+      const known = this.modules.verifiedTx?.(hash)
       if (known) return known
       let stx: SignedTx
       try {
-        stx = decodeSignedTx(bytes, limits, { verify: !verifier, committed })
+        stx = decodeSignedTx(bytes, limits, { verify: !verifier, committed, hash })
       } catch (e) {
         throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
       }

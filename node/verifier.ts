@@ -43,6 +43,15 @@ interface WorkerSlot {
 }
 
 const RECORD = 128
+
+function answer(batch: Pending[], verdicts: Uint8Array): void {
+  batch.forEach((p, i) => p.resolve(verdicts[i] === 1))
+}
+
+function answerInPlace(batch: Pending[]): void {
+  for (const p of batch) p.resolve(verifySignature(p.pubKey, p.digest, p.signature))
+}
+
 /** Below this many receipts a tx's ids are hashed in place: the message costs more. */
 export const MIN_OFFLOADED_RECEIPTS = 16
 /** About how many receipt ids cost as much as one signature verification (load balancing only). */
@@ -101,22 +110,28 @@ export class SignatureVerifier {
   }
 
   private flush(): void {
+    const { batch, data } = this.takeQueue()
+    if (batch.length === 0) return
+    this.send({ kind: 'verify', buffer: data.buffer, count: batch.length }, [data.buffer], {
+      weight: batch.length,
+      done: (results) => answer(batch, results),
+      fallback: () => answerInPlace(batch),
+    })
+  }
+
+  /** The queued signatures as one buffer of records, the queue emptied. */
+  private takeQueue(): { batch: Pending[]; data: Uint8Array<ArrayBuffer> } {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     const batch = this.queue
     this.queue = []
-    if (batch.length === 0) return
     const data = new Uint8Array(batch.length * RECORD)
     batch.forEach((p, i) => {
       data.set(p.pubKey, i * RECORD)
       data.set(p.digest, i * RECORD + 32)
       data.set(p.signature, i * RECORD + 64)
     })
-    this.send({ kind: 'verify', buffer: data.buffer, count: batch.length }, [data.buffer], {
-      weight: batch.length,
-      done: (results) => batch.forEach((p, i) => p.resolve(results[i] === 1)),
-      fallback: () => { for (const p of batch) p.resolve(verifySignature(p.pubKey, p.digest, p.signature)) },
-    })
+    return { batch, data }
   }
 
   /**
@@ -133,14 +148,20 @@ export class SignatureVerifier {
     const hashes = new Uint8Array(txs.length * 32)
     txs.forEach((t, k) => hashes.set(t.txHash, k * 32))
     const counts = Uint32Array.from(txs, (t) => t.count)
+    // signatures waiting for the next flush go in the same message (a block's are asked for just before its ids)
+    const { batch, data } = this.takeQueue()
     return new Promise((resolve) => {
-      this.send({ kind: 'receiptIds', hashes, counts }, [hashes.buffer, counts.buffer], {
-        weight: Math.ceil(total / RECEIPT_IDS_PER_VERIFY),
+      this.send({ kind: 'receiptIds', hashes, counts, buffer: data.buffer, count: batch.length }, [hashes.buffer, counts.buffer, data.buffer], {
+        weight: batch.length + Math.ceil(total / RECEIPT_IDS_PER_VERIFY),
         done: (all) => {
-          let o = 0
+          answer(batch, all)
+          let o = batch.length
           resolve(txs.map((t) => all.subarray(o, (o += t.count * 32))))
         },
-        fallback: () => resolve(inPlace()),
+        fallback: () => {
+          answerInPlace(batch)
+          resolve(inPlace())
+        },
       })
     })
   }

@@ -7,7 +7,9 @@
 //   {id, kind: 'receiptIds', hashes, counts}: for each tx k (hash k of the
 //     packed 32-byte `hashes`), the ids of its receipts 0..counts[k]-1,
 //     sha256(txHash ‖ u32be(i)) (DESIGN §4; core/tx.ts receiptIdsOf computes
-//     the same on the main thread), all packed 32 bytes each, tx after tx.
+//     the same on the main thread), all packed 32 bytes each, tx after tx;
+//     with `buffer` and `count` as for 'verify', those signatures too: the
+//     answer is then the `count` verdict bytes followed by the ids.
 import { parentPort } from 'node:worker_threads'
 import { createPublicKey, verify, hash } from 'node:crypto'
 
@@ -57,6 +59,16 @@ function receiptIds(hashes, counts) {
 }
 
 parentPort.on('message', (m) => {
-  const results = m.kind === 'receiptIds' ? receiptIds(m.hashes, m.counts) : verifyBatch(m.buffer, m.count)
+  let results
+  if (m.kind === 'receiptIds') {
+    // signatures queued when the ids were asked for ride along: one message, one wake-up
+    const valid = m.count > 0 ? verifyBatch(m.buffer, m.count) : new Uint8Array(0)
+    const ids = receiptIds(m.hashes, m.counts)
+    results = new Uint8Array(valid.length + ids.length)
+    results.set(valid)
+    results.set(ids, valid.length)
+  } else {
+    results = verifyBatch(m.buffer, m.count)
+  }
   parentPort.postMessage({ id: m.id, results }, [results.buffer])
 })

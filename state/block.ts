@@ -52,7 +52,12 @@ export function blockHash(h: Header): Hex {
 
 /** txRoot = sha256(msgpack([txHash…])) over the txs in block order. */
 export function txRoot(txs: Uint8Array[]): Hex {
-  return toHex(sha256(encode(txs.map((t) => sha256(t)))))
+  return txRootOfHashes(txs.map((t) => sha256(t)))
+}
+
+/** txRoot from the txs' hashes, for callers that hashed the txs already. */
+export function txRootOfHashes(hashes: Uint8Array[]): Hex {
+  return toHex(sha256(encode(hashes)))
 }
 
 export function commitHash(lastCommit: Encodable | null): Hex {

@@ -277,10 +277,10 @@ export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
   const { payouts } = e
   // one pass into a scratch buffer (≤ 255 payouts × (3 + 32 + 17 bytes) fits), copied out at the end
   const out = entryScratch
-  out.writeUInt32BE(Math.floor(e.height / 2 ** 32), 0)
-  out.writeUInt32BE(e.height >>> 0, 4)
-  out.writeUInt32BE(e.txPosition, 8)
-  out.writeUInt32BE(e.index, 12)
+  entryView.setUint32(0, Math.floor(e.height / 2 ** 32))
+  entryView.setUint32(4, e.height >>> 0)
+  entryView.setUint32(8, e.txPosition)
+  entryView.setUint32(12, e.index)
   if (payouts.length > 255) throw new DbError('DB_ERROR_CORRUPT', `${payouts.length} payouts exceed 255`)
   out[16] = payouts.length
   let o = 17
@@ -314,11 +314,18 @@ export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
       o += b.length
     }
   }
-  return Uint8Array.prototype.slice.call(out, 0, o)
+  // copied out into Buffer's pooled slab: a fresh small ArrayBuffer per entry costs far more
+  const entry = Buffer.allocUnsafe(o)
+  entry.set(out.subarray(0, o))
+  return entry
 }
 
-/** 17 + 255 × (1 + 1 + 32 + 1 + 17): the largest entry (amounts are at most 2^128 − 1, 16 bytes). */
-const entryScratch = Buffer.alloc(17 + 255 * 52)
+/**
+ * 17 + 255 × (1 + 1 + 32 + 1 + 17): the largest entry (amounts are at most
+ * 2^128 − 1, 16 bytes).
+ */
+const entryScratch = new Uint8Array(17 + 255 * 52)
+const entryView = new DataView(entryScratch.buffer)
 
 export function decodeReceiptEntry(bytes: Uint8Array): ReceiptEntry {
   const n = 'receipt'

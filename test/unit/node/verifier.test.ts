@@ -60,3 +60,17 @@ t.test('a worker that dies mid-request has its requests answered on the main thr
   t.same(await pendingIds, [receiptIdsOf(sha256('tx'), 64)])
   t.equal(await pendingSig, true)
 })
+
+t.test('signatures queued when receipt ids are asked for ride in the same message, verdicts intact', async (t) => {
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 50 })
+  t.teardown(() => v.close())
+  const k = new KeyPair(sha256('ride'))
+  const d = sha256('m')
+  const good = k.sign(d)
+  const bad = Uint8Array.from(good)
+  bad[0] ^= 1
+  const sigs = [v.verify(k.publicKey, d, good), v.verify(k.publicKey, d, bad)]
+  const ids = await v.receiptIds([{ txHash: sha256('tx'), count: 32 }])
+  t.same(ids, [receiptIdsOf(sha256('tx'), 32)])
+  t.same(await Promise.all(sigs), [true, false], 'answered with the ids, not after the 50 ms delay')
+})
