@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=128
 // The `attrchain` executable: the CLI is TypeScript, run through tsx's loader
 // so that no build step stands between a checkout and a running node.
 import { register } from 'tsx/esm/api'
