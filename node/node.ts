@@ -102,9 +102,10 @@ export class AttrchainNode {
       chain, source: network, logger: log.child('sync'), now: () => Date.now(),
       pauseConsensus: () => driver.pause(),
       resumeConsensus: (c) => driver.resume(c),
-      onCommitted: () => {
+      // a synced block is announced like one of our own consensus: tx waiters, metrics, newBlocks and distributions
+      onCommitted: (p, commit) => {
         mempool.recheck()
-        metrics.height.set(chain.head.height)
+        node?.onCommit(p, commit)
       },
       onSyncing: (on, target) => {
         metrics.syncing.set(on ? 1 : 0)

@@ -1,7 +1,7 @@
 import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeCommit, verifyCommit, type Commit } from '../consensus/index.js'
-import type { ChainService, PredecodedBlock } from './chain.js'
+import type { ChainService, PredecodedBlock, PreparedBlock } from './chain.js'
 import { blockHash, decodeBlock } from '../state/block.js'
 import type { Logger } from './logger.js'
 
@@ -36,7 +36,8 @@ export interface BlockSyncModules {
   pauseConsensus(): Promise<void>
   /** the head moved to `commit.height`: resume consensus after it */
   resumeConsensus(lastCommit: Commit | null): void
-  onCommitted?(height: number, blockBytes: Uint8Array, commit: Commit): void
+  /** a synced block was committed: the node announces it as it does a block of its own consensus */
+  onCommitted?(p: PreparedBlock, commit: Commit): void
   onSyncing?(syncing: boolean, target: number): void
   now(): number
 }
@@ -199,7 +200,7 @@ export class BlockSync {
     const written = chain.commitBlock(p, commit, { durable })
     whileWriting()
     await written
-    this.modules.onCommitted?.(height, b.bytes, commit)
+    this.modules.onCommitted?.(p, commit)
     return commit
   }
 

@@ -51,7 +51,7 @@ function syncer(chain: Awaited<ReturnType<typeof openChain>>['chain'], source: S
     chain, source, logger: silentLogger,
     pauseConsensus: async () => {},
     resumeConsensus: () => {},
-    onCommitted: (h) => events.push(`committed ${h}`),
+    onCommitted: (p) => events.push(`committed ${p.block.header.height}`),
     now: () => performance.now(),
   })
 }
