@@ -206,8 +206,8 @@ export class AttrchainNode {
       this.waiters.delete(r.hash)
       for (const w of set) w.resolve({ height, status: r.status, ...(r.error ? { error: r.error } : {}) })
     })
-    this.rpc.publish('newBlocks', blockToJson(p.hash, p.block, false))
-    this.rpc.publish('distributions', distributionToJson(p.outcome.distribution))
+    this.rpc.publish('newBlocks', () => blockToJson(p.hash, p.block, false))
+    this.rpc.publish('distributions', () => distributionToJson(p.outcome.distribution))
   }
 
   private lastCommitTimeMs: number | null = null

@@ -184,13 +184,17 @@ export class RpcServer {
     return n
   }
 
-  /** Send `result` to every WebSocket subscriber of `topic`. */
-  publish(topic: string, result: unknown): void {
+  /**
+   * Send `result` to every WebSocket subscriber of `topic`. A function is
+   * called only when someone is subscribed: a block's JSON is not built for
+   * nobody (block sync commits a hundred blocks a second).
+   */
+  publish(topic: string, result: unknown | (() => unknown)): void {
     const subs = this.subscribers.get(topic)
     if (!subs) throw new RpcError(RpcErrorCode.unknownTopic, `unknown topic ${topic}`, { topic })
     if (subs.size === 0) return
     // Serialize the result once; only the subscription id differs between subscribers (and it is plain hex).
-    const resultJson = stringifyJson(result)
+    const resultJson = stringifyJson(typeof result === 'function' ? (result as () => unknown)() : result)
     for (const [id, conn] of subs) {
       conn.send(
         `{"jsonrpc":"2.0","method":"${NOTIFICATION_METHOD}","params":{"subscription":"${id}","result":${resultJson}}}`,

@@ -150,8 +150,14 @@ t.test('subscribe, publish, unsubscribe', async (t) => {
   t.same(await c.call(4, 'chain_unsubscribe', [sub]), { jsonrpc: '2.0', id: 4, result: false }, 'second time: false')
   t.same(await other.call(1, 'chain_unsubscribe', [dist]), { jsonrpc: '2.0', id: 1, result: false }, 'not your subscription')
   h.server.publish('newBlocks', { height: 8 })
+  let built = 0
+  h.server.publish('newBlocks', () => { built++; return { height: 9 } })
   await tick()
   t.equal(c.pending(), 0, 'nothing after unsubscribe')
+  t.equal(built, 0, 'a lazy result is not built for nobody')
+  h.server.publish('distributions', () => { built++; return { height: 9, entries: [] } })
+  t.same(await c.next(), { jsonrpc: '2.0', method: 'chain_subscription', params: { subscription: dist, result: { height: 9, entries: [] } } }, 'and built for a subscriber')
+  t.equal(built, 1)
 
   const unknown = await c.call(5, 'chain_subscribe', ['mempool'])
   t.equal(unknown.error?.code, -32602)
