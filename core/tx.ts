@@ -1,6 +1,6 @@
 import { encode, decode, type Encodable } from './codec.js'
 import { sha256 } from './hash.js'
-import { fromHex, toHex, utf8, concatBytes } from './bytes.js'
+import { fromHex, toHex, utf8 } from './bytes.js'
 import { addressFromPubKey, type Address } from './address.js'
 import { parseAmount, formatAmount } from './amount.js'
 import { KeyPair, verifySignature, PUBKEY_LENGTH, SIGNATURE_LENGTH } from './keys.js'

@@ -248,7 +248,7 @@ export class ChainService {
     const { params } = this.config
     const limits = { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
     const offThread: Promise<void>[] = []
-    const needIds: SignedTx[] = []
+    const needIds: { stx: SignedTx; txHash: Uint8Array }[] = []
     const txs = raw.map((bytes, i) => {
       const hash = toHex(hashes[i])
       const known = this.modules.verifiedTx?.(hash)
@@ -263,14 +263,14 @@ export class ChainService {
         offThread.push(verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature).then((ok) => {
           if (!ok) throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: signature does not verify for this pubkey and tx`, { index: i })
         }))
-        if (stx.tx.call.type === 'submitReceipts') needIds.push(stx)
+        if (stx.tx.call.type === 'submitReceipts') needIds.push({ stx, txHash: hashes[i] })
       }
       return stx
     })
     const count = (stx: SignedTx): number => (stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0)
-    if (verifier?.receiptIds && needIds.reduce((n, stx) => n + count(stx), 0) >= MIN_OFFLOADED_RECEIPTS) {
-      offThread.push(verifier.receiptIds(needIds.map((stx) => ({ txHash: fromHex(stx.hash, 'txHash', 32), count: count(stx) }))).then((ids) => {
-        needIds.forEach((stx, k) => { stx.receiptIds = ids[k] })
+    if (verifier?.receiptIds && needIds.reduce((n, t) => n + count(t.stx), 0) >= MIN_OFFLOADED_RECEIPTS) {
+      offThread.push(verifier.receiptIds(needIds.map((t) => ({ txHash: t.txHash, count: count(t.stx) }))).then((ids) => {
+        needIds.forEach((t, k) => { t.stx.receiptIds = ids[k] })
       }))
     }
     await Promise.all(offThread)

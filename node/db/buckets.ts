@@ -3,7 +3,7 @@ import { u64be, readU64be, toHex, fromHex, utf8, concatBytes } from '../../core/
 import { formatAmount, parseAmount } from '../../core/amount.js'
 import type { Hex } from '../../core/tx.js'
 import type { Distribution, DistributionRole } from '../../state/distribution.js'
-import type { ReceiptRecord, Payout } from '../../state/execute.js'
+import type { Payout } from '../../state/execute.js'
 import { DbError } from './errors.js'
 
 /**
