@@ -179,7 +179,7 @@ export class ChainService {
   async validateBlock(bytes: Uint8Array, opts: { nowMs?: number; predecoded?: PredecodedBlock; committed?: boolean } = {}): Promise<PreparedBlock> {
     const { params } = this.config
     const pre = opts.predecoded?.bytes === bytes ? opts.predecoded : null
-    const block = pre?.block ?? decodeBlock(bytes, params.maxBlockBytes + 1024 * 1024)
+    const block = pre?.block ?? this.decodeBlock(bytes)
     const h = block.header
     const head = this.head
     const bad = (code: string, msg: string): never => { throw new BlockError(code, msg, { height: h.height }) }
@@ -209,6 +209,11 @@ export class ChainService {
     return { block, bytes, hash: blockHash(h), txs, outcome }
   }
 
+  /** A block's bytes decoded, within the size a valid block can have (its txs plus room for header, commit and evidence). */
+  decodeBlock(bytes: Uint8Array): Block {
+    return decodeBlock(bytes, this.config.params.maxBlockBytes + 1024 * 1024)
+  }
+
   /**
    * Decode a block and its txs ahead of validating it: nothing here depends
    * on the head, so block sync runs it for the next block while the previous
@@ -220,7 +225,7 @@ export class ChainService {
   predecode(bytes: Uint8Array, opts: { committed?: boolean } = {}): PredecodedBlock | null {
     let block: Block
     try {
-      block = decodeBlock(bytes, this.config.params.maxBlockBytes + 1024 * 1024)
+      block = this.decodeBlock(bytes)
     } catch {
       return null
     }

@@ -2,7 +2,7 @@ import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeCommit, verifyCommit, type Commit } from '../consensus/index.js'
 import type { ChainService, PredecodedBlock, PreparedBlock } from './chain.js'
-import { blockHash, decodeBlock } from '../state/block.js'
+import { blockHash } from '../state/block.js'
 import type { Logger } from './logger.js'
 
 /** Where blocks come from: the p2p sync protocol in a node, anything in tests. */
@@ -193,7 +193,7 @@ export class BlockSync {
     if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
     // The commit first: a block +2/3 of the stake did not sign is refused before it
     // is executed, and once it checks out, the txs' bytes are the committed ones.
-    const block = predecoded?.bytes === b.bytes ? predecoded.block : decodeBlock(b.bytes, chain.config.params.maxBlockBytes + 1024 * 1024)
+    const block = predecoded?.bytes === b.bytes ? predecoded.block : chain.decodeBlock(b.bytes)
     const commit = decodeCommit(b.commit)
     verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
     const p = await chain.validateBlock(b.bytes, { committed: true, ...(predecoded ? { predecoded } : {}) })
