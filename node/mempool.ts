@@ -10,20 +10,57 @@ import type { Account } from '../state/entities.js'
 
 export class MempoolError extends AttrchainError {}
 
+/**
+ * Admission limits. "Pending" txs are executable: per sender, the run of
+ * consecutive nonces from the account nonce. "Queued" txs wait behind a
+ * nonce gap (geth's txpool pending/queued split). Queued txs are bounded per
+ * sender and in total, expire, and are evicted whenever an executable tx
+ * needs their room: gapped txs can never keep executable ones out.
+ */
 export interface MempoolOptions {
-  /** txs held at once */
+  /** txs held at once, pending and queued */
   maxTxs: number
-  /** bytes of txs held at once */
+  /** bytes of txs held at once, pending and queued */
   maxBytes: number
   /** how far past the account nonce a sender may queue */
   maxFutureNonces: number
+  /** queued (gapped) txs held at once */
+  maxQueuedTxs: number
+  /** bytes of queued txs held at once */
+  maxQueuedBytes: number
+  /** queued txs of one sender */
+  maxQueuedPerSender: number
+  /** committed blocks after which a tx still queued is dropped */
+  queuedLifetimeBlocks: number
+  /** signatures waiting in the verifier beyond which tx_send is refused at once */
+  maxVerifyQueue: number
+  /** event-loop lag (ms) beyond which tx_send is refused at once and tx gossip ignored */
+  maxEventLoopLagMs: number
 }
 
+/**
+ * Sized for four nodes on one 2-core machine (README, "Configuration"): a
+ * held tx costs its bytes plus about 1 KiB of decoded objects per tx and
+ * 0.3 KiB per receipt, so the defaults keep a full mempool near 200 MiB of
+ * heap per node at worst; 20,000 txs is a full block of one-receipt txs, and
+ * 64 MiB holds 3 blocks (maxBlockBytes 8 MiB) with room for resends. A
+ * bigger mempool only adds latency: what cannot be included in the next few
+ * blocks is better refused so the sender backs off.
+ */
 export const defaultMempoolOptions: MempoolOptions = {
-  maxTxs: 50_000,
-  maxBytes: 256 * 1024 * 1024,
+  maxTxs: 20_000,
+  maxBytes: 64 * 1024 * 1024,
   maxFutureNonces: 1024,
+  maxQueuedTxs: 2048,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  maxQueuedPerSender: 64,
+  queuedLifetimeBlocks: 60,
+  maxVerifyQueue: 8192,
+  maxEventLoopLagMs: 1000,
 }
+
+/** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */
+export type FullReason = 'txs' | 'bytes' | 'queued' | 'sender_queued' | 'verifier' | 'event_loop'
 
 export interface MempoolModules {
   chainId: string
@@ -32,39 +69,66 @@ export interface MempoolModules {
   account(address: Address): Account
   /** verifies (and hashes receipt ids) off the main thread when given (node/verifier.ts) */
   verifier?: TxVerifier | null
+  /** the main thread's current event-loop lag in ms (node/loopLag.ts); no check without it */
+  eventLoopLagMs?: () => number
+  /** the caller's clock in ms, for relay bookkeeping only (never for validity) */
+  now?: () => number
 }
 
 /** What the mempool and block validation hand to worker threads (node/verifier.ts SignatureVerifier). */
 export interface TxVerifier {
   verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean>
   receiptIds?(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]>
+  /** signatures (and their equivalent in receipt-id work) waiting or in flight */
+  readonly depth?: number
 }
 
 interface Entry {
   stx: SignedTx
+  /** admission order: senders are reaped in order of their oldest ready tx */
   seq: number
+  /** behind a nonce gap (not executable) */
+  queued: boolean
+  /** the block count (recheck calls) when it was last queued: expiry runs from there */
+  queuedSince: number
+  /** caller's clock (ms) of the last time it was gossiped; order of `byHash` */
+  relayedAt: number
 }
 
 /**
  * Pending txs (DESIGN §3): admission checks signature (once: the decoded,
  * verified tx is kept and handed to block execution), chain id, nonce, fee
  * and balance, and the body's static validity. Per sender, txs are ordered
- * by nonce; a sender's txs past a gap wait in the bounded future queue.
+ * by nonce; a sender's txs past a gap are queued (MempoolOptions): bounded,
+ * expiring, and evicted first. `recheck` must be called once per committed
+ * block: it also counts the blocks queued txs expire by.
  */
 export class Mempool {
+  /** every tx, in order of `relayedAt` (re-inserted when relayed) */
   private readonly byHash = new Map<string, Entry>()
   private readonly bySender = new Map<Address, Map<number, Entry>>()
+  /** queued txs, oldest queued first: evicted and expired from the front */
+  private readonly queued = new Map<string, Entry>()
+  private readonly queuedBySender = new Map<Address, number>()
   private bytes = 0
+  private queuedBytes = 0
   private seq = 0
+  private blocks = 0
 
   constructor(private readonly opts: MempoolOptions, private readonly modules: MempoolModules) {}
 
+  /** txs held, pending and queued */
   get size(): number {
     return this.byHash.size
   }
 
   get sizeBytes(): number {
     return this.bytes
+  }
+
+  /** txs held behind a nonce gap */
+  get queuedSize(): number {
+    return this.queued.size
   }
 
   has(hash: string): boolean {
@@ -75,19 +139,43 @@ export class Mempool {
     return this.byHash.get(hash)?.stx
   }
 
+  /**
+   * The cheap checks that run before a submitted tx is even decoded: a
+   * MEMPOOL_ERROR_FULL (with `limit`, a FullReason) when the mempool is full
+   * of executable txs, or the verifier or the event loop is saturated, else
+   * null. Nothing is changed either way.
+   */
+  refusal(byteLength: number): MempoolError | null {
+    const depth = this.modules.verifier?.depth
+    if (depth !== undefined && depth > this.opts.maxVerifyQueue) {
+      return full('verifier', `${depth} signatures are waiting for verification`)
+    }
+    const lag = this.modules.eventLoopLagMs?.()
+    if (lag !== undefined && lag > this.opts.maxEventLoopLagMs) return full('event_loop', `the node is overloaded (event loop ${Math.round(lag)} ms behind)`)
+    // queued txs would make room for an executable one, which only decoding can tell
+    if (this.queued.size > 0) return null
+    if (this.byHash.size >= this.opts.maxTxs) return full('txs', `mempool is full (${this.byHash.size} txs)`)
+    if (this.bytes + byteLength > this.opts.maxBytes) return full('bytes', `mempool is full (${this.bytes} bytes)`)
+    return null
+  }
+
   /** Decode, verify and admit raw tx bytes; throws a TxError or MempoolError saying why not. */
   add(bytes: Uint8Array): SignedTx {
+    const refused = this.refusal(bytes.length)
+    if (refused) throw refused
     return this.addDecoded(decodeSignedTx(bytes, this.limits()))
   }
 
   /**
    * As `add`, with the signature verified by the verifier (a worker thread):
    * everything cheap is checked first, so a tx refused for its nonce or fee
-   * costs no verification.
+   * costs no verification, and a saturated node refuses before decoding.
    */
   async admit(bytes: Uint8Array): Promise<SignedTx> {
     const verifier = this.modules.verifier
     if (!verifier) return this.add(bytes)
+    const refused = this.refusal(bytes.length)
+    if (refused) throw refused
     const stx = decodeSignedTx(bytes, this.limits(), { verify: false })
     this.check(stx)
     if (!(await verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))) {
@@ -101,16 +189,24 @@ export class Mempool {
     return { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution }
   }
 
-  /** Admit a tx whose signature was already verified (at decode, by a worker, or by the gossip validator). */
+  /**
+   * Admit a tx whose signature was already verified (at decode, by a worker,
+   * or by the gossip validator). An executable tx evicts queued txs of other
+   * senders, oldest first, when the mempool is full. It counts as gossiped
+   * now (the caller publishes it, or received it by gossip).
+   */
   addDecoded(stx: SignedTx): SignedTx {
-    this.check(stx)
+    const { executable, evict } = this.check(stx)
+    for (const e of evict) this.remove(e)
     this.precomputeReceiptIds(stx)
-    const queue = this.bySender.get(stx.sender)
-    const entry = { stx, seq: this.seq++ }
+    const entry: Entry = { stx, seq: this.seq++, queued: false, queuedSince: this.blocks, relayedAt: this.modules.now?.() ?? 0 }
     this.byHash.set(stx.hash, entry)
+    const queue = this.bySender.get(stx.sender)
     if (queue) queue.set(stx.tx.nonce, entry)
     else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
     this.bytes += stx.bytes.length
+    if (executable) this.promoteAfter(stx.sender, stx.tx.nonce)
+    else this.setQueued(entry, true)
     return stx
   }
 
@@ -129,23 +225,90 @@ export class Mempool {
     )
   }
 
-  /** Every admission check but the signature's; throws the reason. */
-  private check(stx: SignedTx): void {
+  /**
+   * Every admission check but the signature's; throws the reason. Says
+   * whether the tx is executable and which queued txs must go to make room
+   * for it (nothing is changed here).
+   */
+  private check(stx: SignedTx): { executable: boolean; evict: Entry[] } {
     if (this.byHash.has(stx.hash)) throw new MempoolError('MEMPOOL_ERROR_DUPLICATE', `tx ${stx.hash} is already in the mempool`, { hash: stx.hash })
     const account = this.modules.account(stx.sender)
     checkTxEnvelope(this.modules.chainId, this.modules.params, account, stx, false)
-    if (stx.tx.nonce > account.nonce + this.opts.maxFutureNonces) {
-      throw new MempoolError('MEMPOOL_ERROR_NONCE_TOO_FAR', `nonce ${stx.tx.nonce} is more than ${this.opts.maxFutureNonces} past the account nonce ${account.nonce}`, { expected: account.nonce })
+    const nonce = stx.tx.nonce
+    if (nonce > account.nonce + this.opts.maxFutureNonces) {
+      throw new MempoolError('MEMPOOL_ERROR_NONCE_TOO_FAR', `nonce ${nonce} is more than ${this.opts.maxFutureNonces} past the account nonce ${account.nonce}`, { expected: account.nonce })
     }
     const queue = this.bySender.get(stx.sender)
-    if (queue?.has(stx.tx.nonce)) {
-      throw new MempoolError('MEMPOOL_ERROR_NONCE_TAKEN', `sender already has a pending tx with nonce ${stx.tx.nonce}`, { nonce: stx.tx.nonce })
+    if (queue?.has(nonce)) {
+      throw new MempoolError('MEMPOOL_ERROR_NONCE_TAKEN', `sender already has a pending tx with nonce ${nonce}`, { nonce })
     }
-    if (stx.bytes.length > this.modules.params.maxBlockBytes) {
-      throw new MempoolError('MEMPOOL_ERROR_TX_TOO_LARGE', `tx of ${stx.bytes.length} bytes exceeds maxBlockBytes`, {})
+    const size = stx.bytes.length
+    if (size > this.modules.params.maxBlockBytes) {
+      throw new MempoolError('MEMPOOL_ERROR_TX_TOO_LARGE', `tx of ${size} bytes exceeds maxBlockBytes`, {})
     }
-    if (this.byHash.size >= this.opts.maxTxs || this.bytes + stx.bytes.length > this.opts.maxBytes) {
-      throw new MempoolError('MEMPOOL_ERROR_FULL', `mempool is full (${this.byHash.size} txs, ${this.bytes} bytes); retry later`, {})
+    const prev = queue?.get(nonce - 1)
+    const executable = nonce === account.nonce || (prev !== undefined && !prev.queued)
+    if (!executable) {
+      const expected = this.nextNonce(stx.sender, account.nonce)
+      const gap = `nonce ${nonce} waits behind a gap (next executable nonce ${expected})`
+      if ((this.queuedBySender.get(stx.sender) ?? 0) >= this.opts.maxQueuedPerSender) {
+        throw full('sender_queued', `${gap}, and the sender already has ${this.opts.maxQueuedPerSender} such txs; send nonce ${expected} first`, { expected })
+      }
+      if (this.queued.size >= this.opts.maxQueuedTxs || this.queuedBytes + size > this.opts.maxQueuedBytes) {
+        throw full('queued', `${gap}, and the queue of such txs is full; send nonce ${expected} first`, { expected })
+      }
+      if (this.byHash.size >= this.opts.maxTxs) throw full('txs', `mempool is full (${this.byHash.size} txs)`)
+      if (this.bytes + size > this.opts.maxBytes) throw full('bytes', `mempool is full (${this.bytes} bytes)`)
+      return { executable, evict: [] }
+    }
+    return { executable, evict: this.roomFor(stx.sender, size) }
+  }
+
+  /** Queued txs of other senders to evict, oldest first, so that one more tx of `size` bytes fits; throws when even all would not do. */
+  private roomFor(sender: Address, size: number): Entry[] {
+    let count = this.byHash.size
+    let bytes = this.bytes
+    const evict: Entry[] = []
+    for (const e of this.queued.values()) {
+      if (count < this.opts.maxTxs && bytes + size <= this.opts.maxBytes) break
+      if (e.stx.sender === sender) continue
+      evict.push(e)
+      count--
+      bytes -= e.stx.bytes.length
+    }
+    if (count >= this.opts.maxTxs) throw full('txs', `mempool is full (${this.byHash.size} txs)`)
+    if (bytes + size > this.opts.maxBytes) throw full('bytes', `mempool is full (${this.bytes} bytes)`)
+    return evict
+  }
+
+  /** The sender's first nonce not held here from `from` on. */
+  private nextNonce(sender: Address, from: number): number {
+    const queue = this.bySender.get(sender)
+    let n = from
+    while (queue?.has(n)) n++
+    return n
+  }
+
+  /** A gap at `nonce` was filled: the txs right after it are executable now. */
+  private promoteAfter(sender: Address, nonce: number): void {
+    const queue = this.bySender.get(sender) as Map<number, Entry>
+    for (let e = queue.get(nonce + 1), n = nonce + 1; e?.queued; e = queue.get(++n)) this.setQueued(e, false)
+  }
+
+  private setQueued(e: Entry, queued: boolean): void {
+    if (e.queued === queued) return
+    e.queued = queued
+    const sender = e.stx.sender
+    const delta = queued ? 1 : -1
+    const n = (this.queuedBySender.get(sender) ?? 0) + delta
+    if (n === 0) this.queuedBySender.delete(sender)
+    else this.queuedBySender.set(sender, n)
+    this.queuedBytes += delta * e.stx.bytes.length
+    if (queued) {
+      e.queuedSince = this.blocks
+      this.queued.set(e.stx.hash, e)
+    } else {
+      this.queued.delete(e.stx.hash)
     }
   }
 
@@ -180,30 +343,78 @@ export class Mempool {
   }
 
   /**
-   * After a block: drop included txs and every tx the new state makes invalid
-   * (nonce used, fee no longer covered), so the next block only sees
-   * includable txs.
+   * After each committed block: drop included txs and every tx the new state
+   * makes invalid (nonce used, fee no longer covered), so the next block only
+   * sees includable txs; re-sort the rest into executable and queued (a gap
+   * may have been filled by a block, or opened by a dropped tx); drop queued
+   * txs older than `queuedLifetimeBlocks`, and trim the queue to its bounds.
    */
   recheck(): void {
+    this.blocks++
     for (const [sender, queue] of this.bySender) {
       const account = this.modules.account(sender)
       let spendable = account.balance
+      let next = account.nonce
       for (const nonce of [...queue.keys()].sort((a, b) => a - b)) {
         const e = queue.get(nonce) as Entry
         if (nonce < account.nonce || e.stx.tx.fee > spendable) {
-          this.remove(sender, queue, nonce, e)
+          this.remove(e)
           continue
         }
         spendable -= e.stx.tx.fee
+        if (nonce === next) {
+          this.setQueued(e, false)
+          next++
+        } else {
+          this.setQueued(e, true)
+        }
       }
-      if (queue.size === 0) this.bySender.delete(sender)
+    }
+    for (const e of this.queued.values()) {
+      const over = this.queued.size > this.opts.maxQueuedTxs || this.queuedBytes > this.opts.maxQueuedBytes
+      if (!over && this.blocks - e.queuedSince < this.opts.queuedLifetimeBlocks) break
+      this.remove(e)
     }
   }
 
-  private remove(sender: Address, queue: Map<number, Entry>, nonce: number, e: Entry): void {
-    queue.delete(nonce)
+  /**
+   * Executable txs last gossiped before `before` (caller's clock, ms), least
+   * recently gossiped first, at most `max`: what to re-broadcast so that a tx
+   * admitted while no peer was there, or dropped by a busy peer, still
+   * reaches the validators. Call `markRelayed` for those sent.
+   */
+  relayCandidates(before: number, max: number): SignedTx[] {
+    const out: SignedTx[] = []
+    for (const e of this.byHash.values()) {
+      if (out.length >= max || e.relayedAt >= before) break
+      if (!e.queued) out.push(e.stx)
+    }
+    return out
+  }
+
+  /** Record that these txs were gossiped at `at` (caller's clock, ms). */
+  markRelayed(hashes: string[], at: number): void {
+    for (const h of hashes) {
+      const e = this.byHash.get(h)
+      if (!e) continue
+      e.relayedAt = at
+      this.byHash.delete(h)
+      this.byHash.set(h, e)
+    }
+  }
+
+  private remove(e: Entry): void {
+    const sender = e.stx.sender
+    const queue = this.bySender.get(sender)
+    if (queue?.get(e.stx.tx.nonce) !== e) return
+    this.setQueued(e, false)
+    queue.delete(e.stx.tx.nonce)
     this.byHash.delete(e.stx.hash)
     this.bytes -= e.stx.bytes.length
     if (queue.size === 0) this.bySender.delete(sender)
   }
+}
+
+function full(limit: FullReason, message: string, meta: Record<string, unknown> = {}): MempoolError {
+  return new MempoolError('MEMPOOL_ERROR_FULL', `${message}; back off and retry from this nonce`, { limit, ...meta })
 }

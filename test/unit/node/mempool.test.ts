@@ -1,15 +1,16 @@
 import t from 'tap'
-import { Mempool, defaultMempoolOptions } from '../../../node/mempool.js'
+import { Mempool, defaultMempoolOptions, type MempoolModules, type MempoolOptions } from '../../../node/mempool.js'
 import { TestChain } from '../../helpers/chain.js'
 import { signTx, type TxCall } from '../../../core/tx.js'
 import { encode } from '../../../core/codec.js'
 import { KeyPair } from '../../../core/keys.js'
 
-function setup(opts = {}) {
+function setup(opts: Partial<MempoolOptions> = {}, modules: Partial<MempoolModules> = {}) {
   const chain = new TestChain()
   const mempool = new Mempool({ ...defaultMempoolOptions, ...opts }, {
     chainId: chain.chain.chainId, params: chain.chain.params,
     account: (a) => ({ balance: chain.q.balance(a), nonce: chain.q.nonce(a) }),
+    ...modules,
   })
   return { chain, mempool }
 }
@@ -89,4 +90,123 @@ t.test('limits on count and bytes', async (t) => {
   t.throws(() => mempool.add(chain.tx(a, transfer(a.address), { nonce: 2 }).bytes), { code: 'MEMPOOL_ERROR_FULL' })
   const small = setup({ maxBytes: 10 })
   t.throws(() => small.mempool.add(small.chain.tx(a, transfer(a.address), { nonce: 0 }).bytes), { code: 'MEMPOOL_ERROR_FULL' })
+})
+
+const byNonce = (chain: TestChain, k: number, nonces: number[]) => nonces.map((nonce) => chain.tx(chain.account(k), transfer(chain.account(k).address), { nonce }))
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+t.test('issue 12 regression: gapped txs filling the mempool never keep executable txs out', async (t) => {
+  // The issue's input scaled down 100x: maxTxs 3000 → 30, three accounts sending nonces 1..1024 (skipping 0) → 1..10,
+  // with the queue allowed to take the whole mempool so that only eviction can make room.
+  const { chain, mempool } = setup({ maxTxs: 30, maxQueuedTxs: 30, maxQueuedPerSender: 10 })
+  for (const k of [0, 1, 2]) for (const tx of byNonce(chain, k, range(1, 10))) mempool.add(tx.bytes)
+  t.equal(mempool.size, 30, 'gapped txs fill the mempool')
+  t.equal(mempool.queuedSize, 30, 'all of them queued')
+  t.equal(mempool.reap(100, 1 << 20).length, 0, 'none executable')
+  t.throws(() => mempool.add(byNonce(chain, 0, [11])[0].bytes), { code: 'MEMPOOL_ERROR_FULL' }, 'one more gapped tx is refused')
+  const executable = [3, 4, 5, 6, 7].flatMap((k) => byNonce(chain, k, range(0, 3)))
+  for (const tx of executable) t.doesNotThrow(() => mempool.add(tx.bytes), `executable tx of ${tx.sender} nonce ${tx.tx.nonce} admitted`)
+  t.equal(mempool.size, 30, 'still within maxTxs')
+  t.equal(mempool.queuedSize, 10, 'each admission evicted one queued tx')
+  t.equal(mempool.reap(100, 1 << 20).length, 20, 'all 20 executable txs are reaped')
+  t.notOk(mempool.has(byNonce(chain, 0, [1])[0].hash), 'the oldest queued tx went first')
+})
+
+t.test('an executable tx does not evict the queued txs it makes executable', async (t) => {
+  const { chain, mempool } = setup({ maxTxs: 4, maxQueuedTxs: 4 })
+  for (const tx of byNonce(chain, 0, [1, 2])) mempool.add(tx.bytes)
+  for (const tx of byNonce(chain, 1, [1, 2])) mempool.add(tx.bytes)
+  mempool.add(byNonce(chain, 0, [0])[0].bytes)
+  t.equal(mempool.size, 4)
+  t.equal(mempool.queuedSize, 1, "account 1's oldest queued tx made room; account 0's queued txs became executable")
+  t.same(mempool.reap(100, 1 << 20).map((x) => x.tx.nonce), [0, 1, 2])
+})
+
+t.test('when only executable txs fill it, the mempool refuses before decoding', async (t) => {
+  const { chain, mempool } = setup({ maxTxs: 2 })
+  for (const tx of byNonce(chain, 0, [0, 1])) mempool.add(tx.bytes)
+  t.throws(() => mempool.add(new Uint8Array([1, 2, 3])), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'txs' } }, 'garbage gets FULL, not MALFORMED: it was never decoded')
+  t.throws(() => mempool.add(byNonce(chain, 1, [0])[0].bytes), { code: 'MEMPOOL_ERROR_FULL' })
+  t.equal(mempool.size, 2)
+})
+
+t.test('queued txs are bounded per sender and in total, with the next nonce named', async (t) => {
+  const { chain, mempool } = setup({ maxQueuedPerSender: 3, maxQueuedTxs: 5 })
+  for (const tx of byNonce(chain, 0, [1, 2, 3])) mempool.add(tx.bytes)
+  t.throws(() => mempool.add(byNonce(chain, 0, [4])[0].bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'sender_queued', expected: 0 } })
+  for (const tx of byNonce(chain, 1, [1, 2])) mempool.add(tx.bytes)
+  t.throws(() => mempool.add(byNonce(chain, 2, [1])[0].bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'queued' } })
+  t.equal(mempool.queuedSize, 5)
+  mempool.add(byNonce(chain, 0, [0])[0].bytes)
+  t.equal(mempool.queuedSize, 2, 'filling the gap promotes the sender\'s queued txs')
+  t.doesNotThrow(() => mempool.add(byNonce(chain, 0, [5])[0].bytes), 'a new gap may queue again')
+  t.equal(mempool.queuedSize, 3)
+  const small = setup({ maxQueuedBytes: 100 })
+  t.throws(() => small.mempool.add(byNonce(small.chain, 0, [1])[0].bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'queued' } }, 'queued bytes bounded')
+})
+
+t.test('queued txs expire after queuedLifetimeBlocks; executable ones stay', async (t) => {
+  const { chain, mempool } = setup({ queuedLifetimeBlocks: 3 })
+  const [gapped] = byNonce(chain, 0, [5])
+  const [ready] = byNonce(chain, 1, [0])
+  mempool.add(gapped.bytes)
+  mempool.add(ready.bytes)
+  mempool.recheck()
+  mempool.recheck()
+  t.ok(mempool.has(gapped.hash), 'still queued after 2 blocks')
+  mempool.recheck()
+  t.notOk(mempool.has(gapped.hash), 'gone after 3')
+  t.ok(mempool.has(ready.hash), 'the executable tx stays')
+  t.equal(mempool.queuedSize, 0)
+})
+
+t.test('a block that fills a gap promotes; a dropped tx demotes the ones behind it', async (t) => {
+  const { chain, mempool } = setup()
+  const [tx0, tx1, tx2] = byNonce(chain, 0, [0, 1, 2])
+  mempool.add(tx1.bytes)
+  mempool.add(tx2.bytes)
+  t.equal(mempool.queuedSize, 2)
+  chain.block([tx0])
+  mempool.recheck()
+  t.equal(mempool.queuedSize, 0, 'nonce 0 included elsewhere: 1 and 2 are executable')
+  t.equal(mempool.reap(100, 1 << 20).length, 2)
+})
+
+t.test('saturation refuses tx_send at once: verifier queue and event-loop lag', async (t) => {
+  let verified = 0
+  let depth = 0
+  let lag = 0
+  const verifier = { verify: async () => (verified++, true), get depth() { return depth } }
+  const { chain, mempool } = setup({ maxVerifyQueue: 10, maxEventLoopLagMs: 100 }, { verifier, eventLoopLagMs: () => lag })
+  const [tx0, tx1, tx2] = byNonce(chain, 0, [0, 1, 2])
+  await mempool.admit(tx0.bytes)
+  t.equal(verified, 1)
+  depth = 11
+  await t.rejects(mempool.admit(tx1.bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'verifier' } })
+  depth = 0
+  lag = 150
+  await t.rejects(mempool.admit(tx1.bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'event_loop' } })
+  t.equal(verified, 1, 'refused txs were not verified')
+  lag = 0
+  await mempool.admit(tx1.bytes)
+  lag = 150
+  t.doesNotThrow(() => mempool.addDecoded(tx2), 'an already verified (gossiped) tx is not refused here: gossip is throttled before it is decoded')
+  t.equal(mempool.size, 3)
+})
+
+t.test('relay candidates: executable txs not gossiped since a time, least recently gossiped first', async (t) => {
+  let now = 1000
+  const { chain, mempool } = setup({}, { now: () => now })
+  const [a0, a1] = byNonce(chain, 0, [0, 1])
+  const [gapped] = byNonce(chain, 1, [3])
+  mempool.add(a0.bytes)
+  now = 2000
+  mempool.add(a1.bytes)
+  mempool.add(gapped.bytes)
+  t.same(mempool.relayCandidates(1500, 10).map((x) => x.hash), [a0.hash], 'only what was gossiped before 1500')
+  t.same(mempool.relayCandidates(5000, 10).map((x) => x.hash), [a0.hash, a1.hash], 'queued txs are not relayed')
+  t.same(mempool.relayCandidates(5000, 1).map((x) => x.hash), [a0.hash], 'capped')
+  mempool.markRelayed([a0.hash], 3000)
+  t.same(mempool.relayCandidates(5000, 10).map((x) => x.hash), [a1.hash, a0.hash], 'relayed last goes last')
+  t.same(mempool.relayCandidates(2500, 10).map((x) => x.hash), [a1.hash])
 })
