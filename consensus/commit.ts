@@ -35,6 +35,27 @@ export function isOneThird(power: bigint, total: bigint): boolean {
   return 3n * power > total
 }
 
+/**
+ * A commit with one more precommit for its (height, round, block), or null
+ * when the vote adds nothing: another height, round, type or value, a
+ * validator outside `validators`, one already in the commit, or a signature
+ * that does not verify. As CometBFT, a node keeps collecting precommits for
+ * the height it decided during the commit pause (timeout_commit), and the
+ * next block's lastCommit carries every one it received: a validator whose
+ * precommit arrived after the first +2/3 is not counted absent (DESIGN §5
+ * downtime).
+ */
+export function addPrecommit(commit: Commit, vote: Vote, validators: ValidatorSet, chainId: string): Commit | null {
+  if (vote.type !== 'precommit' || vote.height !== commit.height || vote.round !== commit.round) return null
+  if (vote.blockHash === null || !bytesEqual(vote.blockHash, commit.blockHash)) return null
+  const member = validators.get(vote.validator)
+  if (!member || commit.signatures.some((s) => s.validator === vote.validator)) return null
+  if (!verifyVoteSignature(chainId, vote, member.pubKey)) return null
+  const signatures = [...commit.signatures, { validator: vote.validator, signature: vote.signature }]
+    .sort((a, b) => (a.validator < b.validator ? -1 : a.validator > b.validator ? 1 : 0))
+  return { ...commit, signatures }
+}
+
 export function makeCommit(height: number, round: number, blockHash: Uint8Array, precommits: Iterable<Vote>): Commit {
   const signatures = [...precommits]
     .map((v) => ({ validator: v.validator, signature: v.signature }))

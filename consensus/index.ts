@@ -18,6 +18,7 @@ export {
 export { proposalSignBytes, verifyProposalSignature, encodeProposal, decodeProposal, type Proposal, type UnsignedProposal } from './proposal.js'
 export {
   makeCommit,
+  addPrecommit,
   encodeCommit,
   decodeCommit,
   commitToEncodable,

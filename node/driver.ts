@@ -1,7 +1,7 @@
 import { toHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import {
-  initConsensus, step, decodeCommit, evidenceHash, evidenceFromEncodable, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
+  initConsensus, step, decodeCommit, addPrecommit, evidenceHash, evidenceFromEncodable, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
   type Evidence, type PrivValidator, type Proposal, type Vote, type TimeoutOptions,
 } from '../consensus/index.js'
 import type { ChainService, PreparedBlock } from './chain.js'
@@ -44,11 +44,15 @@ export interface DriverModules {
   onCommit(p: PreparedBlock, commit: Commit): void
   /** wall clock in ms; the driver is the only place it is read (DESIGN §1) */
   now(): number
+  /** consensus can no longer move on (a decided block could not be committed): the node reports it loudly */
+  onHalt?(height: number, reason: string): void
   /** the consensus WAL of a validator (null for a full node: it signs nothing) */
   wal: ConsensusWal | null
 }
 
 const MAX_BUFFERED_MESSAGES = 10_000
+/** Inputs held while block sync has consensus paused (replayed if sync did not move the head). */
+const MAX_PAUSED_INPUTS = 10_000
 
 /**
  * Wires the pure consensus core (consensus/core.ts) to timers, the mempool
@@ -68,6 +72,9 @@ export class ConsensusDriver {
   private lastCommit: Commit | null = null
   private stopped = false
   private paused = false
+  /** inputs that arrived while paused, in arrival order */
+  private pausedInputs: ConsensusInput[] = []
+  private halt: { height: number; reason: string } | null = null
   /** replaying the WAL after a restart: nothing is logged again or sent to the network */
   private replaying = false
   /** what we signed at the current height, for re-broadcast */
@@ -89,6 +96,16 @@ export class ConsensusDriver {
     return this.state?.round ?? 0
   }
 
+  /** Set once consensus cannot move on (a decided block failed to commit): the height and why. */
+  get halted(): { height: number; reason: string } | null {
+    return this.halt
+  }
+
+  /** The commit this node holds for the last height it committed: every precommit for it received so far. */
+  get latestCommit(): Commit | null {
+    return this.lastCommit
+  }
+
   async start(): Promise<void> {
     const head = this.modules.chain.head
     if (head.height > 0) {
@@ -96,12 +113,20 @@ export class ConsensusDriver {
       if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${head.height}`)
       this.lastCommit = decodeCommit(bytes)
     }
-    this.enqueue(async () => {
+    const begin = (): void => this.enqueue(async () => {
       const height = head.height + 1
       const records = this.modules.wal?.read(height) ?? []
       await this.startHeight(height, records.length > 0)
       await this.replay(records)
     })
+    // No block before genesis time (BFT time): consensus starts once the clock reaches it.
+    const wait = head.height === 0 ? this.modules.chain.genesisTimeMs - this.modules.now() : 0
+    if (wait > 0) {
+      this.log.info('waiting for genesis time', { genesisTimeMs: this.modules.chain.genesisTimeMs, inMs: wait })
+      this.setTimer(wait, begin)
+    } else {
+      begin()
+    }
     this.rebroadcastTimer = setInterval(() => this.enqueue(() => this.rebroadcast()), this.opts.rebroadcastMs)
     this.rebroadcastTimer.unref()
   }
@@ -156,36 +181,62 @@ export class ConsensusDriver {
   }
 
   onVote(vote: Vote): void {
-    this.enqueue(() => this.input({ kind: 'vote', vote }))
+    this.enqueue(() => (vote.height === this.lastCommit?.height ? this.addLatePrecommit(vote) : this.input({ kind: 'vote', vote })))
+  }
+
+  /**
+   * A precommit for the height this node committed last (during the commit
+   * pause or after): added to the commit the next proposal carries, so that
+   * a validator whose vote came after the first +2/3 is not counted absent.
+   */
+  private addLatePrecommit(vote: Vote): void {
+    const set = this.modules.chain.knownValidatorSet(vote.height)
+    if (!this.lastCommit || !set) return
+    const extended = addPrecommit(this.lastCommit, vote, set, this.modules.chain.config.chainId)
+    if (extended) this.lastCommit = extended
   }
 
   addEvidence(e: Evidence): void {
     this.pendingEvidence.set(toHex(evidenceHash(e)), e)
   }
 
-  /** Stand still while block sync moves the head; resolves once no step is running. */
+  /**
+   * Stand still while block sync moves the head; resolves once no step is
+   * running. Nothing is forgotten: the current height's state (locks, valid
+   * value, votes) is kept, and inputs arriving meanwhile (messages, timeouts)
+   * are held in order, to be replayed by `resume` if the head did not move.
+   */
   pause(): Promise<void> {
     return new Promise((resolve) => {
       this.enqueue(() => {
         this.paused = true
-        for (const t of this.timers) clearTimeout(t)
-        this.timers.clear()
-        this.state = null
         resolve()
       })
     })
   }
 
-  /** Block sync moved the head (to the height `lastCommit` committed): run consensus from the next height. */
+  /**
+   * Block sync is done. If it moved the head (to the height `lastCommit`
+   * committed), consensus runs from the next height; otherwise it carries on
+   * with the height it was in, the held inputs replayed.
+   */
   resume(lastCommit: Commit | null): void {
     this.enqueue(async () => {
       this.paused = false
-      if (lastCommit) this.lastCommit = lastCommit
-      this.prepared.clear()
+      const held = this.pausedInputs
+      this.pausedInputs = []
       const height = this.modules.chain.head.height
+      if (this.state && this.state.height > height) {
+        for (const input of held) await this.input(input)
+        return
+      }
+      if (lastCommit && lastCommit.height === height) this.lastCommit = lastCommit
+      this.prepared.clear()
       for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
       for (const h of [...this.future.keys()]) if (h <= height) this.future.delete(h)
+      for (const input of held) if (inputHeight(input) > height + 1) this.buffer(inputHeight(input), input)
       await this.startHeight(height + 1)
+      for (const input of held) if (inputHeight(input) === height + 1) await this.input(input)
     })
   }
 
@@ -200,9 +251,17 @@ export class ConsensusDriver {
     })
   }
 
+  private setTimer(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t)
+      fn()
+    }, ms)
+    this.timers.add(t)
+  }
+
   private async startHeight(height: number, keepWal = false): Promise<void> {
-    if (this.paused) return
-    if (this.state && this.state.height >= height && this.state.decision === null) return
+    if (this.paused || this.halt) return
+    if (this.state && this.state.height >= height) return
     if (!keepWal) this.modules.wal?.reset()
     this.own = { proposal: null, votes: [] }
     this.heightStartedAt = this.modules.now()
@@ -218,9 +277,13 @@ export class ConsensusDriver {
   }
 
   private async input(input: ConsensusInput): Promise<void> {
+    if (this.paused) {
+      if (this.pausedInputs.length < MAX_PAUSED_INPUTS) this.pausedInputs.push(input)
+      return
+    }
     const s = this.state
-    if (!s || this.paused) return
-    const h = input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.kind === 'newHeight' ? input.height : input.height
+    if (!s) return
+    const h = inputHeight(input)
     if (h > s.height) return this.buffer(h, input)
     if (h === s.height && !this.replaying) this.log_(input)
     const { outputs } = step(s, input)
@@ -262,14 +325,9 @@ export class ConsensusDriver {
   private async act(out: ConsensusOutput): Promise<void> {
     const { privValidator, network, chain } = this.modules
     switch (out.kind) {
-      case 'scheduleTimeout': {
-        const t = setTimeout(() => {
-          this.timers.delete(t)
-          this.enqueue(() => this.input({ kind: 'timeout', height: out.height, round: out.round, step: out.step }))
-        }, out.ms)
-        this.timers.add(t)
+      case 'scheduleTimeout':
+        this.setTimer(out.ms, () => this.enqueue(() => this.input({ kind: 'timeout', height: out.height, round: out.round, step: out.step })))
         return
-      }
       case 'requestProposal':
         if (this.replaying) return
         return this.propose(out.height, out.round)
@@ -351,7 +409,16 @@ export class ConsensusDriver {
       p = await this.modules.chain.validateBlock(bytes)
     }
     const started = this.modules.now()
-    await this.modules.chain.commitBlock(p, commit)
+    try {
+      await this.modules.chain.commitBlock(p, commit)
+    } catch (e) {
+      // Every validator that decided this block fails the same way: the chain stops here. Say so, loudly and once.
+      const reason = (e as Error).message
+      this.halt = { height, reason }
+      this.log.error('consensus halted: the decided block could not be committed', { height, hash: key, reason })
+      this.modules.onHalt?.(height, reason)
+      return
+    }
     for (const raw of p.block.evidence) this.pendingEvidence.delete(toHex(evidenceHash(evidenceFromEncodable(raw))))
     this.lastCommit = commit
     this.prepared.clear()
@@ -359,12 +426,12 @@ export class ConsensusDriver {
     this.modules.mempool.recheck()
     this.log.info('block committed', { height, hash: key, txs: p.txs.length, round: commit.round, ms: this.modules.now() - started })
     this.modules.onCommit(p, commit)
-    const t = setTimeout(() => {
-      this.timers.delete(t)
-      this.enqueue(() => this.startHeight(height + 1))
-    }, this.opts.blockTimeMs)
-    this.timers.add(t)
+    this.setTimer(this.opts.blockTimeMs, () => this.enqueue(() => this.startHeight(height + 1)))
   }
+}
+
+function inputHeight(input: ConsensusInput): number {
+  return input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.height
 }
 
 function hexBytes(hex: string): Uint8Array {

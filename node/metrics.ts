@@ -33,6 +33,9 @@ export class Metrics implements RpcMetrics {
   })
   readonly syncing = new Gauge({ name: 'attrchain_syncing', help: '1 while block sync is catching up, else 0', registers: [this.registry] })
   readonly syncTarget = new Gauge({ name: 'attrchain_sync_target_height', help: 'highest height reported by peers', registers: [this.registry] })
+  readonly consensusHalted = new Gauge({
+    name: 'attrchain_consensus_halted', help: '1 once consensus halted (a decided block could not be committed; see the error log), else 0', registers: [this.registry],
+  })
   readonly rpcRequests = new Counter({
     name: 'attrchain_rpc_requests_total', help: 'JSON-RPC requests by method and outcome', labelNames: ['method', 'ok'], registers: [this.registry],
   })

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AttrchainError } from '../core/errors.js'
 import type { SignedTx } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
@@ -62,7 +63,7 @@ export class AttrchainNode {
   private static async wire(config: NodeConfig, log: Logger, genesis: ReturnType<typeof readGenesisFile>, db: ChainDb): Promise<AttrchainNode> {
     const paths = homePaths(config.home)
     let mempool: Mempool | undefined
-    const verifier = new SignatureVerifier({ ...defaultVerifierOptions(), ...(config.verifyThreads !== undefined ? { threads: config.verifyThreads } : {}) })
+    const verifier = new SignatureVerifier({ ...defaultVerifierOptions(), ...(config.verifyThreads !== undefined ? { threads: config.verifyThreads } : {}) }, { logger: log.child('verifier') })
     const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h), verifier })
     mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId, params: genesis.params, verifier,
@@ -81,6 +82,8 @@ export class AttrchainNode {
       },
       { logger: log.child('p2p'), handlers: p2pHandlers(() => node) },
     )
+    const metrics = new Metrics()
+    metrics.height.set(chain.head.height)
     const driver = new ConsensusDriver(
       {
         blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2, rebroadcastMs: 1000,
@@ -92,12 +95,11 @@ export class AttrchainNode {
       },
       {
         chain, mempool, privValidator, logger: log.child('consensus'), now: () => Date.now(), onCommit: (p, c) => node?.onCommit(p, c),
+        onHalt: () => metrics.consensusHalted.set(1),
         wal,
         network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
       },
     )
-    const metrics = new Metrics()
-    metrics.height.set(chain.head.height)
     const sync = new BlockSync(defaultBlockSyncOptions, {
       chain, source: network, logger: log.child('sync'), now: () => Date.now(),
       pauseConsensus: () => driver.pause(),
@@ -120,7 +122,7 @@ export class AttrchainNode {
     })
     const rpc = new RpcServer(
       { host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch },
-      { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler() } },
+      { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) } },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
     try {
@@ -135,6 +137,36 @@ export class AttrchainNode {
     }
     log.info('node started', { chainId: genesis.chainId, height: chain.head.height, rpc: node.rpcUrl, p2p: network.multiaddrs()[0], validator: node.validatorAddress })
     return node
+  }
+
+  /** wall-clock ms of the last block this node committed (or of its start) */
+  private lastCommitWallMs = Date.now()
+
+  /**
+   * The node's health: not ok when consensus halted (a decided block could
+   * not be committed) or when no block was committed for `stallAfterMs`
+   * (60 s, or twice the empty-block interval when empty blocks are off) while
+   * not syncing. Shape: `{ok, height, lastCommitAgoMs, syncing, peers, halted?, stalled?}`.
+   */
+  health(): { ok: boolean; height: number; lastCommitAgoMs: number; syncing: boolean; peers: number; halted?: { height: number; reason: string }; stalled?: boolean } {
+    const agoMs = Date.now() - this.lastCommitWallMs
+    const stallAfterMs = Math.max(60_000, this.config.emptyBlocks ? 0 : 2 * this.config.emptyBlockIntervalMs)
+    const halted = this.driver.halted
+    const stalled = !this.sync.syncing && agoMs > stallAfterMs
+    return {
+      ok: halted === null && !stalled, height: this.chain.head.height, lastCommitAgoMs: agoMs, syncing: this.sync.syncing,
+      peers: this.network.peers().length, ...(halted ? { halted } : {}), ...(stalled ? { stalled } : {}),
+    }
+  }
+
+  /** `GET /health`: 200 with the health object when ok, 503 with it when not. */
+  private async healthRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET' }).end()
+      return
+    }
+    const h = this.health()
+    res.writeHead(h.ok ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify(h))
   }
 
   get rpcUrl(): string {
@@ -198,6 +230,7 @@ export class AttrchainNode {
   }
 
   private onCommit(p: PreparedBlock, commit: Commit): void {
+    this.lastCommitWallMs = Date.now()
     const height = p.block.header.height
     this.recordMetrics(p, commit)
     p.outcome.results.forEach((r) => {

@@ -9,6 +9,8 @@ import type { Logger } from './logger.js'
 export interface SyncSource {
   peers(): { id: string; height: number }[]
   requestBlocks(peer: string, from: number, to: number): Promise<{ height: number; bytes: Uint8Array; commit: Uint8Array | null }[]>
+  /** disconnect a peer that repeatedly failed to serve heights it claimed, and refuse it for `banMs` */
+  penalisePeer?(peer: string, reason: string, banMs: number): void
 }
 
 export interface BlockSyncOptions {
@@ -24,9 +26,21 @@ export interface BlockSyncOptions {
    * votes we need. Sync it once it has lasted this many polls.
    */
   lagOnePolls: number
+  /**
+   * A peer that fails to serve a height it claims (no block, a bad block or
+   * a commit that does not verify) is not asked again for
+   * `pollMs × 2^failures` ms (at most `maxBackoffMs`) and its claimed height
+   * is ignored meanwhile; after `maxFailures` in a row it is disconnected and
+   * refused for `banMs`.
+   */
+  maxBackoffMs: number
+  maxFailures: number
+  banMs: number
 }
 
-export const defaultBlockSyncOptions: BlockSyncOptions = { batchSize: 100, pollMs: 500, lagThreshold: 2, lagOnePolls: 3 }
+export const defaultBlockSyncOptions: BlockSyncOptions = {
+  batchSize: 100, pollMs: 500, lagThreshold: 2, lagOnePolls: 3, maxBackoffMs: 60_000, maxFailures: 3, banMs: 600_000,
+}
 
 export interface BlockSyncModules {
   chain: ChainService
@@ -65,6 +79,8 @@ export class BlockSync {
   private target = 0
   /** consecutive polls that saw a peer one height ahead at the same head */
   private lagOne = { head: -1, polls: 0 }
+  /** peers that failed to serve what they claimed: consecutive failures and when they may be asked again */
+  private readonly failures = new Map<string, { count: number; retryAt: number }>()
 
   constructor(private readonly opts: BlockSyncOptions, private readonly modules: BlockSyncModules) {}
 
@@ -104,40 +120,69 @@ export class BlockSync {
     }
   }
 
-  /** Sync to the highest peer if we lag by at least lagThreshold; returns the blocks applied. */
+  /** Peers that are not serving a penalty for failing to serve what they claimed. */
+  private usablePeers(): { id: string; height: number }[] {
+    const now = this.modules.now()
+    return this.modules.source.peers().filter((p) => (this.failures.get(p.id)?.retryAt ?? 0) <= now)
+  }
+
+  /** A peer failed to serve a height it claimed: back off from it, and after maxFailures disconnect it. */
+  private failed(peer: string, reason: string): void {
+    const count = (this.failures.get(peer)?.count ?? 0) + 1
+    if (count >= this.opts.maxFailures) {
+      this.failures.set(peer, { count: 0, retryAt: this.modules.now() + this.opts.banMs })
+      this.modules.source.penalisePeer?.(peer, `failed ${count} times in a row to serve blocks it claimed: ${reason}`, this.opts.banMs)
+      return
+    }
+    const backoff = Math.min(this.opts.maxBackoffMs, this.opts.pollMs * 2 ** count)
+    this.failures.set(peer, { count, retryAt: this.modules.now() + backoff })
+  }
+
+  /**
+   * Sync to the highest peer if we lag by at least lagThreshold; returns the
+   * blocks applied. Consensus is paused only once a peer has delivered a
+   * block for our next height whose commit verifies: a peer that merely
+   * claims a height (and serves nothing, or garbage) never stops consensus.
+   */
   async catchUp(): Promise<number> {
-    const { chain, source, logger } = this.modules
-    const best = () => Math.max(0, ...source.peers().map((p) => p.height))
+    const { chain, logger } = this.modules
+    const best = () => Math.max(0, ...this.usablePeers().map((p) => p.height))
     this.target = best()
     if (!this.behind(chain.head.height)) return 0
-    this.setSyncing(true)
-    await this.modules.pauseConsensus()
     let applied = 0
     let lastCommit: Commit | null = null
+    let paused = false
     const started = this.modules.now()
-    const bad = new Set<string>()
     // The next range is requested from the same peer while this one executes,
     // so the transfer overlaps execution instead of following it.
     let prefetched: BlockRequest | null = null
     let undurable = false
     const request = (peer: { id: string; height: number }, from: number): BlockRequest => {
-      const blocks = source.requestBlocks(peer.id, from, Math.min(from + this.opts.batchSize - 1, peer.height))
+      const blocks = this.modules.source.requestBlocks(peer.id, from, Math.min(from + this.opts.batchSize - 1, peer.height))
       blocks.catch(() => {}) // a prefetch nobody awaits must not be an unhandled rejection
       return { peer, from, blocks }
     }
     try {
       while (!this.stopped && chain.head.height < this.target) {
         const from = chain.head.height + 1
-        let req: BlockRequest | null = prefetched?.from === from && !bad.has(prefetched.peer.id) ? prefetched : null
+        let req: BlockRequest | null = prefetched?.from === from ? prefetched : null
         prefetched = null
         if (req === null) {
-          const peer = source.peers().filter((p) => p.height >= from && !bad.has(p.id)).sort((a, b) => b.height - a.height)[0]
+          const peer = this.usablePeers().filter((p) => p.height >= from).sort((a, b) => b.height - a.height)[0]
           if (!peer) break
           req = request(peer, from)
         }
         try {
           const blocks = await req.blocks
           if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..`)
+          if (!paused) {
+            // Proof first, then the pause: the first block must carry a commit that verifies.
+            this.checkFirst(blocks[0])
+            this.setSyncing(true)
+            await this.modules.pauseConsensus()
+            paused = true
+            if (chain.head.height + 1 !== from) continue // consensus committed meanwhile: ask again from the new head
+          }
           const after = from + blocks.length
           if (after <= req.peer.height && after <= this.target) prefetched = request(req.peer, after)
           let next = chain.predecode(blocks[0].bytes, { committed: true })
@@ -150,22 +195,37 @@ export class BlockSync {
             undurable = !durable
             applied++
           }
+          this.failures.delete(req.peer.id)
         } catch (e) {
-          bad.add(req.peer.id)
           prefetched = null
+          this.failed(req.peer.id, (e as Error).message)
           logger.warn('sync peer served a bad or no block; trying another', { peer: req.peer.id, from, reason: (e as Error).message })
         }
-        const secs = Math.max(1, this.modules.now() - started) / 1000
-        logger.info('syncing', { height: chain.head.height, target: this.target, blocksPerSec: Math.round(applied / secs) })
-        this.target = Math.max(this.target, best())
+        if (paused) {
+          const secs = Math.max(1, this.modules.now() - started) / 1000
+          logger.info('syncing', { height: chain.head.height, target: this.target, blocksPerSec: Math.round(applied / secs) })
+        }
+        this.target = Math.max(chain.head.height, best())
       }
     } finally {
       // a batch cut short left its last block without an fsync: consensus must not build on that
       if (undurable) await chain.makeDurable().catch((e: Error) => logger.error('could not make synced blocks durable', { reason: e.message }))
-      this.setSyncing(false)
-      this.modules.resumeConsensus(lastCommit)
+      if (paused) {
+        this.setSyncing(false)
+        this.modules.resumeConsensus(lastCommit)
+      }
     }
     return applied
+  }
+
+  /** The first block a peer serves must be our next height and carry a commit that verifies against our validator set. */
+  private checkFirst(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }): void {
+    const { chain } = this.modules
+    const height = chain.head.height + 1
+    if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
+    if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
+    const block = chain.decodeBlock(b.bytes)
+    verifyCommit(decodeCommit(b.commit), chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
   }
 
   private behind(head: number): boolean {

@@ -76,6 +76,8 @@ export class P2PNetwork {
   private readonly peerStates = new Map<string, PeerState>()
   /** peers of another chain or genesis: never dialled nor accepted again by this process */
   private readonly banned = new Set<string>()
+  /** peers penalised for misbehaviour (penalisePeer): refused until the time in ms */
+  private readonly bannedUntil = new Map<string, number>()
   private bootstrapPeers: BootstrapPeer[]
   /** decoded payloads of accepted messages, from the validator to the delivery event (same Message object) */
   private readonly accepted = new WeakMap<Message, GossipMessage>()
@@ -122,9 +124,9 @@ export class P2PNetwork {
       // devnet's nodes all dial from 127.0.0.1, and a restart reconnects them at once.
       connectionManager: { allow: [LOOPBACK] },
       connectionGater: {
-        denyDialPeer: (peer) => this.banned.has(peer.toString()),
-        denyInboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
-        denyOutboundEncryptedConnection: (peer) => this.banned.has(peer.toString()),
+        denyDialPeer: (peer) => this.isBanned(peer.toString()),
+        denyInboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
+        denyOutboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
       },
       services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()) },
     }).catch((e: unknown) => {
@@ -200,6 +202,27 @@ export class P2PNetwork {
   /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
   publishTx(txBytes: Uint8Array): void {
     if (!this.txBatcher.add(txBytes)) this.log.warn('tx too large to gossip', { bytes: txBytes.length, max: this.opts.maxMessageBytes.txs })
+  }
+
+  /**
+   * Disconnect a peer that misbehaved (e.g. block sync: it claimed heights it
+   * then did not serve) and refuse it for `banMs` (ms). Logged once per ban.
+   */
+  penalisePeer(peerId: string, reason: string, banMs: number): void {
+    const wasBanned = this.isBanned(peerId)
+    this.bannedUntil.set(peerId, Date.now() + banMs)
+    if (!wasBanned) this.log.warn('peer penalised; disconnected', { peer: peerId, reason, banMs })
+    this.peerStates.delete(peerId)
+    void this.node?.hangUp(parsePeerId(peerId)).catch(() => undefined)
+  }
+
+  private isBanned(peerId: string): boolean {
+    if (this.banned.has(peerId)) return true
+    const until = this.bannedUntil.get(peerId)
+    if (until === undefined) return false
+    if (Date.now() < until) return true
+    this.bannedUntil.delete(peerId)
+    return false
   }
 
   /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
@@ -374,7 +397,7 @@ export class P2PNetwork {
   private async peerVerified(peer: PeerId): Promise<boolean> {
     const state = this.peerStates.get(peer.toString())
     if (state?.state === 'ok') return true
-    if (this.banned.has(peer.toString()) || this.node === null) return false
+    if (this.isBanned(peer.toString()) || this.node === null) return false
     return state !== undefined ? state.handshake : this.handshake(peer)
   }
 
@@ -458,7 +481,7 @@ export class P2PNetwork {
     if (node === null) return
     const now = Date.now()
     for (const b of this.bootstrapPeers) {
-      if (b.dialing || this.banned.has(b.peerId) || now < b.nextDialAt) continue
+      if (b.dialing || this.isBanned(b.peerId) || now < b.nextDialAt) continue
       if (node.getConnections(peerIdFromString(b.peerId)).length > 0) {
         b.backoffMs = this.opts.dialBackoffMinMs
         continue

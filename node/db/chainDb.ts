@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level, type BatchOperation } from 'level'
 import { toHex, fromHex } from '../../core/bytes.js'
+import { encode } from '../../core/codec.js'
 import { decodeSignedTx, DEFAULT_TX_LIMITS_UNBOUNDED, type Hex, type Receipt } from '../../core/tx.js'
 import { MemoryStateStore, type WriteSet } from '../../state/store.js'
 import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
@@ -227,6 +228,11 @@ export class ChainDb {
     return h === null ? null : this.getBlock(decodeHeight(h))
   }
 
+  /**
+   * The encoded commit of `height`: the canonical one carried by block
+   * `height + 1` once that block is committed; before that (the head) the
+   * precommits this node had when it decided. Null when unknown.
+   */
   async getCommit(height: number): Promise<Uint8Array | null> {
     if (!isHeight(height)) return null
     return this.read(keys.commit(height))
@@ -403,6 +409,9 @@ function blockOps(c: BlockCommit, head: Head): Op[] {
     put(keys.block(height), c.blockBytes ?? encodeBlock(c.block)),
     put(keys.blockHash(c.hash), encodeHeight(height)),
     put(keys.commit(height), c.commit),
+    // The commit of height − 1 this block carries is the canonical one (every precommit its proposer
+    // collected): it replaces the one this node saw when it decided height − 1 (CometBFT's seen commit).
+    ...(c.block.lastCommit === null ? [] : [put(keys.commit(height - 1), encode(c.block.lastCommit))]),
     ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
     ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts }))),
     put(keys.distribution(height), encodeDistribution(c.distribution)),

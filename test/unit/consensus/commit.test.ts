@@ -1,5 +1,5 @@
 import t from 'tap'
-import { makeCommit, makeEvidence, verifyCommit, verifyEvidence, type Commit } from '../../../consensus/index.js'
+import { addPrecommit, makeCommit, makeEvidence, verifyCommit, verifyEvidence, type Commit } from '../../../consensus/index.js'
 import { blockHash, CHAIN_ID, makeKeys, makeSet, signVote } from './fixtures.js'
 
 // Unequal stakes: 5 + 3 + 1 = 9; more than 2/3 means at least 7.
@@ -62,4 +62,22 @@ t.test('evidence: two signed conflicting votes verify; anything else does not', 
   const outsider = makeKeys(1, 'outsider')[0]!
   const ev = makeEvidence(signVote(outsider, 'prevote', 4, 1, A), signVote(outsider, 'prevote', 4, 1, null))
   t.throws(() => verifyEvidence(ev, set, CHAIN_ID), { code: 'CONSENSUS_ERROR_UNKNOWN_VALIDATOR' })
+})
+
+t.test('addPrecommit: a late precommit for the committed block joins the commit, sorted; anything else adds nothing', async (t) => {
+  const c = commitBy([big, mid])
+  const late = addPrecommit(c, signVote(small, 'precommit', 4, 1, A), set, CHAIN_ID)
+  t.ok(late)
+  t.same(late!.signatures.map((s) => s.validator), [...keys].map((k) => k.address).sort(), 'all three, sorted by address')
+  t.equal(verifyCommit(late!, set, CHAIN_ID, { height: 4, blockHash: A }), 9n, 'still a valid commit, now with every signer')
+  t.equal(addPrecommit(late!, signVote(small, 'precommit', 4, 1, A), set, CHAIN_ID), null, 'already in it')
+  t.equal(addPrecommit(c, signVote(small, 'prevote', 4, 1, A), set, CHAIN_ID), null, 'a prevote')
+  t.equal(addPrecommit(c, signVote(small, 'precommit', 4, 0, A), set, CHAIN_ID), null, 'another round')
+  t.equal(addPrecommit(c, signVote(small, 'precommit', 5, 1, A), set, CHAIN_ID), null, 'another height')
+  t.equal(addPrecommit(c, signVote(small, 'precommit', 4, 1, blockHash('b')), set, CHAIN_ID), null, 'another block')
+  t.equal(addPrecommit(c, signVote(small, 'precommit', 4, 1, null), set, CHAIN_ID), null, 'nil')
+  const outsider = makeKeys(1, 'outsider')[0]!
+  t.equal(addPrecommit(c, signVote(outsider, 'precommit', 4, 1, A), set, CHAIN_ID), null, 'not a validator')
+  const forged = { ...signVote(small, 'precommit', 4, 1, A), signature: new Uint8Array(64) }
+  t.equal(addPrecommit(c, forged, set, CHAIN_ID), null, 'a bad signature')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
 import { signTx, receiptId, type SignedTx, type TxCall } from '../../../core/tx.js'
 import { SignatureVerifier } from '../../../node/verifier.js'
-import type { Commit } from '../../../consensus/index.js'
+import { decodeCommit, type Commit } from '../../../consensus/index.js'
 import { sha256 } from '../../../core/hash.js'
 import { encode, decode, type Encodable } from '../../../core/codec.js'
 import { openChain, signCommit } from '../../helpers/nodeChain.js'
@@ -143,4 +143,21 @@ t.test('with worker threads: txs not seen before are verified and their receipt 
   const bad = rebuildTxRoot([...(decode(p.bytes) as Encodable[]).slice(0, 1), [bytes], ...(decode(p.bytes) as Encodable[]).slice(2)])
   await t.rejects(n2.chain.validateBlock(bad), { code: 'BLOCK_ERROR_INVALID_TX', message: /signature does not verify/ }, 'a bad signature found by the worker refuses the block')
   t.equal(n2.chain.head.height, height, 'nothing committed')
+})
+
+t.test('the commit of H stored is the canonical one of block H + 1, with precommits that came after the first +2/3 (issue 11: bare-quorum commits)', async (t) => {
+  const g4 = buildDevnetGenesis({ validators: 4, accounts: 1 })
+  const keys = [0, 1, 2, 3].map(devValidatorKey)
+  const n = await openChain(g4)
+  t.teardown(() => n.close())
+  const proposer = n.chain.validatorSet(1).proposer.address
+  const p1 = n.chain.buildBlock({ timeMs: Date.parse(g4.genesisTime) + 1000, proposer, txs: [], lastCommit: null, evidence: [] })
+  const seen = signCommit(g4.chainId, p1, keys.slice(0, 3))
+  await n.chain.commitBlock(p1, seen)
+  t.equal(decodeCommit((await n.db.getCommit(1))!).signatures.length, 3, 'before block 2: the commit this node decided with')
+  const full = signCommit(g4.chainId, p1, keys)
+  const p2 = n.chain.buildBlock({ timeMs: Date.parse(g4.genesisTime) + 2000, proposer: n.chain.validatorSet(2).proposer.address, txs: [], lastCommit: full, evidence: [] })
+  await n.chain.commitBlock(p2, signCommit(g4.chainId, p2, keys.slice(1)))
+  t.same(decodeCommit((await n.db.getCommit(1))!).signatures.map((s) => s.validator), full.signatures.map((s) => s.validator), 'after block 2: the four signatures it carries')
+  t.same(n.chain.queries.validators().map((v) => v.missed), [0, 0, 0, 0], 'nobody counted absent at height 1')
 })

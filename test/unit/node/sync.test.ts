@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
 import { signTx } from '../../../core/tx.js'
 import type { Commit } from '../../../consensus/index.js'
-import { BlockSync, type SyncSource } from '../../../node/sync.js'
+import { BlockSync, defaultBlockSyncOptions, type SyncSource } from '../../../node/sync.js'
 import { silentLogger } from '../../../node/logger.js'
 import { openChain, signCommit } from '../../helpers/nodeChain.js'
 
@@ -46,13 +46,13 @@ function sourceOver(db: Awaited<ReturnType<typeof peerChain>>['db'], peers: { id
   return source
 }
 
-function syncer(chain: Awaited<ReturnType<typeof openChain>>['chain'], source: SyncSource, events: string[]) {
-  return new BlockSync({ batchSize: 4, pollMs: 50, lagThreshold: 2, lagOnePolls: 3 }, {
+function syncer(chain: Awaited<ReturnType<typeof openChain>>['chain'], source: SyncSource, events: string[], now: () => number = () => performance.now()) {
+  return new BlockSync({ ...defaultBlockSyncOptions, batchSize: 4, pollMs: 50 }, {
     chain, source, logger: silentLogger,
-    pauseConsensus: async () => {},
-    resumeConsensus: () => {},
+    pauseConsensus: async () => { events.push('pause') },
+    resumeConsensus: () => { events.push('resume') },
     onCommitted: (p) => events.push(`committed ${p.block.header.height}`),
-    now: () => performance.now(),
+    now,
   })
 }
 
@@ -99,4 +99,44 @@ t.test('blocks served without their commit are refused', async (t) => {
   const source = sourceOver(peer.db, [{ id: 'p', height: 3 }], events, (_id, b) => ({ ...b, commit: b.height === 2 ? null : b.commit }))
   t.equal(await syncer(me.chain, source, events).catchUp(), 1, 'block 1 applied, block 2 refused, no other peer')
   t.equal(me.chain.head.height, 1)
+})
+
+t.test('a peer that claims heights it does not serve never pauses consensus, is backed off, then penalised (issue 11: lying peer)', async (t) => {
+  const me = await openChain(genesis)
+  t.teardown(() => me.close())
+  const events: string[] = []
+  const penalised: string[] = []
+  let clock = 0
+  const source: SyncSource = {
+    peers: () => (penalised.includes('liar') ? [] : [{ id: 'liar', height: 1_000_000 }]),
+    async requestBlocks(peer, from, to) {
+      events.push(`request ${peer} ${from}..${to}`)
+      return []
+    },
+    penalisePeer: (peer) => { penalised.push(peer) },
+  }
+  const sync = syncer(me.chain, source, events, () => clock)
+  for (let i = 0; i < 20; i++) {
+    t.equal(await sync.catchUp(), 0)
+    clock += 50
+  }
+  t.notOk(events.includes('pause'), 'consensus was never paused')
+  t.same(penalised, ['liar'], 'penalised once, after maxFailures')
+  const asked = events.filter((e) => e.startsWith('request')).length
+  t.equal(asked, defaultBlockSyncOptions.maxFailures, 'asked only maxFailures times in 1 s: backed off between failures (50 ms polls)')
+  t.equal(me.chain.head.height, 0)
+})
+
+t.test('a block whose commit does not verify never pauses consensus; an honest peer then serves', async (t) => {
+  const peer = await peerChain(t, 5)
+  const me = await openChain(genesis)
+  t.teardown(() => me.close())
+  const events: string[] = []
+  const forged = (id: string, b: Served): Served => (id === 'forger' && b.commit ? { ...b, commit: b.commit.map((x, i) => (i === b.commit!.length - 1 ? x ^ 1 : x)) } : b)
+  const peers = [{ id: 'forger', height: 50 }, { id: 'good', height: 5 }]
+  const sync = syncer(me.chain, sourceOver(peer.db, peers, events, forged), events)
+  t.equal(await sync.catchUp(), 5, 'the honest peer served every block')
+  t.equal(events.filter((e) => e === 'pause').length, 1, 'paused once, for the honest peer')
+  t.ok(events.indexOf('request forger 1..4') < events.indexOf('pause'), 'the forger was asked first and did not cause the pause')
+  t.equal(me.chain.head.blockHash, peer.chain.head.blockHash)
 })
