@@ -8,7 +8,7 @@ import type { Address } from '../core/address.js'
 import type { Encodable } from '../core/codec.js'
 import { genesisTimeMs, genesisHash, type Genesis } from '../genesis/genesis.js'
 import {
-  executeBlock, genesisState, StateQueries, blockHash, txRoot, txRootOfHashes, encodeBlock, decodeBlock, commitHash as blockCommitHash, ZERO_HASH,
+  executeBlock, genesisState, maxEvidenceAge, StateQueries, blockHash, txRoot, txRootOfHashes, encodeBlock, decodeBlock, commitHash as blockCommitHash, ZERO_HASH,
   type Block, type BlockOutcome, type ChainConfig, type SlashEvidence, type ValidatorSetMember,
 } from '../state/index.js'
 import {
@@ -45,8 +45,6 @@ export interface ChainServiceModules {
   verifier?: TxVerifier | null
 }
 
-/** Evidence older than this many heights is refused (its validator set may be gone). */
-export const MAX_EVIDENCE_AGE = 1000
 /** A proposal's time may run this far ahead of the validating node's clock. */
 export const MAX_CLOCK_DRIFT_MS = 10_000
 
@@ -151,6 +149,8 @@ export class ChainService {
     const height = head.height + 1
     const timeMs = Math.max(args.timeMs, head.timeMs + 1, this.genesisTimeMs)
     const lastCommit: Encodable | null = args.lastCommit ? commitToEncodable(args.lastCommit) : null
+    // evidence that aged out of the window while pending would make our own proposal invalid
+    args = { ...args, evidence: args.evidence.filter((e) => e.voteA.height + maxEvidenceAge(this.config.params) >= height) }
     const evidence = args.evidence.map((e) => evidenceToEncodable(e))
     const partial: Block = {
       header: {
@@ -301,7 +301,8 @@ export class ChainService {
     for (const raw of block.evidence) {
       const ev = evidenceFromEncodable(raw)
       const height = ev.voteA.height
-      if (height + MAX_EVIDENCE_AGE < block.header.height || height >= block.header.height) {
+      // the state's rule (state/executeBlock.ts maxEvidenceAge: within the unbonding period)
+      if (height + maxEvidenceAge(this.config.params) < block.header.height || height >= block.header.height) {
         throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `evidence of height ${height} is outside the accepted window`)
       }
       const set = await this.validatorSetAt(height)

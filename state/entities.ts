@@ -99,9 +99,41 @@ export const ValidatorSetCodec = record<ValidatorSetRecord>({
 export interface Delegation { shares: bigint; rewardDebt: bigint }
 export const DelegationCodec = record<Delegation>({ shares: 'big', rewardDebt: 'big' })
 
-export interface UnbondingEntry { amount: bigint; releaseHeight: number }
+/**
+ * Stake on its way out. `amount` is what is left of `initialAmount` after
+ * slashes; `validator`, `creationHeight` and `fromDelegation` say which bonded
+ * stake it was, so that evidence of an infraction it was bonded for slashes
+ * it too (Cosmos SDK x/staking: unbonding delegations started after the
+ * infraction are slashed).
+ */
+export interface UnbondingEntry {
+  amount: bigint
+  releaseHeight: number
+  validator: Address
+  creationHeight: number
+  /** true: from `undelegate`; false: the validator's own `unstake` */
+  fromDelegation: boolean
+  initialAmount: bigint
+}
 export interface Unbonding { entries: UnbondingEntry[] }
-export const UnbondingCodec = record<Unbonding>({ entries: { list: record<UnbondingEntry>({ amount: 'big', releaseHeight: 'uint' }) } })
+export const UnbondingCodec = record<Unbonding>({
+  entries: {
+    list: record<UnbondingEntry>({
+      amount: 'big', releaseHeight: 'uint', validator: 'hex', creationHeight: 'uint', fromDelegation: 'bool', initialAmount: 'big',
+    }),
+  },
+})
+
+/**
+ * The bonded stake, split in self-stake and delegated stake, of every member
+ * of the validator set of one height: what a slash for an infraction at that
+ * height is a fraction of. Kept for the evidence window only.
+ */
+export interface StakeSnapshotMember { address: Address; selfStake: bigint; delegated: bigint }
+export interface StakeSnapshot { members: StakeSnapshotMember[] }
+export const StakeSnapshotCodec = record<StakeSnapshot>({
+  members: { list: record<StakeSnapshotMember>({ address: 'hex', selfStake: 'big', delegated: 'big' }) },
+})
 
 export interface Datanet {
   id: Hex

@@ -12,6 +12,7 @@ import {
   type Codec, type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
 } from './entities.js'
 import { emptyPool, creditPool, pending, debtFor } from './pool.js'
+import { computeValidatorSet } from './validatorSet.js'
 
 export interface ExecContext {
   chainId: string
@@ -198,11 +199,12 @@ function createValidator(ctx: ExecContext, stx: SignedTx, amount: bigint, monike
   return []
 }
 
-function scheduleUnbonding(ctx: ExecContext, a: Address, amount: bigint): void {
+function scheduleUnbonding(ctx: ExecContext, a: Address, amount: bigint, validator: Address, fromDelegation: boolean): void {
   const s = ctx.state
   const release = ctx.height + ctx.params.unbondingBlocks
   const u = s.get(UnbondingCodec, K.unbonding(a)) ?? { entries: [] }
-  s.set(UnbondingCodec, K.unbonding(a), { entries: [...u.entries, { amount, releaseHeight: release }] })
+  const entry = { amount, releaseHeight: release, validator, creationHeight: ctx.height, fromDelegation, initialAmount: amount }
+  s.set(UnbondingCodec, K.unbonding(a), { entries: [...u.entries, entry] })
   const q = s.get(AddressListCodec, K.unbondingQueue(release)) ?? { items: [] }
   if (!q.items.includes(a)) s.set(AddressListCodec, K.unbondingQueue(release), { items: [...q.items, a] })
 }
@@ -216,8 +218,19 @@ function unstake(ctx: ExecContext, from: Address, amount: bigint): ReceiptRecord
     fail('TX_ERROR_STAKE_TOO_LOW', `would leave self-stake ${left} below minValidatorStake; unstake all to leave the set`, { field: 'body[0]' })
   }
   s.set(ValidatorCodec, K.validator(from), { ...v, selfStake: left })
-  scheduleUnbonding(ctx, from, amount)
+  scheduleUnbonding(ctx, from, amount, from, false)
+  requireValidatorsLeft(ctx)
   return []
+}
+
+/**
+ * A chain whose validator set is empty can never make another block, so no
+ * one could ever undo the tx that emptied it: such a tx fails (issue 11).
+ * Checked after the body of every tx that lowers bonded stake.
+ */
+function requireValidatorsLeft(ctx: ExecContext): void {
+  if (computeValidatorSet(ctx.state, ctx.params).members.length > 0) return
+  fail('TX_ERROR_LAST_VALIDATOR', 'this would leave the validator set empty and the chain could never make another block; another validator must join first')
 }
 
 /** Delegation tokens ↔ shares of the validator's delegated stake (slashing lowers tokens per share). */
@@ -240,6 +253,10 @@ function settleDelegation(ctx: ExecContext, delegator: Address, v: Validator): b
 function delegate(ctx: ExecContext, from: Address, validator: Address, amount: bigint): ReceiptRecord[] {
   const s = ctx.state
   let v = requireValidator(s, validator)
+  if (v.delegated === 0n && v.pool.totalShares > 0n) {
+    // shares bought now would share the earlier delegators' worthless shares' rewards and tokens (Cosmos: invalid exchange rate)
+    fail('TX_ERROR_ZERO_EXCHANGE_RATE', `the delegations to ${validator} were slashed to 0 tokens; it takes new delegations once they are closed (undelegate)`, { field: 'body[0]' })
+  }
   const owed = settleDelegation(ctx, from, v)
   v = { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } }
   addBalance(s, from, -amount)
@@ -259,22 +276,28 @@ function undelegate(ctx: ExecContext, from: Address, validator: Address, amount:
   let v = requireValidator(s, validator)
   const d = s.get(DelegationCodec, K.delegation(from, validator)) ?? fail('TX_ERROR_NO_DELEGATION', `${from} has no delegation to ${validator}`)
   const have = tokensOf(v, d.shares)
-  if (amount > have) fail('TX_ERROR_INSUFFICIENT_STAKE', `delegation is ${have}, cannot undelegate ${amount}`, { field: 'body[1]' })
+  // a delegation slashed to 0 tokens is closed by any undelegate of it (no dust nobody can clear, issue 11)
+  if (have > 0n && amount > have) fail('TX_ERROR_INSUFFICIENT_STAKE', `delegation is ${have}, cannot undelegate ${amount}`, { field: 'body[1]' })
   const owed = settleDelegation(ctx, from, v)
   v = { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } }
-  const shares = amount === have ? d.shares : (amount * v.pool.totalShares + v.delegated - 1n) / v.delegated
+  const out = have === 0n ? 0n : amount
+  let shares = out === have ? d.shares : (out * v.pool.totalShares + v.delegated - 1n) / v.delegated
+  // what would be left is worth 0 tokens: close the delegation rather than leave dust
+  if (shares < d.shares && ((d.shares - shares) * (v.delegated - out)) / (v.pool.totalShares - shares) === 0n) shares = d.shares
   const pool = { ...v.pool, totalShares: v.pool.totalShares - shares }
-  s.set(ValidatorCodec, K.validator(validator), { ...v, delegated: v.delegated - amount, pool })
+  s.set(ValidatorCodec, K.validator(validator), { ...v, delegated: v.delegated - out, pool })
   const left = d.shares - shares
-  if (left === 0n) {
-    s.delete(DelegationCodec, K.delegation(from, validator))
-    const list = s.get(AddressListCodec, K.delegationsOf(from)) ?? { items: [] }
-    s.set(AddressListCodec, K.delegationsOf(from), { items: list.items.filter((x) => x !== validator) })
-  } else {
-    s.set(DelegationCodec, K.delegation(from, validator), { shares: left, rewardDebt: debtFor(pool, left) })
-  }
-  scheduleUnbonding(ctx, from, amount)
+  if (left === 0n) removeDelegation(s, from, validator)
+  else s.set(DelegationCodec, K.delegation(from, validator), { shares: left, rewardDebt: debtFor(pool, left) })
+  if (out > 0n) scheduleUnbonding(ctx, from, out, validator, true)
+  requireValidatorsLeft(ctx)
   return []
+}
+
+function removeDelegation(s: BlockState, delegator: Address, validator: Address): void {
+  s.delete(DelegationCodec, K.delegation(delegator, validator))
+  const list = s.get(AddressListCodec, K.delegationsOf(delegator)) ?? { items: [] }
+  s.set(AddressListCodec, K.delegationsOf(delegator), { items: list.items.filter((x) => x !== validator) })
 }
 
 function nextMeta(s: BlockState, f: (m: ChainMeta) => ChainMeta): ChainMeta {
@@ -539,10 +562,17 @@ function claim(ctx: ExecContext, from: Address): ReceiptRecord[] {
   for (const va of validators) {
     const v = s.get(ValidatorCodec, K.validator(va)) as Validator
     const owed = settleDelegation(ctx, from, v)
-    if (owed === 0n) continue
     const d = s.get(DelegationCodec, K.delegation(from, va))!
+    const pool = { ...v.pool, balance: v.pool.balance - owed }
+    if (tokensOf(v, d.shares) === 0n) {
+      // slashed to 0 tokens and now paid out: nothing is left in it, close it
+      s.set(ValidatorCodec, K.validator(va), { ...v, pool: { ...pool, totalShares: pool.totalShares - d.shares } })
+      removeDelegation(s, from, va)
+      continue
+    }
+    if (owed === 0n) continue
     s.set(DelegationCodec, K.delegation(from, va), { ...d, rewardDebt: d.rewardDebt + owed })
-    s.set(ValidatorCodec, K.validator(va), { ...v, pool: { ...v.pool, balance: v.pool.balance - owed } })
+    s.set(ValidatorCodec, K.validator(va), { ...v, pool })
   }
   if (total > 0n) addBalance(s, from, total)
   return []

@@ -11,8 +11,8 @@ import { BlockState } from './blockState.js'
 import { CreditBook, type Distribution } from './distribution.js'
 import { K } from './keys.js'
 import {
-  AccountCodec, AddressListCodec, ChainMetaCodec, MarkerCodec, MissedCodec, UnbondingCodec, ValidatorCodec, ValidatorSetCodec,
-  type Validator, type ValidatorSetRecord,
+  AccountCodec, AddressListCodec, ChainMetaCodec, MarkerCodec, MissedCodec, StakeSnapshotCodec, UnbondingCodec, ValidatorCodec, ValidatorSetCodec,
+  type StakeSnapshot, type UnbondingEntry, type Validator, type ValidatorSetRecord,
 } from './entities.js'
 import { emptyPool, creditPool } from './pool.js'
 import { executeTx, getAccount, getMeta, addLedger, type ExecContext, type TxResult, type ReceiptRecord } from './execute.js'
@@ -41,6 +41,29 @@ export interface BlockInput {
   lastCommitSigners: Address[] | null
 }
 
+export type SlashReason = 'doubleSign' | 'downtime'
+
+/**
+ * What a block did to validators, in execution order (evidence in block
+ * order, then txs, then downtime by address, then set changes by address),
+ * so that nodes can log and count punishments. Amounts in units.
+ */
+export type StakingEvent =
+  | {
+      kind: 'slash'; validator: Address; height: number; reason: SlashReason; infractionHeight: number
+      /** everything burned: `bonded` + `unbonding` */
+      amount: bigint; bonded: bigint; unbonding: bigint
+      /** false when jailing would have emptied the validator set (the last validator is never jailed) */
+      jailed: boolean
+    }
+  | { kind: 'jail'; validator: Address; height: number; reason: SlashReason; jailedUntil: number }
+  | { kind: 'unjail'; validator: Address; height: number }
+  | {
+      kind: 'validatorSetChange'; validator: Address; height: number
+      /** `height` is the block that made the change; it takes effect at `effectiveHeight` = height + 2 */
+      effectiveHeight: number; power: bigint; previousPower: bigint
+    }
+
 export interface BlockOutcome {
   writes: WriteSet
   stateRoot: Uint8Array
@@ -49,6 +72,20 @@ export interface BlockOutcome {
   receipts: ReceiptRecord[]
   /** the set that will commit height + 2 (stake changes take effect there, DESIGN §5) */
   nextValidatorSet: ValidatorSetRecord
+  /** slashes, jails, unjails and set changes of this block, deterministic order */
+  events: StakingEvent[]
+}
+
+/**
+ * How many heights back evidence is accepted: evidence of height h may go
+ * in blocks h + 1 … h + maxEvidenceAge. Older evidence is refused: the stake
+ * bonded at h may have finished unbonding (Cosmos SDK: evidence older than
+ * the unbonding period is refused). With evidence applied before the block
+ * releases unbonding stake, every entry that was bonded at h (created at
+ * h − 1 or later) is still held when the evidence arrives.
+ */
+export function maxEvidenceAge(params: Params): number {
+  return Math.max(1, params.unbondingBlocks - 1)
 }
 
 /**
@@ -63,36 +100,78 @@ export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Ui
   const meta = getMeta(s)
   if (input.height !== meta.height + 1) throw new BlockError('BLOCK_ERROR_BAD_HEIGHT', `expected height ${meta.height + 1}, got ${input.height}`)
   const ctx: ExecContext = { chainId: chain.chainId, height: input.height, timeMs: input.timeMs, params: chain.params, state: s, credits: new CreditBook() }
+  const events: StakingEvent[] = []
 
+  // evidence first: unbonding stake released by this block is still slashable for what it was bonded for
+  for (const ev of input.evidence) applyEvidence(ctx, ev, events)
   releaseUnbonding(ctx)
-  for (const ev of input.evidence) applyEvidence(ctx, ev)
 
   const results: TxResult[] = []
   input.txs.forEach((stx, i) => {
+    let r: TxResult
     try {
-      results.push(executeTx(ctx, stx))
+      r = executeTx(ctx, stx)
     } catch (e) {
       throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i} (${stx.hash}) cannot be included: ${(e as Error).message}`, { index: i })
     }
+    results.push(r)
+    if (r.status === 'ok' && stx.tx.call.type === 'unjail') events.push({ kind: 'unjail', validator: stx.sender, height: input.height })
   })
 
   const minted = chain.params.blockReward
   distributeValidatorPool(ctx, ctx.credits.validatorPool + minted)
   const distribution: Distribution = { height: input.height, minted, entries: ctx.credits.entries() }
   applyCredits(ctx, distribution)
-  if (input.lastCommitSigners) trackDowntime(ctx, input.lastCommitSigners)
+  if (input.lastCommitSigners) trackDowntime(ctx, input.lastCommitSigners, events)
 
-  const nextValidatorSet = computeValidatorSet(s, chain.params)
-  s.set(ValidatorSetCodec, K.validatorSet(input.height + 2), nextValidatorSet)
+  const nextValidatorSet = nextSet(ctx, events)
   if (input.height > 1) s.delete(ValidatorSetCodec, K.validatorSet(input.height - 1))
+  const expired = input.height - maxEvidenceAge(chain.params)
+  if (expired >= 1) s.delete(StakeSnapshotCodec, K.stakeSnapshot(expired))
   const m = getMeta(s)
   s.set(ChainMetaCodec, K.meta(), { ...m, height: input.height, supply: m.supply + minted, minted: m.minted + minted })
 
   const writes = s.writeSet()
   return {
     writes, stateRoot: nextStateRoot(prevRoot, writes), results, distribution,
-    receipts: results.flatMap((r) => r.receipts), nextValidatorSet,
+    receipts: results.flatMap((r) => r.receipts), nextValidatorSet, events,
   }
+}
+
+/**
+ * The set for height + 2 with its stake snapshot, and an event per member
+ * whose power changes. The set is never empty: txs that would empty it fail
+ * and the last validator is never jailed, but a slash may still take the
+ * last validator's self-stake below minValidatorStake; then the set of
+ * height + 1 carries over, since a chain without validators can never make
+ * the block that would let one rejoin.
+ */
+function nextSet(ctx: ExecContext, events: StakingEvent[]): ValidatorSetRecord {
+  const s = ctx.state
+  const h = ctx.height
+  const prev = getValidatorSet(s, h + 1)
+  let next = computeValidatorSet(s, ctx.params)
+  let snapshot: StakeSnapshot
+  if (next.members.length === 0 && prev && prev.members.length > 0) {
+    next = prev
+    snapshot = s.get(StakeSnapshotCodec, K.stakeSnapshot(h + 1)) ?? { members: [] }
+  } else {
+    snapshot = { members: next.members.map((m) => {
+      const v = s.get(ValidatorCodec, K.validator(m.address)) as Validator
+      return { address: m.address, selfStake: v.selfStake, delegated: v.delegated }
+    }) }
+  }
+  s.set(ValidatorSetCodec, K.validatorSet(h + 2), next)
+  s.set(StakeSnapshotCodec, K.stakeSnapshot(h + 2), snapshot)
+  const before = new Map((prev?.members ?? []).map((m) => [m.address, m.power]))
+  const after = new Map(next.members.map((m) => [m.address, m.power]))
+  const addresses = [...new Set([...before.keys(), ...after.keys()])].sort()
+  for (const a of addresses) {
+    const power = after.get(a) ?? 0n
+    const previousPower = before.get(a) ?? 0n
+    if (power !== previousPower) events.push({ kind: 'validatorSetChange', validator: a, height: h, effectiveHeight: h + 2, power, previousPower })
+  }
+  return next
 }
 
 function releaseUnbonding(ctx: ExecContext): void {
@@ -113,28 +192,110 @@ function releaseUnbonding(ctx: ExecContext): void {
   s.delete(AddressListCodec, K.unbondingQueue(ctx.height))
 }
 
-/** Burn `bps` of a validator's bonded stake (self and delegated alike) and jail it. */
-function slashAndJail(ctx: ExecContext, v: Validator, bps: number): void {
+/**
+ * Slash for an infraction at `infractionHeight` (Cosmos SDK x/staking
+ * Slash): burn `bps` of the stake that was bonded, with voting power, at that
+ * height, and jail. Stake bonded later (delegated or staked after
+ * infractionHeight − 2, DESIGN §5) is not part of it. First every unbonding
+ * entry of this validator's stake created at infractionHeight − 1 or later
+ * (it still had power then) loses `bps` of its initial amount; the rest of
+ * the target comes from the current self-stake and delegated stake, capped
+ * at what is left. Self-stake and delegated stake are slashed each against
+ * its own part at the infraction height; within the delegated stake every
+ * share loses alike (delegations are shares, as in the Cosmos SDK).
+ */
+function slashAndJail(ctx: ExecContext, address: Address, infractionHeight: number, bps: number, reason: SlashReason, events: StakingEvent[]): void {
   const s = ctx.state
-  const selfCut = (v.selfStake * BigInt(bps)) / 10_000n
-  const delegatedCut = (v.delegated * BigInt(bps)) / 10_000n
-  s.set(ValidatorCodec, K.validator(v.address), {
-    ...v, selfStake: v.selfStake - selfCut, delegated: v.delegated - delegatedCut, jailed: true,
-    jailedUntil: ctx.height + ctx.params.jailBlocks,
-  })
+  const at = s.get(StakeSnapshotCodec, K.stakeSnapshot(infractionHeight))?.members.find((m) => m.address === address)
+  const fraction = (x: bigint): bigint => (x * BigInt(bps)) / 10_000n
+  const fromUnbonding = slashUnbonding(ctx, address, infractionHeight, bps)
+  const v = s.get(ValidatorCodec, K.validator(address)) as Validator
+  const target = (bondedThen: bigint, cutFromUnbonding: bigint): bigint => {
+    const rest = fraction(bondedThen) - cutFromUnbonding
+    return rest > 0n ? rest : 0n
+  }
+  const selfCut = min(target(at?.selfStake ?? 0n, fromUnbonding.self), v.selfStake)
+  const delegatedCut = min(target(at?.delegated ?? 0n, fromUnbonding.delegated), v.delegated)
+  const slashed = { ...v, selfStake: v.selfStake - selfCut, delegated: v.delegated - delegatedCut }
+  const jailed = { ...slashed, jailed: true, jailedUntil: ctx.height + ctx.params.jailBlocks }
+  s.set(ValidatorCodec, K.validator(address), jailed)
+  // the last validator is never jailed: nobody could ever make the block that unjails it
+  const keepsSet = v.jailed || computeValidatorSet(s, ctx.params).members.length > 0
+  if (!keepsSet) s.set(ValidatorCodec, K.validator(address), slashed)
+  const bonded = selfCut + delegatedCut
+  const unbonding = fromUnbonding.self + fromUnbonding.delegated
+  const burned = bonded + unbonding
   const m = getMeta(s)
-  const burned = selfCut + delegatedCut
   s.set(ChainMetaCodec, K.meta(), { ...m, supply: m.supply - burned, burned: m.burned + burned })
+  events.push({ kind: 'slash', validator: address, height: ctx.height, reason, infractionHeight, amount: burned, bonded, unbonding, jailed: keepsSet })
+  if (keepsSet) events.push({ kind: 'jail', validator: address, height: ctx.height, reason, jailedUntil: jailed.jailedUntil })
 }
 
-function applyEvidence(ctx: ExecContext, ev: SlashEvidence): void {
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
+
+/**
+ * Slash the unbonding entries of `validator`'s stake that were still bonded
+ * at `infractionHeight` (created at infractionHeight − 1 or later): each
+ * loses `bps` of its initial amount, capped at what it holds; an entry
+ * slashed to 0 is removed. Entries are found through the release queues of
+ * the heights they can release at (bounded by the evidence window).
+ */
+function slashUnbonding(ctx: ExecContext, validator: Address, infractionHeight: number, bps: number): { self: bigint; delegated: bigint } {
+  const s = ctx.state
+  const cut = { self: 0n, delegated: 0n }
+  const U = ctx.params.unbondingBlocks
+  const holders = new Set<Address>()
+  for (let r = Math.max(infractionHeight - 1 + U, ctx.height); r <= ctx.height + U; r++) {
+    for (const a of s.get(AddressListCodec, K.unbondingQueue(r))?.items ?? []) holders.add(a)
+  }
+  for (const a of [...holders].sort()) {
+    const u = s.get(UnbondingCodec, K.unbonding(a))
+    if (!u) continue
+    let changed = false
+    const entries: UnbondingEntry[] = []
+    for (const e of u.entries) {
+      if (e.validator !== validator || e.creationHeight < infractionHeight - 1) {
+        entries.push(e)
+        continue
+      }
+      const c = min((e.initialAmount * BigInt(bps)) / 10_000n, e.amount)
+      if (c > 0n) changed = true
+      if (e.fromDelegation) cut.delegated += c
+      else cut.self += c
+      if (e.amount - c > 0n) entries.push({ ...e, amount: e.amount - c })
+    }
+    if (!changed) continue
+    if (entries.length === 0) s.delete(UnbondingCodec, K.unbonding(a))
+    else s.set(UnbondingCodec, K.unbonding(a), { entries })
+  }
+  return cut
+}
+
+/**
+ * Double-sign evidence (verified by consensus): slash and jail for the
+ * stake bonded at the evidence height. Evidence outside the window
+ * (maxEvidenceAge), of a height whose set did not hold the validator, or
+ * against an unknown validator makes the block invalid; a second piece of
+ * evidence for one (validator, height) changes nothing.
+ */
+function applyEvidence(ctx: ExecContext, ev: SlashEvidence, events: StakingEvent[]): void {
   const s = ctx.state
   const v = s.get(ValidatorCodec, K.validator(ev.validator))
   if (!v) throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `evidence against unknown validator ${ev.validator}`)
+  const age = ctx.height - ev.height
+  if (age < 1 || age > maxEvidenceAge(ctx.params)) {
+    throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `evidence of height ${ev.height} is outside the window of blocks ${ev.height + 1} … ${ev.height + maxEvidenceAge(ctx.params)}`)
+  }
   const marker = K.evidence(ev.validator, ev.height)
   if (s.get(MarkerCodec, marker)) return
+  const snapshot = s.get(StakeSnapshotCodec, K.stakeSnapshot(ev.height))
+  if (!snapshot?.members.some((m) => m.address === ev.validator)) {
+    throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `${ev.validator} was not in the validator set of height ${ev.height}`)
+  }
   s.set(MarkerCodec, marker, { height: ctx.height })
-  slashAndJail(ctx, v, ctx.params.slashDoubleSignBps)
+  slashAndJail(ctx, ev.validator, ev.height, ctx.params.slashDoubleSignBps, 'doubleSign', events)
 }
 
 /**
@@ -185,7 +346,7 @@ function applyCredits(ctx: ExecContext, d: Distribution): void {
  * commit. A validator that missed more than downtimeMissedBps of the last
  * downtimeWindow heights is slashed slashDowntimeBps and jailed.
  */
-function trackDowntime(ctx: ExecContext, signers: Address[]): void {
+function trackDowntime(ctx: ExecContext, signers: Address[], events: StakingEvent[]): void {
   const s = ctx.state
   const h = ctx.height - 1
   const set = getValidatorSet(s, h)
@@ -199,7 +360,7 @@ function trackDowntime(ctx: ExecContext, signers: Address[]): void {
     if (!signed.has(m.address)) heights.push(h)
     const v = s.get(ValidatorCodec, K.validator(m.address)) as Validator
     if (!v.jailed && heights.length * 10_000 > downtimeWindow * downtimeMissedBps) {
-      slashAndJail(ctx, v, slashDowntimeBps)
+      slashAndJail(ctx, m.address, h, slashDowntimeBps, 'downtime', events)
       s.delete(MissedCodec, key)
     } else if (heights.length === 0) {
       if (before.length > 0) s.delete(MissedCodec, key)
@@ -233,6 +394,9 @@ export function genesisState(store: StateStore, g: Genesis): { writes: WriteSet;
   if (set.members.length === 0) throw new BlockError('BLOCK_ERROR_NO_VALIDATORS', 'genesis has no eligible validator')
   s.set(ValidatorSetCodec, K.validatorSet(1), set)
   s.set(ValidatorSetCodec, K.validatorSet(2), set)
+  const snapshot = { members: set.members.map((m) => ({ address: m.address, selfStake: m.power, delegated: 0n })) }
+  s.set(StakeSnapshotCodec, K.stakeSnapshot(1), snapshot)
+  s.set(StakeSnapshotCodec, K.stakeSnapshot(2), snapshot)
   const writes = s.writeSet()
   const seed = sha256(utf8('attrchain/genesis/'), utf8(genesisHash(g)))
   return { writes, stateRoot: nextStateRoot(seed, writes) }

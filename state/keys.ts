@@ -26,4 +26,6 @@ export const K = {
   ledger: (a: string) => `ledger/${a}`,
   missed: (a: string) => `missed/${a}`,
   evidence: (a: string, height: number) => `evid/${a}/${seq(height)}`,
+  /** the bonded stake of the set of `height` (kept while evidence of `height` may arrive) */
+  stakeSnapshot: (height: number) => `valstake/${seq(height)}`,
 } as const

@@ -204,7 +204,7 @@ export function bodyWrites(out: BlockOutcome, c: TestChain, sender: string): str
   const validators = (c.q.validatorSet(out.distribution.height) ?? []).map((m) => m.address)
   const bookkeeping = new Set([sender, c.chain.params.treasury, ...validators])
   return [...out.writes.keys()].filter((k) => {
-    if (k === 'meta' || k.startsWith('valset/') || k.startsWith('missed/')) return false
+    if (k === 'meta' || k.startsWith('valset/') || k.startsWith('valstake/') || k.startsWith('missed/')) return false
     const [prefix, address] = k.split('/')
     if ((prefix === 'acct' || prefix === 'ledger') && bookkeeping.has(address)) return false
     // a validator's delegator pool is credited every block; its other fields are compared by the caller

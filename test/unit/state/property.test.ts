@@ -13,7 +13,7 @@ import type { KeyPair } from '../../../core/keys.js'
 import { toHex } from '../../../core/bytes.js'
 import {
   MemoryStateStore, executeBlock, genesisState, fromBytes, AccountCodec, ValidatorCodec, UnbondingCodec, ContributionCodec,
-  DatanetCodec, AllowanceCodec, DelegationCodec, LedgerCodec, ChainMetaCodec, type BlockInput,
+  DatanetCodec, AllowanceCodec, DelegationCodec, LedgerCodec, ChainMetaCodec, maxEvidenceAge, type BlockInput,
 } from '../../../state/index.js'
 
 const SEED = Number(process.env.ATTRCHAIN_PROPERTY_SEED ?? 20260101)
@@ -35,8 +35,8 @@ function negativeAmounts(store: MemoryStateStore): string[] {
         check(key, 'pool.totalShares', v.pool.totalShares)
         break
       }
-      case 'deleg/': { const d = fromBytes(DelegationCodec, bytes); check(key, 'shares', d.shares); check(key, 'rewardDebt', d.rewardDebt); break }
-      case 'unbond/': for (const e of fromBytes(UnbondingCodec, bytes).entries) check(key, 'entry', e.amount); break
+      case 'deleg/': { const d = fromBytes(DelegationCodec, bytes); check(key, 'shares', d.shares - 1n); check(key, 'rewardDebt', d.rewardDebt); break }
+      case 'unbond/': for (const e of fromBytes(UnbondingCodec, bytes).entries) check(key, 'entry', e.amount - 1n); break // no zero entries (dust)
       case 'ctb/': { const c = fromBytes(ContributionCodec, bytes); check(key, 'bond', c.bond); check(key, 'earned', c.earned); break }
       case 'dn/': { const d = fromBytes(DatanetCodec, bytes); check(key, 'pool.balance', d.pool.balance); check(key, 'earned', d.earned); break }
       case 'ledger/': for (const [role, v] of Object.entries(fromBytes(LedgerCodec, bytes))) check(key, role, v); break
@@ -141,6 +141,12 @@ t.test(`random tx streams keep every invariant (seed ${SEED})`, async (t) => {
     return fallback
   }
 
+  // evidence must name a member of the set of its height, within the evidence window (consensus checks both)
+  const setAt = new Map<number, string[]>()
+  const recordSet = (h: number) => setAt.set(h, (c.q.validatorSet(h) ?? []).map((m) => m.address))
+  recordSet(1)
+  recordSet(2)
+
   const roots: string[] = []
   let txCount = 0
   let failed = 0
@@ -166,13 +172,17 @@ t.test(`random tx streams keep every invariant (seed ${SEED})`, async (t) => {
     const evidence = []
     const active = c.q.validators().filter((v) => !v.jailed).length
     if (height > 2 && chance(0.04) && active >= 3) {
-      const targets = c.q.validators().map((v) => v.address as string).filter((a) => a !== validators[0].address)
-      evidence.push({ validator: pick(targets), height: int(height) })
-      if (chance(0.5)) evidence.push(evidence[0])
+      const h = Math.max(1, height - 1 - int(maxEvidenceAge(c.chain.params)))
+      const targets = (setAt.get(h) ?? []).filter((a) => a !== validators[0].address)
+      if (targets.length > 0) {
+        evidence.push({ validator: pick(targets), height: h })
+        if (chance(0.5)) evidence.push(evidence[0])
+      }
     }
 
     const metaBefore = c.q.meta()
     const out = c.block(decoded, { evidence, signers })
+    recordSet(height + 2)
     const meta = c.q.meta()
     roots.push(toHex(c.root))
     txCount += decoded.length

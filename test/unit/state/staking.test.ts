@@ -60,11 +60,13 @@ t.test('double-sign evidence slashes slashDoubleSignBps of bonded stake, burned;
   const d = c.account(0)
   c.run(d, { type: 'delegate', validator: v, amount: 1000n * OPEN })
   c.block([])
+  c.block([])
+  t.equal(power(c, 3, v), STAKE + 1000n * OPEN, 'the delegation of block 1 has power at height 3')
   const supply = BigInt(c.q.meta().supply)
   const bonded = STAKE + 1000n * OPEN
   const slash = (STAKE * 500n) / 10_000n + (1000n * OPEN * 500n) / 10_000n
   t.equal(slash, (bonded * 5n) / 100n)
-  const out = c.block([], { evidence: [{ validator: v, height: 1 }] })
+  const out = c.block([], { evidence: [{ validator: v, height: 3 }] })
   const H = c.height
   t.equal(BigInt(c.q.meta().supply), supply + out.distribution.minted - slash, 'supply drops by exactly the slash')
   t.equal(c.q.meta().burned, slash.toString())
@@ -76,7 +78,7 @@ t.test('double-sign evidence slashes slashDoubleSignBps of bonded stake, burned;
 
   const snapshot = c.q.validators()
   const supply2 = BigInt(c.q.meta().supply)
-  const again = c.block([], { evidence: [{ validator: v, height: 1 }, { validator: v, height: 1 }] })
+  const again = c.block([], { evidence: [{ validator: v, height: 3 }, { validator: v, height: 3 }] })
   t.same(c.q.validators().map((x) => ({ ...x, missed: 0 })), snapshot.map((x) => ({ ...x, missed: 0 })), 'the same evidence again changes nothing')
   t.equal(BigInt(c.q.meta().supply), supply2 + again.distribution.minted, 'nothing burned')
 
