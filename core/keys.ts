@@ -1,5 +1,8 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes, type KeyObject } from 'node:crypto'
+import { createPrivateKey, sign as nodeSign, randomBytes, type KeyObject } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { bytesToNumberLE, concatBytes, equalBytes } from '@noble/curves/utils.js'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { ed25519Backend, ed25519PreCheck, verifyEd25519 } from './ed25519.mjs'
 import { addressFromPubKey, type Address } from './address.js'
 import { CodecError } from './errors.js'
 
@@ -7,42 +10,38 @@ export const PUBKEY_LENGTH = 32
 export const SIGNATURE_LENGTH = 64
 export const SEED_LENGTH = 32
 
-// DER prefixes that wrap a raw Ed25519 key for node:crypto (RFC 8410).
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+// DER prefix that wraps a raw Ed25519 seed for node:crypto (RFC 8410).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
+/** Which library verifies signatures in this thread, and why not sodium-native when it is not. */
+export { ed25519Backend }
+
 /**
- * Public `KeyObject`s are cached: building one per verification costs more
- * than the verification itself (DESIGN §2). Bounded so that a flood of new
- * keys cannot grow memory without limit.
+ * Ed25519 verification under the chain's validity rule (README "Signatures":
+ * RFC 8032 with S < L, A canonical, A and R not small-order, cofactorless
+ * equation), with sodium-native when it loads and node:crypto otherwise;
+ * both give the same verdict on every input (test/vectors/ed25519.json).
+ * `message` is any length (txs sign a 32-byte digest). Never throws.
  */
-const KEY_CACHE_MAX = 100_000
-const publicKeyCache = new Map<string, KeyObject>()
-
-function publicKeyObject(pubKey: Uint8Array): KeyObject {
-  const id = Buffer.from(pubKey).toString('hex')
-  let key = publicKeyCache.get(id)
-  if (key) return key
-  key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pubKey]), format: 'der', type: 'spki' })
-  if (publicKeyCache.size >= KEY_CACHE_MAX) publicKeyCache.delete(publicKeyCache.keys().next().value as string)
-  publicKeyCache.set(id, key)
-  return key
-}
-
-/** Ed25519 verification with node:crypto (about 10x noble's speed). Never throws. */
 export function verifySignature(pubKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (pubKey.length !== PUBKEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false
-  try {
-    return nodeVerify(null, message, publicKeyObject(pubKey), signature)
-  } catch {
-    return false
-  }
+  return verifyEd25519(pubKey, message, signature)
 }
 
-/** The same check with noble, for clients and cross-checks. */
+/**
+ * The same rule computed with noble's point arithmetic, for clients and
+ * cross-checks. noble's own `ed25519.verify` uses the cofactored equation
+ * (it accepts some signatures of mixed-order keys the rule refuses), so the
+ * equation is written out here: encode([S]B − [k]A) = R, k = SHA-512(R ‖ A ‖ M) mod L.
+ */
 export function verifySignatureNoble(pubKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!ed25519PreCheck(pubKey, signature)) return false
   try {
-    return ed25519.verify(signature, message, pubKey)
+    const { Point } = ed25519
+    const A = Point.fromBytes(pubKey, false)
+    const r = signature.subarray(0, 32)
+    const k = bytesToNumberLE(sha512(concatBytes(r, pubKey, message))) % Point.Fn.ORDER
+    const s = bytesToNumberLE(signature.subarray(32, 64))
+    return equalBytes(Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes(), r)
   } catch {
     return false
   }

@@ -1,13 +1,16 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { AttrchainError } from '../core/errors.js'
-import { verifySignature } from '../core/keys.js'
+import { ed25519Backend, verifySignature } from '../core/keys.js'
 import { receiptIdsOf } from '../core/tx.js'
+import type { Logger } from './logger.js'
 
 /**
- * Ed25519 verification off the main thread (DESIGN §2: about 9,000/s per
- * core; the main thread has the RPC, execution and storage to do).
- * Requests are coalesced for up to `maxDelayMs` or `maxBatch` signatures and
+ * Ed25519 verification off the main thread (sodium-native about 17,000/s
+ * per core, node:crypto about 8,000, bench/limits.ts; the main thread has
+ * the RPC, execution and storage to do). The workers apply the same
+ * validity rule with the same backend choice as core/keys.ts verifySignature
+ * (core/ed25519.mjs). Requests are coalesced for up to `maxDelayMs` or `maxBatch` signatures and
  * sent to the least busy worker as one transferable buffer.
  */
 export interface VerifierOptions {
@@ -64,8 +67,12 @@ export class SignatureVerifier {
   private nextId = 0
   private closed = false
 
-  constructor(private readonly opts: VerifierOptions) {
+  /** `modules.logger`: told once which Ed25519 backend verifies (warn when sodium-native could not be loaded). */
+  constructor(private readonly opts: VerifierOptions, modules: { logger?: Logger | null } = {}) {
     for (let i = 0; i < opts.threads; i++) this.slots.push(this.spawn())
+    const { name, fallbackReason } = ed25519Backend
+    if (fallbackReason === null) modules.logger?.info('ed25519 verification', { backend: name, threads: opts.threads })
+    else modules.logger?.warn('ed25519 verification falls back to node:crypto', { backend: name, threads: opts.threads, reason: fallbackReason })
   }
 
   private spawn(): WorkerSlot {
@@ -174,6 +181,11 @@ export class SignatureVerifier {
     slot.inFlight += req.weight
     slot.worker.ref()
     slot.worker.postMessage({ id, ...message }, transfer)
+  }
+
+  /** Signatures waiting or in flight (receipt-id work counted as its equivalent): the mempool refuses tx_send beyond its maxVerifyQueue. */
+  get depth(): number {
+    return this.queue.length + this.slots.reduce((n, s) => n + s.inFlight, 0)
   }
 
   async close(): Promise<void> {

@@ -11,33 +11,18 @@
 //     with `buffer` and `count` as for 'verify', those signatures too: the
 //     answer is then the `count` verdict bytes followed by the ids.
 import { parentPort } from 'node:worker_threads'
-import { createPublicKey, verify, hash } from 'node:crypto'
+import { hash } from 'node:crypto'
+import { verifyEd25519 } from '../core/ed25519.mjs'
 
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const RECORD = 128
-const CACHE_MAX = 100_000
-const keys = new Map()
 
-function keyObject(pub) {
-  const id = pub.toString('hex')
-  let key = keys.get(id)
-  if (key) return key
-  key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' })
-  if (keys.size >= CACHE_MAX) keys.delete(keys.keys().next().value)
-  keys.set(id, key)
-  return key
-}
-
+// The same rule and backend choice as the main thread (core/ed25519.mjs).
 function verifyBatch(buffer, count) {
-  const data = Buffer.from(buffer)
+  const data = new Uint8Array(buffer)
   const results = new Uint8Array(count)
   for (let i = 0; i < count; i++) {
     const o = i * RECORD
-    try {
-      results[i] = verify(null, data.subarray(o + 32, o + 64), keyObject(data.subarray(o, o + 32)), data.subarray(o + 64, o + 128)) ? 1 : 0
-    } catch {
-      results[i] = 0
-    }
+    results[i] = verifyEd25519(data.subarray(o, o + 32), data.subarray(o + 32, o + 64), data.subarray(o + 64, o + 128)) ? 1 : 0
   }
   return results
 }

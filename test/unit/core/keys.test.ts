@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha512 } from '@noble/hashes/sha2.js'
 import { KeyPair, signNoble, verifySignature, verifySignatureNoble, publicKeyFromSeed } from '../../../core/keys.js'
 import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
@@ -51,4 +52,25 @@ t.test('seeds must be 32 bytes', async (t) => {
   const g = KeyPair.generate()
   t.equal(g.seed.length, 32)
   t.equal(toHex(g.publicKey), toHex(publicKeyFromSeed(g.seed)))
+})
+
+t.test('verifySignature refuses a signature anyone can make for a small-order key or with a small-order R', async (t) => {
+  // node:crypto alone accepted both (README "Signatures": the rule refuses small-order A and R)
+  const le32 = (n: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn))
+  const r = 123456789n
+  const R = ed25519.Point.BASE.multiply(r).toBytes()
+  const identity = new Uint8Array(32)
+  identity[0] = 1
+  const forged = new Uint8Array([...R, ...le32(r)]) // [S]B − [k]·identity = [r]B = R for every message
+  for (const [i, msg] of [sha256('pay me'), sha256('vote')].entries()) {
+    t.equal(verifySignature(identity, msg, forged), false, `identity key, message ${i}`)
+    t.equal(verifySignatureNoble(identity, msg, forged), false, `noble: identity key, message ${i}`)
+  }
+  const key = new KeyPair(seeds[2])
+  const a = ed25519.utils.getExtendedPublicKey(seeds[2]).scalar
+  const msg = sha256('anything')
+  const k = BigInt('0x' + Buffer.from(sha512(new Uint8Array([...identity, ...key.publicKey, ...msg]))).reverse().toString('hex')) % ed25519.Point.Fn.ORDER
+  const identityR = new Uint8Array([...identity, ...le32((k * a) % ed25519.Point.Fn.ORDER)]) // [S]B − [k]A = identity = R
+  t.equal(verifySignature(key.publicKey, msg, identityR), false, 'R = identity')
+  t.equal(verifySignatureNoble(key.publicKey, msg, identityR), false, 'noble: R = identity')
 })

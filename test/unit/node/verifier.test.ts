@@ -1,8 +1,11 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { SignatureVerifier } from '../../../node/verifier.js'
-import { KeyPair } from '../../../core/keys.js'
+import { KeyPair, ed25519Backend } from '../../../core/keys.js'
 import { sha256 } from '../../../core/hash.js'
-import { toHex } from '../../../core/bytes.js'
+import { fromHex, toHex } from '../../../core/bytes.js'
+import { createLogger } from '../../../node/logger.js'
+import type { Ed25519Vector } from '../../helpers/ed25519Vectors.js'
 import { receiptId, receiptIdsOf } from '../../../core/tx.js'
 
 t.test('worker verification agrees with node:crypto, in batches and one by one', async (t) => {
@@ -73,4 +76,24 @@ t.test('signatures queued when receipt ids are asked for ride in the same messag
   const ids = await v.receiptIds([{ txHash: sha256('tx'), count: 32 }])
   t.same(ids, [receiptIdsOf(sha256('tx'), 32)])
   t.same(await Promise.all(sigs), [true, false], 'answered with the ids, not after the 50 ms delay')
+})
+
+t.test('worker verdicts on the Ed25519 validity vectors are the pinned ones', async (t) => {
+  const vectors = JSON.parse(readFileSync(new URL('../../vectors/ed25519.json', import.meta.url), 'utf8')) as Ed25519Vector[]
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  t.teardown(() => v.close())
+  // the workers verify 32-byte digests; other lengths are verified on the main thread
+  const digests = vectors.filter((x) => fromHex(x.message).length === 32)
+  t.ok(digests.length >= 20 && digests.some((x) => x.valid) && digests.some((x) => x.name.startsWith('small-order A')), `${digests.length} vectors reach the worker`)
+  const got = await Promise.all(digests.map((x) => v.verify(fromHex(x.pubKey), fromHex(x.message), fromHex(x.signature))))
+  digests.forEach((x, i) => t.equal(got[i], x.valid, x.name))
+})
+
+t.test('the verifier says once which Ed25519 backend verifies', async (t) => {
+  const lines: string[] = []
+  const logger = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) })
+  const v = new SignatureVerifier({ threads: 0, maxBatch: 64, maxDelayMs: 1 }, { logger })
+  await v.close()
+  t.equal(lines.length, 1)
+  t.match(JSON.parse(lines[0]), { level: 'info', msg: 'ed25519 verification', backend: ed25519Backend.name })
 })
