@@ -11,6 +11,8 @@ export const JsonRpcErrorCode = {
   txRejected: -32001,
   mempoolRejected: -32002,
   timeout: -32003,
+  /** A server limit was hit: too many requests in flight, or a response over the size cap (EIP-1474's "limit exceeded"). */
+  limitExceeded: -32005,
 } as const
 
 /** Codes of the errors the RPC layer raises itself. */
@@ -30,6 +32,14 @@ export const RpcErrorCode = {
   timeout: 'RPC_ERROR_TIMEOUT',
   stopping: 'RPC_ERROR_STOPPING',
   internal: 'RPC_ERROR_INTERNAL',
+  /** Too many requests in flight, on the server or on this connection; retry later. */
+  busy: 'RPC_ERROR_BUSY',
+  /** The result (or what is left of the batch's response budget) is over `rpcMaxResponseBytes`. */
+  responseTooLarge: 'RPC_ERROR_RESPONSE_TOO_LARGE',
+  /** A cross-origin request (HTTP or WebSocket) from an origin not in `rpcCorsOrigins`. */
+  originNotAllowed: 'RPC_ERROR_ORIGIN_NOT_ALLOWED',
+  /** A method that needs a reply (chain_subscribe) was sent as a notification. */
+  notificationNotAllowed: 'RPC_ERROR_NOTIFICATION_NOT_ALLOWED',
 } as const
 
 /** An error raised by the RPC layer (or by a method handler that wants a precise JSON-RPC code). */
@@ -53,6 +63,10 @@ export const ERROR_CODE_TABLE: ReadonlyArray<readonly [string, number]> = [
   [RpcErrorCode.invalidParams, JsonRpcErrorCode.invalidParams],
   [RpcErrorCode.unknownTopic, JsonRpcErrorCode.invalidParams],
   [RpcErrorCode.timeout, JsonRpcErrorCode.timeout],
+  [RpcErrorCode.busy, JsonRpcErrorCode.limitExceeded],
+  [RpcErrorCode.responseTooLarge, JsonRpcErrorCode.limitExceeded],
+  [RpcErrorCode.originNotAllowed, JsonRpcErrorCode.invalidRequest],
+  [RpcErrorCode.notificationNotAllowed, JsonRpcErrorCode.invalidRequest],
   [RpcErrorCode.internal, JsonRpcErrorCode.internalError],
   ['TX_ERROR_', JsonRpcErrorCode.txRejected],
   ['MEMPOOL_ERROR_', JsonRpcErrorCode.mempoolRejected],
@@ -130,4 +144,16 @@ export function stringifyJson(value: unknown): string {
     if (raw instanceof Uint8Array) return '0x' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex')
     return typeof v === 'bigint' ? v.toString() : v
   }) ?? 'null'
+}
+
+/**
+ * JSON text a method handler has already serialized (e.g. a cached block):
+ * the server splices it into the response as is instead of stringifying a
+ * value. `bytes` is its UTF-8 length, counted once, for the response cap.
+ */
+export class RawJson {
+  constructor(
+    readonly text: string,
+    readonly bytes: number = Buffer.byteLength(text),
+  ) {}
 }

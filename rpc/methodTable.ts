@@ -63,8 +63,17 @@ export interface MethodSpec {
   description?: string
   params: ParamSpec[]
   result: JsonSchema
-  /** Receives the params validated against `params` (omitted optional ones are absent or undefined). */
+  /**
+   * Receives the params validated against `params` (omitted optional ones are
+   * absent or undefined). May return a `RawJson` of text it serialized itself.
+   */
   handler(params: unknown[], ctx: CallContext): unknown
+  /**
+   * The call is only meaningful with a reply (chain_subscribe: the caller must
+   * learn the id it cancels with). Sent as a notification (no `id`), it is not
+   * run; JSON-RPC 2.0 forbids answering a notification, so nothing is sent back.
+   */
+  requiresId?: boolean
   examples?: MethodExample[]
 }
 

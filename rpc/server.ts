@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
-import { RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from './errors.js'
+import { RawJson, RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from './errors.js'
 import type { JsonRpcErrorObject } from './errors.js'
 import { MethodTable } from './methodTable.js'
 import type { CallContext, MethodSpec, OpenRpcDocument, SubscriptionHost } from './methodTable.js'
@@ -25,7 +25,14 @@ export interface Logger {
  */
 export interface RpcMetrics {
   onRequest(method: string, seconds: number, ok: boolean): void
+  /**
+   * A request refused by a server limit, by reason (bounded set: `busy_server`,
+   * `busy_connection`, `response_too_large`, `origin`, `notification`).
+   */
+  onRefused?(reason: RefusalReason): void
 }
+
+export type RefusalReason = 'busy_server' | 'busy_connection' | 'response_too_large' | 'origin' | 'notification'
 
 export interface RpcServerOptions {
   host: string
@@ -45,6 +52,24 @@ export interface RpcServerOptions {
   wsPingIntervalMs: number
   /** API version reported by `rpc.discover`. */
   version: string
+  /**
+   * Largest response to one HTTP request or WebSocket message, batch
+   * included (UTF-8 bytes). A result that does not fit becomes an
+   * RPC_ERROR_RESPONSE_TOO_LARGE error (-32005), and so does every batch item
+   * after it, unrun (geth's rule); error entries always go out.
+   */
+  maxResponseBytes: number
+  /** HTTP requests and WebSocket messages served at once over all connections; more are refused with RPC_ERROR_BUSY (-32005). */
+  maxConcurrentRequests: number
+  /** The same per HTTP or WebSocket connection. */
+  maxConcurrentRequestsPerConnection: number
+  /**
+   * Origins (`scheme://host[:port]`) whose web pages may use the RPC: CORS
+   * headers echo them and WebSocket upgrades from them are accepted. A request
+   * carrying any other `Origin` is refused with 403 (browsers always send it
+   * cross-origin; other clients usually send none). Empty: no origin; `*`: any.
+   */
+  corsOrigins: string[]
 }
 
 export const defaultRpcServerOptions: RpcServerOptions = {
@@ -58,6 +83,12 @@ export const defaultRpcServerOptions: RpcServerOptions = {
   topics: ['newBlocks', 'distributions'],
   wsPingIntervalMs: 30_000,
   version: '0.1.0',
+  // geth caps batch responses at 25 MB; 16 MiB holds two full 20,000-receipt blocks (6.5 MB of JSON each).
+  maxResponseBytes: 16 * 1024 * 1024,
+  // With the response cap this bounds response memory to about 64 × 16 MiB in the worst case; reads of cached blocks share one string.
+  maxConcurrentRequests: 64,
+  maxConcurrentRequestsPerConnection: 8,
+  corsOrigins: [],
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
@@ -83,14 +114,21 @@ const LINGER_MS = 2_000
 const STOP_GRACE_MS = 1_000
 
 const NOTIFICATION_METHOD = 'chain_subscription'
+/** Messages of one WebSocket held while its in-flight limit is reached (beyond: refused busy). */
+const MAX_WS_QUEUE = 1024
 
 const noopLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} }
 
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
+/** Sent on a preflight from an allowed origin, with `Access-Control-Allow-Origin` echoing it. */
+const CORS_PREFLIGHT_HEADERS = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
   'Access-Control-Allow-Headers': 'Content-Type',
   'Access-Control-Max-Age': '86400',
+}
+
+/** Requests in flight on one connection (an HTTP socket or a WebSocket). */
+interface Load {
+  inFlight: number
 }
 
 /** JSON-RPC 2.0 over HTTP POST `/` and WebSocket on the same port (DESIGN §6). */
@@ -110,6 +148,9 @@ export class RpcServer {
   private httpServer: http.Server | null = null
   private pingTimer: NodeJS.Timeout | null = null
   private discoverDoc: OpenRpcDocument | null = null
+  private readonly load: Load = { inFlight: 0 }
+  private readonly httpLoads = new WeakMap<Duplex, Load>()
+  private readonly corsOrigins: Set<string>
 
   constructor(opts: Partial<RpcServerOptions>, modules: RpcServerModules) {
     this.opts = { ...defaultRpcServerOptions, ...opts }
@@ -120,6 +161,12 @@ export class RpcServer {
     for (const topic of this.topics) this.subscribers.set(topic, new Map())
     this.table = new MethodTable([...modules.methods, ...this.builtinMethods()])
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxBodyBytes })
+    this.corsOrigins = new Set(this.opts.corsOrigins.map((o) => o.toLowerCase()))
+  }
+
+  /** Requests being served now over all connections (for gauges and tests). */
+  get inFlightRequests(): number {
+    return this.load.inFlight
   }
 
   async start(): Promise<{ port: number }> {
@@ -205,10 +252,20 @@ export class RpcServer {
   // ---- HTTP
 
   private onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
-    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v)
     const path = pathOf(req.url)
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      res.setHeader('Vary', 'Origin')
+      if (!this.originAllowed(origin)) {
+        this.refuseOrigin(origin, req.socket.remoteAddress)
+        this.sendHttpError(res, 403, RpcErrorCode.originNotAllowed, `origin ${origin} is not allowed (rpcCorsOrigins)`)
+        return
+      }
+      res.setHeader('Access-Control-Allow-Origin', origin)
+    }
     if (req.method === 'OPTIONS') {
-      res.writeHead(204).end()
+      if (origin !== undefined) for (const [k, v] of Object.entries(CORS_PREFLIGHT_HEADERS)) res.setHeader(k, v)
+      res.writeHead(204, { Allow: 'GET, POST, OPTIONS' }).end()
       return
     }
     const route = this.extraRoutes[path]
@@ -249,6 +306,23 @@ export class RpcServer {
   private async handleHttpRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await this.readBody(req, res)
     if (body === null) return
+    const load = this.httpLoadOf(req.socket)
+    const refused = this.acquire(load)
+    if (refused) {
+      // Refused before parsing, so the answer is one error with id null (an HTTP client reads its own response anyway).
+      this.metrics?.onRefused?.(refused.reason)
+      res.setHeader('Retry-After', '1')
+      sendJson(res, 503, errorResponse(null, toJsonRpcError(refused.error).error))
+      return
+    }
+    try {
+      await this.serveHttpRpc(req, res, body)
+    } finally {
+      this.release(load)
+    }
+  }
+
+  private async serveHttpRpc(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const requestAbort = new AbortController()
     // 'close' on the response also fires after a normal finish, when aborting is harmless.
     res.on('close', () => requestAbort.abort())
@@ -257,9 +331,50 @@ export class RpcServer {
       remoteAddress: req.socket.remoteAddress,
       signal: AbortSignal.any([requestAbort.signal, this.stopController.signal]),
     }
-    const out = await this.handlePayload(body, ctx)
-    if (out === null) res.writeHead(204).end()
-    else sendJson(res, 200, out)
+    const out = await this.handlePayload(body, ctx, null)
+    if (out === null) {
+      res.writeHead(204).end()
+      return
+    }
+    // Written part by part: a batch of large cached results is never copied into one more string.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': out.bytes })
+    for (const part of out.parts) res.write(part)
+    res.end()
+  }
+
+  private httpLoadOf(socket: Duplex): Load {
+    let load = this.httpLoads.get(socket)
+    if (!load) this.httpLoads.set(socket, (load = { inFlight: 0 }))
+    return load
+  }
+
+  /** Take a slot on the server and on the connection, or say which limit refuses it. */
+  private acquire(conn: Load): { reason: RefusalReason; error: RpcError } | null {
+    if (this.load.inFlight >= this.opts.maxConcurrentRequests) {
+      const limit = this.opts.maxConcurrentRequests
+      return { reason: 'busy_server', error: busyError(`server busy: ${limit} requests in flight`, 'server', limit) }
+    }
+    if (conn.inFlight >= this.opts.maxConcurrentRequestsPerConnection) {
+      const limit = this.opts.maxConcurrentRequestsPerConnection
+      return { reason: 'busy_connection', error: busyError(`server busy: ${limit} requests in flight on this connection`, 'connection', limit) }
+    }
+    this.load.inFlight++
+    conn.inFlight++
+    return null
+  }
+
+  private release(conn: Load): void {
+    this.load.inFlight--
+    conn.inFlight--
+  }
+
+  private originAllowed(origin: string): boolean {
+    return this.corsOrigins.has('*') || this.corsOrigins.has(origin.toLowerCase())
+  }
+
+  private refuseOrigin(origin: string, remote: string | undefined): void {
+    this.log.debug('rpc origin refused', { origin, remote })
+    this.metrics?.onRefused?.('origin')
   }
 
   /** The request body, or null when it was refused (already answered) or the client went away. */
@@ -325,6 +440,12 @@ export class RpcServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (pathOf(req.url) !== '/') return rejectUpgrade(socket, 404, 'Not Found')
+    // Browsers do not apply CORS to WebSockets: the Origin check is what keeps a web page off the node.
+    const origin = req.headers.origin
+    if (origin !== undefined && !this.originAllowed(origin)) {
+      this.refuseOrigin(origin, req.socket.remoteAddress)
+      return rejectUpgrade(socket, 403, 'Forbidden')
+    }
     if (!this.httpServer || this.connections.size >= this.opts.maxWsConnections) {
       this.log.debug('rpc websocket refused', { remote: req.socket.remoteAddress, connections: this.connections.size })
       return rejectUpgrade(socket, 503, 'Service Unavailable')
@@ -335,12 +456,31 @@ export class RpcServer {
   private onWsConnection(ws: WebSocket, req: IncomingMessage): void {
     const conn = new WsConnection(ws, req.socket.remoteAddress, this.opts, this.log, this.subscribers)
     this.connections.add(conn)
-    ws.on('message', (data: RawData) => {
-      this.handlePayload(rawToBuffer(data), conn.callContext(this.stopController.signal))
+    const serve = (bytes: Buffer): void => {
+      const refused = this.acquire(conn.load)
+      // Every request with an id is answered, a refused one too: WebSocket clients match answers by id.
+      void this.handlePayload(bytes, conn.callContext(this.stopController.signal), refused)
         .then((out) => {
-          if (out !== null) conn.send(out)
+          if (out !== null) conn.send(out.parts.length === 1 ? out.parts[0] : out.parts.join(''))
         })
-        .catch((e: unknown) => this.log.error('rpc websocket message failed', { error: errorText(e) }))
+        .finally(() => {
+          if (refused) return
+          this.release(conn.load)
+          const next = conn.queue.shift()
+          if (next) serve(next)
+          else ws.resume()
+        })
+    }
+    ws.on('message', (data: RawData) => {
+      const bytes = rawToBuffer(data)
+      // Pipelined messages over the connection's limit wait their turn, and the socket stops being read
+      // meanwhile (TCP backpressure); only what had already arrived is queued, bounded by MAX_WS_QUEUE.
+      if (conn.load.inFlight >= this.opts.maxConcurrentRequestsPerConnection && conn.queue.length < MAX_WS_QUEUE) {
+        conn.queue.push(bytes)
+        ws.pause()
+        return
+      }
+      serve(bytes)
     })
     ws.on('pong', () => {
       conn.alive = true
@@ -367,22 +507,50 @@ export class RpcServer {
 
   // ---- JSON-RPC
 
-  /** The serialized response to one HTTP body or WebSocket message, or null when nothing is owed. */
-  private async handlePayload(bytes: Buffer, ctx: CallContext): Promise<string | null> {
-    const parsed = this.parse(bytes)
-    if (!parsed.ok) return errorResponse(null, parsed.error)
-    const payload = parsed.value
-    if (!Array.isArray(payload)) return this.handleRequest(payload, ctx)
-    if (payload.length === 0) return errorResponse(null, rpcErrorObject(RpcErrorCode.invalidRequest, 'empty batch'))
-    if (payload.length > this.opts.maxBatch) {
-      return errorResponse(
-        null,
-        rpcErrorObject(RpcErrorCode.batchTooLarge, `batch of ${payload.length} exceeds the limit of ${this.opts.maxBatch}`),
-      )
+  /**
+   * The serialized response to one HTTP body or WebSocket message, or null
+   * when nothing is owed; never rejects. With `refused`, no request is run:
+   * each one owed an answer gets that limit's error.
+   */
+  private async handlePayload(bytes: Buffer, ctx: CallContext, refused: Refusal | null): Promise<Reply | null> {
+    try {
+      return await this.servePayload(bytes, ctx, refused)
+    } catch (e) {
+      this.log.error('rpc payload failed', { error: errorText(e) })
+      return replyOf(partOf(errorResponse(null, toJsonRpcError(e).error)))
     }
-    const responses = await Promise.all(payload.map((item) => this.handleRequest(item, ctx)))
-    const owed = responses.filter((r): r is string => r !== null)
-    return owed.length === 0 ? null : `[${owed.join(',')}]`
+  }
+
+  private async servePayload(bytes: Buffer, ctx: CallContext, refused: Refusal | null): Promise<Reply | null> {
+    const parsed = this.parse(bytes)
+    if (!parsed.ok) return replyOf(partOf(errorResponse(null, parsed.error)))
+    const payload = parsed.value
+    const budget = new ResponseBudget(this.opts.maxResponseBytes)
+    if (!Array.isArray(payload)) return replyOf(await this.handleRequest(payload, ctx, budget, refused))
+    if (payload.length === 0) return replyOf(partOf(errorResponse(null, rpcErrorObject(RpcErrorCode.invalidRequest, 'empty batch'))))
+    if (payload.length > this.opts.maxBatch) {
+      const message = `batch of ${payload.length} exceeds the limit of ${this.opts.maxBatch}`
+      return replyOf(partOf(errorResponse(null, rpcErrorObject(RpcErrorCode.batchTooLarge, message))))
+    }
+    // Items run concurrently (a batch of tx_send with wait "commit" waits for one block, not one per item),
+    // but each starts on its own turn of the event loop, so consensus timers and network messages are
+    // served between two items that serialize large results.
+    const pending: Promise<Part | null>[] = []
+    for (let i = 0; i < payload.length; i++) {
+      if (i > 0) await yieldToLoop()
+      pending.push(this.handleRequest(payload[i], ctx, budget, refused))
+    }
+    const owed = (await Promise.all(pending)).filter((r): r is Part => r !== null)
+    if (owed.length === 0) return null
+    const parts = ['[']
+    let total = 2 + owed.length - 1
+    for (const [i, part] of owed.entries()) {
+      if (i > 0) parts.push(',')
+      parts.push(part.text)
+      total += part.bytes
+    }
+    parts.push(']')
+    return { parts, bytes: total }
   }
 
   private parse(bytes: Buffer): { ok: true; value: unknown } | { ok: false; error: JsonRpcErrorObject } {
@@ -404,43 +572,72 @@ export class RpcServer {
     }
   }
 
-  /** One request object: its serialized response, or null for a notification. */
-  private async handleRequest(req: unknown, ctx: CallContext): Promise<string | null> {
+  /**
+   * One request object: its serialized response, or null for a notification.
+   * The response is charged to `budget`; a result that does not fit becomes
+   * the response-too-large error.
+   */
+  private async handleRequest(req: unknown, ctx: CallContext, budget: ResponseBudget, refused: Refusal | null): Promise<Part | null> {
     const started = performance.now()
     const envelope = checkEnvelope(req)
     if (!envelope.ok) {
       this.metrics?.onRequest('(invalid)', (performance.now() - started) / 1000, false)
-      return errorResponse(envelope.id, envelope.error)
+      return budget.charge(errorResponse(envelope.id, envelope.error))
     }
     const { id, isNotification, method, params } = envelope
     const spec = this.table.get(method)
     const label = spec ? method : '(unknown)'
-    let response: string
+    let response: Part
     try {
+      if (refused) {
+        this.metrics?.onRefused?.(refused.reason)
+        throw refused.error
+      }
       if (!spec) throw new RpcError(RpcErrorCode.methodNotFound, `method ${method} not found`, { method })
+      if (isNotification && spec.requiresId) {
+        this.metrics?.onRefused?.('notification')
+        throw new RpcError(RpcErrorCode.notificationNotAllowed, `${method} needs an id to answer to; sent as a notification it is not run`, { method })
+      }
       const validParams = this.table.validateParams(spec, params)
       // An aborted signal never fires 'abort' again, so a handler that waits on it would hang; refuse instead.
       if (ctx.signal.aborted) throw new RpcError(RpcErrorCode.stopping, 'rpc server is stopping or the connection closed')
+      if (budget.exhausted) throw this.tooLarge(method)
       const result = await spec.handler(validParams, ctx)
-      response = this.resultResponse(id, result, method)
+      const out = this.resultResponse(id, result, method)
+      if (!budget.take(out.bytes)) throw this.tooLarge(method)
+      response = out
       this.metrics?.onRequest(label, (performance.now() - started) / 1000, true)
     } catch (e) {
       const { error, internal } = toJsonRpcError(e)
       if (internal) this.log.error('rpc handler failed', { method, error: errorText(e) })
       else this.log.debug('rpc request refused', { method, code: error.code, reason: (error.data as { reason?: string }).reason })
-      response = errorResponse(id, error)
+      response = budget.charge(errorResponse(id, error))
       this.metrics?.onRequest(label, (performance.now() - started) / 1000, false)
     }
     return isNotification ? null : response
   }
 
-  private resultResponse(id: JsonRpcId, result: unknown, method: string): string {
+  private tooLarge(method: string): RpcError {
+    this.metrics?.onRefused?.('response_too_large')
+    const limit = this.opts.maxResponseBytes
+    return new RpcError(RpcErrorCode.responseTooLarge, `response too large: over the limit of ${limit} bytes for one request or batch`, {
+      method,
+      limit,
+    })
+  }
+
+  /** The response text and its UTF-8 size; a RawJson result is spliced in as is. */
+  private resultResponse(id: JsonRpcId, result: unknown, method: string): Part {
+    const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`
+    if (result instanceof RawJson) return { text: head + result.text + '}', bytes: Buffer.byteLength(head) + result.bytes + 1 }
+    let text: string
     try {
-      return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${stringifyJson(result)}}`
+      text = head + stringifyJson(result) + '}'
     } catch (e) {
       this.log.error('rpc result not serializable', { method, error: errorText(e) })
       throw new RpcError(RpcErrorCode.internal, 'internal error')
     }
+    return { text, bytes: Buffer.byteLength(text) }
   }
 
   private builtinMethods(): MethodSpec[] {
@@ -459,6 +656,7 @@ export class RpcServer {
         params: [{ name: 'topic', required: true, schema: { type: 'string', enum: topics } }],
         result: { type: 'string', pattern: '^0x[0-9a-f]{32}$', description: 'subscription id' },
         handler: (params, ctx) => requireConnection(ctx, 'chain_subscribe').subscribe(params[0] as string),
+        requiresId: true,
       },
       {
         name: 'chain_unsubscribe',
@@ -474,6 +672,9 @@ export class RpcServer {
 /** One WebSocket client: its subscriptions live and die with it. */
 class WsConnection implements SubscriptionHost {
   alive = true
+  readonly load: Load = { inFlight: 0 }
+  /** Messages received while `load` was at the per-connection limit, served in order as slots free. */
+  readonly queue: Buffer[] = []
   private readonly subs = new Map<string, string>()
   private readonly abort = new AbortController()
 
@@ -532,12 +733,75 @@ class WsConnection implements SubscriptionHost {
   }
 
   dispose(): void {
+    this.queue.length = 0
     this.abort.abort()
     for (const id of [...this.subs.keys()]) this.unsubscribe(id)
   }
 }
 
 type JsonRpcId = string | number | null
+
+/** One response object's JSON text and its UTF-8 size. */
+interface Part {
+  text: string
+  bytes: number
+}
+
+/** What one HTTP body or WebSocket message is answered with: JSON text in parts, `bytes` in all. */
+interface Reply {
+  parts: string[]
+  bytes: number
+}
+
+function partOf(text: string): Part {
+  return { text, bytes: Buffer.byteLength(text) }
+}
+
+function replyOf(part: Part | null): Reply | null {
+  return part === null ? null : { parts: [part.text], bytes: part.bytes }
+}
+
+/** A payload refused by a concurrency limit: every request in it owed an answer gets `error`. */
+interface Refusal {
+  reason: RefusalReason
+  error: RpcError
+}
+
+/**
+ * The bytes one HTTP request or WebSocket message may still answer with. Once
+ * a result did not fit, nothing else does (geth's rule for batches: the items
+ * past the cap get the error); error entries are small and always go out.
+ */
+class ResponseBudget {
+  exhausted = false
+
+  constructor(private remaining: number) {}
+
+  /** Whether `bytes` more fit (with a separator); charges them if so. */
+  take(bytes: number): boolean {
+    if (this.exhausted || bytes + 1 > this.remaining) {
+      this.exhausted = true
+      return false
+    }
+    this.remaining -= bytes + 1
+    return true
+  }
+
+  /** Charge an error entry, which goes out whatever the budget. */
+  charge(text: string): Part {
+    const part = partOf(text)
+    this.remaining -= part.bytes + 1
+    return part
+  }
+}
+
+function busyError(message: string, scope: 'server' | 'connection', limit: number): RpcError {
+  return new RpcError(RpcErrorCode.busy, message, { scope, limit })
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
 
 type Envelope =
   | { ok: true; id: JsonRpcId; isNotification: boolean; method: string; params: unknown }

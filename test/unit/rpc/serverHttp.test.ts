@@ -372,19 +372,29 @@ t.test('HTTP routes, CORS and preflight', async (t) => {
   t.equal(health.status, 200)
   t.same(await health.json(), { ok: true })
 
+  // Issue 12 item 8: no CORS headers by default, and a browser's cross-origin request is refused outright.
   const preflight = await fetch(h.url, {
     method: 'OPTIONS',
     headers: { Origin: 'http://example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
   })
-  t.equal(preflight.status, 204)
-  t.equal(preflight.headers.get('access-control-allow-origin'), '*')
-  t.match(preflight.headers.get('access-control-allow-methods'), /POST/)
-  t.match(preflight.headers.get('access-control-allow-headers'), /Content-Type/i)
+  t.equal(preflight.status, 403, 'preflight from an origin not configured')
+  t.equal(preflight.headers.get('access-control-allow-origin'), null, 'no CORS header by default')
+  t.equal(errorOf(await preflight.json()).data?.reason, 'RPC_ERROR_ORIGIN_NOT_ALLOWED')
+  const before = h.counter.n
+  const refused = await fetch(h.url, { method: 'POST', body: rpc('test_count'), headers: { Origin: 'http://example.com' } })
+  t.equal(refused.status, 403, 'a cross-origin call is refused')
+  t.equal(refused.headers.get('access-control-allow-origin'), null)
+  t.equal(errorOf(await refused.json()).code, -32600)
+  t.equal(h.counter.n, before, 'and not run')
 
-  const call = await fetch(h.url, { method: 'POST', body: rpc('test_count'), headers: { Origin: 'http://example.com' } })
-  t.equal(call.headers.get('access-control-allow-origin'), '*', 'CORS on calls too')
+  const call = await fetch(h.url, { method: 'POST', body: rpc('test_count') })
+  t.equal(call.status, 200, 'a client without Origin (curl, SDKs) is served')
+  t.equal(call.headers.get('access-control-allow-origin'), null)
   t.equal(call.headers.get('content-type'), 'application/json')
   await call.text()
+  const options = await fetch(h.url, { method: 'OPTIONS' })
+  t.equal(options.status, 204)
+  t.equal(options.headers.get('allow'), 'GET, POST, OPTIONS')
 
   const cases: [string, string, number][] = [
     ['GET', '/', 405],
@@ -405,6 +415,50 @@ t.test('HTTP routes, CORS and preflight', async (t) => {
   t.equal(broken.status, 500, 'a failing extra route is a 500, not a crash')
   await broken.text()
   t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('configured CORS origins are echoed, others refused, over HTTP and WebSocket', async (t) => {
+  const h = await startServer(t, { corsOrigins: ['http://localhost:3000', 'https://App.example'] })
+  const preflight = await fetch(h.url, {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  })
+  t.equal(preflight.status, 204)
+  t.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example', 'the origin is echoed, never *')
+  t.match(preflight.headers.get('access-control-allow-methods'), /POST/)
+  t.match(preflight.headers.get('access-control-allow-headers'), /Content-Type/i)
+  t.match(preflight.headers.get('vary'), /Origin/)
+  const call = await fetch(h.url, { method: 'POST', body: rpc('test_add', [1, 2]), headers: { Origin: 'http://localhost:3000' } })
+  t.equal(call.headers.get('access-control-allow-origin'), 'http://localhost:3000')
+  t.same(await call.json(), { jsonrpc: '2.0', id: 1, result: 3 })
+  const other = await fetch(h.url, { method: 'POST', body: rpc('test_add', [1, 2]), headers: { Origin: 'http://localhost:3001' } })
+  t.equal(other.status, 403)
+  t.equal(other.headers.get('access-control-allow-origin'), null)
+  await other.text()
+
+  const { WebSocket } = await import('ws')
+  const wsUrl = h.url.replace('http:', 'ws:')
+  const upgrade = (origin?: string): Promise<string> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(wsUrl, origin ? { origin } : {})
+      ws.once('open', () => {
+        ws.terminate()
+        resolve('open')
+      })
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(String(res.statusCode))
+        ws.terminate()
+      })
+      ws.once('error', () => resolve('error'))
+    })
+  t.equal(await upgrade('https://app.example'), 'open', 'WebSocket from an allowed origin')
+  t.equal(await upgrade(), 'open', 'WebSocket without Origin (not a browser)')
+  t.equal(await upgrade('http://evil.example'), '403', 'WebSocket from another origin: browsers do not apply CORS to WebSockets, so the server refuses it')
+
+  const any = await startServer(t, { corsOrigins: ['*'] })
+  const star = await fetch(any.url, { method: 'POST', body: rpc('test_add', [1, 1]), headers: { Origin: 'http://whatever.example' } })
+  t.equal(star.headers.get('access-control-allow-origin'), 'http://whatever.example', '"*" allows any origin, still echoed')
+  await star.text()
 })
 
 t.test('metrics are counted per method with bounded labels', async (t) => {
