@@ -1,6 +1,7 @@
 import t from 'tap'
 import { TestChain, OPEN } from '../../helpers/chain.js'
 import type { SignedTx } from '../../../core/tx.js'
+import { maxEvidenceAge } from '../../../state/index.js'
 
 const params = { downtimeWindow: 10, downtimeMissedBps: 5000, jailBlocks: 5, unbondingBlocks: 4, slashDowntimeBps: 10, slashDoubleSignBps: 500 }
 const STAKE = 100_000n * OPEN
@@ -154,5 +155,241 @@ t.test('unbonding is released exactly at height + unbondingBlocks', async (t) =>
   t.equal(unbonding(), (20n * OPEN).toString(), 'the first at U1 + 4')
   c.block([])
   t.equal(unbonding(), '0', 'the second one block later')
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+// ---------------------------------------------------------------- issue 11: the set is never emptied
+
+t.test('the last validator cannot unstake all (single validator): TX_ERROR_LAST_VALIDATOR, fee paid, nothing else changes', async (t) => {
+  const c = new TestChain({ validators: 1, accounts: 1, params })
+  const v = c.validator(0)
+  c.block([])
+  const before = c.q.validators()[0]
+  const balance = c.q.balance(v.address)
+  const r = c.run(v, { type: 'unstake', amount: STAKE })
+  t.equal(r.status, 'failed')
+  t.equal(r.error?.code, 'TX_ERROR_LAST_VALIDATOR')
+  t.match(r.error?.message, /validator set empty/)
+  t.equal(c.q.validators()[0].selfStake, before.selfStake, 'self-stake unchanged')
+  t.equal(c.q.account(v.address).unbonding, '0', 'nothing unbonding')
+  const credited = r.outcome.distribution.entries.filter((e) => e.address === v.address).reduce((s, e) => s + e.amount, 0n)
+  t.equal(c.q.balance(v.address), balance - c.chain.params.minTxFee + credited, 'the fee is paid')
+  t.same(members(c, c.height + 2), [v.address], 'still the set at H + 2')
+  t.same(r.outcome.events, [], 'no staking event')
+  // a partial unstake that keeps the validator in the set is fine
+  t.equal(c.run(v, { type: 'unstake', amount: STAKE - c.chain.params.minValidatorStake }).status, 'ok')
+  for (let i = 0; i < 3; i++) c.block([])
+  t.same(members(c, c.height + 2), [v.address], 'the chain goes on')
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+t.test('last of four: three leave, the fourth cannot; within one block the tx that would empty the set fails', async (t) => {
+  const c = new TestChain({ validators: 4, accounts: 1, params })
+  const vs = [0, 1, 2, 3].map((i) => c.validator(i))
+  const out = c.block([c.tx(vs[0], { type: 'unstake', amount: STAKE }), c.tx(vs[1], { type: 'unstake', amount: STAKE })])
+  t.same(out.results.map((r) => r.status), ['ok', 'ok'])
+  const both = c.block([c.tx(vs[2], { type: 'unstake', amount: STAKE }), c.tx(vs[3], { type: 'unstake', amount: STAKE })])
+  t.same(both.results.map((r) => r.status), ['ok', 'failed'], 'the second unstake of the block would empty the set')
+  t.equal(both.results[1].error?.code, 'TX_ERROR_LAST_VALIDATOR')
+  t.same(members(c, c.height + 2), [vs[3].address])
+  const again = c.run(vs[3], { type: 'unstake', amount: STAKE })
+  t.equal(again.error?.code, 'TX_ERROR_LAST_VALIDATOR')
+  // undelegating from the last validator is fine: it stays in the set
+  const d = c.account(0)
+  t.equal(c.run(d, { type: 'delegate', validator: vs[3].address, amount: 10n * OPEN }).status, 'ok')
+  t.equal(c.run(d, { type: 'undelegate', validator: vs[3].address, amount: 10n * OPEN }).status, 'ok')
+  // a new validator joins: now the old one may leave
+  t.equal(c.run(vs[0], { type: 'stake', amount: STAKE }).status, 'ok')
+  t.equal(c.run(vs[3], { type: 'unstake', amount: STAKE }).status, 'ok', 'another validator is in the set now')
+  t.same(members(c, c.height + 2), [vs[0].address])
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+t.test('the last validator is slashed for double signing but not jailed out of the set', async (t) => {
+  const c = new TestChain({ validators: 1, accounts: 1, params })
+  const v = c.validator(0).address
+  c.block([])
+  c.block([])
+  const out = c.block([], { evidence: [{ validator: v, height: 2 }] })
+  const slash = (STAKE * 500n) / 10_000n
+  t.match(c.q.validators()[0], { jailed: false, selfStake: (STAKE - slash).toString() }, 'burned, not jailed')
+  t.equal(c.q.meta().burned, slash.toString())
+  t.same(out.events.filter((e) => e.kind !== 'validatorSetChange'), [
+    { kind: 'slash', validator: v, height: 3, reason: 'doubleSign', infractionHeight: 2, amount: slash, bonded: slash, unbonding: 0n, jailed: false },
+  ], 'a slash event with jailed: false, no jail event')
+  t.same(members(c, c.height + 2), [v])
+  for (let i = 0; i < 3; i++) c.block([])
+  t.same(members(c, c.height + 2), [v], 'the chain goes on')
+})
+
+t.test('of two validators, the one left after the other is jailed is not jailed; evidence order decides', async (t) => {
+  const c = new TestChain({ validators: 2, accounts: 1, params })
+  const [a, b] = [c.validator(0).address, c.validator(1).address].sort()
+  c.block([])
+  c.block([])
+  const out = c.block([], { evidence: [{ validator: a, height: 2 }, { validator: b, height: 2 }] })
+  const info = (x: string) => c.q.validators().find((v) => v.address === x)!
+  t.equal(info(a).jailed, true, 'the first is jailed')
+  t.equal(info(b).jailed, false, 'the second would have emptied the set: slashed only')
+  t.same(out.events.filter((e) => e.kind === 'jail').map((e) => e.validator), [a])
+  t.same(out.events.filter((e) => e.kind === 'slash').map((e) => e.validator), [a, b])
+  t.same(members(c, c.height + 2), [b])
+})
+
+t.test('a slash that takes the last validator below minValidatorStake keeps the previous set', async (t) => {
+  const c = new TestChain({ validators: 1, accounts: 1, params: { ...params, slashDoubleSignBps: 9500 } })
+  const v = c.validator(0)
+  c.block([])
+  c.block([])
+  const out = c.block([], { evidence: [{ validator: v.address, height: 2 }] })
+  t.equal(c.q.validators()[0].selfStake, (STAKE * 5n / 100n).toString(), 'below minValidatorStake now')
+  t.same(out.nextValidatorSet.members.map((m) => m.address), [v.address], 'the set of H + 1 carries over')
+  t.same(members(c, c.height + 2), [v.address])
+  c.block([])
+  t.same(members(c, c.height + 2), [v.address], 'and again')
+  t.equal(c.run(v, { type: 'stake', amount: 9_000n * OPEN }).status, 'ok', 'staking back')
+  t.equal(power(c, c.height + 2, v.address), 14_000n * OPEN, 'the set follows the stake again')
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+// ---------------------------------------------------------------- issue 11: slashing tied to the infraction height
+
+/** Every unbonding entry amount of `a`, from state. */
+const unbonding = (c: TestChain, a: string) => BigInt(c.q.account(a).unbonding)
+
+t.test('double sign at H: stake bonded at H is slashed (unbonding since included), stake bonded after H is not', async (t) => {
+  const c = chain()
+  const val = c.validator(1)
+  const v = val.address
+  const [early, late] = [c.account(0), c.account(1)]
+  const D = 1000n * OPEN
+  t.equal(c.run(early, { type: 'delegate', validator: v, amount: D }).status, 'ok') // block 1: power from 3
+  c.block([]) // 2
+  c.block([]) // 3
+  c.block([]) // 4
+  const H = 5
+  t.equal(power(c, H, v), STAKE + D, 'bonded at H: self-stake and the early delegation')
+  // block 5 (= H): stake that leaves now still had power at H; stake that comes now gets power at H + 2
+  c.block([
+    c.tx(val, { type: 'unstake', amount: 20_000n * OPEN }),
+    c.tx(late, { type: 'delegate', validator: v, amount: 500n * OPEN }),
+  ])
+  c.block([c.tx(early, { type: 'undelegate', validator: v, amount: 400n * OPEN }), c.tx(val, { type: 'stake', amount: 7n * OPEN })]) // 6
+  const supply = BigInt(c.q.meta().supply)
+  const out = c.block([], { evidence: [{ validator: v, height: H }] }) // 7
+  const cut = (x: bigint) => (x * 500n) / 10_000n
+  const expected = cut(STAKE) + cut(D)
+  t.equal(BigInt(c.q.meta().supply), supply + out.distribution.minted - expected, 'burned: 5% of the stake bonded at H, no more')
+  t.equal(unbonding(c, v), 20_000n * OPEN - cut(20_000n * OPEN), 'the unstake made at H is slashed')
+  t.equal(unbonding(c, early.address), 400n * OPEN - cut(400n * OPEN), 'the undelegation made after H is slashed')
+  const info = c.q.validators().find((x) => x.address === v)!
+  t.equal(BigInt(info.selfStake as string), STAKE - 20_000n * OPEN + 7n * OPEN - (cut(STAKE) - cut(20_000n * OPEN)), 'self-stake: the rest of its part, the stake added after H untouched')
+  t.equal(BigInt(info.delegated as string), D - 400n * OPEN + 500n * OPEN - (cut(D) - cut(400n * OPEN)), 'delegated: the rest of the delegators\' part')
+  const slash = out.events.find((e) => e.kind === 'slash')
+  t.match(slash, { kind: 'slash', validator: v, height: 7, infractionHeight: H, reason: 'doubleSign', amount: expected, unbonding: cut(20_000n * OPEN) + cut(400n * OPEN), jailed: true })
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+t.test('delegations made after the infraction are not slashed (issue 11 reproduction: delegations at H − 1 and H)', async (t) => {
+  const c = chain()
+  const v = c.validator(1).address
+  const d = c.account(0)
+  for (let h = 1; h <= 7; h++) c.block([])
+  c.run(d, { type: 'delegate', validator: v, amount: 1000n * OPEN }) // 8
+  c.run(d, { type: 'delegate', validator: v, amount: 1000n * OPEN }) // 9
+  c.block([], { evidence: [{ validator: v, height: 9 }] }) // 10
+  t.same(c.q.delegations(d.address), [{ validator: v, amount: (2000n * OPEN).toString() }], 'the delegations had no power at 9')
+  t.equal(c.q.meta().burned, ((STAKE * 500n) / 10_000n).toString(), 'only the self-stake bonded at 9')
+})
+
+t.test('unbonding that left the set before the infraction height is not slashed', async (t) => {
+  const c = chain()
+  const val = c.validator(1)
+  c.block([]) // 1
+  c.run(val, { type: 'unstake', amount: 30_000n * OPEN }) // 2: power lowered from 4
+  c.block([]) // 3
+  c.block([]) // 4
+  t.equal(power(c, 4, val.address), STAKE - 30_000n * OPEN)
+  c.block([], { evidence: [{ validator: val.address, height: 4 }] }) // 5
+  t.equal(unbonding(c, val.address), 30_000n * OPEN, 'the entry of block 2 had no power at 4')
+  t.equal(c.q.meta().burned, (((STAKE - 30_000n * OPEN) * 500n) / 10_000n).toString())
+})
+
+t.test('evidence older than the unbonding period, of a future height, or of a height the validator was not in the set is refused', async (t) => {
+  const c = chain() // unbondingBlocks 4: evidence of h goes in blocks h + 1 … h + 3
+  const v = c.validator(1).address
+  for (let h = 1; h <= 5; h++) c.block([])
+  const root = c.root
+  const snap = c.snapshot()
+  t.throws(() => c.block([], { evidence: [{ validator: v, height: 2 }] }), { code: 'BLOCK_ERROR_BAD_EVIDENCE' }, 'age 4 is too old')
+  t.throws(() => c.block([], { evidence: [{ validator: v, height: 6 }] }), { code: 'BLOCK_ERROR_BAD_EVIDENCE' }, 'the height being decided')
+  const joiner = c.account(0)
+  t.equal(c.run(joiner, { type: 'createValidator', amount: 20_000n * OPEN, moniker: 'j', commissionBps: 0 }).status, 'ok') // 6
+  const root6 = c.root
+  const snap6 = c.snapshot()
+  t.throws(() => c.block([], { evidence: [{ validator: joiner.address, height: 6 }] }), { code: 'BLOCK_ERROR_BAD_EVIDENCE' }, 'not in the set of 6')
+  t.same(c.root, root6)
+  t.same(c.snapshot(), snap6, 'nothing applied')
+  t.not(root, root6)
+  t.equal(snap.size > 0, true)
+  c.block([], { evidence: [{ validator: v, height: 4 }] }) // 7: age 3 is accepted
+  t.equal(c.q.validators().find((x) => x.address === v)!.jailed, true)
+  t.equal(maxEvidenceAge(c.chain.params), 3)
+  const keys = [...c.store.entries()].map(([k]) => k).filter((k) => k.startsWith('valstake/'))
+  t.same(keys, ['valstake/000000000005', 'valstake/000000000006', 'valstake/000000000007', 'valstake/000000000008', 'valstake/000000000009'], 'stake snapshots are kept for the evidence window only (block 8 takes evidence of 5 … 7)')
+})
+
+t.test('downtime slashes the stake bonded at the missed height', async (t) => {
+  const c = chain()
+  const val = c.validator(2)
+  const d = c.account(0)
+  for (let h = 1; h <= 5; h++) blockWithout(c, val.address)
+  // block 6 misses 5 and carries a delegation (power from 8); block 7 records the 6th miss (of height 6) and jails
+  blockWithout(c, val.address, [c.tx(d, { type: 'delegate', validator: val.address, amount: 1000n * OPEN })])
+  const out = blockWithout(c, val.address)
+  t.match(out.events.find((e) => e.kind === 'slash'), { validator: val.address, reason: 'downtime', infractionHeight: 6, amount: (STAKE * 10n) / 10_000n })
+  t.same(c.q.delegations(d.address), [{ validator: val.address, amount: (1000n * OPEN).toString() }], 'the delegation made at 6 had no power at 6')
+})
+
+// ---------------------------------------------------------------- issue 11: no zero-token dust
+
+t.test('a delegation slashed to 0 tokens is closed by undelegate or claim; new delegations wait until the old are closed', async (t) => {
+  const c = new TestChain({ validators: 3, accounts: 4, params: { ...params, slashDoubleSignBps: 10_000 } })
+  const v = c.validator(1).address
+  const [a, b, x] = [c.account(0), c.account(1), c.account(2)]
+  c.run(a, { type: 'delegate', validator: v, amount: 100n * OPEN }) // 1
+  c.run(b, { type: 'delegate', validator: v, amount: 100n * OPEN }) // 2
+  c.block([]) // 3
+  c.block([]) // 4
+  c.run(b, { type: 'undelegate', validator: v, amount: 40n * OPEN }) // 5
+  c.block([], { evidence: [{ validator: v, height: 4 }] }) // 6
+  t.same(c.q.delegations(a.address), [{ validator: v, amount: '0' }], 'slashed to 0 tokens')
+  t.equal(c.q.account(b.address).unbonding, '0', 'the unbonding entry slashed to 0 is gone')
+  t.notOk(c.store.get(`unbond/${b.address}`), 'no zero entry left in state')
+  const refused = c.run(x, { type: 'delegate', validator: v, amount: 5n * OPEN })
+  t.equal(refused.error?.code, 'TX_ERROR_ZERO_EXCHANGE_RATE', 'new delegations would share worthless shares')
+  const closed = c.run(a, { type: 'undelegate', validator: v, amount: 1n })
+  t.equal(closed.status, 'ok', 'undelegate closes it (was: "delegation is 0")')
+  t.same(c.q.delegations(a.address), [])
+  t.equal(c.q.account(a.address).unbonding, '0', 'no zero unbonding entry')
+  t.equal(c.run(b, { type: 'claim' }).status, 'ok')
+  t.same(c.q.delegations(b.address), [], 'claim closes it too')
+  t.equal(c.run(x, { type: 'delegate', validator: v, amount: 5n * OPEN }).status, 'ok', 'delegations are taken again')
+  t.same(c.q.delegations(x.address), [{ validator: v, amount: (5n * OPEN).toString() }])
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+t.test('a partial undelegate that would leave 0 tokens closes the delegation', async (t) => {
+  const c = chain()
+  const v = c.validator(0).address
+  const [a, b] = [c.account(0), c.account(1)]
+  c.run(a, { type: 'delegate', validator: v, amount: 3n }) // 3 shares for 3 tokens
+  c.run(b, { type: 'delegate', validator: v, amount: 1000n * OPEN })
+  c.block([])
+  c.block([])
+  c.block([], { evidence: [{ validator: v, height: 4 }] }) // 5% off: a's 3 shares are worth 2 tokens
+  t.same(c.q.delegations(a.address), [{ validator: v, amount: '2' }])
+  t.equal(c.run(a, { type: 'undelegate', validator: v, amount: 2n }).status, 'ok')
+  t.same(c.q.delegations(a.address), [], 'nothing worthless left behind')
   t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
 })
