@@ -11,7 +11,6 @@ import {
   type Contribution, type Datanet, type Model, type Validator, type ContributionStatus,
 } from './entities.js'
 import { pending } from './pool.js'
-import { powerOf } from './validatorSet.js'
 import type { ChainConfig } from './executeBlock.js'
 
 /**
@@ -87,14 +86,23 @@ export class StateQueries {
     return this.delegationAmounts(this.view(), address).map((d) => ({ validator: d.validator, amount: formatAmount(d.amount) }))
   }
 
+  /**
+   * `staking_validators`: every validator record. `power` is its voting power
+   * in the set that commits the next height (head + 1), in units: 0 when it
+   * is jailed (from H + 2 when jailed in block H, as every set change),
+   * outside the `maxValidators` highest or below minValidatorStake. Bonded
+   * stake is `selfStake` + `delegated`.
+   */
   validators(): Record<string, unknown>[] {
     const s = this.view()
     const items = s.get(AddressListCodec, K.validatorIndex())?.items ?? []
+    const head = s.get(ChainMetaCodec, K.meta())?.height ?? 0
+    const set = new Map((s.get(ValidatorSetCodec, K.validatorSet(head + 1))?.members ?? []).map((m) => [m.address, m.power]))
     return items.map((a) => {
       const v = s.get(ValidatorCodec, K.validator(a)) as Validator
       return {
         address: v.address, pubKey: v.pubKey, moniker: v.moniker, selfStake: formatAmount(v.selfStake), delegated: formatAmount(v.delegated),
-        power: formatAmount(powerOf(v)), commissionBps: v.commissionBps, jailed: v.jailed, jailedUntil: v.jailedUntil,
+        power: formatAmount(set.get(a) ?? 0n), commissionBps: v.commissionBps, jailed: v.jailed, jailedUntil: v.jailedUntil,
         missed: s.get(MissedCodec, K.missed(a))?.heights.length ?? 0,
       }
     })

@@ -80,7 +80,9 @@ t.test('double-sign evidence slashes slashDoubleSignBps of bonded stake, burned;
   const snapshot = c.q.validators()
   const supply2 = BigInt(c.q.meta().supply)
   const again = c.block([], { evidence: [{ validator: v, height: 3 }, { validator: v, height: 3 }] })
-  t.same(c.q.validators().map((x) => ({ ...x, missed: 0 })), snapshot.map((x) => ({ ...x, missed: 0 })), 'the same evidence again changes nothing')
+  // power follows the set (the jailed validator leaves it at H + 2), missed the commits
+  const still = (xs: typeof snapshot) => xs.map((x) => ({ ...x, missed: 0, power: '' }))
+  t.same(still(c.q.validators()), still(snapshot), 'the same evidence again changes nothing')
   t.equal(BigInt(c.q.meta().supply), supply2 + again.distribution.minted, 'nothing burned')
 
   const supply3 = BigInt(c.q.meta().supply)
@@ -392,4 +394,52 @@ t.test('a partial undelegate that would leave 0 tokens closes the delegation', a
   t.equal(c.run(a, { type: 'undelegate', validator: v, amount: 2n }).status, 'ok')
   t.same(c.q.delegations(a.address), [], 'nothing worthless left behind')
   t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
+})
+
+// ---------------------------------------------------------------- issue 11: punishment is visible
+
+t.test('staking_validators.power is the power in the set of head + 1: 0 when jailed or outside the set', async (t) => {
+  const c = new TestChain({ validators: 3, accounts: 2, params: { ...params, maxValidators: 2 } })
+  const powerOf = (a: string) => c.q.validators().find((x) => x.address === a)!.power
+  const inSet = members(c, 1)
+  const outside = [0, 1, 2].map((i) => c.validator(i).address).find((a) => !inSet.includes(a))!
+  t.equal(inSet.length, 2)
+  t.equal(powerOf(outside), '0', 'a validator outside maxValidators has no power')
+  for (const a of inSet) t.equal(powerOf(a), STAKE.toString(), `${a}: its power in the set`)
+  c.block([])
+  c.block([])
+  const v = inSet[0]
+  c.block([], { evidence: [{ validator: v, height: 2 }] })
+  const J = c.height
+  t.equal(powerOf(v), STAKE.toString(), `jailed at ${J}: still votes at ${J + 1}`)
+  c.block([])
+  t.equal(c.q.validators().find((x) => x.address === v)!.jailed, true)
+  t.equal(powerOf(v), '0', 'jailed and out of the set: power 0')
+  t.equal(powerOf(outside), STAKE.toString(), 'the next highest took its place')
+})
+
+t.test('BlockOutcome.events: slash, jail, unjail and set changes, in execution order', async (t) => {
+  const c = chain()
+  const v = c.validator(2).address
+  const d = c.account(0)
+  for (let h = 1; h <= 6; h++) t.same(blockWithout(c, v).events, [], `block ${h}: no event`)
+  const out = blockWithout(c, v)
+  const J = c.height
+  const slash = (STAKE * 10n) / 10_000n
+  t.same(out.events, [
+    { kind: 'slash', validator: v, height: J, reason: 'downtime', infractionHeight: J - 1, amount: slash, bonded: slash, unbonding: 0n, jailed: true },
+    { kind: 'jail', validator: v, height: J, reason: 'downtime', jailedUntil: J + 5 },
+    { kind: 'validatorSetChange', validator: v, height: J, effectiveHeight: J + 2, power: 0n, previousPower: STAKE },
+  ])
+  while (c.height < J + 4) c.block([])
+  const back = c.block([c.tx(c.validator(2), { type: 'unjail' }), c.tx(d, { type: 'delegate', validator: c.validator(0).address, amount: 3n })])
+  const H = c.height
+  t.same(back.events, [
+    { kind: 'unjail', validator: v, height: H },
+    { kind: 'validatorSetChange', validator: c.validator(0).address, height: H, effectiveHeight: H + 2, power: STAKE + 3n, previousPower: STAKE },
+    { kind: 'validatorSetChange', validator: v, height: H, effectiveHeight: H + 2, power: STAKE - slash, previousPower: 0n },
+  ].sort((a, b) => (a.kind === 'unjail' ? -1 : b.kind === 'unjail' ? 1 : a.validator < b.validator ? -1 : 1)), 'unjail (tx order), then set changes by address')
+  const failed = c.block([c.tx(c.validator(2), { type: 'unjail' })])
+  t.equal(failed.results[0].status, 'failed')
+  t.same(failed.events, [], 'a failed unjail is no event')
 })
