@@ -43,6 +43,11 @@ export class Metrics implements RpcMetrics {
     name: 'attrchain_rpc_request_duration_seconds', help: 'JSON-RPC request latency by method', labelNames: ['method'],
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry],
   })
+  readonly stakingEvents = new Counter({
+    name: 'attrchain_staking_events_total',
+    help: 'staking events of committed blocks, by kind (slash, jail, unjail, validatorSetChange) and reason (doubleSign, downtime; none for unjail and set changes)',
+    labelNames: ['kind', 'reason'], registers: [this.registry],
+  })
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'attrchain_process_' })
