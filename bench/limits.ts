@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { KeyPair, verifySignature, verifySignatureNoble } from '../core/keys.js'
+import { createRequire } from 'node:module'
+import { KeyPair, ed25519Backend, verifySignatureNoble } from '../core/keys.js'
+import { ed25519PreCheck, sodiumVerifierFrom, verifyNodeCryptoRaw, type RawVerifier } from '../core/ed25519.mjs'
 import { sha256 } from '../core/hash.js'
 import { decodeSignedTx, signTx } from '../core/tx.js'
 import { devAccountKey } from '../genesis/devnet.js'
@@ -12,8 +14,9 @@ import { log, nowMs, round } from './util.js'
 
 /**
  * The physical ceilings the other figures are read against, each on one
- * core (this process's main thread): Ed25519 verification with node:crypto
- * (cached public KeyObjects, as the node does) and with noble, SHA-256,
+ * core (this process's main thread): Ed25519 verification under the chain's
+ * rule (core/ed25519.mjs pre-check included) with sodium-native, node:crypto
+ * (cached public KeyObjects) and noble, SHA-256,
  * LevelDB batch writes, and the node's per-tx admission work (decode +
  * verify of a one-receipt tx).
  */
@@ -59,14 +62,21 @@ export async function runLimits(seconds: number): Promise<Record<string, unknown
   const keys = Array.from({ length: 8 }, (_, i) => new KeyPair(sha256(`bench/limits/${i}`)))
   const messages = Array.from({ length: 1024 }, () => randomBytes(32))
   const signed = messages.map((m, i) => ({ key: keys[i % keys.length], message: m, signature: keys[i % keys.length].sign(m) }))
-  const verify = (f: typeof verifySignature) => (i: number): void => {
+  const verify = (f: RawVerifier) => (i: number): void => {
     const s = signed[i & 1023]
     if (!f(s.key.publicKey, s.message, s.signature)) throw new Error('signature did not verify')
   }
+  const withPreCheck = (raw: RawVerifier): RawVerifier => (pk, m, sig) => ed25519PreCheck(pk, sig) && raw(pk, m, sig)
+  log('limits: Ed25519 sodium-native')
+  const sodium = rate(seconds, verify(withPreCheck(sodiumVerifierFrom(() => createRequire(import.meta.url)('sodium-native')))))
   log('limits: Ed25519 node:crypto')
-  const nodeCrypto = rate(seconds, verify(verifySignature))
+  const nodeCrypto = rate(seconds, verify(withPreCheck(verifyNodeCryptoRaw)))
   log('limits: Ed25519 noble')
   const noble = rate(seconds, verify(verifySignatureNoble))
+  const preCheck = rate(seconds, (i) => {
+    const s = signed[i & 1023]
+    if (!ed25519PreCheck(s.key.publicKey, s.signature)) throw new Error('pre-check refused')
+  })
   log('limits: SHA-256')
   const small = randomBytes(32)
   const kib = randomBytes(1024)
@@ -84,7 +94,10 @@ export async function runLimits(seconds: number): Promise<Record<string, unknown
   const levelSync = await levelPuts(seconds, true)
   return {
     secondsPerFigure: seconds,
-    ed25519VerifyPerSec: { nodeCrypto: round(nodeCrypto), noble: round(noble), note: 'one core, node:crypto with cached public KeyObjects (core/keys.ts verifySignature)' },
+    ed25519VerifyPerSec: {
+      sodiumNative: round(sodium), nodeCrypto: round(nodeCrypto), noble: round(noble), preCheckOnly: round(preCheck), nodeUses: ed25519Backend.name,
+      note: 'one core, 32-byte messages, each with the validity pre-check of core/ed25519.mjs; node:crypto with cached public KeyObjects; noble = core/keys.ts verifySignatureNoble (cofactorless, noble point arithmetic)',
+    },
     sha256PerSec: { bytes32: round(sha32), bytes1024: round(sha1k), note: 'core/hash.ts sha256 (node:crypto createHash per call)' },
     oneReceiptTx: {
       bytes: txs[0].length,
