@@ -237,6 +237,7 @@ const startCommand: Command = {
     ...HOME,
     'rpc-host': { type: 'string', arg: 'HOST', desc: 'JSON-RPC bind address (default 127.0.0.1)' },
     'rpc-port': { type: 'string', arg: 'PORT', desc: 'JSON-RPC port, HTTP and WebSocket (default 8545; 0 picks a free one)' },
+    'rpc-cors-origins': { type: 'string', arg: 'ORIGINS', desc: 'comma-separated origins whose web pages may use the RPC, or * (default: none)' },
     'p2p-host': { type: 'string', arg: 'HOST', desc: 'p2p bind address (default 127.0.0.1)' },
     'p2p-port': { type: 'string', arg: 'PORT', desc: 'p2p port (default 26656)' },
     'block-time': { type: 'string', arg: 'MS', desc: 'pause after each commit before the next height (default 1000)' },
@@ -249,7 +250,7 @@ const startCommand: Command = {
   async run(ctx) {
     const v = ctx.values
     const config = loadConfig(homeOf(ctx), {
-      rpcHost: v['rpc-host'], rpcPort: v['rpc-port'], p2pHost: v['p2p-host'], p2pPort: v['p2p-port'], blockTimeMs: v['block-time'],
+      rpcHost: v['rpc-host'], rpcPort: v['rpc-port'], rpcCorsOrigins: v['rpc-cors-origins'], p2pHost: v['p2p-host'], p2pPort: v['p2p-port'], blockTimeMs: v['block-time'],
       bootstrap: v.bootstrap, emptyBlocks: v['no-empty-blocks'] ? false : undefined, logLevel: v['log-level'], logFormat: v['log-format'],
     }, ctx.io.env)
     // Listening before the node starts: a signal during startup stops it as soon as it is up.

@@ -29,6 +29,15 @@ export interface NodeConfig {
   mempool: MempoolOptions
   rpcMaxBodyBytes: number
   rpcMaxBatch: number
+  /** largest response to one request or batch (bytes); batch items past it get error -32005 (issue 12 item 4) */
+  rpcMaxResponseBytes: number
+  /** HTTP requests and WebSocket messages served at once, over all connections / per connection; more get -32005 busy */
+  rpcMaxConcurrentRequests: number
+  rpcMaxConcurrentRequestsPerConnection: number
+  /** origins whose web pages may use the RPC (CORS, WebSocket Origin); empty: none, `*`: any */
+  rpcCorsOrigins: string[]
+  /** bytes of block JSON kept for chain_getBlock (committed blocks never change) */
+  rpcBlockCacheBytes: number
   /** how long tx_send with wait "commit" waits before error -32003 (ms) */
   txCommitTimeoutMs: number
   /** signature verification worker threads (default: cores − 1, at least 1; 0 = main thread) */
@@ -51,14 +60,25 @@ export function defaultNodeConfig(home: string): NodeConfig {
     mempool: { ...defaultMempoolOptions },
     rpcMaxBodyBytes: 5 * 1024 * 1024,
     rpcMaxBatch: 100,
+    rpcMaxResponseBytes: 16 * 1024 * 1024,
+    rpcMaxConcurrentRequests: 64,
+    rpcMaxConcurrentRequestsPerConnection: 8,
+    rpcCorsOrigins: [],
+    rpcBlockCacheBytes: 64 * 1024 * 1024,
     txCommitTimeoutMs: 30_000,
   }
 }
 
 type Raw = Record<string, unknown>
 
-const NUMBER_KEYS = ['rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs', 'verifyThreads'] as const
+const NUMBER_KEYS = [
+  'rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs', 'verifyThreads',
+  'rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'rpcBlockCacheBytes',
+] as const
 const STRING_KEYS = ['rpcHost', 'p2pHost', 'logLevel', 'logFormat'] as const
+
+/** Limits where 0 would refuse everything. */
+const POSITIVE_KEYS = ['rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection'] as const
 
 /** `rpcPort` ↔ `ATTRCHAIN_RPC_PORT`. */
 export function envName(key: string): string {
@@ -69,6 +89,7 @@ function coerce(key: string, value: unknown, source: string): unknown {
   if ((NUMBER_KEYS as readonly string[]).includes(key)) {
     const n = typeof value === 'string' ? Number(value) : value
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be a non-negative integer`)
+    if (n === 0 && (POSITIVE_KEYS as readonly string[]).includes(key)) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be at least 1`)
     return n
   }
   if (key === 'emptyBlocks') {
@@ -80,6 +101,13 @@ function coerce(key: string, value: unknown, source: string): unknown {
     if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean)
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value
     throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: bootstrap must be a list of multiaddrs`)
+  }
+  if (key === 'rpcCorsOrigins') {
+    const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value
+    if (!Array.isArray(list) || !list.every((o) => typeof o === 'string' && (o === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)))) {
+      throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: rpcCorsOrigins must be a list of origins (scheme://host[:port]) or "*"`)
+    }
+    return list
   }
   if (key === 'logLevel' && !['error', 'warn', 'info', 'debug'].includes(value as string)) {
     throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: logLevel must be error, warn, info or debug`)
@@ -93,7 +121,7 @@ function coerce(key: string, value: unknown, source: string): unknown {
   return value
 }
 
-const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'bootstrap'] as const
+const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'bootstrap', 'rpcCorsOrigins'] as const
 
 function merge(cfg: NodeConfig, raw: Raw, source: string): void {
   for (const [key, value] of Object.entries(raw)) {

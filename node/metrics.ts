@@ -1,6 +1,6 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { RpcMetrics } from '../rpc/index.js'
+import type { RefusalReason, RpcMetrics } from '../rpc/index.js'
 
 /**
  * Prometheus metrics (STYLE.md: injected as `Metrics | null`, names prefixed
@@ -51,6 +51,15 @@ export class Metrics implements RpcMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'attrchain_process_' })
+  }
+
+  readonly rpcRefused = new Counter({
+    name: 'attrchain_rpc_refused_total', help: 'JSON-RPC requests refused by a server limit, by reason (busy_server, busy_connection, response_too_large, origin, notification)',
+    labelNames: ['reason'], registers: [this.registry],
+  })
+
+  onRefused(reason: RefusalReason): void {
+    this.rpcRefused.inc({ reason })
   }
 
   onRequest(method: string, seconds: number, ok: boolean): void {

@@ -14,6 +14,7 @@ import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
 import { consensusChain, type ConsensusBlock } from './consensusChain.js'
 import { chainMethods, distributionToJson, blockToJson } from './rpcMethods.js'
+import { BlockJsonCache } from './blockJsonCache.js'
 import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js'
 import type { NodeConfig } from './config.js'
 import { createLogger, type Logger } from './logger.js'
@@ -124,9 +125,13 @@ export class AttrchainNode {
       submitTx: (bytes) => node!.submitTx(bytes),
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
       status: () => ({ peers: network.peers().length, syncing: sync.syncing, validator: key?.address ?? null }),
-    })
+    }, new BlockJsonCache({ maxBytes: config.rpcBlockCacheBytes }))
     const rpc = new RpcServer(
-      { host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch },
+      {
+        host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch,
+        maxResponseBytes: config.rpcMaxResponseBytes, maxConcurrentRequests: config.rpcMaxConcurrentRequests,
+        maxConcurrentRequestsPerConnection: config.rpcMaxConcurrentRequestsPerConnection, corsOrigins: config.rpcCorsOrigins,
+      },
       { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) } },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
