@@ -36,6 +36,12 @@ export class Metrics implements RpcMetrics {
   readonly consensusHalted = new Gauge({
     name: 'attrchain_consensus_halted', help: '1 once consensus halted (a decided block could not be committed; see the error log), else 0', registers: [this.registry],
   })
+  readonly txRefused = new Counter({
+    name: 'attrchain_tx_refused_total',
+    help: 'txs refused for lack of capacity (MEMPOOL_ERROR_FULL), by the limit hit (txs, bytes, queued, sender_queued, verifier, event_loop) and source (rpc; gossip: one per tx, or per message when ignored unread)',
+    labelNames: ['reason', 'source'], registers: [this.registry],
+  })
+  readonly txRelayed = new Counter({ name: 'attrchain_tx_relayed_total', help: 'pending txs re-broadcast (to a new peer, or not included after a while)', registers: [this.registry] })
   readonly rpcRequests = new Counter({
     name: 'attrchain_rpc_requests_total', help: 'JSON-RPC requests by method and outcome', labelNames: ['method', 'ok'], registers: [this.registry],
   })

@@ -143,7 +143,7 @@ export class AttrchainNode {
       await driver.start()
       sync.start()
       loopLag.start()
-      //TMPDISABLE node.txRelay.start()
+      node.txRelay.start()
       node.startMetricsPolling()
     } catch (e) {
       await node.stopServices()

@@ -22,7 +22,7 @@ import { readFrame, request, streamError, writeFrame } from './stream.js'
 import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
-import { blockProtocol, encodeProposalMessage, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
 import { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type ValidatorContext } from './validation.js'
 
@@ -85,6 +85,8 @@ export class P2PNetwork {
   private readonly validatorCtx: ValidatorContext
   private readonly txBatcher: TxBatcher
   private readonly timers: NodeJS.Timeout[] = []
+  /** relay counter of re-broadcast tx batches; starts at the clock so a restarted node's bytes differ from before */
+  private txRelaySeq = Date.now()
   /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
   private readonly blockCache = new Map<string, Uint8Array>()
 
@@ -225,6 +227,35 @@ export class P2PNetwork {
     return false
   }
 
+  /**
+   * Re-broadcast txs already published (node/txRelay.ts), in batches of
+   * txBatchMax with a relay counter so that gossipsub (which drops bytes it
+   * saw in the last two minutes) sends them again. Returns how many were
+   * sent: none without a peer on the tx topic.
+   */
+  relayTxs(txs: Uint8Array[]): number {
+    if (this.node === null || txs.length === 0 || this.gossipPeers('txs').length === 0) return 0
+    let batch: Uint8Array[] = []
+    let bytes = 0
+    let sent = 0
+    const flush = (): void => {
+      if (batch.length === 0) return
+      this.publish('txs', encodeTxBatch(batch, this.txRelaySeq++))
+      sent += batch.length
+      batch = []
+      bytes = 0
+    }
+    for (const tx of txs) {
+      // 16 bytes: msgpack headers of the item, the array and the counter
+      if (tx.length + 16 > this.opts.maxMessageBytes.txs) continue
+      if (bytes + tx.length + 16 > this.opts.maxMessageBytes.txs || batch.length >= this.opts.txBatchMax) flush()
+      batch.push(tx)
+      bytes += tx.length + 5
+    }
+    flush()
+    return sent
+  }
+
   /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
   async requestBlocks(peerId: string, from: number, to: number): Promise<SyncBlock[]> {
     const node = this.started()
@@ -283,6 +314,11 @@ export class P2PNetwork {
   }
 
   private async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    // Backpressure: a saturated node reads no tx gossip (ignore: not forwarded, nobody penalised); the senders re-broadcast.
+    if (kind === 'txs' && this.handlers.txGossipBusy?.()) {
+      this.counters.txs.ignored++
+      return TopicValidatorResult.Ignore
+    }
     // A peer that has not passed the status handshake may be on another genesis under the same chain id.
     if (!(await this.peerVerified(peer))) {
       this.counters[kind].ignored++

@@ -18,6 +18,8 @@ export interface SyncBlock {
 export interface P2PHandlers {
   /** txs whose signatures and static format have been verified (pass them to `Mempool.addDecoded`) */
   onTxs(txs: SignedTx[], from: string): void
+  /** true while the node is too busy for tx gossip: tx messages are then ignored unread (not forwarded, the peer not penalised) */
+  txGossipBusy?(): boolean
   /** a proposal with a valid proposer signature and block bytes whose header hashes to its blockHash */
   onProposal(proposal: Proposal, blockBytes: Uint8Array, from: string): void
   /** a vote with a valid signature of a known validator */

@@ -39,8 +39,9 @@ export const INLINE_BLOCK_BYTES = 1024 * 1024
 /** Receivers accept batches up to this size whatever the sender's txBatchMax, so nodes may tune it independently. */
 export const MAX_TX_BATCH = 1024
 
-export function encodeTxBatch(txs: Uint8Array[]): Uint8Array {
-  return encode(txs)
+/** `[signedTx…]`, or `[signedTx…, relay]` for a re-broadcast: the counter makes the bytes (the gossip message id) new. */
+export function encodeTxBatch(txs: Uint8Array[], relay?: number): Uint8Array {
+  return encode(relay === undefined ? txs : [...txs, relay])
 }
 
 /**

@@ -60,9 +60,11 @@ export function validateGossip(ctx: ValidatorContext, kind: GossipKind, data: Ui
 }
 
 function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
-  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_TX_BATCH) return reject('bad batch shape')
+  // a re-broadcast ends with a relay counter (encodeTxBatch)
+  const items = Array.isArray(value) && typeof value.at(-1) === 'number' ? (value as Encodable[]).slice(0, -1) : value
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_TX_BATCH) return reject('bad batch shape')
   const txs: SignedTx[] = []
-  for (const item of value as Encodable[]) {
+  for (const item of items as Encodable[]) {
     if (!(item instanceof Uint8Array)) return reject('batch item is not bytes')
     let tx: SignedTx
     try {
