@@ -391,8 +391,10 @@ t.test('a partial undelegate that would leave 0 tokens closes the delegation', a
   c.block([])
   c.block([], { evidence: [{ validator: v, height: 4 }] }) // 5% off: a's 3 shares are worth 2 tokens
   t.same(c.q.delegations(a.address), [{ validator: v, amount: '2' }])
-  t.equal(c.run(a, { type: 'undelegate', validator: v, amount: 2n }).status, 'ok')
+  // 1 token costs ⌈1 · 3 / 2.85⌉ = 2 shares; the 1 share left would be worth ⌊0.95⌋ = 0 tokens
+  t.equal(c.run(a, { type: 'undelegate', validator: v, amount: 1n }).status, 'ok')
   t.same(c.q.delegations(a.address), [], 'nothing worthless left behind')
+  t.equal(c.q.account(a.address).unbonding, '1')
   t.equal(c.computedSupply(), BigInt(c.q.meta().supply))
 })
 
