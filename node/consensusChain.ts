@@ -2,6 +2,7 @@ import { decodeCommit, evidenceFromEncodable, type Commit } from '../consensus/i
 import type { ChainService, PreparedBlock } from './chain.js'
 import type { DriverBlock, DriverChain } from './driver.js'
 import type { Mempool } from './mempool.js'
+import { ProposalBudget } from './proposalBudget.js'
 
 /** A PreparedBlock as the consensus driver sees it. */
 export interface ConsensusBlock extends DriverBlock {
@@ -11,10 +12,13 @@ export interface ConsensusBlock extends DriverBlock {
 /**
  * The node's chain for the consensus driver: proposals reap the mempool
  * within the block limits (params maxBlockTxs, maxBlockBytes,
- * maxBlockReceipts), validation executes the block against the head, and a
- * commit is ChainService's one atomic batch followed by a mempool recheck.
+ * maxBlockReceipts) and within the proposal budget of the round (what the
+ * validators can execute in time, learnt from this node's own executions:
+ * node/proposalBudget.ts), validation executes the block against the head,
+ * and a commit is ChainService's one atomic batch followed by a mempool
+ * recheck.
  */
-export function consensusChain(chain: ChainService, mempool: Mempool): DriverChain<ConsensusBlock> {
+export function consensusChain(chain: ChainService, mempool: Mempool, budget: ProposalBudget): DriverChain<ConsensusBlock> {
   const wrap = (p: PreparedBlock): ConsensusBlock => ({
     hash: p.hash, bytes: p.bytes, txCount: p.txs.length, evidence: p.block.evidence.map((e) => evidenceFromEncodable(e)), prepared: p,
   })
@@ -29,12 +33,22 @@ export function consensusChain(chain: ChainService, mempool: Mempool): DriverCha
     validatorSet: (h) => chain.validatorSet(h),
     knownValidatorSet: (h) => chain.knownValidatorSet(h),
     pendingTxs: () => mempool.size,
-    propose: ({ timeMs, proposer, lastCommit, evidence }) => {
+    propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
       const { params } = chain.config
-      const txs = mempool.reap(params.maxBlockTxs, params.maxBlockBytes, params.maxBlockReceipts)
-      return wrap(chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence }))
+      // A lone validator waits for nobody's validation: only the params' caps apply.
+      const limit = chain.validatorSet(height).size > 1 ? budget.limits(round) : { maxTxs: Infinity, maxReceipts: Infinity }
+      const txs = mempool.reap(Math.min(params.maxBlockTxs, limit.maxTxs), params.maxBlockBytes, Math.min(params.maxBlockReceipts, limit.maxReceipts))
+      const started = performance.now()
+      const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })
+      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      return wrap(p)
     },
-    validate: async (bytes, nowMs) => wrap(await chain.validateBlock(bytes, { nowMs })),
+    validate: async (bytes, nowMs) => {
+      const started = performance.now()
+      const p = await chain.validateBlock(bytes, { nowMs })
+      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      return wrap(p)
+    },
     commit: async (b, commit) => {
       await chain.commitBlock(b.prepared, commit)
       mempool.recheck()

@@ -13,6 +13,7 @@ import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
 import { consensusChain, type ConsensusBlock } from './consensusChain.js'
+import { ProposalBudget, defaultProposalBudgetOptions } from './proposalBudget.js'
 import { chainMethods, distributionToJson, blockToJson } from './rpcMethods.js'
 import { BlockJsonCache } from './blockJsonCache.js'
 import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js'
@@ -100,7 +101,10 @@ export class AttrchainNode {
         },
       },
       {
-        chain: consensusChain(chain, mempool), privValidator, logger: log.child('consensus'), clock: realClock, onCommit: (b, c) => node?.onCommit(b.prepared, c),
+        chain: consensusChain(chain, mempool, new ProposalBudget({
+          ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs,
+        })),
+        privValidator, logger: log.child('consensus'), clock: realClock, onCommit: (b, c) => node?.onCommit(b.prepared, c),
         onHalt: () => metrics.consensusHalted.set(1),
         wal,
         network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
