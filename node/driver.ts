@@ -108,6 +108,12 @@ export interface DriverModules<B extends DriverBlock = DriverBlock> {
   clock: DriverClock
   /** consensus can no longer move on (a decided block could not be committed): the node reports it loudly */
   onHalt?(height: number, reason: string): void
+  /**
+   * A proposal or vote waited `ms` between its arrival here and its
+   * processing (the driver handles inputs one at a time; a block being
+   * validated or committed makes the next message wait).
+   */
+  onMessageDelay?(kind: 'proposal' | 'vote', ms: number): void
   /** the consensus WAL of a validator (null for a full node: it signs nothing) */
   wal: DriverWal | null
 }
@@ -236,12 +242,29 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
           const hash = r.input.kind === 'proposal' ? r.input.proposal.blockHash : r.input.kind === 'proposalValue' ? r.input.blockHash : null
           if (hash) this.blocks.set(toHex(hash), { height: r.height, bytes: r.blockBytes })
         }
+        this.keepOwn(r)
         await this.input(r.input)
       }
     } finally {
       this.replaying = false
     }
     this.log.info('consensus WAL replayed', { height: this.height, records: records.length, round: this.round })
+  }
+
+  /**
+   * What we signed before a restart is re-broadcast like what we sign after
+   * it (the signer may refuse to sign it again, and a polka that needs our
+   * earlier prevote could otherwise never form for peers that missed it).
+   */
+  private keepOwn(r: WalRecord): void {
+    const self = this.modules.privValidator?.address
+    const i = r.input
+    if (i.kind === 'vote' && i.vote.validator === self) this.keepOwnVote(i.vote)
+    if (i.kind === 'proposal' && i.proposal.proposer === self && r.blockBytes) this.own.proposal = { proposal: i.proposal, bytes: r.blockBytes }
+  }
+
+  private keepOwnVote(vote: Vote): void {
+    if (!this.own.votes.some((v) => v.type === vote.type && v.round === vote.round)) this.own.votes.push(vote)
   }
 
   async stop(): Promise<void> {
@@ -254,7 +277,9 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
 
   /** A proposal and its block from the network (or a peer's sync of the current height). */
   onProposal(proposal: Proposal, blockBytes: Uint8Array): void {
+    const arrived = this.clock.now()
     this.enqueue(async () => {
+      this.modules.onMessageDelay?.('proposal', this.clock.now() - arrived)
       if (proposal.height < this.height) return
       this.blocks.set(toHex(proposal.blockHash), { height: proposal.height, bytes: blockBytes })
       await this.input({ kind: 'proposal', proposal })
@@ -262,7 +287,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   }
 
   onVote(vote: Vote): void {
-    this.enqueue(() => (vote.height === this.lastCommit?.height ? this.addLatePrecommit(vote) : this.input({ kind: 'vote', vote })))
+    const arrived = this.clock.now()
+    this.enqueue(() => {
+      this.modules.onMessageDelay?.('vote', this.clock.now() - arrived)
+      return vote.height === this.lastCommit?.height ? this.addLatePrecommit(vote) : this.input({ kind: 'vote', vote })
+    })
   }
 
   /**
@@ -426,7 +455,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
         if (!privValidator) return
         this.modules.wal?.sync()
         const vote = await privValidator.signVote(chain.chainId, out.vote)
-        this.own.votes.push(vote)
+        this.keepOwnVote(vote)
         if (!this.replaying) network?.broadcastVote(vote)
         return this.input({ kind: 'vote', vote })
       }

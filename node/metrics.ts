@@ -33,6 +33,10 @@ export class Metrics implements RpcMetrics {
   })
   readonly syncing = new Gauge({ name: 'attrchain_syncing', help: '1 while block sync is catching up, else 0', registers: [this.registry] })
   readonly syncTarget = new Gauge({ name: 'attrchain_sync_target_height', help: 'highest height reported by peers', registers: [this.registry] })
+  readonly consensusMessageDelay = new Histogram({
+    name: 'attrchain_consensus_message_delay_seconds', help: 'time a proposal or vote waited between its arrival at the consensus driver and its processing',
+    labelNames: ['kind'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+  })
   readonly consensusHalted = new Gauge({
     name: 'attrchain_consensus_halted', help: '1 once consensus halted (a decided block could not be committed; see the error log), else 0', registers: [this.registry],
   })

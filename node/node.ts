@@ -106,6 +106,7 @@ export class AttrchainNode {
         })),
         privValidator, logger: log.child('consensus'), clock: realClock, onCommit: (b, c) => node?.onCommit(b.prepared, c),
         onHalt: () => metrics.consensusHalted.set(1),
+        onMessageDelay: (kind, ms) => metrics.consensusMessageDelay.observe({ kind }, ms / 1000),
         wal,
         network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
       },
