@@ -18,9 +18,11 @@ type T = Test
 function expectFailure(t: T, c: TestChain, key: KeyPair, call: TxCall, code: string, what: string = call.type) {
   const balance = c.q.balance(key.address)
   const nonce = c.q.nonce(key.address)
-  const validators = c.q.validators()
+  // `power` is the power in the set of head + 1: it moves with the height (earlier stake changes reach the set), not with this tx
+  const records = () => c.q.validators().map((v) => ({ ...v, power: undefined }))
+  const validators = records()
   const r = c.run(key, call)
-  t.same(c.q.validators(), validators, `${what}: validators unchanged`)
+  t.same(records(), validators, `${what}: validators unchanged`)
   t.equal(r.status, 'failed', `${what}: status failed`)
   t.equal(r.error?.code, code, `${what}: ${code}`)
   t.ok(r.error && r.error.message.length > 0, `${what}: a readable reason`)
