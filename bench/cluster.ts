@@ -166,9 +166,9 @@ export class BenchNode {
     return procCpuSeconds(this.pid)
   }
 
-  /** A counter or gauge from the node's `/metrics` (summed over label sets matching `labels`). */
+  /** A counter or gauge from the node's `/metrics` (summed over label sets matching `labels`); throws after 30 s without an answer. */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await (await fetch(`${this.url}/metrics`)).text()
+    const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
     let sum = 0
     for (const line of text.split('\n')) {
       if (!line.startsWith(name)) continue

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { killAllNodes } from './cluster.js'
 import { runLimits } from './limits.js'
+import { runOverload } from './overload.js'
 import { runDevnet4, runSingleNode, runSync, type BenchOptions } from './scenarios.js'
 import { log, nowMs, round } from './util.js'
 
@@ -16,15 +17,16 @@ import { log, nowMs, round } from './util.js'
  * goes to stderr.
  */
 
-const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync'] as const
+const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync', 'overload'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const HELP = `usage: npm run bench -- [options]
   --scenario NAME     ${SCENARIOS.join(', ')} (repeatable; default: all)
-  --duration S        seconds of sustained load per measured window after warm-up (default 20)
-  --modes LIST        receipts per submitReceipts tx, comma-separated (default 1,100,1000)
-  --operators N       operators (dev accounts) sending load (default 8)
-  --block-time MS     node --block-time (default 200)
+  --duration S        seconds of sustained load per measured window after warm-up, and of the overload flood (default 20)
+  --modes LIST        receipts per submitReceipts tx, comma-separated (default 1,100,1000; overload: 1,100)
+  --operators N       operators (dev accounts) sending load (default 8; overload: 16)
+  --validators LIST   validator counts of the overload scenario, comma-separated (default 1,4)
+  --block-time MS     node --block-time of the closed-loop scenarios (default 200; overload runs the node's default)
   --sync-blocks N     blocks produced for the sync scenario (default 1000)
   --profile           start nodes with --cpu-prof into bench/results/profiles/<scenario>
   --keep              keep the node homes (temp dirs) for inspection
@@ -53,7 +55,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
     args: argv,
     options: {
       scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, modes: { type: 'string' }, operators: { type: 'string' },
-      'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      validators: { type: 'string' }, 'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) {
@@ -68,13 +70,16 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
   }
   const scenarios = (values.scenario ?? [...SCENARIOS]) as Scenario[]
   for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`)
-  const modes = (values.modes ?? '1,100,1000').split(',').map((m) => int('modes', m.trim(), 1, 1))
+  const list = (name: string, v: string, min: number): number[] => v.split(',').map((m) => int(name, m.trim(), 1, min))
+  const modes = list('modes', values.modes ?? '1,100,1000', 1)
   return {
     scenarios,
     opts: {
       durationS: int('duration', values.duration, 20, 1), operators: int('operators', values.operators, 8, 1), modes,
       blockTimeMs: int('block-time', values['block-time'], 200, 0), profile: Boolean(values.profile), profileRoot: join(RESULTS_DIR, 'profiles'),
       syncBlocks: int('sync-blocks', values['sync-blocks'], 1000, 1), keep: Boolean(values.keep),
+      floodOperators: int('operators', values.operators, 16, 1), floodModes: list('modes', values.modes ?? '1,100', 1),
+      floodValidators: list('validators', values.validators ?? '1,4', 1),
     },
   }
 }
@@ -103,6 +108,24 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
       sync.ratioToDevnet4 = Object.fromEntries(devnet.map((m) => [`receipts${m.receiptsPerTx}PerTx`, round(sync.receiptsPerSec / m.maxRate.receiptsPerSec, 2)]))
     }
   }
+  const overload = results.overload as Record<string, any> | undefined
+  for (const [name, c] of Object.entries((overload?.cases ?? {}) as Record<string, any>)) {
+    if (c.error) {
+      out[`overload.${name}.error`] = c.error
+      continue
+    }
+    const k = `overload.${name}`
+    out[`${k}.receiptsPerSec`] = c.receiptsPerSec
+    out[`${k}.blockIntervalP50Ms`] = c.blockIntervalMs.p50
+    out[`${k}.blockIntervalP99Ms`] = c.blockIntervalMs.p99
+    out[`${k}.blockIntervalMaxMs`] = c.blockIntervalMs.max
+    out[`${k}.roundsPerHeightMean`] = c.roundsPerHeight.mean
+    out[`${k}.roundsPerHeightMax`] = c.roundsPerHeight.max
+    out[`${k}.p99LatencyMs`] = c.latencyMs.p99
+    out[`${k}.refusals`] = c.refusals.total
+    out[`${k}.peakRssMiB`] = Math.max(...(c.peakRssMiB as (number | null)[]).map((x) => x ?? 0))
+    out[`${k}.firstEmptyBlockAfterFloodS`] = c.firstEmptyBlockAfterFloodS
+  }
   const limits = results.limits as Record<string, any> | undefined
   if (limits && !limits.error) {
     out['limits.ed25519NodeCryptoPerSec'] = limits.ed25519VerifyPerSec.nodeCrypto
@@ -122,6 +145,7 @@ async function main(): Promise<void> {
     'single-node': () => runSingleNode(opts),
     'devnet-4': () => runDevnet4(opts),
     sync: () => runSync(opts),
+    overload: () => runOverload(opts),
   }
   for (const s of SCENARIOS.filter((x) => scenarios.includes(x))) {
     log(`scenario ${s}`)
@@ -138,7 +162,10 @@ async function main(): Promise<void> {
   }
   const out = {
     bench: 'attrchain', date: started.toISOString(), ...gitCommit(), machine: machine(),
-    options: { scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, profile: opts.profile },
+    options: {
+      scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, profile: opts.profile,
+      floodOperators: opts.floodOperators, floodModes: opts.floodModes, floodValidators: opts.floodValidators,
+    },
     summary: summary(results), scenarios: results, durationsS: { ...durationsS, total: round((nowMs() - t0) / 1000, 1) },
   }
   mkdirSync(RESULTS_DIR, { recursive: true })

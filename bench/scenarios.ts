@@ -22,6 +22,10 @@ export interface BenchOptions {
   profileRoot: string
   syncBlocks: number
   keep: boolean
+  /** overload scenario: operators, receipts per tx, validator counts */
+  floodOperators: number
+  floodModes: number[]
+  floodValidators: number[]
 }
 
 /** Consensus timeouts for loopback (the e2e tests' values). */
@@ -64,7 +68,7 @@ function loadRecord(opts: BenchOptions): Record<string, unknown> {
 }
 
 /** Node CPU, harness CPU and the watched node's metrics over the measured window. */
-function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
+export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
   let t0 = 0
   let cpu0: (number | null)[] = []
   let self0 = process.cpuUsage()

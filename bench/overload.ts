@@ -1,0 +1,383 @@
+import { toHex } from '../core/bytes.js'
+import { signTx } from '../core/tx.js'
+import type { KeyPair } from '../core/keys.js'
+import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../genesis/devnet.js'
+import type { Genesis } from '../genesis/genesis.js'
+import { defaultNodeConfig } from '../node/config.js'
+import { defaultMempoolOptions } from '../node/mempool.js'
+import { AttrchainClient, RpcRequestError, TxSender, registerModel } from '../rpc/index.js'
+import { startCluster, type BenchNode } from './cluster.js'
+import {
+  CommitTracker, FIRST_OPERATOR_ACCOUNT, HELD, MODEL_MIN_FEE, RPC_MAX_BATCH, RPC_MAX_BODY_HEX, receiptsCall, setupWorkload,
+  type CommitListener, type Workload,
+} from './load.js'
+import { presign, signJob, type FloodTx, type SignJob } from './presign.js'
+import type { BenchOptions } from './scenarios.js'
+import { probeOf } from './scenarios.js'
+import { log, nowMs, percentile, plain, round, sleep } from './util.js'
+
+/**
+ * The open-loop overload scenario of issue 10: the DEFAULT devnet (the
+ * node's default block time, default consensus timeouts, default genesis
+ * params) flooded by operators pushing signed `submitReceipts` txs as fast
+ * as the nodes accept them, for a fixed window. Unlike the closed-loop
+ * scenarios, nothing bounds what an operator has in flight but the node:
+ * each operator keeps ONE JSON-RPC batch request in flight at all times and,
+ * after a refusal, sends again from the refused nonce.
+ */
+
+/** Pause of an operator after a batch with refusals (the node said "not now"; an instant resend would only spin the harness). */
+const REFUSAL_PAUSE_MS = 50
+/** Pause after a transport error (timeout, connection refused). */
+const TRANSPORT_PAUSE_MS = 200
+/** Per-request timeout of the operators' clients: the flood's end waits at most this for the requests in flight. */
+const FLOOD_RPC_TIMEOUT_MS = 30_000
+
+export interface FloodStats {
+  /** HTTP requests (JSON-RPC batches) sent */
+  requests: number
+  /** txs the node took (`tx_send` ok) */
+  accepted: number
+  /** txs answered DUPLICATE / NONCE_TAKEN: held already, not sent again */
+  held: number
+  /** refused txs by reason (a tx refused three times counts three) */
+  refused: Record<string, number>
+  /** txs refused as invalid (TX_ERROR_*): not sent again */
+  dropped: number
+  /** batches refused as a whole (counted in `refused` per tx too) */
+  batchesRefusedWhole: number
+  transportErrors: number
+}
+
+/** One operator: its pre-signed txs in nonce order, the refused ones to send again first. */
+class FloodOperator implements CommitListener {
+  private stock: FloodTx[]
+  private at = 0
+  private retry: FloodTx[] = []
+  /** txs signed on the harness's main thread because the pre-signed stock ran out */
+  signedLive = 0
+
+  constructor(readonly key: KeyPair, readonly client: AttrchainClient, stock: FloodTx[], private readonly job: SignJob) {
+    this.stock = stock
+  }
+
+  get receiptsPerTx(): number {
+    return this.job.receiptsPerTx
+  }
+
+  /** Open loop: a commit frees nothing. */
+  onCommitted(): void {}
+
+  /** The next batch: refused txs first (lowest nonce first), then fresh ones, within the node's batch and body limits. */
+  take(): FloodTx[] {
+    const out: FloodTx[] = []
+    let hex = 0
+    while (out.length < RPC_MAX_BATCH) {
+      const tx = this.retry[0] ?? this.fresh()
+      if (out.length > 0 && hex + tx.hex.length > RPC_MAX_BODY_HEX) break
+      if (this.retry.length > 0) this.retry.shift()
+      else this.at++
+      out.push(tx)
+      hex += tx.hex.length
+    }
+    return out
+  }
+
+  private fresh(): FloodTx {
+    if (this.at < this.stock.length) return this.stock[this.at]
+    const nonce = this.stock.length > 0 ? this.stock[this.stock.length - 1].nonce + 1 : this.job.firstNonce
+    const stx = signTx({ chainId: this.job.chainId, nonce, fee: BigInt(this.job.fee), call: receiptsCall(this.job.workload, this.key, this.job.receiptsPerTx) }, this.key)
+    this.signedLive++
+    this.stock.push({ hex: toHex(stx.bytes), hash: stx.hash, nonce })
+    return this.stock[this.at]
+  }
+
+  requeue(txs: FloodTx[]): void {
+    this.retry.push(...txs)
+    this.retry.sort((a, b) => a.nonce - b.nonce)
+  }
+}
+
+/** Send one batch; returns whether anything was refused (the caller pauses then). */
+async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport'> {
+  const submittedMs = nowMs()
+  for (const tx of txs) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true })
+  stats.requests++
+  let replies
+  try {
+    replies = await op.client.transport.batch(txs.map((tx) => ({ method: 'tx_send', params: [tx.hex, { wait: 'none' }] })))
+  } catch (e) {
+    for (const tx of txs) tracker.forget(tx.hash)
+    op.requeue(txs)
+    if (e instanceof RpcRequestError) {
+      const reason = e.reason ?? `code ${e.code}`
+      stats.batchesRefusedWhole++
+      stats.refused[reason] = (stats.refused[reason] ?? 0) + txs.length
+      return 'refused'
+    }
+    stats.transportErrors++
+    if (stats.transportErrors <= 3) log(`  transport error (batch sent again): ${(e as Error).message}`)
+    return 'transport'
+  }
+  const again: FloodTx[] = []
+  replies.forEach((r, i) => {
+    if (r.ok) {
+      stats.accepted++
+      return
+    }
+    const reason = r.error.reason ?? `code ${r.error.code}`
+    if (HELD.has(reason)) {
+      stats.held++
+      return
+    }
+    tracker.forget(txs[i].hash)
+    stats.refused[reason] = (stats.refused[reason] ?? 0) + 1
+    // A refusal about the tx itself will not change; any other (mempool full, nonce too far, busy) is "later".
+    if (reason.startsWith('TX_ERROR_')) {
+      stats.dropped++
+      if (stats.dropped <= 3) log(`  tx refused as invalid (${reason}): ${r.error.message}`)
+    } else {
+      again.push(txs[i])
+    }
+  })
+  if (again.length === 0) return 'ok'
+  op.requeue(again)
+  return 'refused'
+}
+
+interface Flood {
+  stats: FloodStats
+  /** stop sending; resolves when the requests in flight have answered (at most FLOOD_RPC_TIMEOUT_MS) */
+  stop(): Promise<void>
+}
+
+/** Every operator keeps one batch request in flight until `stop()`. */
+function startFlood(ops: FloodOperator[], tracker: CommitTracker): Flood {
+  const stats: FloodStats = { requests: 0, accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0 }
+  let running = true
+  const loops = ops.map(async (op) => {
+    while (running) {
+      const outcome = await sendBatch(op, op.take(), tracker, stats)
+      if (outcome === 'refused') await sleep(REFUSAL_PAUSE_MS)
+      else if (outcome === 'transport') await sleep(TRANSPORT_PAUSE_MS)
+    }
+  })
+  return {
+    stats,
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+    },
+  }
+}
+
+/**
+ * Highest receipts/s the chain could commit under `genesis`'s block caps at
+ * one block per `blockTimeMs` (a height starts `blockTimeMs` after the
+ * previous commit, so blocks are never closer): the pre-signed stock covers
+ * this rate over the window, plus what the mempools can hold.
+ */
+function ceilingReceiptsPerSec(genesis: Genesis, receiptsPerTx: number, txBytes: number, blockTimeMs: number): number {
+  const p = genesis.params
+  const txsPerBlock = Math.min(p.maxBlockTxs, Math.floor(p.maxBlockBytes / txBytes), Math.floor((p.maxBlockReceipts ?? Infinity) / receiptsPerTx))
+  return (txsPerBlock * receiptsPerTx * 1000) / Math.max(1, blockTimeMs)
+}
+
+/** Txs one operator can have held by the node beyond the committed ones: its share of the mempool, at most the future-nonce window. */
+function mempoolSlackPerOperator(operators: number, txBytes: number): number {
+  const m = defaultMempoolOptions
+  return Math.min(m.maxFutureNonces, Math.ceil(m.maxTxs / operators), Math.ceil(m.maxBytes / txBytes / operators))
+}
+
+/** Block intervals (first announcement on any node) of the blocks announced in [from, to]; the open gap before `to` counts toward the max. */
+function blockIntervals(tracker: CommitTracker, fromMs: number, toMs: number): Record<string, number | null> {
+  const times = tracker.blocks.map((b) => b.atMs).sort((a, b) => a - b)
+  const before = times.filter((t) => t < fromMs).at(-1)
+  const inside = times.filter((t) => t >= fromMs && t <= toMs)
+  const intervals: number[] = []
+  let prev = before ?? null
+  for (const t of inside) {
+    if (prev !== null) intervals.push(t - prev)
+    prev = t
+  }
+  const trailingGapMs = toMs - (prev ?? fromMs)
+  const max = Math.max(trailingGapMs, ...intervals)
+  const r = (x: number | null): number | null => (x === null ? null : round(x))
+  return { p50: r(percentile(intervals, 50)), p99: r(percentile(intervals, 99)), max: r(max), samples: intervals.length, trailingGapMs: r(trailingGapMs) }
+}
+
+/** Rounds each height of `heights` needed (commit round + 1), read from whichever node has its commit. */
+async function roundsPerHeight(nodes: BenchNode[], heights: number[]): Promise<Record<string, number | null>> {
+  const rounds: number[] = []
+  const clients = nodes.map((n) => new AttrchainClient(n.url, { timeoutMs: 15_000 }))
+  try {
+    for (let i = 0; i < heights.length; i += RPC_MAX_BATCH) {
+      const chunk = heights.slice(i, i + RPC_MAX_BATCH)
+      let missing = chunk
+      for (const c of clients) {
+        if (missing.length === 0) break
+        const replies = await c.transport.batch(missing.map((h) => ({ method: 'chain_getCommit', params: [h] }))).catch(() => null)
+        if (!replies) continue
+        const still: number[] = []
+        replies.forEach((r, k) => {
+          const commit = r.ok ? (r.result as { round: number } | null) : null
+          if (commit) rounds.push(commit.round + 1)
+          else still.push(missing[k])
+        })
+        missing = still
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close()))
+  }
+  const mean = rounds.length > 0 ? rounds.reduce((s, x) => s + x, 0) / rounds.length : null
+  return { mean: mean === null ? null : round(mean, 2), max: rounds.length > 0 ? Math.max(...rounds) : null, heights: rounds.length }
+}
+
+/** Each operator registers its own model over the Datanet (one block, all in parallel). */
+async function registerModels(clients: AttrchainClient[], keys: KeyPair[], w: Workload): Promise<Workload[]> {
+  return Promise.all(keys.map(async (key, i) => {
+    const r = await new TxSender(clients[i % clients.length], key).send(registerModel(`flood-model-${i}`, 'llama-3-8b', [[w.datanetId, 1]], MODEL_MIN_FEE), { wait: 'commit' })
+    if (r.status !== 'ok') throw new Error(`registerModel of operator ${i} failed: ${JSON.stringify(r.error)}`)
+    return { ...w, modelId: r.hash }
+  }))
+}
+
+interface CaseOptions {
+  validators: number
+  receiptsPerTx: number
+  operators: number
+  durationS: number
+  /** how long after the flood to wait for the first empty block */
+  tailBoundS: number
+  profileDir: string | null
+  keep: boolean
+}
+
+async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
+  const blockTimeMs = defaultNodeConfig('').blockTimeMs
+  const genesis = buildDevnetGenesis({ validators: c.validators, accounts: FIRST_OPERATOR_ACCOUNT + c.operators })
+  const cluster = await startCluster({ genesis, validatorKeys: Array.from({ length: c.validators }, (_, i) => devValidatorKey(i)), start: { blockTimeMs, profileDir: c.profileDir }, keepDir: c.keep })
+  const { nodes } = cluster
+  const tracker = new CommitTracker()
+  const opClients: AttrchainClient[] = []
+  try {
+    log(`  setting up a Datanet and ${c.operators} models`)
+    const base = await setupWorkload(nodes[0].client)
+    const keys = Array.from({ length: c.operators }, (_, i) => devAccountKey(FIRST_OPERATOR_ACCOUNT + i))
+    const workloads = await registerModels(nodes.map((n) => n.client), keys, base)
+    const setup = await new TxSender(nodes[0].client, keys[0]).init()
+    const nonces = await Promise.all(keys.map(async (k) => (await nodes[0].client.getAccount(k.address)).nonce))
+    const jobOf = (i: number, count: number): SignJob => ({
+      seed: toHex(keys[i].seed), chainId: setup.chainId, fee: setup.fee.toString(), firstNonce: nonces[i], count, receiptsPerTx: c.receiptsPerTx, workload: workloads[i],
+    })
+    const txBytes = (signJob(jobOf(0, 1))[0].hex.length - 2) / 2
+    const ceiling = ceilingReceiptsPerSec(genesis, c.receiptsPerTx, txBytes, blockTimeMs)
+    // Everything the chain could commit in the window and one block more, plus what the mempools can hold, plus a batch.
+    const perOp = Math.ceil((ceiling * (c.durationS + blockTimeMs / 1000)) / c.receiptsPerTx / c.operators) + mempoolSlackPerOperator(c.operators, txBytes) + RPC_MAX_BATCH
+    log(`  pre-signing ${perOp} txs of ${txBytes} B per operator (chain ceiling ${round(ceiling)} receipts/s)`)
+    const t0 = nowMs()
+    const stocks = await presign(keys.map((_, i) => jobOf(i, perOp)))
+    const presignS = (nowMs() - t0) / 1000
+    log(`  signed in ${round(presignS)} s`)
+    for (let i = 0; i < c.operators; i++) opClients.push(new AttrchainClient(nodes[i % nodes.length].url, { timeoutMs: FLOOD_RPC_TIMEOUT_MS }))
+    const ops = keys.map((k, i) => new FloodOperator(k, opClients[i], stocks[i], jobOf(i, perOp)))
+    await tracker.start(...nodes.map((n) => n.client))
+    const probe = probeOf(nodes, nodes[0])
+    await probe.begin()
+
+    log(`  flooding for ${c.durationS} s`)
+    const from = nowMs()
+    const flood = startFlood(ops, tracker)
+    await sleep(c.durationS * 1000)
+    const stopping = flood.stop()
+    const to = nowMs()
+    const figures = await probe.end().catch((e: unknown) => ({ probeError: (e as Error).message }))
+    await stopping
+    const inFlightAnsweredS = (nowMs() - to) / 1000
+
+    // The flood has ended when a block comes out empty: every accepted tx is in.
+    let firstEmptyS: number | null = null
+    while (nowMs() - to < c.tailBoundS * 1000) {
+      const empty = tracker.blocks.find((b) => b.atMs > to && b.txs === 0)
+      if (empty) {
+        firstEmptyS = round((empty.atMs - to) / 1000, 2)
+        break
+      }
+      await sleep(100)
+    }
+    log(`  first empty block ${firstEmptyS === null ? `not within ${c.tailBoundS} s` : `${firstEmptyS} s`} after the flood`)
+
+    const window = tracker.receiptsBetween(from, to)
+    const s = (to - from) / 1000
+    const inWindow = tracker.blocks.filter((b) => b.atMs >= from && b.atMs <= to)
+    const lat = tracker.latenciesMs
+    const { refused, ...counts } = flood.stats
+    const refusedTotal = Object.values(refused).reduce((x, y) => x + y, 0)
+    const heightsAtEnd = await Promise.all(nodes.map(async (n) => (await n.client.status().catch(() => null))?.height ?? null))
+    return {
+      validators: c.validators, receiptsPerTx: c.receiptsPerTx, operators: c.operators, durationS: round(s, 2),
+      receiptsPerSec: round(window.receipts / s), txsPerSec: round(window.txs / s), receipts: window.receipts, txs: window.txs,
+      blocksInWindow: inWindow.length, emptyBlocksInWindow: inWindow.filter((b) => b.txs === 0).length,
+      blockIntervalMs: blockIntervals(tracker, from, to),
+      roundsPerHeight: await roundsPerHeight(nodes, inWindow.map((b) => b.height)),
+      latencyMs: { p50: round(percentile(lat, 50) ?? NaN), p99: round(percentile(lat, 99) ?? NaN), max: round(percentile(lat, 100) ?? NaN), samples: lat.length },
+      refusals: { total: refusedTotal, byReason: refused },
+      flood: { ...counts, acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },
+      firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,
+      peakRssMiB: nodes.map((n) => { const b = n.peakRssBytes(); return b === null ? null : round(b / 2 ** 20) }),
+      heightsAtEnd,
+      presign: { perOperator: perOp, txBytes, seconds: round(presignS, 1), ceilingReceiptsPerSec: round(ceiling) },
+      signedLiveInWindow: ops.reduce((x, op) => x + op.signedLive, 0),
+      ...figures,
+    }
+  } finally {
+    await tracker.stop()
+    await Promise.all(opClients.map((cl) => cl.close()))
+    await cluster.close()
+  }
+}
+
+/**
+ * `--scenario overload`: 1 and 4 validators × 1 and 100 receipts per tx
+ * (`--validators`, `--modes`), a fresh default devnet per case, 16
+ * operators (`--operators`), a `--duration` s flood.
+ */
+export async function runOverload(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const cases: Record<string, unknown> = {}
+  for (const validators of opts.floodValidators) {
+    for (const receiptsPerTx of opts.floodModes) {
+      const name = `v${validators}.receipts${receiptsPerTx}PerTx`
+      log(`overload ${name}`)
+      try {
+        cases[name] = await runCase({
+          validators, receiptsPerTx, operators: opts.floodOperators, durationS: opts.durationS, tailBoundS: OVERLOAD_TAIL_BOUND_S,
+          profileDir: opts.profile ? `${opts.profileRoot}/overload/${name}` : null, keep: opts.keep,
+        })
+      } catch (e) {
+        log(`overload ${name} failed: ${(e as Error).stack ?? e}`)
+        cases[name] = { error: (e as Error).message }
+      }
+    }
+  }
+  const d = defaultNodeConfig('')
+  return {
+    nodeConfig: { blockTimeMs: d.blockTimeMs, emptyBlocks: d.emptyBlocks, mempool: { ...defaultMempoolOptions }, rpcMaxBatch: d.rpcMaxBatch, rpcMaxBodyBytes: d.rpcMaxBodyBytes, logLevel: 'warn' },
+    genesisParams: 'defaults (genesis/params.ts), devnet genesis', defaultTimeoutsMs: plain(pickTimeouts()),
+    load: {
+      operators: opts.floodOperators, operatorAccounts: `devAccountKey(${FIRST_OPERATOR_ACCOUNT}..${FIRST_OPERATOR_ACCOUNT + opts.floodOperators - 1})`,
+      models: 'one per operator, registered by it over the bench Datanet', payer: 'the operator itself', attributionPerReceipt: 2,
+      submit: `open loop: one tx_send JSON-RPC batch (≤ ${RPC_MAX_BATCH} txs, ≤ 4 MiB hex) in flight per operator; refused txs (any reason but TX_ERROR_*) sent again first, from the lowest refused nonce, after a ${REFUSAL_PAUSE_MS} ms pause`,
+      spread: 'operator i sends to node i mod validators', presign: 'worker threads, before the window, enough for the chain ceiling over the window plus the mempool share',
+      commitTime: 'first newBlocks announcement of the block on any node',
+    },
+    cases,
+  }
+}
+
+export const OVERLOAD_TAIL_BOUND_S = 30
+
+function pickTimeouts(): Record<string, unknown> {
+  const g = buildDevnetGenesis({ validators: 1, accounts: 1 })
+  return Object.fromEntries(Object.entries(g.params).filter(([k]) => k.startsWith('timeout')))
+}
