@@ -1,0 +1,50 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { P2PNetwork } from '../../../p2p/index.js'
+import { CHAIN_ID, GENESIS, MemoryLogger, Recorder, makeTx, tempDir, waitFor } from './fixtures.js'
+
+/**
+ * Tx gossip under backpressure, over real libp2p on 127.0.0.1: a busy
+ * receiver ignores tx messages unread without penalising the sender, and a
+ * re-broadcast of the very same tx (relayTxs) gets through once it is not
+ * busy, although gossipsub had already seen the first message.
+ */
+class BusyRecorder extends Recorder {
+  busy = true
+  txGossipBusy(): boolean {
+    return this.busy
+  }
+}
+
+const tmp = tempDir()
+const hosts: P2PNetwork[] = []
+t.teardown(async () => {
+  await Promise.all(hosts.map((h) => h.stop()))
+  tmp.cleanup()
+})
+
+function host(name: string, recorder: Recorder, bootstrap: string[] = []): P2PNetwork {
+  const net = new P2PNetwork(
+    { chainId: CHAIN_ID, genesisHash: GENESIS, nodeKeyPath: join(tmp.dir, `${name}.json`), listenPort: 0, bootstrap, statusIntervalMs: 200, requestTimeoutMs: 2000, dialBackoffMinMs: 100, dialBackoffMaxMs: 400 },
+    { logger: new MemoryLogger(), handlers: recorder },
+  )
+  hosts.push(net)
+  return net
+}
+
+t.test('a busy node ignores tx gossip unread; the relay gets the same tx through later', async (t) => {
+  const sender = host('sender', new Recorder(1))
+  await sender.start()
+  const rec = new BusyRecorder(1)
+  const busy = host('busy', rec, [sender.multiaddrs()[0]!])
+  await busy.start()
+  await waitFor('tx-topic subscriptions', () => sender.gossipPeers('txs').length === 1 && busy.peers().length === 1)
+  const tx = makeTx(0)
+  await waitFor('the busy node to ignore a tx message', () => busy.stats().txs.ignored > 0, { retry: () => sender.relayTxs([tx.bytes]), retryMs: 200 })
+  t.equal(rec.txs.length, 0, 'nothing delivered while busy')
+  t.equal(busy.stats().txs.rejected, 0, 'not counted as invalid')
+  t.equal(busy.peers().length, 1, 'the sender stays connected')
+  rec.busy = false
+  await waitFor('the re-broadcast tx to arrive', () => rec.txs.length > 0, { retry: () => sender.relayTxs([tx.bytes]), retryMs: 200 })
+  t.equal(rec.txs[0]!.tx.hash, tx.hash, 'the same tx, delivered decoded')
+})
