@@ -114,6 +114,8 @@ const LINGER_MS = 2_000
 const STOP_GRACE_MS = 1_000
 
 const NOTIFICATION_METHOD = 'chain_subscription'
+/** Longest a batch runs its items' synchronous parts before letting the event loop turn (ms). */
+const BATCH_SLICE_MS = 10
 /** Messages of one WebSocket held while its in-flight limit is reached (beyond: refused busy). */
 const MAX_WS_QUEUE = 1024
 
@@ -532,13 +534,19 @@ export class RpcServer {
       const message = `batch of ${payload.length} exceeds the limit of ${this.opts.maxBatch}`
       return replyOf(partOf(errorResponse(null, rpcErrorObject(RpcErrorCode.batchTooLarge, message))))
     }
-    // Items run concurrently (a batch of tx_send with wait "commit" waits for one block, not one per item),
-    // but each starts on its own turn of the event loop, so consensus timers and network messages are
-    // served between two items that serialize large results.
+    // Items run concurrently (a batch of tx_send with wait "commit" waits for one block, not one per item).
+    // Starting one runs its synchronous part, serialization of a synchronous result included; once a turn
+    // of the event loop has run BATCH_SLICE_MS the next item waits for the next turn, so consensus timers and
+    // network messages are served between items that serialize large results, while a batch of cheap calls
+    // (tx_send of consecutive nonces) still starts in one turn, in order.
     const pending: Promise<Part | null>[] = []
-    for (let i = 0; i < payload.length; i++) {
-      if (i > 0) await yieldToLoop()
-      pending.push(this.handleRequest(payload[i], ctx, budget, refused))
+    let sliceStart = performance.now()
+    for (const item of payload) {
+      if (performance.now() - sliceStart > BATCH_SLICE_MS) {
+        await yieldToLoop()
+        sliceStart = performance.now()
+      }
+      pending.push(this.handleRequest(item, ctx, budget, refused))
     }
     const owed = (await Promise.all(pending)).filter((r): r is Part => r !== null)
     if (owed.length === 0) return null
@@ -602,7 +610,10 @@ export class RpcServer {
       // An aborted signal never fires 'abort' again, so a handler that waits on it would hang; refuse instead.
       if (ctx.signal.aborted) throw new RpcError(RpcErrorCode.stopping, 'rpc server is stopping or the connection closed')
       if (budget.exhausted) throw this.tooLarge(method)
-      const result = await spec.handler(validParams, ctx)
+      // A synchronous result is serialized in the same turn, so the batch loop's time slice accounts for it.
+      const returned = spec.handler(validParams, ctx)
+      const result = isThenable(returned) ? await returned : returned
+      if (budget.exhausted) throw this.tooLarge(method)
       const out = this.resultResponse(id, result, method)
       if (!budget.take(out.bytes)) throw this.tooLarge(method)
       response = out
@@ -797,6 +808,10 @@ class ResponseBudget {
 
 function busyError(message: string, scope: 'server' | 'connection', limit: number): RpcError {
   return new RpcError(RpcErrorCode.busy, message, { scope, limit })
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
 function yieldToLoop(): Promise<void> {
