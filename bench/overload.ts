@@ -36,6 +36,8 @@ const FLOOD_RPC_TIMEOUT_MS = 30_000
 export interface FloodStats {
   /** HTTP requests (JSON-RPC batches) sent */
   requests: number
+  /** round trip of each answered request, ms */
+  requestMs: number[]
   /** txs the node took (`tx_send` ok) */
   accepted: number
   /** txs answered DUPLICATE / NONCE_TAKEN: held already, not sent again */
@@ -106,6 +108,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
   let replies
   try {
     replies = await op.client.transport.batch(txs.map((tx) => ({ method: 'tx_send', params: [tx.hex, { wait: 'none' }] })))
+    stats.requestMs.push(nowMs() - submittedMs)
   } catch (e) {
     for (const tx of txs) tracker.forget(tx.hash)
     op.requeue(txs)
@@ -153,7 +156,7 @@ interface Flood {
 
 /** Every operator keeps one batch request in flight until `stop()`. */
 function startFlood(ops: FloodOperator[], tracker: CommitTracker): Flood {
-  const stats: FloodStats = { requests: 0, accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0 }
+  const stats: FloodStats = { requests: 0, requestMs: [], accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0 }
   let running = true
   const loops = ops.map(async (op) => {
     while (running) {
@@ -187,6 +190,15 @@ function ceilingReceiptsPerSec(genesis: Genesis, receiptsPerTx: number, txBytes:
 function mempoolSlackPerOperator(operators: number, txBytes: number): number {
   const m = defaultMempoolOptions
   return Math.min(m.maxFutureNonces, Math.ceil(m.maxTxs / operators), Math.ceil(m.maxBytes / txBytes / operators))
+}
+
+/** p50 / p99 / max of samples, ms. */
+function spread(samples: number[]): Record<string, number | null> {
+  const r = (p: number): number | null => {
+    const x = percentile(samples, p)
+    return x === null ? null : round(x)
+  }
+  return { p50: r(50), p99: r(99), max: r(100), samples: samples.length }
 }
 
 /** Block intervals (first announcement on any node) of the blocks announced in [from, to]; the open gap before `to` counts toward the max. */
@@ -312,7 +324,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     const s = (to - from) / 1000
     const inWindow = tracker.blocks.filter((b) => b.atMs >= from && b.atMs <= to)
     const lat = tracker.latenciesMs
-    const { refused, ...counts } = flood.stats
+    const { refused, requestMs, ...counts } = flood.stats
     const refusedTotal = Object.values(refused).reduce((x, y) => x + y, 0)
     const heightsAtEnd = await Promise.all(nodes.map(async (n) => (await n.client.status().catch(() => null))?.height ?? null))
     return {
@@ -321,9 +333,9 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       blocksInWindow: inWindow.length, emptyBlocksInWindow: inWindow.filter((b) => b.txs === 0).length,
       blockIntervalMs: blockIntervals(tracker, from, to),
       roundsPerHeight: await roundsPerHeight(nodes, inWindow.map((b) => b.height)),
-      latencyMs: { p50: round(percentile(lat, 50) ?? NaN), p99: round(percentile(lat, 99) ?? NaN), max: round(percentile(lat, 100) ?? NaN), samples: lat.length },
+      latencyMs: spread(lat),
       refusals: { total: refusedTotal, byReason: refused },
-      flood: { ...counts, acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },
+      flood: { ...counts, requestMs: spread(requestMs), acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },
       firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,
       peakRssMiB: nodes.map((n) => { const b = n.peakRssBytes(); return b === null ? null : round(b / 2 ** 20) }),
       heightsAtEnd,
