@@ -6,6 +6,8 @@ export interface SimEvent {
   readonly at: number
   readonly seq: number
   readonly run: () => Promise<void> | void
+  /** set by `cancel`: the event is skipped when its time comes */
+  cancelled: boolean
 }
 
 export class VirtualClock {
@@ -13,16 +15,31 @@ export class VirtualClock {
   private seq = 0
   private readonly heap: SimEvent[] = []
 
-  schedule(delayMs: number, run: SimEvent['run']): void {
-    this.push({ at: this.now + Math.max(0, delayMs), seq: this.seq++, run })
+  /** Run `run` after `delayMs` of virtual time; the returned event can be cancelled. */
+  schedule(delayMs: number, run: SimEvent['run']): SimEvent {
+    const e: SimEvent = { at: this.now + Math.max(0, delayMs), seq: this.seq++, run, cancelled: false }
+    this.push(e)
+    return e
+  }
+
+  /** A cancelled event stays in the heap (lazy deletion) and is skipped by `next`. */
+  cancel(e: SimEvent): void {
+    e.cancelled = true
   }
 
   get size(): number {
     return this.heap.length
   }
 
-  /** Advance the clock to the next event and return it, or null when none is left. */
+  /** Advance the clock to the next event that is not cancelled and return it, or null when none is left. */
   next(): SimEvent | null {
+    for (;;) {
+      const e = this.pop()
+      if (!e || !e.cancelled) return e
+    }
+  }
+
+  private pop(): SimEvent | null {
     const top = this.heap[0]
     if (!top) return null
     const last = this.heap.pop()!

@@ -5,50 +5,116 @@ import {
   MemoryWalStore,
   PrivValidator,
   defaultTimeoutOptions,
-  initConsensus,
-  step,
   voteSignBytes,
   type Commit,
-  type ConsensusInput,
-  type ConsensusOutput,
   type ConsensusState,
+  type Evidence,
   type Proposal,
   type Vote,
 } from '../../consensus/index.js'
+import { ConsensusDriver, type ConsensusNetwork, type DriverBlock, type DriverChain, type DriverClock, type DriverWal } from '../../node/driver.js'
+import type { WalRecord } from '../../node/consensusWal.js'
+import type { Logger } from '../../node/logger.js'
+import type { SimEvent } from './clock.js'
 import type { Behaviour } from './scenario.js'
 import type { World } from './world.js'
 
 export type Message =
   | { readonly kind: 'proposal'; readonly proposal: Proposal; readonly bytes: Uint8Array }
   | { readonly kind: 'vote'; readonly vote: Vote }
+  /** the sender's committed height (block sync: a peer that is behind asks for the next block) */
   | { readonly kind: 'status'; readonly height: number }
+  | { readonly kind: 'blockRequest'; readonly height: number }
   | { readonly kind: 'sync'; readonly height: number; readonly bytes: Uint8Array; readonly commit: Commit }
 
-const FUTURE_BUFFER_MAX = 2000
+/** A toy block as the production driver handles it. */
+export interface SimBlock extends DriverBlock {
+  readonly height: number
+}
 
 /**
- * One simulated validator: the real core and a real PrivValidator behind a
- * small driver. What survives a crash is what a node keeps on disk: the
- * signer's WAL store, the consensus inputs of the current height (replayed
- * on restart so that locks are not forgotten) and the committed chain.
+ * The consensus WAL in memory, with the disk one's durability: appended
+ * records are lost in a crash until `sync` (the driver syncs before every
+ * signature), `reset` is durable at once.
+ */
+export class SimWal implements DriverWal {
+  private durable: WalRecord[] = []
+  private pending: WalRecord[] = []
+
+  read(height: number): WalRecord[] {
+    return [...this.durable, ...this.pending].filter((r) => r.height === height)
+  }
+
+  append(r: WalRecord): void {
+    this.pending.push(r)
+  }
+
+  sync(): void {
+    if (this.pending.length === 0) return
+    this.durable.push(...this.pending)
+    this.pending = []
+  }
+
+  reset(): void {
+    this.durable = []
+    this.pending = []
+  }
+
+  /** A crash: what was not synced is gone. */
+  crash(): void {
+    this.pending = []
+  }
+}
+
+/**
+ * Gossipsub forwards every message a node receives to its mesh peers, so a
+ * byzantine validator cannot keep a vote from part of the network: what the
+ * byzantine behaviours send is relayed once by each node that receives it
+ * directly. (Honest nodes send to everyone and re-broadcast their own
+ * messages; `silent` validators are scripted and reach only whom the script
+ * chooses.)
+ */
+const RELAYED = new Set<Behaviour>(['equivocator', 'twin', 'invalidProposer'])
+
+/** CometBFT's timeout_commit in the simulator is the scenario's; these are the node's other driver options. */
+const MAX_BUFFERED_HEIGHTS = 2
+
+/**
+ * One simulated node: the PRODUCTION consensus driver (node/driver.ts) with
+ * the real core and a real PrivValidator, behind adapters: a toy chain
+ * (world.makeBlock / isValidBlock), the virtual clock, an in-memory WAL and
+ * signer store that survive crashes, and the simulated network. A crash
+ * drops the driver instance (its timers are cancelled and guarded by the
+ * incarnation); a restart builds a new driver over what a node keeps on
+ * disk (the WAL, the signer's last-signed state, the committed chain), so
+ * WAL replay runs under seeds. Block sync uses the driver's pause/resume.
+ *
+ * Behaviour `silent` runs nothing (a scripted scenario speaks for it);
+ * `liar` is a full node that claims a huge height and never serves a block.
  */
 export class SimNode {
   readonly privStore = new MemoryWalStore()
-  private wal: ConsensusInput[] = []
-  readonly chain = new Map<number, { bytes: Uint8Array; commit: Commit }>()
+  readonly wal = new SimWal()
+  /** committed blocks; `commit` is the canonical one (block H + 1's lastCommit) once H + 1 is committed */
+  readonly chain = new Map<number, { bytes: Uint8Array; commit: Commit; via: 'consensus' | 'sync' }>()
   committedHeight = 0
-  readonly blocks = new Map<string, Uint8Array>()
-
+  driver: ConsensusDriver<SimBlock> | null = null
   up = false
   private incarnation = 0
-  core: ConsensusState | null = null
-  private pv: PrivValidator | null = null
-  private future: Message[] = []
-  private pendingValidation = new Map<string, number>()
-  private own: Message[] = []
-  private replaying = false
+  /** between `driver.pause()` and `driver.resume()` */
+  private syncing = false
+  /** restarting: the driver replays its WAL (refusals of re-signing are expected there) */
+  private restoring = false
   /** Equivocations this node reported, as validator/height/round/type. */
   readonly reported = new Set<string>()
+  /** virtual time this node (last) entered each height */
+  readonly enteredAt = new Map<number, number>()
+  readonly crashTimes: number[] = []
+  /** block requests this node sent, by the peer asked */
+  readonly requestsTo = new Map<number, number>()
+  syncPauses = 0
+  /** signatures in the commit this node decided each height with (before late precommits) */
+  readonly decidedSigners = new Map<number, number>()
 
   constructor(
     readonly id: number,
@@ -62,136 +128,256 @@ export class SimNode {
     return this.behaviour === 'honest'
   }
 
+  /** The core state of the current height (invariant checks). */
+  get core(): ConsensusState | null {
+    return this.driver?.consensusState ?? null
+  }
+
   async start(): Promise<void> {
     this.up = true
     const inc = ++this.incarnation
-    this.pv = await PrivValidator.open(this.key, this.privStore)
-    const height = this.committedHeight + 1
-    const config = { chainId: this.world.chainId, self: this.key.address, timeouts: defaultTimeoutOptions, verifier: this.world.verifier }
-    const init = initConsensus(config, height, this.world.setFor(height))
-    this.core = init.state
-    this.world.entered(this, height)
-    this.replaying = true
-    await this.handleOutputs(init.outputs, [])
-    this.own = this.wal.flatMap((i) => this.ownMessage(i))
-    for (const input of this.wal) await this.process(input, false)
-    this.replaying = false
-    this.scheduleGossip(inc)
+    this.scheduleStatus(inc)
+    if (this.behaviour === 'silent' || this.behaviour === 'liar') return
+    const pv = await PrivValidator.open(this.key, this.privStore)
+    this.watchSigner(pv)
+    const driver = new ConsensusDriver<SimBlock>(
+      {
+        blockTimeMs: this.world.scenario.blockTimeMs,
+        emptyBlocks: true,
+        emptyBlockIntervalMs: 0,
+        timeouts: defaultTimeoutOptions,
+        maxBufferedHeights: MAX_BUFFERED_HEIGHTS,
+        rebroadcastMs: this.world.scenario.gossipMs,
+        verifier: this.world.verifier,
+      },
+      {
+        chain: this.simChain(),
+        privValidator: pv,
+        network: this.simNetwork(),
+        logger: this.logger(),
+        onCommit: () => undefined,
+        clock: this.simClock(inc),
+        wal: this.wal,
+      },
+    )
+    const addEvidence = driver.addEvidence.bind(driver)
+    driver.addEvidence = (e: Evidence): void => {
+      this.onEvidence(e)
+      addEvidence(e)
+    }
+    this.driver = driver
+    this.restoring = true
+    await driver.start()
+    await driver.settled()
+    this.restoring = false
   }
 
+  /** Stop dead, between two events (the driver is idle then): nothing unsynced survives. */
   crash(): void {
     this.up = false
     this.incarnation++
-    this.core = null
-    this.pv = null
-    this.future = []
-    this.pendingValidation.clear()
-    this.own = []
+    this.crashTimes.push(this.world.clock.now)
+    this.wal.crash()
+    this.syncing = false
+    const d = this.driver
+    this.driver = null
+    // stop() marks the driver stopped and cancels its timers synchronously; the queue is idle.
+    if (d) void d.stop()
   }
 
   async deliver(msg: Message, from: SimNode): Promise<void> {
-    if (!this.up || !this.core) return
+    if (!this.up) return
+    if (this.behaviour === 'liar') return this.lie(msg, from)
+    const driver = this.driver
+    if (!driver) return
+    if (this.honest && RELAYED.has(from.behaviour) && (msg.kind === 'vote' || msg.kind === 'proposal')) this.world.broadcast(this, msg)
     switch (msg.kind) {
       case 'proposal':
         if (toHex(sha256(msg.bytes)) !== toHex(msg.proposal.blockHash)) return
-        this.storeBlock(msg.bytes)
-        await this.routeConsensus(msg, msg.proposal.height, { kind: 'proposal', proposal: msg.proposal })
-        return this.resolvePending(msg.proposal.blockHash)
-      case 'vote':
-        return this.routeConsensus(msg, msg.vote.height, { kind: 'vote', vote: msg.vote })
-      case 'status':
-        return this.answerStatus(msg.height, from)
-      case 'sync':
-        return this.applySync(msg)
-    }
-  }
-
-  private async routeConsensus(msg: Message, height: number, input: ConsensusInput): Promise<void> {
-    const core = this.core!
-    if (height === core.height) return this.process(input)
-    if (height === core.height + 1 && this.future.length < FUTURE_BUFFER_MAX) this.future.push(msg)
-  }
-
-  /** Feed one input and everything it causes, breadth first, so own votes are signed in (height, round, step) order. */
-  private async process(first: ConsensusInput, log = true): Promise<void> {
-    const queue: ConsensusInput[] = [first]
-    let logThis = log
-    while (queue.length > 0 && this.core) {
-      const input = queue.shift()!
-      if (input.kind === 'newHeight') {
-        this.wal = []
-        this.own = []
-      } else if (logThis && !this.replaying) {
-        this.wal.push(input)
+        this.world.registerBlock(msg.bytes)
+        driver.onProposal(msg.proposal, msg.bytes)
+        return
+      case 'vote': {
+        const before = driver.consensusState
+        const decidedBefore = before?.decision !== null
+        driver.onVote(msg.vote)
+        await driver.settled()
+        if (!decidedBefore && !this.syncing && driver.consensusState === before) this.world.checkEquivocation(this, msg.vote)
+        return
       }
-      logThis = true
-      const before = this.core
-      const decidedBefore = before.decision !== null
-      const r = step(before, input)
-      this.core = r.state
-      await this.handleOutputs(r.outputs, queue)
-      if (input.kind === 'vote' && !decidedBefore) this.world.checkEquivocation(this, input.vote)
+      case 'status':
+        if (msg.height > this.committedHeight && !this.syncing) {
+          this.requestsTo.set(from.id, (this.requestsTo.get(from.id) ?? 0) + 1)
+          this.world.send(this, from, { kind: 'blockRequest', height: this.committedHeight + 1 })
+        }
+        return
+      case 'blockRequest': {
+        const block = this.chain.get(msg.height)
+        if (block) this.world.send(this, from, { kind: 'sync', height: msg.height, bytes: block.bytes, commit: block.commit })
+        return
+      }
+      case 'sync':
+        return this.applySync(msg, from)
     }
   }
 
-  private async handleOutputs(outputs: ConsensusOutput[], queue: ConsensusInput[]): Promise<void> {
-    for (const o of outputs) await this.onOutput(o, queue)
+  /** A lying full node: answers a block request with a block whose commit it forged itself. */
+  private lie(msg: Message, from: SimNode): void {
+    if (msg.kind !== 'blockRequest') return
+    const bytes = this.world.makeBlock(msg.height, 0, this.key.address, false, null)
+    const blockHash = sha256(bytes)
+    const unsigned = { type: 'precommit' as const, height: msg.height, round: 0, blockHash, validator: this.key.address }
+    const commit: Commit = { height: msg.height, round: 0, blockHash, signatures: [{ validator: this.key.address, signature: this.key.sign(voteSignBytes(this.world.chainId, unsigned)) }] }
+    this.world.send(this, from, { kind: 'sync', height: msg.height, bytes, commit })
   }
 
-  private async onOutput(o: ConsensusOutput, queue: ConsensusInput[]): Promise<void> {
-    const inc = this.incarnation
-    const height = this.core!.height
-    switch (o.kind) {
-      case 'broadcastProposal':
-        return this.signProposal(o.proposal, queue)
-      case 'broadcastVote':
-        return this.signVote(o.vote, queue)
-      case 'scheduleTimeout':
-        return this.later(inc, o.ms, height, { kind: 'timeout', height: o.height, round: o.round, step: o.step })
-      case 'requestValidation':
-        return this.world.clock.schedule(this.world.rng.int(0, 30), () => this.validate(inc, height, o.blockHash))
-      case 'requestProposal':
-        return this.world.clock.schedule(this.world.rng.int(0, 20), () => this.buildBlock(inc, o.height, o.round))
-      case 'decide':
-        this.world.decided(this, o.height, o.round, o.blockHash, o.commit, 'consensus')
-        return this.commit(o.height, this.blocks.get(toHex(o.blockHash))!, o.commit, queue)
-      case 'evidence':
-        this.reported.add(`${o.evidence.voteA.validator}/${o.evidence.voteA.height}/${o.evidence.voteA.round}/${o.evidence.voteA.type}`)
-        return this.world.evidence(this, o.evidence)
-      case 'rejected':
-        return this.world.rejected(this, o.code, o.validator, o.reason)
+  /**
+   * Block sync (the production path): the commit is verified against the
+   * set of that height BEFORE consensus is paused; then driver.pause() →
+   * commit to the chain → driver.resume(commit).
+   */
+  private async applySync(msg: Extract<Message, { kind: 'sync' }>, from: SimNode): Promise<void> {
+    const driver = this.driver!
+    if (msg.height !== this.committedHeight + 1 || this.syncing) return
+    const hash = sha256(msg.bytes)
+    if (!this.world.verifySyncedCommit(this, from, msg.height, hash, msg.commit)) return
+    if (!this.world.isValidBlock(msg.bytes, msg.height)) return this.world.violation(`node ${this.id} was synced an invalid block at height ${msg.height}`)
+    this.syncing = true
+    this.syncPauses++
+    await driver.pause()
+    if (this.driver !== driver || msg.height !== this.committedHeight + 1) {
+      // committed meanwhile by consensus (or crashed): carry on where it was
+      this.syncing = false
+      if (this.driver === driver) driver.resume(null)
+      return
+    }
+    this.world.registerBlock(msg.bytes)
+    this.world.decided(this, msg.height, msg.commit.round, hash, msg.commit, 'sync')
+    this.store(msg.height, msg.bytes, msg.commit, 'sync')
+    this.syncing = false
+    driver.resume(msg.commit)
+  }
+
+  private store(height: number, bytes: Uint8Array, commit: Commit, via: 'consensus' | 'sync'): void {
+    this.chain.set(height, { bytes, commit, via })
+    this.committedHeight = height
+    const last = this.world.decodeBlock(bytes)?.lastCommit
+    const previous = this.chain.get(height - 1)
+    if (last && previous) this.chain.set(height - 1, { ...previous, commit: last })
+  }
+
+  private simChain(): DriverChain<SimBlock> {
+    const world = this.world
+    const wrap = (bytes: Uint8Array, height: number): SimBlock => ({ hash: toHex(sha256(bytes)), bytes, txCount: 0, evidence: [], height })
+    return {
+      chainId: world.chainId,
+      genesisTimeMs: 0,
+      headHeight: () => this.committedHeight,
+      headCommit: async () => this.chain.get(this.committedHeight)?.commit ?? null,
+      validatorSet: (height) => {
+        // called once as the driver starts a height
+        this.enteredAt.set(height, world.clock.now)
+        world.entered(this, height)
+        return world.setFor(height)
+      },
+      knownValidatorSet: (height) => world.setFor(height),
+      pendingTxs: () => 0,
+      /** getValue(): the block carries the driver's lastCommit; an invalidProposer marks it invalid. */
+      propose: ({ height, round, proposer, lastCommit }) => {
+        const bytes = world.makeBlock(height, round, proposer, this.behaviour === 'invalidProposer', lastCommit)
+        const block = wrap(bytes, height)
+        world.registerBlock(bytes)
+        world.built(this, block.hash)
+        if (world.isValidBlock(bytes, height)) world.validated(this, sha256(bytes))
+        return block
+      },
+      validate: async (bytes) => {
+        const height = this.committedHeight + 1
+        const valid = this.behaviour === 'invalidProposer' || world.isValidBlock(bytes, height)
+        if (!valid) throw new Error(`invalid block for height ${height}`)
+        world.registerBlock(bytes)
+        world.validated(this, sha256(bytes))
+        return wrap(bytes, height)
+      },
+      commit: async (block, commit) => {
+        this.decidedSigners.set(block.height, commit.signatures.length)
+        world.decided(this, block.height, commit.round, sha256(block.bytes), commit, 'consensus')
+        this.store(block.height, block.bytes, commit, 'consensus')
+      },
     }
   }
 
-  private async signProposal(proposal: Proposal | Omit<Proposal, 'signature'>, queue: ConsensusInput[]): Promise<void> {
-    if (this.replaying) return
-    const bytes = this.blocks.get(toHex(proposal.blockHash))
-    if (!bytes) return this.world.violation(`node ${this.id} proposes a block it does not have`)
-    let signed: Proposal
-    try {
-      signed = await this.pv!.signProposal(this.world.chainId, proposal)
-    } catch (e) {
-      return this.world.refused(this, e)
+  private simNetwork(): ConsensusNetwork {
+    return {
+      broadcastProposal: (proposal, bytes) => this.world.broadcast(this, { kind: 'proposal', proposal, bytes }),
+      broadcastVote: (vote) => {
+        this.world.sentVote(this, vote)
+        if (this.behaviour === 'equivocator') this.equivocate({ kind: 'vote', vote }, vote)
+        else this.world.broadcast(this, { kind: 'vote', vote })
+      },
     }
-    const msg: Message = { kind: 'proposal', proposal: signed, bytes }
-    this.own.push(msg)
-    this.world.broadcast(this, msg)
-    queue.push({ kind: 'proposal', proposal: signed })
   }
 
-  private async signVote(vote: Omit<Vote, 'signature'>, queue: ConsensusInput[]): Promise<void> {
-    if (this.replaying) return
-    let signed: Vote
-    try {
-      signed = await this.pv!.signVote(this.world.chainId, vote)
-    } catch (e) {
-      return this.world.refused(this, e)
+  /** Timers on the virtual clock: cancellable, and dead once this incarnation has crashed. */
+  private simClock(inc: number): DriverClock {
+    const clock = this.world.clock
+    return {
+      now: () => clock.now,
+      setTimeout: (fn, ms) => clock.schedule(ms, () => {
+        if (this.up && this.incarnation === inc) fn()
+      }),
+      clearTimeout: (handle) => clock.cancel(handle as SimEvent),
     }
-    const msg: Message = { kind: 'vote', vote: signed }
-    this.own.push(msg)
-    if (this.behaviour === 'equivocator') this.equivocate(msg, signed)
-    else this.world.broadcast(this, msg)
-    queue.push({ kind: 'vote', vote: signed })
+  }
+
+  /** The driver reports through its logger: rejected messages, failed tasks and outputs it could not carry out. */
+  private logger(): Logger {
+    const world = this.world
+    const log: Logger = {
+      error: (msg, ctx) => {
+        if (this.honest) world.violation(`node ${this.id}: ${msg} ${describe(ctx)}`)
+      },
+      warn: (msg, ctx) => {
+        if (msg !== 'consensus output not carried out' || !this.honest) return
+        const reason = String(ctx?.['reason'] ?? '')
+        // signer refusals are judged by watchSigner
+        if (!/CONSENSUS_ERROR_(DOUBLE_SIGN|SIGN_REGRESSION)/.test(reason)) world.violation(`node ${this.id}: ${msg} ${describe(ctx)}`)
+      },
+      info: () => undefined,
+      debug: (msg, ctx) => {
+        if (msg === 'consensus message rejected') world.rejected(this, String(ctx?.['code']), String(ctx?.['validator']), String(ctx?.['reason']))
+      },
+      child: () => log,
+    }
+    return log
+  }
+
+  /** Refusals of the real signer are counted; an honest node's outside WAL replay is a violation. */
+  private watchSigner(pv: PrivValidator): void {
+    const signVote = pv.signVote.bind(pv)
+    const signProposal = pv.signProposal.bind(pv)
+    pv.signVote = async (chainId, vote) => {
+      try {
+        return await signVote(chainId, vote)
+      } catch (e) {
+        this.world.refused(this, e, this.restoring)
+        throw e
+      }
+    }
+    pv.signProposal = async (chainId, proposal) => {
+      try {
+        return await signProposal(chainId, proposal)
+      } catch (e) {
+        this.world.refused(this, e, this.restoring)
+        throw e
+      }
+    }
+  }
+
+  private onEvidence(e: Evidence): void {
+    const v = e.voteA
+    this.reported.add(`${v.validator}/${v.height}/${v.round}/${v.type}`)
+    this.world.evidence(this, e)
   }
 
   /** Byzantine: one side of a per-height split of the peers gets the real vote, the other a conflicting one signed behind the signer's back. */
@@ -202,103 +388,17 @@ export class SimNode {
     for (const peer of this.world.peersOf(this)) this.world.send(this, peer, this.world.splitSide(peer, vote.height) ? msg : conflicting)
   }
 
-  private later(inc: number, ms: number, height: number, input: ConsensusInput): void {
-    this.world.clock.schedule(ms, async () => {
-      if (this.alive(inc, height)) await this.process(input)
-    })
-  }
-
-  private alive(inc: number, height: number): boolean {
-    return this.up && this.incarnation === inc && this.core?.height === height
-  }
-
-  private async validate(inc: number, height: number, blockHash: Uint8Array): Promise<void> {
-    if (!this.alive(inc, height)) return
-    const bytes = this.blocks.get(toHex(blockHash))
-    if (!bytes) {
-      this.pendingValidation.set(toHex(blockHash), height)
-      return
-    }
-    const valid = this.behaviour === 'invalidProposer' || this.world.isValidBlock(bytes, height)
-    if (valid) this.world.validated(this, blockHash)
-    await this.process({ kind: 'proposalValidated', height, blockHash, valid })
-  }
-
-  private async resolvePending(blockHash: Uint8Array): Promise<void> {
-    const height = this.pendingValidation.get(toHex(blockHash))
-    if (height === undefined) return
-    this.pendingValidation.delete(toHex(blockHash))
-    await this.validate(this.incarnation, height, blockHash)
-  }
-
-  /** getValue(): honest blocks are a function of (height, round, proposer), so a rebuilt block after a restart is the same block. */
-  private async buildBlock(inc: number, height: number, round: number): Promise<void> {
-    if (!this.alive(inc, height)) return
-    const bytes = this.world.makeBlock(height, round, this.key.address, this.behaviour === 'invalidProposer')
-    this.storeBlock(bytes)
-    await this.process({ kind: 'proposalValue', height, round, blockHash: sha256(bytes) })
-  }
-
-  private storeBlock(bytes: Uint8Array): void {
-    this.blocks.set(toHex(sha256(bytes)), bytes)
-    this.world.registerBlock(bytes)
-  }
-
-  private async commit(height: number, bytes: Uint8Array, commit: Commit, queue: ConsensusInput[]): Promise<void> {
-    this.chain.set(height, { bytes, commit })
-    this.committedHeight = height
-    this.world.entered(this, height + 1)
-    queue.push({ kind: 'newHeight', height: height + 1, validators: this.world.setFor(height + 1) })
-    const buffered = this.future.filter((m) => (m.kind === 'vote' ? m.vote.height : m.kind === 'proposal' ? m.proposal.height : -1) === height + 1)
-    this.future = []
-    for (const m of buffered) {
-      if (m.kind === 'vote') queue.push({ kind: 'vote', vote: m.vote })
-      if (m.kind === 'proposal') queue.push({ kind: 'proposal', proposal: m.proposal })
-    }
-  }
-
-  private answerStatus(height: number, from: SimNode): void {
-    const block = this.chain.get(height)
-    if (block) this.world.send(this, from, { kind: 'sync', height, bytes: block.bytes, commit: block.commit })
-  }
-
-  /** Block sync: verify the commit against the set of that height, validate, then move on (DESIGN §6 / issue 5's block sync). */
-  private async applySync(msg: Extract<Message, { kind: 'sync' }>): Promise<void> {
-    if (msg.height !== this.core!.height) return
-    const hash = sha256(msg.bytes)
-    if (!this.world.verifySyncedCommit(this, msg.height, hash, msg.commit)) return
-    if (!this.world.isValidBlock(msg.bytes, msg.height)) return this.world.violation(`node ${this.id} was synced an invalid block at height ${msg.height}`)
-    this.storeBlock(msg.bytes)
-    this.world.decided(this, msg.height, msg.commit.round, hash, msg.commit, 'sync')
-    const queue: ConsensusInput[] = []
-    await this.commit(msg.height, msg.bytes, msg.commit, queue)
-    for (const input of queue) await this.process(input)
-  }
-
-  private scheduleGossip(inc: number): void {
+  /** Every gossipMs: the committed height (a liar claims a million). */
+  private scheduleStatus(inc: number): void {
     this.world.clock.schedule(this.world.scenario.gossipMs, () => {
       if (!this.up || this.incarnation !== inc) return
-      this.gossip()
-      this.scheduleGossip(inc)
+      if (this.behaviour !== 'silent') this.world.broadcast(this, { kind: 'status', height: this.behaviour === 'liar' ? 1_000_000 : this.committedHeight })
+      this.scheduleStatus(inc)
     })
   }
+}
 
-  /** Periodic re-broadcast of this node's recent messages and its height, standing in for CometBFT's gossip routines. */
-  private gossip(): void {
-    const core = this.core!
-    this.world.broadcast(this, { kind: 'status', height: core.height })
-    for (const m of this.own) {
-      const round = m.kind === 'vote' ? m.vote.round : m.kind === 'proposal' ? m.proposal.round : -1
-      if (round >= core.round - 1) this.world.broadcast(this, m)
-    }
-  }
-
-  private ownMessage(input: ConsensusInput): Message[] {
-    if (input.kind === 'vote' && input.vote.validator === this.key.address) return [{ kind: 'vote', vote: input.vote }]
-    if (input.kind === 'proposal' && input.proposal.proposer === this.key.address) {
-      const bytes = this.blocks.get(toHex(input.proposal.blockHash))
-      return bytes ? [{ kind: 'proposal', proposal: input.proposal, bytes }] : []
-    }
-    return []
-  }
+function describe(ctx: Record<string, unknown> | undefined): string {
+  if (!ctx) return ''
+  return JSON.stringify(ctx, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v instanceof Uint8Array ? toHex(v) : v))
 }

@@ -1,13 +1,28 @@
+import type { Message, SimNode } from './node.js'
 import { Prng } from './prng.js'
+import type { World } from './world.js'
 
 /**
  * Byzantine behaviours: `invalidProposer` proposes blocks the honest
  * validation rejects; `equivocator` sends a conflicting vote to half its
  * peers each time it votes; `twin` runs its key in two instances with
  * separate signers, which sign different votes whenever they see different
- * things.
+ * things; `silent` runs nothing (a scripted scenario forges its messages);
+ * `liar` is a full node outside the set that claims height 1,000,000 and
+ * answers block requests with a commit it forged.
  */
-export type Behaviour = 'honest' | 'invalidProposer' | 'equivocator' | 'twin'
+export type Behaviour = 'honest' | 'invalidProposer' | 'equivocator' | 'twin' | 'silent' | 'liar'
+
+/** A scripted adversary: message schedules the random network would not find. */
+export interface Script {
+  readonly name: string
+  /** delay of this message in ms, null to drop it, undefined to leave it to the scenario's network */
+  route?(from: SimNode, to: SimNode, msg: Message, nowMs: number): number | null | undefined
+  /** called once after every node started: forged messages are scheduled here */
+  setup?(world: World): void
+  /** the delay bound after GST when `route` delays beyond stableMaxDelayMs (economic invariant) */
+  readonly maxDelayAfterGstMs?: number
+}
 
 export interface ValidatorSpec {
   readonly power: bigint
@@ -52,6 +67,11 @@ export interface Scenario {
   readonly slowLinks: readonly (readonly [number, number])[]
   readonly powerChanges: readonly PowerChange[]
   readonly gossipMs: number
+  /** the driver's commit pause (timeout_commit) */
+  readonly blockTimeMs: number
+  /** nodes outside the validator set */
+  readonly extraNodes?: readonly Behaviour[]
+  readonly script?: Script
 }
 
 const BYZANTINE: Behaviour[] = ['invalidProposer', 'equivocator', 'twin']
@@ -80,6 +100,7 @@ export function makeScenario(seed: number, heights: number): Scenario {
     slowLinks: Array.from({ length: n < 2 ? 0 : rng.int(0, n) }, () => [rng.int(0, n - 1), rng.int(0, n - 1)] as const),
     powerChanges: makePowerChanges(rng, behaviours, heights, joiner),
     gossipMs: rng.int(200, 600),
+    blockTimeMs: rng.int(0, 400),
   }
 }
 

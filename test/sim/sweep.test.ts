@@ -16,7 +16,8 @@ t.test(`deterministic simulation: ${SEEDS} seeds × ${HEIGHTS} heights, no invar
   const summary = summarize(results)
   t.comment(JSON.stringify(summary))
   t.equal(summary.violations, 0, 'agreement, validity, liveness and evidence hold on every seed')
-  t.equal(summary.heights, SEEDS * HEIGHTS, 'every run decided every height')
+  t.equal(results.filter((r) => r.heights < HEIGHTS).length, 0, 'every run decided every height')
+  t.ok(summary.economicChecks > 0, 'the economic invariant was exercised')
   t.ok(summary.evidence > 0, 'double signing was detected')
 })
 

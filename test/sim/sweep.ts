@@ -7,6 +7,8 @@ export interface SweepSummary {
   readonly violations: number
   readonly failedSeeds: number[]
   readonly evidence: number
+  /** (height, honest validator) pairs whose presence in the canonical commit was checked */
+  readonly economicChecks: number
   readonly wallMs: number
   readonly slowestSeed: {
     readonly seed: number
@@ -47,6 +49,7 @@ export function summarize(results: RunResult[]): SweepSummary {
     violations: results.reduce((a, r) => a + r.violations.length, 0),
     failedSeeds: failed.map((r) => r.seed),
     evidence: results.reduce((a, r) => a + r.evidence, 0),
+    economicChecks: results.reduce((a, r) => a + r.economicChecks, 0),
     wallMs: results.reduce((a, r) => a + r.wallMs, 0),
     slowestSeed: slowest && {
       seed: slowest.seed,

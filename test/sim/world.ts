@@ -4,7 +4,10 @@ import { sha256 } from '../../core/hash.js'
 import { KeyPair, verifySignature } from '../../core/keys.js'
 import {
   ValidatorSet,
+  commitFromEncodable,
+  commitToEncodable,
   verifyCommit,
+  voteSignBytes,
   verifyEvidence,
   type Commit,
   type Evidence,
@@ -21,6 +24,15 @@ import { makeScenario, type Scenario } from './scenario.js'
 export const MAX_ROUNDS_AFTER_GST = 6
 const EVENT_BUDGET = 3_000_000
 
+/** A decoded toy block: `[height, round, proposer, invalid, lastCommit]`. */
+export interface ToyBlock {
+  readonly height: number
+  readonly round: number
+  readonly proposer: string
+  readonly invalid: boolean
+  readonly lastCommit: Commit | null
+}
+
 export interface RunResult {
   readonly seed: number
   readonly validators: number
@@ -36,10 +48,13 @@ export interface RunResult {
   readonly messages: number
   readonly evidence: number
   readonly refusals: number
+  /** (height, honest validator) pairs the economic invariant checked */
+  readonly economicChecks: number
 }
 
 const keyPool: KeyPair[] = []
-function simKey(i: number): KeyPair {
+/** The key of validator (or extra node) `i`: the same in every run. */
+export function simKey(i: number): KeyPair {
   while (keyPool.length <= i) keyPool.push(new KeyPair(sha256(`attrchain/sim/validator/${keyPool.length}`)))
   return keyPool[i]!
 }
@@ -59,7 +74,13 @@ export class World {
   private readonly firstEntered = new Map<number, number>()
   private readonly verified = new Map<string, boolean>()
   private readonly byzantineAddresses = new Set<string>()
+  /** first time (at or after GST) an honest validator sent each precommit, by validator/height/round/block */
+  private readonly precommitSent = new Map<string, number>()
+  /** who built each block and when */
+  private readonly builders = new Map<string, { node: SimNode; at: number }>()
+  private readonly decodedBlocks = new Map<string, ToyBlock | null>()
   messages = 0
+  economicChecks = 0
   evidenceCount = 0
   refusals = 0
 
@@ -73,6 +94,11 @@ export class World {
     scenario.validators.forEach((v, i) => {
       if (v.behaviour === 'twin') this.nodes.push(new SimNode(this.nodes.length, i, simKey(i), 'twin', this))
     })
+    // full nodes outside the set (a lying sync peer); keys after the validators'
+    for (const [j, b] of (scenario.extraNodes ?? []).entries()) {
+      const index = scenario.validators.length + j
+      this.nodes.push(new SimNode(this.nodes.length, index, simKey(index), b, this))
+    }
     this.buildSets()
   }
 
@@ -122,6 +148,13 @@ export class World {
   send(from: SimNode, to: SimNode, msg: Message): void {
     const s = this.scenario
     const now = this.clock.now
+    const scripted = s.script?.route?.(from, to, msg, now)
+    if (scripted === null) return
+    if (scripted !== undefined) {
+      this.messages++
+      this.clock.schedule(scripted, () => to.deliver(msg, from))
+      return
+    }
     const unstable = now < s.gstMs
     if (unstable && (this.partitioned(from, to, now) || this.rng.chance(s.dropRate))) return
     const slow = unstable && s.slowLinks.some(([f, t]) => f === from.validatorIndex && t === to.validatorIndex)
@@ -131,6 +164,12 @@ export class World {
       this.messages++
       this.clock.schedule(this.rng.int(1, maxDelay), () => to.deliver(msg, from))
     }
+  }
+
+  /** A scripted message: delivered to `to` at virtual time `atMs` as if `from` sent it (no network rules apply). */
+  inject(from: SimNode, to: SimNode, msg: Message, atMs: number): void {
+    this.messages++
+    this.clock.schedule(atMs - this.clock.now, () => to.deliver(msg, from))
   }
 
   /** The equivocators' split of the peers at a height: fixed for the height, so that the two sides see consistent stories. */
@@ -144,14 +183,66 @@ export class World {
     )
   }
 
-  makeBlock(height: number, round: number, proposer: string, invalid: boolean): Uint8Array {
-    return encode([height, round, fromHex(proposer), invalid])
+  /** A toy block; it carries the proposer's lastCommit (the commit of height − 1 as the driver holds it). */
+  makeBlock(height: number, round: number, proposer: string, invalid: boolean, lastCommit: Commit | null): Uint8Array {
+    return encode([height, round, fromHex(proposer), invalid, lastCommit ? commitToEncodable(lastCommit) : null])
   }
 
-  /** The honest validation rule: the block is for this height and not marked invalid. */
+  decodeBlock(bytes: Uint8Array): ToyBlock | null {
+    const key = toHex(sha256(bytes))
+    let b = this.decodedBlocks.get(key)
+    if (b !== undefined) return b
+    try {
+      const v = decode(bytes) as unknown[]
+      if (!Array.isArray(v) || v.length !== 5 || typeof v[0] !== 'number' || typeof v[1] !== 'number' || !(v[2] instanceof Uint8Array) || typeof v[3] !== 'boolean') b = null
+      else b = { height: v[0], round: v[1], proposer: toHex(v[2]), invalid: v[3], lastCommit: v[4] === null ? null : commitFromEncodable(v[4] as never) }
+    } catch {
+      b = null
+    }
+    this.decodedBlocks.set(key, b)
+    return b
+  }
+
+  /**
+   * The honest validation rule: the block is for this height, not marked
+   * invalid, and its lastCommit is a commit of the block decided at
+   * height − 1 (none at height 1).
+   */
   isValidBlock(bytes: Uint8Array, height: number): boolean {
-    const v = decode(bytes)
-    return Array.isArray(v) && v[0] === height && v[3] === false
+    const b = this.decodeBlock(bytes)
+    if (!b || b.height !== height || b.invalid) return false
+    if (height === 1) return b.lastCommit === null
+    const previous = this.decisions.get(height - 1)
+    return b.lastCommit !== null && previous !== undefined && this.commitVerifies(b.lastCommit, height - 1, previous.hash)
+  }
+
+  /** verifyCommit with the memoised signature check (the rule is the same). */
+  private commitVerifies(c: Commit, height: number, hash: string): boolean {
+    if (c.height !== height || toHex(c.blockHash) !== hash) return false
+    const set = this.setFor(height)
+    let power = 0n
+    let previous = ''
+    for (const { validator, signature } of c.signatures) {
+      const member = set.get(validator)
+      if (validator <= previous || !member) return false
+      previous = validator
+      const vote = { type: 'precommit' as const, height, round: c.round, blockHash: c.blockHash, validator }
+      if (!this.verifier(member.pubKey, voteSignBytes(this.chainId, vote), signature)) return false
+      power += member.power
+    }
+    return 3n * power > 2n * set.totalPower
+  }
+
+  /** An honest node built this block (for the economic invariant: when its lastCommit was taken). */
+  built(node: SimNode, hash: string): void {
+    if (!this.builders.has(hash)) this.builders.set(hash, { node, at: this.clock.now })
+  }
+
+  /** An honest validator sent a vote (the first send at or after GST of each precommit is kept). */
+  sentVote(node: SimNode, vote: Vote): void {
+    if (!node.honest || vote.type !== 'precommit' || vote.blockHash === null || this.clock.now < this.scenario.gstMs) return
+    const key = `${vote.validator}/${vote.height}/${vote.round}/${toHex(vote.blockHash)}`
+    if (!this.precommitSent.has(key)) this.precommitSent.set(key, this.clock.now)
   }
 
   registerBlock(bytes: Uint8Array): void {
@@ -188,14 +279,10 @@ export class World {
     }
   }
 
-  verifySyncedCommit(node: SimNode, height: number, blockHash: Uint8Array, commit: Commit): boolean {
-    try {
-      verifyCommit(commit, this.setFor(height), this.chainId, { height, blockHash })
-      return true
-    } catch (e) {
-      if (node.honest) this.violation(`node ${node.id} was sent a commit that does not verify: ${(e as Error).message}`)
-      return false
-    }
+  verifySyncedCommit(node: SimNode, from: SimNode, height: number, blockHash: Uint8Array, commit: Commit): boolean {
+    if (this.commitVerifies(commit, height, toHex(blockHash))) return true
+    if (from.honest) this.violation(`node ${node.id} was sent by honest node ${from.id} a commit that does not verify`)
+    return false
   }
 
   evidence(node: SimNode, ev: Evidence): void {
@@ -225,17 +312,28 @@ export class World {
     if (node.honest && !this.byzantineAddresses.has(validator)) this.violation(`node ${node.id} rejected a message of honest ${validator}: ${code} ${reason}`)
   }
 
-  refused(node: SimNode, e: unknown): void {
+  /**
+   * The signer refused. While a restarted driver replays its WAL it asks
+   * again for what it signed before the crash (the same request is answered
+   * with the same signature, an earlier one is refused): counted. Anywhere
+   * else an honest node's signer must never refuse.
+   */
+  refused(node: SimNode, e: unknown, replaying: boolean): void {
     this.refusals++
     const code = (e as { code?: string }).code
-    if (code !== 'CONSENSUS_ERROR_DOUBLE_SIGN' && code !== 'CONSENSUS_ERROR_SIGN_REGRESSION') throw e
-    if (node.honest) this.violation(`the signer of honest node ${node.id} refused: ${code}`)
+    if (code !== 'CONSENSUS_ERROR_DOUBLE_SIGN' && code !== 'CONSENSUS_ERROR_SIGN_REGRESSION') {
+      this.violation(`the signer of node ${node.id} failed: ${(e as Error).message}`)
+      return
+    }
+    if (node.honest && !replaying) this.violation(`the signer of honest node ${node.id} refused: ${code}`)
   }
 
   async run(): Promise<RunResult> {
     const started = performance.now()
     const s = this.scenario
     for (const node of this.nodes) await node.start()
+    await this.settle()
+    s.script?.setup?.(this)
     for (const c of s.crashes) {
       const node = this.nodes[c.node]!
       this.clock.schedule(c.atMs, () => node.crash())
@@ -245,6 +343,7 @@ export class World {
     let events = 0
     for (let e = this.clock.next(); e; e = this.clock.next()) {
       await e.run()
+      await this.settle()
       if (++events > EVENT_BUDGET) {
         this.violation(`event budget of ${EVENT_BUDGET} exhausted`)
         break
@@ -252,7 +351,59 @@ export class World {
       if (this.done() || this.clock.now > deadline) break
     }
     this.checkLiveness()
+    this.checkEconomics()
     return this.result(events, performance.now() - started)
+  }
+
+  /** Virtual time advances only when every live driver is idle: await each one's queue until none has new work. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      let idle = true
+      for (const n of this.nodes) {
+        const d = n.driver
+        if (!d) continue
+        const q = d.settled()
+        await q
+        if (d.settled() !== q) idle = false
+      }
+      if (idle) return
+    }
+  }
+
+  /**
+   * The economic invariant (issue 11: an honest validator that is up is
+   * never counted absent, so never jailed or slashed for downtime), on
+   * canonical commits: for every committed block H + 1 built by an honest
+   * proposer that decided H itself and ran without a crash from entering H
+   * to building H + 1, every honest validator's precommit for H's block in
+   * the commit's round that was sent at or after GST, after the proposer
+   * entered H, and at least the post-GST delay bound before the block was
+   * built, is in the block's lastCommit. Downtime (DESIGN §5) counts exactly
+   * the validators missing from lastCommit.
+   */
+  private checkEconomics(): void {
+    const bound = this.scenario.script?.maxDelayAfterGstMs ?? this.scenario.stableMaxDelayMs
+    for (const [height, d] of this.decisions) {
+      const bytes = this.registry.get(d.hash)
+      const block = bytes && this.decodeBlock(bytes)
+      const builder = this.builders.get(d.hash)
+      if (!block || !block.lastCommit || !builder || !builder.node.honest) continue
+      const h = height - 1
+      const entered = builder.node.enteredAt.get(h)
+      if (entered === undefined || builder.node.chain.get(h)?.via !== 'consensus') continue
+      if (builder.node.crashTimes.some((t) => t >= entered && t <= builder.at)) continue
+      const lc = block.lastCommit
+      const signers = new Set(lc.signatures.map((x) => x.validator))
+      for (const v of this.setFor(h).validators) {
+        if (this.byzantineAddresses.has(v.address)) continue
+        const sent = this.precommitSent.get(`${v.address}/${h}/${lc.round}/${toHex(lc.blockHash)}`)
+        if (sent === undefined || sent < entered || sent + bound >= builder.at) continue
+        this.economicChecks++
+        if (!signers.has(v.address)) {
+          this.violation(`economics: honest validator ${v.address} precommitted height ${h} at t=${sent}ms but block ${height} (built by node ${builder.node.id} at t=${builder.at}ms) counts it absent`)
+        }
+      }
+    }
   }
 
   private honestNodes(): SimNode[] {
@@ -298,6 +449,7 @@ export class World {
       messages: this.messages,
       evidence: this.evidenceCount,
       refusals: this.refusals,
+      economicChecks: this.economicChecks,
     }
   }
 }
