@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import {
   chooseBackend, ed25519Backend, ed25519PreCheck, hasSmallOrder, isCanonicalPoint, isCanonicalScalar,
@@ -101,4 +102,15 @@ t.test('the backend falls back to node:crypto when sodium-native cannot be loade
     for (const v of vectors) t.equal(withPreCheck(backend.raw)(v.pk, v.msg, v.sig), v.valid, `fallback: ${v.name}`)
   }
   t.equal(chooseBackend(requireSodium).name, 'sodium-native')
+})
+
+t.test('a worker thread (as the verifier runs them) loads the same backend', async (t) => {
+  const url = new URL('../../../core/ed25519.mjs', import.meta.url).href
+  const worker = new Worker(`import(${JSON.stringify(url)}).then((m) => require('node:worker_threads').parentPort.postMessage(m.ed25519Backend.name))`, { eval: true })
+  const name = await new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  await worker.terminate()
+  t.equal(name, ed25519Backend.name)
 })
