@@ -340,7 +340,14 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
         for (const input of held) await this.input(input)
         return
       }
-      if (lastCommit && lastCommit.height === height) this.lastCommit = lastCommit
+      if (lastCommit && lastCommit.height === height) {
+        // Precommits for the synced height that this node already held (in the core, or that came during
+        // the pause) join the synced commit, so the next proposal does not count their validators absent.
+        const known = this.state?.height === height ? this.state.rounds.get(lastCommit.round)?.precommits.votesFor(lastCommit.blockHash) ?? [] : []
+        this.lastCommit = lastCommit
+        for (const vote of known) this.addLatePrecommit(vote)
+        for (const input of held) if (input.kind === 'vote' && input.vote.height === height) this.addLatePrecommit(input.vote)
+      }
       this.prepared.clear()
       for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
       for (const h of [...this.future.keys()]) if (h <= height) this.future.delete(h)
