@@ -186,11 +186,20 @@ function ceilingReceiptsPerSec(genesis: Genesis, receiptsPerTx: number, txBytes:
   return (txsPerBlock * receiptsPerTx * 1000) / Math.max(1, blockTimeMs)
 }
 
-/** Txs one operator can have held by the node beyond the committed ones: its share of the mempool, at most the future-nonce window. */
-function mempoolSlackPerOperator(operators: number, txBytes: number): number {
+/**
+ * Txs one operator can have held by a node beyond the committed ones: the
+ * future-nonce window, or the whole mempool if smaller. Not an equal share:
+ * under a flood the mempool is first come, first served, and one operator
+ * may hold far more than 1 / operators of it (a run with equal shares ran
+ * out of stock).
+ */
+function mempoolSlackPerOperator(txBytes: number): number {
   const m = defaultMempoolOptions
-  return Math.min(m.maxFutureNonces, Math.ceil(m.maxTxs / operators), Math.ceil(m.maxBytes / txBytes / operators))
+  return Math.min(m.maxFutureNonces, m.maxTxs, Math.ceil(m.maxBytes / txBytes))
 }
+
+/** Cap on the hex of the pre-signed txs of one case (the harness's heap); past it the operators sign on the fly, counted in `signedLiveInWindow`. */
+const PRESIGN_BUDGET_HEX_CHARS = 1.5e9
 
 /** p50 / p99 / max of samples, ms. */
 function spread(samples: number[]): Record<string, number | null> {
@@ -286,7 +295,8 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     const txBytes = (signJob(jobOf(0, 1))[0].hex.length - 2) / 2
     const ceiling = ceilingReceiptsPerSec(genesis, c.receiptsPerTx, txBytes, blockTimeMs)
     // Everything the chain could commit in the window and one block more, plus what the mempools can hold, plus a batch.
-    const perOp = Math.ceil((ceiling * (c.durationS + blockTimeMs / 1000)) / c.receiptsPerTx / c.operators) + mempoolSlackPerOperator(c.operators, txBytes) + RPC_MAX_BATCH
+    const wanted = Math.ceil((ceiling * (c.durationS + blockTimeMs / 1000)) / c.receiptsPerTx / c.operators) + mempoolSlackPerOperator(txBytes) + RPC_MAX_BATCH
+    const perOp = Math.min(wanted, Math.floor(PRESIGN_BUDGET_HEX_CHARS / (2 * txBytes) / c.operators))
     log(`  pre-signing ${perOp} txs of ${txBytes} B per operator (chain ceiling ${round(ceiling)} receipts/s)`)
     const t0 = nowMs()
     const stocks = await presign(keys.map((_, i) => jobOf(i, perOp)))
@@ -339,7 +349,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,
       peakRssMiB: nodes.map((n) => { const b = n.peakRssBytes(); return b === null ? null : round(b / 2 ** 20) }),
       heightsAtEnd,
-      presign: { perOperator: perOp, txBytes, seconds: round(presignS, 1), ceilingReceiptsPerSec: round(ceiling) },
+      presign: { perOperator: perOp, wantedPerOperator: wanted, txBytes, seconds: round(presignS, 1), ceilingReceiptsPerSec: round(ceiling) },
       signedLiveInWindow: ops.reduce((x, op) => x + op.signedLive, 0),
       ...figures,
     }
@@ -380,7 +390,7 @@ export async function runOverload(opts: BenchOptions): Promise<Record<string, un
       operators: opts.floodOperators, operatorAccounts: `devAccountKey(${FIRST_OPERATOR_ACCOUNT}..${FIRST_OPERATOR_ACCOUNT + opts.floodOperators - 1})`,
       models: 'one per operator, registered by it over the bench Datanet', payer: 'the operator itself', attributionPerReceipt: 2,
       submit: `open loop: one tx_send JSON-RPC batch (≤ ${RPC_MAX_BATCH} txs, ≤ 4 MiB hex) in flight per operator; refused txs (any reason but TX_ERROR_*) sent again first, from the lowest refused nonce, after a ${REFUSAL_PAUSE_MS} ms pause`,
-      spread: 'operator i sends to node i mod validators', presign: 'worker threads, before the window, enough for the chain ceiling over the window plus the mempool share',
+      spread: 'operator i sends to node i mod validators', presign: 'worker threads, before the window: the chain ceiling over the window per operator, plus the most one operator can have held (future-nonce window or the whole mempool), plus a batch',
       commitTime: 'first newBlocks announcement of the block on any node',
     },
     cases,
