@@ -167,8 +167,9 @@ export interface Contribution {
   receipts: number
   /** parts per million of receipt attribution, summed over receipts */
   weightSharePpm: number
-  /** direct attribution credits + pool rewards already claimed */
+  /** direct attribution credits (pool rewards are counted in the contributor's RewardPosition, issue 12) */
   earned: bigint
+  /** the pool's debt for this contribution's weight at acceptance; never changed by claims */
   rewardDebt: bigint
   seq: number
 }
@@ -176,6 +177,21 @@ export const ContributionCodec = record<Contribution>({
   id: 'hex', datanetId: 'hex', contributor: 'hex', dataHash: 'hex', metadataUri: 'str', status: 'str', weight: 'uint', bond: 'big',
   receipts: 'uint', weightSharePpm: 'uint', earned: 'big', rewardDebt: 'big', seq: 'uint',
 })
+
+/**
+ * A contributor's stake in one Datanet's pool (issue 12): the sum of the
+ * weights of its accepted contributions there and the sum of their debts,
+ * so that pending rewards and `claim` cost one read per Datanet, not one per
+ * contribution. `claimedAcc` is the pool's accumulator at the last claim
+ * (for a contribution's `unclaimed`); `seq` numbers the address's positions
+ * from 1 in the order they were opened.
+ */
+export interface RewardPosition { datanetId: Hex; shares: bigint; rewardDebt: bigint; claimedAcc: bigint; seq: number }
+export const RewardPositionCodec = record<RewardPosition>({ datanetId: 'hex', shares: 'big', rewardDebt: 'big', claimedAcc: 'big', seq: 'uint' })
+
+/** How many RewardPositions an address has and where its next bounded `claim` starts (1-based seq). */
+export interface RewardPositions { count: number; cursor: number }
+export const RewardPositionsCodec = record<RewardPositions>({ count: 'uint', cursor: 'uint' })
 
 export interface ModelProvenance { datanetId: Hex; weight: number }
 export interface Model {

@@ -8,8 +8,8 @@ import type { CreditBook } from './distribution.js'
 import { K } from './keys.js'
 import {
   AccountCodec, AllowanceCodec, ValidatorCodec, AddressListCodec, DelegationCodec, UnbondingCodec, DatanetCodec,
-  ContributionCodec, ModelCodec, LedgerCodec, ChainMetaCodec, IdRefCodec, IdListCodec,
-  type Codec, type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
+  ContributionCodec, ModelCodec, LedgerCodec, ChainMetaCodec, IdRefCodec, RewardPositionCodec, RewardPositionsCodec,
+  type RewardPosition, type Codec, type Account, type Validator, type Datanet, type Contribution, type Model, type ChainMeta, type Role, type Ledger,
 } from './entities.js'
 import { emptyPool, creditPool, pending, debtFor } from './pool.js'
 import { computeValidatorSet } from './validatorSet.js'
@@ -84,11 +84,6 @@ export function addLedger(s: BlockState, a: Address, role: Role, amount: bigint)
 
 export function emptyLedger(): Ledger {
   return { contributor: 0n, modelOwner: 0n, operator: 0n, validator: 0n, delegator: 0n, treasury: 0n }
-}
-
-function pushId(s: BlockState, key: string, id: string): void {
-  const l = s.get(IdListCodec, key) ?? { ids: [] }
-  s.set(IdListCodec, key, { ids: [...l.ids, id] })
 }
 
 // ---------------------------------------------------------------- checks shared with the mempool
@@ -351,9 +346,31 @@ function review(ctx: ExecContext, from: Address, id: Hex, accept: boolean, weigh
   addBalance(s, c.contributor, c.bond)
   const pool = { ...dn.pool, totalShares: dn.pool.totalShares + BigInt(weight) }
   s.set(DatanetCodec, K.datanet(dn.id), { ...dn, accepted: dn.accepted + 1, pool })
-  s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt: debtFor(pool, BigInt(weight)) })
-  pushId(s, K.contributionsOf(c.contributor), id)
+  const rewardDebt = debtFor(pool, BigInt(weight))
+  s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt })
+  addToPosition(s, c.contributor, dn.id, BigInt(weight), rewardDebt, pool.accPerShare)
   return []
+}
+
+/**
+ * Add an accepted contribution's weight and debt to its contributor's
+ * position in the Datanet's pool, opening the position on first use. One
+ * position per (contributor, Datanet) whatever the number of contributions
+ * (issue 12). Paying `⌊Σw·acc⌋ − Σ⌈w·acc_join⌉` never exceeds the exact sum
+ * of the contributions' shares, so the pool stays solvent (state/pool.ts).
+ */
+function addToPosition(s: BlockState, contributor: Address, datanetId: Hex, weight: bigint, debt: bigint, acc: bigint): void {
+  const key = K.rewardPosition(contributor, datanetId)
+  const p = s.get(RewardPositionCodec, key)
+  if (p) {
+    s.set(RewardPositionCodec, key, { ...p, shares: p.shares + weight, rewardDebt: p.rewardDebt + debt })
+    return
+  }
+  const n = s.get(RewardPositionsCodec, K.rewardPositions(contributor)) ?? { count: 0, cursor: 1 }
+  const seq = n.count + 1
+  s.set(RewardPositionsCodec, K.rewardPositions(contributor), { ...n, count: seq })
+  s.set(IdRefCodec, K.rewardPositionBySeq(contributor, seq), { id: datanetId })
+  s.set(RewardPositionCodec, key, { datanetId, shares: weight, rewardDebt: debt, claimedAcc: acc, seq })
 }
 
 function registerModel(ctx: ExecContext, stx: SignedTx, call: Extract<TxCall, { type: 'registerModel' }>): ReceiptRecord[] {
@@ -543,21 +560,32 @@ function payDatanetPools(ctx: ExecContext, work: ReceiptWork, model: Model, C: b
   return C - credited
 }
 
-/** Pay out everything the sender has accrued in Datanet and delegator pools (DESIGN §4). */
+/**
+ * Most Datanet positions one `claim` pays (issue 12): a claim costs at most
+ * this many pool reads whatever the sender's history. An address with more
+ * positions is paid in turns: each claim starts where the last one stopped.
+ */
+export const MAX_CLAIM_POSITIONS = 256
+
+/** Pay out what the sender has accrued in Datanet pools (up to MAX_CLAIM_POSITIONS of them) and delegator pools (DESIGN §4). */
 function claim(ctx: ExecContext, from: Address): ReceiptRecord[] {
   const s = ctx.state
   let total = 0n
-  const mine = s.get(IdListCodec, K.contributionsOf(from))?.ids ?? []
-  for (const id of mine) {
-    const c = s.get(ContributionCodec, K.contribution(id)) as Contribution
-    const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
-    const owed = pending(dn.pool, BigInt(c.weight), c.rewardDebt)
+  const n = s.get(RewardPositionsCodec, K.rewardPositions(from))
+  const turn = n ? Math.min(n.count, MAX_CLAIM_POSITIONS) : 0
+  for (let i = 0; i < turn; i++) {
+    const seq = ((n!.cursor - 1 + i) % n!.count) + 1
+    const datanetId = (s.get(IdRefCodec, K.rewardPositionBySeq(from, seq)) as { id: Hex }).id
+    const p = s.get(RewardPositionCodec, K.rewardPosition(from, datanetId)) as RewardPosition
+    const dn = s.get(DatanetCodec, K.datanet(datanetId)) as Datanet
+    const owed = pending(dn.pool, p.shares, p.rewardDebt)
     if (owed === 0n) continue
     s.set(DatanetCodec, K.datanet(dn.id), { ...dn, pool: { ...dn.pool, balance: dn.pool.balance - owed } })
-    s.set(ContributionCodec, K.contribution(id), { ...c, earned: c.earned + owed, rewardDebt: c.rewardDebt + owed })
+    s.set(RewardPositionCodec, K.rewardPosition(from, datanetId), { ...p, rewardDebt: p.rewardDebt + owed, claimedAcc: dn.pool.accPerShare })
     addLedger(s, from, 'contributor', owed)
     total += owed
   }
+  if (n && n.count > MAX_CLAIM_POSITIONS) s.set(RewardPositionsCodec, K.rewardPositions(from), { ...n, cursor: ((n.cursor - 1 + turn) % n.count) + 1 })
   const validators = s.get(AddressListCodec, K.delegationsOf(from))?.items ?? []
   for (const va of validators) {
     const v = s.get(ValidatorCodec, K.validator(va)) as Validator

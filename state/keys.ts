@@ -20,7 +20,10 @@ export const K = {
   datanetBySeq: (n: number) => `dnseq/${seq(n)}`,
   contribution: (id: string) => `ctb/${id}`,
   datanetContribution: (datanetId: string, n: number) => `dnctb/${datanetId}/${seq(n)}`,
-  contributionsOf: (contributor: string) => `myctb/${contributor}`,
+  // `myctb/` (an id list per contributor that grew with every accepted contribution) is retired (issue 12)
+  rewardPosition: (contributor: string, datanetId: string) => `rpos/${contributor}/${datanetId}`,
+  rewardPositionBySeq: (contributor: string, n: number) => `rposseq/${contributor}/${seq(n)}`,
+  rewardPositions: (contributor: string) => `rposn/${contributor}`,
   model: (id: string) => `model/${id}`,
   modelBySeq: (n: number) => `mseq/${seq(n)}`,
   ledger: (a: string) => `ledger/${a}`,

@@ -6,11 +6,11 @@ import type { StateStore } from './store.js'
 import { BlockState } from './blockState.js'
 import { K } from './keys.js'
 import {
-  AccountCodec, AddressListCodec, ContributionCodec, DatanetCodec, DelegationCodec, IdListCodec, IdRefCodec, LedgerCodec,
+  AccountCodec, AddressListCodec, ContributionCodec, DatanetCodec, DelegationCodec, IdRefCodec, LedgerCodec, RewardPositionCodec, RewardPositionsCodec,
   MissedCodec, ModelCodec, UnbondingCodec, ValidatorCodec, ValidatorSetCodec, ChainMetaCodec, AllowanceCodec, ROLES,
-  type Contribution, type Datanet, type Model, type Validator, type ContributionStatus,
+  type Contribution, type Datanet, type RewardPosition, type Model, type Validator, type ContributionStatus,
 } from './entities.js'
-import { pending } from './pool.js'
+import { pending, debtFor } from './pool.js'
 import type { ChainConfig } from './executeBlock.js'
 
 /**
@@ -58,12 +58,20 @@ export class StateQueries {
     return formatAmount(this.view().get(AllowanceCodec, K.allowance(payer, operator))?.amount ?? 0n)
   }
 
+  /**
+   * Datanet pool rewards over the address's positions (one per Datanet it
+   * has accepted contributions in; at most MAX_QUERY_POSITIONS are read, in
+   * the order they were opened, so the cost does not grow with the number of
+   * contributions, issue 12) plus delegator pool rewards.
+   */
   private pendingRewards(s: BlockState, address: Address): bigint {
     let total = 0n
-    for (const id of s.get(IdListCodec, K.contributionsOf(address))?.ids ?? []) {
-      const c = s.get(ContributionCodec, K.contribution(id)) as Contribution
-      const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
-      total += pending(dn.pool, BigInt(c.weight), c.rewardDebt)
+    const count = Math.min(s.get(RewardPositionsCodec, K.rewardPositions(address))?.count ?? 0, MAX_QUERY_POSITIONS)
+    for (let n = 1; n <= count; n++) {
+      const datanetId = (s.get(IdRefCodec, K.rewardPositionBySeq(address, n)) as { id: Hex }).id
+      const p = s.get(RewardPositionCodec, K.rewardPosition(address, datanetId)) as RewardPosition
+      const dn = s.get(DatanetCodec, K.datanet(datanetId)) as Datanet
+      total += pending(dn.pool, p.shares, p.rewardDebt)
     }
     for (const va of s.get(AddressListCodec, K.delegationsOf(address))?.items ?? []) {
       const v = s.get(ValidatorCodec, K.validator(va)) as Validator
@@ -128,17 +136,27 @@ export class StateQueries {
   datanets(opts: { owner?: Address; offset?: number; limit?: number } = {}): Record<string, unknown>[] {
     const s = this.view()
     const count = s.get(ChainMetaCodec, K.meta())?.datanets ?? 0
-    const all = page(count, opts, (n) => s.get(DatanetCodec, K.datanet((s.get(IdRefCodec, K.datanetBySeq(n)) as { id: Hex }).id)) as Datanet, (d) => !opts.owner || d.owner === opts.owner)
+    const all = page(count, opts, (n) => s.get(DatanetCodec, K.datanet((s.get(IdRefCodec, K.datanetBySeq(n)) as { id: Hex }).id)) as Datanet, opts.owner ? (d) => d.owner === opts.owner : null)
     return all.map((d) => this.datanetJson(d))
   }
 
   private contributionJson(s: BlockState, c: Contribution): Record<string, unknown> {
+    if (c.status !== 'accepted') return this.contributionFields(c, c.earned, 0n)
     const dn = s.get(DatanetCodec, K.datanet(c.datanetId)) as Datanet
-    const unclaimed = c.status === 'accepted' ? pending(dn.pool, BigInt(c.weight), c.rewardDebt) : 0n
+    // pool rewards since acceptance, and the part of them accrued since the contributor's last claim in this Datanet
+    const w = BigInt(c.weight)
+    const fromPool = pending(dn.pool, w, c.rewardDebt)
+    const claimedAcc = s.get(RewardPositionCodec, K.rewardPosition(c.contributor, c.datanetId))?.claimedAcc ?? 0n
+    const claimedDebt = debtFor({ ...dn.pool, accPerShare: claimedAcc }, w)
+    const unclaimed = pending(dn.pool, w, claimedDebt > c.rewardDebt ? claimedDebt : c.rewardDebt)
+    return this.contributionFields(c, c.earned + fromPool, unclaimed)
+  }
+
+  private contributionFields(c: Contribution, earned: bigint, unclaimed: bigint): Record<string, unknown> {
     return {
       id: c.id, datanetId: c.datanetId, contributor: c.contributor, dataHash: c.dataHash, metadataUri: c.metadataUri, status: c.status,
       weight: c.weight, bond: formatAmount(c.bond), receipts: c.receipts, weightSharePpm: c.weightSharePpm,
-      earned: formatAmount(c.earned + unclaimed), unclaimed: formatAmount(unclaimed),
+      earned: formatAmount(earned), unclaimed: formatAmount(unclaimed),
     }
   }
 
@@ -153,7 +171,7 @@ export class StateQueries {
     const dn = s.get(DatanetCodec, K.datanet(datanetId))
     if (!dn) return null
     const get = (n: number) => s.get(ContributionCodec, K.contribution((s.get(IdRefCodec, K.datanetContribution(datanetId, n)) as { id: Hex }).id)) as Contribution
-    return page(dn.contributions, opts, get, (c) => !opts.status || c.status === opts.status).map((c) => this.contributionJson(s, c))
+    return page(dn.contributions, opts, get, opts.status ? (c) => c.status === opts.status : null).map((c) => this.contributionJson(s, c))
   }
 
   private modelJson(m: Model): Record<string, unknown> {
@@ -172,7 +190,7 @@ export class StateQueries {
     const s = this.view()
     const count = s.get(ChainMetaCodec, K.meta())?.models ?? 0
     const get = (n: number) => s.get(ModelCodec, K.model((s.get(IdRefCodec, K.modelBySeq(n)) as { id: Hex }).id)) as Model
-    return page(count, opts, get, (m) => !opts.owner || m.owner === opts.owner).map((m) => this.modelJson(m))
+    return page(count, opts, get, opts.owner ? (m) => m.owner === opts.owner : null).map((m) => this.modelJson(m))
   }
 
   attribution(address: Address): { address: Address; earned: Record<string, string>; total: string } {
@@ -188,14 +206,25 @@ export class StateQueries {
   }
 }
 
+/** Most Datanet positions `account_get`'s pendingRewards reads (an address with more sees the sum over its first 1,000). */
+export const MAX_QUERY_POSITIONS = 1000
+
 export const DEFAULT_PAGE_LIMIT = 100
 export const MAX_PAGE_LIMIT = 1000
 
-/** Items 1..count by sequence, filtered, then offset/limit (limit ≤ MAX_PAGE_LIMIT). */
-function page<T>(count: number, opts: { offset?: number; limit?: number }, get: (n: number) => T, keep: (t: T) => boolean): T[] {
+/**
+ * Items 1..count by sequence, filtered, then offset/limit (limit ≤ MAX_PAGE_LIMIT).
+ * Without a filter the page is read directly (offset + 1 … offset + limit),
+ * so a deep page costs no more than the first (issue 12).
+ */
+function page<T>(count: number, opts: { offset?: number; limit?: number }, get: (n: number) => T, keep: ((t: T) => boolean) | null): T[] {
   const offset = opts.offset ?? 0
   const limit = Math.min(opts.limit ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
   const out: T[] = []
+  if (keep === null) {
+    for (let n = offset + 1; n <= count && out.length < limit; n++) out.push(get(n))
+    return out
+  }
   let skipped = 0
   for (let n = 1; n <= count && out.length < limit; n++) {
     const item = get(n)
