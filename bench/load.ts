@@ -212,6 +212,10 @@ export class CommitTracker {
     return this.pending.size
   }
 
+  isPending(hash: string): boolean {
+    return this.pending.has(hash)
+  }
+
   pendingMeasured(): number {
     let n = 0
     for (const p of this.pending.values()) if (p.measured) n++

@@ -30,6 +30,14 @@ import { log, nowMs, percentile, plain, round, sleep } from './util.js'
 const REFUSAL_PAUSE_MS = 50
 /** Pause after a transport error (timeout, connection refused). */
 const TRANSPORT_PAUSE_MS = 200
+/**
+ * A node may drop a tx it took (the mempool evicts or expires txs queued
+ * behind a nonce gap), so an operator told MEMPOOL_ERROR_NONCE_TOO_FAR
+ * (its window is full) sends again everything from the account nonce the
+ * node reports; at most this often, so that a full window is not resent on
+ * every refusal. Txs still held come back DUPLICATE / NONCE_TAKEN.
+ */
+const REWIND_EVERY_MS = 2_000
 /** Per-request timeout of the operators' clients: the flood's end waits at most this for the requests in flight. */
 const FLOOD_RPC_TIMEOUT_MS = 30_000
 
@@ -38,7 +46,7 @@ export interface FloodStats {
   requests: number
   /** round trip of each answered request, ms */
   requestMs: number[]
-  /** txs the node took (`tx_send` ok) */
+  /** `tx_send` ok replies (a tx resent after a rewind and taken again counts again) */
   accepted: number
   /** txs answered DUPLICATE / NONCE_TAKEN: held already, not sent again */
   held: number
@@ -49,6 +57,8 @@ export interface FloodStats {
   /** batches refused as a whole (counted in `refused` per tx too) */
   batchesRefusedWhole: number
   transportErrors: number
+  /** resends from the account nonce after NONCE_TOO_FAR (see REWIND_EVERY_MS) */
+  rewinds: number
 }
 
 /** One operator: its pre-signed txs in nonce order, the refused ones to send again first. */
@@ -58,6 +68,7 @@ class FloodOperator implements CommitListener {
   private retry: FloodTx[] = []
   /** txs signed on the harness's main thread because the pre-signed stock ran out */
   signedLive = 0
+  private lastRewindMs = -Infinity
 
   constructor(readonly key: KeyPair, readonly client: AttrchainClient, stock: FloodTx[], private readonly job: SignJob) {
     this.stock = stock
@@ -98,12 +109,24 @@ class FloodOperator implements CommitListener {
     this.retry.push(...txs)
     this.retry.sort((a, b) => a.nonce - b.nonce)
   }
+
+  /** Send again every tx already sent from `accountNonce` on (REWIND_EVERY_MS apart at most); true when it did. */
+  rewind(accountNonce: number): boolean {
+    const now = nowMs()
+    if (now - this.lastRewindMs < REWIND_EVERY_MS) return false
+    this.lastRewindMs = now
+    const first = this.stock[0]?.nonce ?? this.job.firstNonce
+    const queued = new Set(this.retry.map((tx) => tx.nonce))
+    this.requeue(this.stock.slice(Math.max(0, accountNonce - first), this.at).filter((tx) => !queued.has(tx.nonce)))
+    return true
+  }
 }
 
 /** Send one batch; returns whether anything was refused (the caller pauses then). */
 async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport'> {
   const submittedMs = nowMs()
-  for (const tx of txs) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true })
+  // A tx sent again while still pending keeps the time of the request that was first accepted.
+  for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true })
   stats.requests++
   let replies
   try {
@@ -123,6 +146,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
     return 'transport'
   }
   const again: FloodTx[] = []
+  let accountNonce: number | null = null
   replies.forEach((r, i) => {
     if (r.ok) {
       stats.accepted++
@@ -135,6 +159,8 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
     }
     tracker.forget(txs[i].hash)
     stats.refused[reason] = (stats.refused[reason] ?? 0) + 1
+    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
+    if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') accountNonce = expected
     // A refusal about the tx itself will not change; any other (mempool full, nonce too far, busy) is "later".
     if (reason.startsWith('TX_ERROR_')) {
       stats.dropped++
@@ -145,6 +171,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
   })
   if (again.length === 0) return 'ok'
   op.requeue(again)
+  if (accountNonce !== null && op.rewind(accountNonce)) stats.rewinds++
   return 'refused'
 }
 
@@ -156,7 +183,7 @@ interface Flood {
 
 /** Every operator keeps one batch request in flight until `stop()`. */
 function startFlood(ops: FloodOperator[], tracker: CommitTracker): Flood {
-  const stats: FloodStats = { requests: 0, requestMs: [], accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0 }
+  const stats: FloodStats = { requests: 0, requestMs: [], accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0, rewinds: 0 }
   let running = true
   const loops = ops.map(async (op) => {
     while (running) {

@@ -12,7 +12,8 @@ import {
  * they push as hard as the node lets them (issue 10): each operator keeps
  * one JSON-RPC batch of `tx_send` in flight, and after a refusal that is
  * not about the tx itself (MEMPOOL_ERROR_* and the like) sends again from
- * the refused nonce. Txs are signed ahead; an operator whose stock runs out
+ * the refused nonce (after NONCE_TOO_FAR, from the account nonce: a node
+ * may evict a tx it took). Txs are signed ahead; an operator whose stock runs out
  * signs more as it goes. The benchmark's overload scenario (bench/overload.ts)
  * drives the same load with measurements around it.
  */
@@ -24,6 +25,8 @@ const MAX_BODY_HEX = 4 * 1024 * 1024
 const REFUSAL_PAUSE_MS = 50
 const TRANSPORT_PAUSE_MS = 200
 const HELD = new Set(['MEMPOOL_ERROR_DUPLICATE', 'MEMPOOL_ERROR_NONCE_TAKEN'])
+/** After NONCE_TOO_FAR, send again from the account nonce the node reports (it may have evicted a tx it took), at most this often. */
+const REWIND_EVERY_MS = 2_000
 
 export interface FloodWorkload {
   modelId: Hex
@@ -76,6 +79,7 @@ export class FloodOperator {
   private nextNonce = 0
   private chainId = ''
   private fee = 0n
+  private lastRewindMs = -Infinity
 
   constructor(readonly key: KeyPair, readonly client: AttrchainClient, readonly workload: FloodWorkload, readonly receiptsPerTx: number) {}
 
@@ -119,6 +123,15 @@ export class FloodOperator {
     this.retry.push(...txs)
     this.retry.sort((a, b) => a.nonce - b.nonce)
   }
+
+  /** Send again every tx already sent from `accountNonce` on. */
+  rewind(accountNonce: number): void {
+    if (Date.now() - this.lastRewindMs < REWIND_EVERY_MS) return
+    this.lastRewindMs = Date.now()
+    const first = this.stock[0]?.nonce ?? accountNonce
+    const queued = new Set(this.retry.map((tx) => tx.nonce))
+    this.requeue(this.stock.slice(Math.max(0, accountNonce - first), this.at).filter((tx) => !queued.has(tx.nonce)))
+  }
 }
 
 async function sendBatch(op: FloodOperator, stats: FloodStats): Promise<number> {
@@ -138,6 +151,7 @@ async function sendBatch(op: FloodOperator, stats: FloodStats): Promise<number> 
     return REFUSAL_PAUSE_MS
   }
   const again: OutTx[] = []
+  let accountNonce: number | null = null
   replies.forEach((r, i) => {
     if (r.ok) {
       stats.accepted++
@@ -147,9 +161,12 @@ async function sendBatch(op: FloodOperator, stats: FloodStats): Promise<number> 
     if (HELD.has(reason)) return
     stats.refused[reason] = (stats.refused[reason] ?? 0) + 1
     if (!reason.startsWith('TX_ERROR_')) again.push(txs[i])
+    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
+    if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') accountNonce = expected
   })
   if (again.length === 0) return 0
   op.requeue(again)
+  if (accountNonce !== null) op.rewind(accountNonce)
   return REFUSAL_PAUSE_MS
 }
 
