@@ -17,6 +17,7 @@ import {
 } from '../consensus/index.js'
 import type { ChainDb, Head } from './db/index.js'
 import type { Logger } from './logger.js'
+import { FlowAggregator, decodeFlowRecord, genesisRecord, flowStats, type FlowQuery, type FlowRecord, type FlowStatsJson } from './flowStats.js'
 
 /** A block executed against the head and ready to commit once consensus decides it. */
 export interface PreparedBlock {
@@ -63,6 +64,8 @@ export class ChainService {
   readonly genesisHash: string
   private readonly sets = new Map<number, ValidatorSet>()
   private readonly log: Logger
+  /** flow statistics (issue 16): one record per block, written in its batch */
+  private flow!: FlowAggregator
 
   private constructor(readonly genesis: Genesis, private readonly modules: ChainServiceModules) {
     this.config = { chainId: genesis.chainId, params: genesis.params }
@@ -76,7 +79,44 @@ export class ChainService {
     const chain = new ChainService(genesis, modules)
     if (modules.db.head() === null) await chain.initGenesis()
     await chain.loadSets()
+    await chain.loadFlow()
     return chain
+  }
+
+  /** The last flow record from storage and the ranking of contributor earnings from the ledger in state. */
+  private async loadFlow(): Promise<void> {
+    const h = this.head.height
+    const ranking = FlowAggregator.rankingOf(this.modules.db.state)
+    let last: FlowRecord
+    if (h === 0) {
+      last = genesisRecord(this.genesisTimeMs, ranking.concentration())
+    } else {
+      const [bytes] = await this.modules.db.getFlowStats([h])
+      if (bytes === null) throw new AttrchainError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at head ${h}; the data dir is damaged`, { height: h })
+      last = decodeFlowRecord(bytes)
+    }
+    this.flow = new FlowAggregator(last, ranking)
+  }
+
+  /** The flow record of the last committed block (height 0: genesis, nothing flowed). */
+  get lastFlow(): FlowRecord {
+    return this.flow.last
+  }
+
+  /** Flow records at `heights` (0 is the genesis record); a height above the head throws. */
+  async flowRecords(heights: number[]): Promise<FlowRecord[]> {
+    const bytes = await this.modules.db.getFlowStats(heights)
+    return heights.map((h, i) => {
+      if (h === 0) return genesisRecord(this.genesisTimeMs)
+      const b = bytes[i]
+      if (b === null) throw new AttrchainError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at height ${h}`, { height: h })
+      return decodeFlowRecord(b)
+    })
+  }
+
+  /** `stats_flow` (node/flowStats.ts flowStats): time series and window summary from B + 1 stored records. */
+  statsFlow(q: FlowQuery): Promise<FlowStatsJson> {
+    return flowStats(q, this.head.height, (heights) => this.flowRecords(heights))
   }
 
   get db(): ChainDb {
@@ -323,11 +363,18 @@ export class ChainService {
   async commitBlock(p: PreparedBlock, commit: Commit, opts: { durable?: boolean } = {}): Promise<void> {
     const height = p.block.header.height
     const next = this.validatorSet(height + 1).withChanges(setChanges(this.stateSetMembers(height + 1), p.outcome.nextValidatorSet.members))
-    await this.modules.db.commitBlock({
-      block: p.block, blockBytes: p.bytes, hash: p.hash, commit: encodeCommit(commit), writes: p.outcome.writes,
-      stateRoot: p.outcome.stateRoot, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
-      meta: [[vsetKey(height + 2), encodeValidatorSet(next)]],
-    }, opts)
+    const flow = this.flow.prepare(height, p.block.header.timeMs, p.txs, p.outcome)
+    try {
+      await this.modules.db.commitBlock({
+        block: p.block, blockBytes: p.bytes, hash: p.hash, commit: encodeCommit(commit), writes: p.outcome.writes,
+        stateRoot: p.outcome.stateRoot, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
+        meta: [[vsetKey(height + 2), encodeValidatorSet(next)]], flowStats: flow.bytes,
+      }, opts)
+    } catch (e) {
+      this.flow.discard(flow)
+      throw e
+    }
+    this.flow.stored(flow)
     this.sets.set(height + 2, next)
     this.sets.delete(height - 1)
   }

@@ -1,6 +1,11 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RefusalReason, RpcMetrics } from '../rpc/index.js'
+import { concentrationRatios } from './earningsRanking.js'
+import type { FlowRecord } from './flowStats.js'
+
+/** Units to OPEN for a float metric: exact to 10^-12 OPEN (Prometheus values are float64). */
+const toOpen = (units: bigint): number => Number(units / 1_000_000n) / 1e12
 
 /**
  * Prometheus metrics (STYLE.md: injected as `Metrics | null`, names prefixed
@@ -59,8 +64,50 @@ export class Metrics implements RpcMetrics {
     labelNames: ['kind', 'reason'], registers: [this.registry],
   })
 
+  readonly receiptFees = new Counter({ name: 'attrchain_receipt_fees_total', help: 'fees of the inference receipts committed, in OPEN', registers: [this.registry] })
+  readonly feesDistributed = new Counter({
+    name: 'attrchain_fees_distributed_total',
+    help: 'amount credited by the blocks\' fee distributions, in OPEN, by role (contributor, datanetPool, modelOwner, operator, validator, delegatorPool, treasury, …); includes the minted block reward',
+    labelNames: ['role'], registers: [this.registry],
+  })
+  readonly payees = new Counter({
+    name: 'attrchain_payees_total', help: 'payments by role: distinct addresses in each block\'s fee distribution, summed over blocks', labelNames: ['role'], registers: [this.registry],
+  })
+  readonly minted = new Counter({ name: 'attrchain_minted_total', help: 'block rewards minted, in OPEN', registers: [this.registry] })
+  readonly entitiesCreated = new Counter({
+    name: 'attrchain_entities_total', help: 'successful txs that create or review entities, by kind (datanet, contribution, model, accepted, rejected)',
+    labelNames: ['kind'], registers: [this.registry],
+  })
+  readonly contributorEarners = new Gauge({ name: 'attrchain_contributor_earners', help: 'addresses with contributor earnings (attribution ledger)', registers: [this.registry] })
+  readonly contributorGini = new Gauge({ name: 'attrchain_contributor_earnings_gini', help: 'Gini coefficient of contributor earnings since genesis (0 equal … 1 concentrated)', registers: [this.registry] })
+  readonly contributorTop10 = new Gauge({ name: 'attrchain_contributor_earnings_top10_share', help: 'share of all contributor earnings held by the 10 largest earners', registers: [this.registry] })
+  readonly contributorBottom50 = new Gauge({ name: 'attrchain_contributor_earnings_bottom50_share', help: 'share of all contributor earnings held by the smallest half of earners', registers: [this.registry] })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'attrchain_process_' })
+  }
+
+  /** Counters of one committed block's flow record (node/flowStats.ts); gauges of its contributor concentration. */
+  recordFlow(r: FlowRecord): void {
+    const b = r.block
+    if (b.receiptFees > 0n) this.receiptFees.inc(toOpen(b.receiptFees))
+    if (b.minted > 0n) this.minted.inc(toOpen(b.minted))
+    for (const [role, v] of Object.entries(b.roles)) {
+      this.feesDistributed.inc({ role }, toOpen(v.amount))
+      this.payees.inc({ role }, v.payees)
+    }
+    const kinds = { datanet: b.datanets, contribution: b.contributions, model: b.models, accepted: b.accepted, rejected: b.rejected }
+    for (const [kind, n] of Object.entries(kinds)) if (n > 0) this.entitiesCreated.inc({ kind }, n)
+    this.recordConcentration(r)
+  }
+
+  /** Contributor-concentration gauges from a flow record (also set at start from the head's record). */
+  recordConcentration(r: FlowRecord): void {
+    const c = concentrationRatios(r.contributors)
+    this.contributorEarners.set(r.contributors.count)
+    this.contributorGini.set(c.gini)
+    this.contributorTop10.set(c.top10Share)
+    this.contributorBottom50.set(c.bottom50Share)
   }
 
   readonly rpcRefused = new Counter({

@@ -91,6 +91,7 @@ export class AttrchainNode {
     )
     const metrics = new Metrics()
     metrics.height.set(chain.head.height)
+    metrics.recordConcentration(chain.lastFlow)
     const driver = new ConsensusDriver(
       {
         blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2, rebroadcastMs: 1000,
@@ -293,6 +294,7 @@ export class AttrchainNode {
     m.blockTxs.observe(p.txs.length)
     m.blockReceipts.observe(p.outcome.receipts.length)
     m.receiptsTotal.inc(p.outcome.receipts.length)
+    if (this.chain.lastFlow.height === header.height) m.recordFlow(this.chain.lastFlow)
     for (const r of p.outcome.results) m.txsTotal.inc({ status: r.status })
     m.mempoolTxs.set(this.mempool.size)
     m.mempoolBytes.set(this.mempool.sizeBytes)

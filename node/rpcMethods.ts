@@ -193,5 +193,16 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       },
     },
     { name: 'attribution_address', summary: 'What an address has earned, by role', params: [address], result: ANY_OBJECT, handler: ([a]) => q.attribution(parseAddress(a)) },
+    {
+      name: 'stats_flow',
+      summary: 'Flow statistics: receipts, fees and payees per role as a time series over a height window, with the window summary and the concentration of contributor earnings',
+      description: 'Options {fromHeight?, toHeight?, buckets?} (heights inclusive; default the last 100 blocks, toHeight capped at the head; buckets 1 … 1000, default min(50, blocks)). '
+        + 'Result {head, fromHeight, toHeight, series: [window…], summary: window}; a window has heights, times (ms) and seconds, txs, failedTxs, receipts, receiptsPerSecond, '
+        + 'receiptFees, feesPerSecond (units/s), txFees, minted, distributed, byRole {role: {amount, payees}}, datanets, contributions, accepted, rejected, models, contributorPayments, '
+        + 'and contributors {count, earned, newEarners, gini, top10Share, bottom50Share} at its end. Reads buckets + 1 stored per-block records (node/flowStats.ts).',
+      params: [{ name: 'options', schema: obj({ fromHeight: { type: 'integer', minimum: 0 }, toHeight: { type: 'integer', minimum: 0 }, buckets: { type: 'integer', minimum: 1, maximum: 1000 } }) }],
+      result: ANY_OBJECT,
+      handler: ([o]) => chain.statsFlow((o ?? {}) as { fromHeight?: number; toHeight?: number; buckets?: number }),
+    },
   ]
 }

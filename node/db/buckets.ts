@@ -38,10 +38,15 @@ export enum Bucket {
    * written in the same batch as the block they belong to
    */
   nodeMeta = 0x0a,
+  /** u64be(height) → the block's flow statistics record (node/flowStats.ts encodeFlowRecord), written in its batch */
+  flowStats = 0x0b,
 }
 
-/** Bumped when a record layout changes, so an old dir is refused instead of misread. */
-export const SCHEMA_VERSION = 2
+/**
+ * Bumped when a record layout changes, so an old dir is refused instead of
+ * misread. v3: every block has a flowStats record (a v2 dir lacks them).
+ */
+export const SCHEMA_VERSION = 3
 
 const prefixed = (b: Bucket, rest: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(b), rest)
 
@@ -66,6 +71,7 @@ export const keys = {
   distribution: (height: number): Uint8Array => prefixed(Bucket.distribution, u64be(height)),
   state: (key: string): Uint8Array => prefixed(Bucket.state, utf8(key)),
   nodeMeta: (key: string): Uint8Array => prefixed(Bucket.nodeMeta, utf8(key)),
+  flowStats: (height: number): Uint8Array => prefixed(Bucket.flowStats, u64be(height)),
 }
 
 /** The whole key range of one bucket, for iterators: [bucket, bucket + 1). */

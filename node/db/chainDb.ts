@@ -52,6 +52,8 @@ export interface BlockCommit {
   distribution: Distribution
   /** node metadata to store in the same batch (null deletes) */
   meta?: MetaEntry[]
+  /** the block's encoded flow statistics record (node/flowStats.ts), stored under its height */
+  flowStats?: Uint8Array
 }
 
 /** A node-metadata write: a key of the nodeMeta bucket and its new value, null to delete. */
@@ -288,6 +290,13 @@ export class ChainDb {
     return v === null ? null : decodeDistribution(v)
   }
 
+  /** The flow statistics records stored at `heights` (null where none), in one multi-get. */
+  async getFlowStats(heights: number[]): Promise<(Uint8Array | null)[]> {
+    this.assertOpen()
+    const values = await this.db.getMany(heights.map((h) => keys.flowStats(isHeight(h) ? h : 0)))
+    return values.map((v, i) => (v === undefined || !isHeight(heights[i]) ? null : own(v)))
+  }
+
   /**
    * Blocks `from..to` (inclusive) with their commits, in height order; heights
    * not stored are absent. The caller bounds the range (block sync caps it
@@ -415,6 +424,7 @@ function blockOps(c: BlockCommit, head: Head): Op[] {
     ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
     ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts }))),
     put(keys.distribution(height), encodeDistribution(c.distribution)),
+    ...(c.flowStats === undefined ? [] : [put(keys.flowStats(height), c.flowStats)]),
     ...stateOps(c.writes),
     ...metaOps(c.meta ?? []),
     put(keys.head(), encodeHead(head)),

@@ -1,0 +1,168 @@
+/**
+ * Every earner's running total, kept ordered so that the concentration of
+ * earnings (Gini coefficient, share of the top 10, share of the smallest
+ * half) is read in O(log n) after each change, whatever the history length.
+ *
+ * An order-statistics treap keyed by (amount, address) whose nodes carry,
+ * for their subtree, the count, the sum and Σ rank·amount (ranks 1-based,
+ * ascending): the three quantities the Gini coefficient of sorted values
+ * needs, G = 2·Σ i·x₍ᵢ₎ / (n·Σx) − (n + 1)/n. Updating one earner is a
+ * delete and an insert, O(log n) expected. Priorities come from a hash of
+ * the address, so the shape (not only the figures) is the same on every
+ * node and every run.
+ */
+interface TreeNode {
+  amount: bigint
+  address: string
+  priority: number
+  left: TreeNode | null
+  right: TreeNode | null
+  size: number
+  sum: bigint
+  /** Σ rank·amount over this subtree, ranks counted within it */
+  weighted: bigint
+}
+
+/** The concentration figures of a ranking: exact integers, ratios derived by `concentrationRatios`. */
+export interface Concentration {
+  /** earners with a positive total */
+  count: number
+  /** Σ of their totals, units */
+  sum: bigint
+  /** Σ rank·total with totals sorted ascending, ranks from 1 */
+  weighted: bigint
+  /** Σ of the 10 largest totals */
+  top10: bigint
+  /** Σ of the ⌊count/2⌋ smallest totals */
+  bottom50: bigint
+}
+
+export const EMPTY_CONCENTRATION: Concentration = Object.freeze({ count: 0, sum: 0n, weighted: 0n, top10: 0n, bottom50: 0n })
+
+const size = (t: TreeNode | null): number => (t === null ? 0 : t.size)
+const sumOf = (t: TreeNode | null): bigint => (t === null ? 0n : t.sum)
+
+function pull(t: TreeNode): TreeNode {
+  const l = t.left
+  const r = t.right
+  const rankOfSelf = BigInt(size(l) + 1)
+  t.size = size(l) + 1 + size(r)
+  t.sum = sumOf(l) + t.amount + sumOf(r)
+  t.weighted = (l === null ? 0n : l.weighted) + rankOfSelf * t.amount + (r === null ? 0n : r.weighted + rankOfSelf * r.sum)
+  return t
+}
+
+/** (amount, address) order: ascending amount, ties by address. */
+function less(aAmount: bigint, aAddress: string, b: TreeNode): boolean {
+  return aAmount < b.amount || (aAmount === b.amount && aAddress < b.address)
+}
+
+/** Split into keys < (amount, address) and the rest. */
+function split(t: TreeNode | null, amount: bigint, address: string): [TreeNode | null, TreeNode | null] {
+  if (t === null) return [null, null]
+  if (less(t.amount, t.address, { amount, address } as TreeNode)) {
+    const [a, b] = split(t.right, amount, address)
+    t.right = a
+    return [pull(t), b]
+  }
+  const [a, b] = split(t.left, amount, address)
+  t.left = b
+  return [a, pull(t)]
+}
+
+function merge(a: TreeNode | null, b: TreeNode | null): TreeNode | null {
+  if (a === null) return b
+  if (b === null) return a
+  if (a.priority > b.priority) {
+    a.right = merge(a.right, b)
+    return pull(a)
+  }
+  b.left = merge(a, b.left)
+  return pull(b)
+}
+
+/** FNV-1a of the address: a deterministic treap priority. */
+function priorityOf(address: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** Σ of the k smallest amounts. */
+function prefixSum(t: TreeNode | null, k: number): bigint {
+  let s = 0n
+  while (t !== null && k > 0) {
+    const ls = size(t.left)
+    if (k <= ls) {
+      t = t.left
+      continue
+    }
+    s += sumOf(t.left) + t.amount
+    k -= ls + 1
+    t = t.right
+  }
+  return s
+}
+
+export class EarningsRanking {
+  private root: TreeNode | null = null
+  private readonly totals = new Map<string, bigint>()
+
+  /** An earner's current total (0 when unknown). */
+  get(address: string): bigint {
+    return this.totals.get(address) ?? 0n
+  }
+
+  get count(): number {
+    return this.totals.size
+  }
+
+  /** Set an earner's total (0 removes it). Totals here only grow, but any value is accepted. */
+  set(address: string, amount: bigint): void {
+    if (amount < 0n) throw new RangeError(`negative earnings ${amount} for ${address}`)
+    const old = this.totals.get(address)
+    if (old === amount) return
+    if (old !== undefined) {
+      const [a, rest] = split(this.root, old, address)
+      const [, c] = split(rest, old, address + '\u0000')
+      this.root = merge(a, c)
+      this.totals.delete(address)
+    }
+    if (amount === 0n) return
+    const node: TreeNode = { amount, address, priority: priorityOf(address), left: null, right: null, size: 1, sum: amount, weighted: amount }
+    const [a, b] = split(this.root, amount, address)
+    this.root = merge(merge(a, node), b)
+    this.totals.set(address, amount)
+  }
+
+  /** The exact concentration figures of the totals held now, O(log n). */
+  concentration(): Concentration {
+    const t = this.root
+    if (t === null) return EMPTY_CONCENTRATION
+    const n = t.size
+    return { count: n, sum: t.sum, weighted: t.weighted, top10: t.sum - prefixSum(t, Math.max(0, n - 10)), bottom50: prefixSum(t, Math.floor(n / 2)) }
+  }
+}
+
+/** Ratios rounded to 6 decimals (display figures; the integers are exact). */
+export interface ConcentrationRatios {
+  /** Gini coefficient of the totals, 0 (equal) … (n−1)/n (one earner has everything); 0 without earnings */
+  gini: number
+  /** share of the 10 largest totals in the sum, 0 … 1 */
+  top10Share: number
+  /** share of the ⌊n/2⌋ smallest totals in the sum, 0 … 0.5 */
+  bottom50Share: number
+}
+
+/** Quotient of two non-negative bigints as a number rounded to 6 decimals, exact in the integer part. */
+function ratio(num: bigint, den: bigint): number {
+  if (den === 0n) return 0
+  return Number((num * 1_000_000n * 2n + den) / (2n * den)) / 1_000_000
+}
+
+/** Gini = (2·W − (n + 1)·S) / (n·S) (sorted ascending, ranks from 1); top-10 and bottom-50 % shares. */
+export function concentrationRatios(c: Concentration): ConcentrationRatios {
+  if (c.count === 0 || c.sum === 0n) return { gini: 0, top10Share: 0, bottom50Share: 0 }
+  const n = BigInt(c.count)
+  return { gini: ratio(2n * c.weighted - (n + 1n) * c.sum, n * c.sum), top10Share: ratio(c.top10, c.sum), bottom50Share: ratio(c.bottom50, c.sum) }
+}
