@@ -7,15 +7,15 @@ import { fromHex, toHex } from '../core/bytes.js'
 import { parseAddress } from '../core/address.js'
 import { formatOpen } from '../core/amount.js'
 import { KeyPair } from '../core/keys.js'
-import { receiptId, signTx, TX_TYPES, type TxCall, type TxType } from '../core/tx.js'
+import { receiptId, signTx, TX_TYPES, type SignedTx, type TxCall, type TxType } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
 import {
   AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits,
   type TxSendResult, type ContributionStatus,
 } from '../rpc/index.js'
-import { initHome } from './init.js'
+import { initHome, resetChainData } from './init.js'
 import { loadConfig } from './config.js'
-import { homePaths, readGenesisFile, writeGenesisFile } from './home.js'
+import { homePaths, readGenesisFile } from './home.js'
 import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
 import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
@@ -181,20 +181,28 @@ function argUint(v: string | undefined, name: string): number | undefined {
 const initCommand: Command = {
   name: 'init', args: '', minArgs: 0, maxArgs: 0,
   summary: 'Create a home dir: config.json, genesis.json, validator and node keys',
-  details: 'By default the genesis is a one-validator local chain whose validator is this node, with the ten funded dev accounts of DESIGN §7.',
+  details: 'By default the genesis is a one-validator local chain whose validator is this node, with the ten funded dev accounts of the devnet, '
+    + 'and a new chain id (attrchain-local-<8 random hex digits>): the chain id is inside every signed tx, so a tx signed for one chain is refused by every other. '
+    + 'No option ever deletes a key: the keyring (keys/), validator_key.json and node_key.json are kept.',
   options: {
     ...HOME,
-    'chain-id': { type: 'string', arg: 'ID', desc: 'chain id of the new genesis (default: attrchain-local)' },
-    force: { type: 'boolean', desc: 'replace an existing home, deleting its chain data' },
+    'chain-id': { type: 'string', arg: 'ID', desc: 'chain id of the new genesis (default: attrchain-local-<random>, unique per init)' },
+    force: { type: 'boolean', desc: 'write a new genesis and config over an existing home and delete its chain data (data/); keeps the keyring, validator and node keys' },
+    'reset-data': { type: 'boolean', desc: 'only delete the chain data (data/: blocks, state, signing state, consensus WAL) so the node restarts from its genesis; keeps genesis, config and keys' },
     ...JSON_OPT, ...HELP,
   },
   async run(ctx) {
     const home = homeOf(ctx)
-    const { validator } = initHome({ home, force: Boolean(ctx.values.force) })
     const paths = homePaths(home)
-    const chainId = ctx.values['chain-id'] as string | undefined
-    // initHome owns the default genesis; a custom chain id is a rename of it.
-    if (chainId !== undefined) writeGenesisFile(paths.genesis, { ...readGenesisFile(paths.genesis), chainId })
+    if (ctx.values['reset-data']) {
+      if (ctx.values.force || ctx.values['chain-id'] !== undefined) usage('--reset-data keeps the genesis: it takes neither --force nor --chain-id')
+      const genesis = readGenesisFile(paths.genesis)
+      const deleted = resetChainData(home)
+      const result = { home, chainId: genesis.chainId, genesisHash: genesisHash(genesis), deleted }
+      output(ctx, result, () => `deleted the chain data of ${home}; keys, genesis and config kept\n` + keyValues({ chainId: result.chainId, deleted }).join('\n'))
+      return 0
+    }
+    const { validator } = initHome({ home, force: Boolean(ctx.values.force), chainId: ctx.values['chain-id'] as string | undefined })
     const { peerId } = await createNodeKey(paths.nodeKey)
     const genesis = readGenesisFile(paths.genesis)
     const result = { home, chainId: genesis.chainId, genesisHash: genesisHash(genesis), validator, peerId, genesis: paths.genesis, config: paths.config, nodeKey: paths.nodeKey }
@@ -404,6 +412,8 @@ const TX_OPTS: Opts = {
   fee: { type: 'string', arg: 'AMOUNT', desc: 'tx fee (default: the chain\'s minTxFee)' },
   nonce: { type: 'string', arg: 'N', desc: 'use this nonce instead of the account\'s next one' },
   wait: { type: 'boolean', desc: 'wait until the tx is committed and report its status' },
+  'chain-id': { type: 'string', arg: 'ID', desc: 'sign for this chain id (default: the node\'s)' },
+  print: { type: 'boolean', desc: 'sign and print the raw tx (0x-hex) for tx_send; send nothing. With --chain-id, --nonce and --fee it needs no node' },
   ...JSON_OPT, ...HELP,
 }
 
@@ -442,11 +452,31 @@ function argFee(v: string | undefined): bigint | undefined {
   }
 }
 
+function senderOpts(ctx: Ctx, fee: bigint | undefined): { fee?: bigint; chainId?: string } {
+  const chainId = ctx.values['chain-id'] as string | undefined
+  return { ...(fee !== undefined ? { fee } : {}), ...(chainId !== undefined ? { chainId } : {}) }
+}
+
+/**
+ * `tx … --print`: sign and return the signed tx without sending it. Chain
+ * id, nonce and fee come from --chain-id, --nonce and --fee; any not given
+ * is read from the node (chain id, the account's nonce, minTxFee).
+ */
+async function signOnly(ctx: Ctx, key: KeyPair, call: TxCall): Promise<SignedTx> {
+  const fee = argFee(ctx.values.fee as string | undefined)
+  const nonce = argUint(ctx.values.nonce as string | undefined, '--nonce')
+  const chainId = ctx.values['chain-id'] as string | undefined
+  if (chainId !== undefined && nonce !== undefined && fee !== undefined) return signTx({ chainId, nonce, fee, call }, key)
+  const sender = new TxSender(clientOf(ctx), key, senderOpts(ctx, fee))
+  const setup = await sender.init()
+  return signTx({ chainId: setup.chainId, nonce: nonce ?? sender.nextNonce, fee: setup.fee, call }, key)
+}
+
 async function submit(ctx: Ctx, key: KeyPair, call: TxCall): Promise<TxSendResult> {
   const client = clientOf(ctx)
   const fee = argFee(ctx.values.fee as string | undefined)
   const nonce = argUint(ctx.values.nonce as string | undefined, '--nonce')
-  const sender = new TxSender(client, key, fee !== undefined ? { fee } : {})
+  const sender = new TxSender(client, key, senderOpts(ctx, fee))
   const wait = ctx.values.wait ? 'commit' : 'none'
   if (nonce === undefined) return sender.send(call, { wait })
   const setup = await sender.init()
@@ -459,6 +489,13 @@ const txCommands: Command[] = TX_TYPES.map((type): Command => ({
   async run(ctx) {
     const call = buildCall(type, ctx.args)
     const key = signerOf(ctx)
+    if (ctx.values.print) {
+      if (ctx.values.wait) usage('--print sends nothing: it takes no --wait')
+      const stx = await signOnly(ctx, key, call)
+      const printed = { raw: toHex(stx.bytes), hash: stx.hash, sender: key.address, chainId: stx.tx.chainId, nonce: stx.tx.nonce, fee: stx.tx.fee.toString(), ...createdIds(call, stx.hash) }
+      output(ctx, printed, () => printed.raw)
+      return 0
+    }
     const r = await submit(ctx, key, call)
     const result = { ...r, sender: key.address, ...createdIds(call, r.hash) }
     output(ctx, result, () => {
@@ -538,7 +575,7 @@ const queryCommands: Command[] = [
 const devnetCommand: Command = {
   name: 'devnet', args: '', minArgs: 0, maxArgs: 0,
   summary: 'Run a local devnet: write genesis and homes, start the nodes, print dev keys and endpoints',
-  details: 'Dev keys are deterministic and public (DESIGN §7). An existing --home is reused (chain data kept) unless --reset.',
+  details: 'Dev keys are deterministic and public (README, "Quickstart"). An existing --home is reused (chain data kept) unless --reset.',
   options: {
     validators: { type: 'string', arg: 'N', desc: `number of validators (default ${defaultDevnetOptions.validators})` },
     accounts: { type: 'string', arg: 'M', desc: `funded dev accounts (default ${defaultDevnetOptions.accounts})` },

@@ -132,7 +132,7 @@ t.test('init + start + tx transfer + query account round trip, in real processes
   t.equal(init.code, 0, `init exits 0 (${init.stderr})`)
   const info = JSON.parse(init.stdout) as { chainId: string; validator: string; genesisHash: string; peerId: string }
   t.match(info.peerId, /^12D3KooW/, 'init created the libp2p node key (Ed25519 peer id)')
-  t.equal(info.chainId, 'attrchain-local', 'default chain id')
+  t.match(info.chainId, /^attrchain-local-[0-9a-f]{8}$/, 'default chain id: new per init (issue 12)')
   t.match(info.validator, /^0x[0-9a-f]{40}$/, 'this node is the validator')
   const again = await cli(['init', '--home', home])
   t.equal(again.code, 1, 'init refuses an existing home')
