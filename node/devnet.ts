@@ -144,7 +144,10 @@ interface Child {
 function spawnNode(node: DevnetNode, opts: DevnetOptions, env: NodeJS.ProcessEnv): Child {
   const log = openSync(node.logFile, 'a')
   const args = [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', node.home, '--rpc-port', String(node.rpcPort), '--p2p-port', String(node.p2pPort), '--block-time', String(opts.blockTimeMs)]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...env, [PARENT_PID_ENV]: String(process.pid) } })
+  // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) reaches the parent
+  // alone, whose SIGTERM then stops each node once, instead of a second signal killing it mid-shutdown
+  // (issue 12). A parent that dies without stopping them is noticed through PARENT_PID_ENV.
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...env, [PARENT_PID_ENV]: String(process.pid) }, detached: true })
   closeSync(log)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     proc.once('exit', (code, signal) => resolveExit({ code, signal }))
