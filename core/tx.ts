@@ -26,6 +26,11 @@ export const MAX_MONIKER_BYTES = 64
 export const MAX_WEIGHT = 0xffffffff
 /** A model may declare provenance over at most this many Datanets. */
 export const MAX_MODEL_DATANETS = 64
+/**
+ * Static cap on `registerModel` parents (the params' maxModelParents, 4 by
+ * default, is checked by the state machine); bounds a body before state is read.
+ */
+export const MAX_MODEL_PARENTS = 64
 
 export type Hex = string
 
@@ -37,6 +42,8 @@ export interface Receipt {
   outputHash: Hex
   /** [contributionId, weight] pairs; empty = attribute by the model's provenance. */
   attribution: { contributionId: Hex; weight: number }[]
+  /** DESIGN §4.1: the id (32 bytes) shared by every receipt of one end-user request; absent when unused */
+  traceId?: Hex
 }
 
 export type TxCall =
@@ -48,19 +55,21 @@ export type TxCall =
   | { type: 'undelegate'; validator: Address; amount: bigint }
   | { type: 'unjail' }
   | { type: 'registerDatanet'; name: string; metadataUri: string; contributionBond: bigint }
-  | { type: 'contribute'; datanetId: Hex; dataHash: Hex; metadataUri: string }
+  | { type: 'contribute'; datanetId: Hex; dataHash: Hex; metadataUri: string; sourceModelId?: Hex }
   | { type: 'reviewContribution'; contributionId: Hex; accept: boolean; weight: number }
-  | { type: 'registerModel'; name: string; baseModel: string; datanets: { datanetId: Hex; weight: number }[]; minFee: bigint }
+  | { type: 'registerModel'; name: string; baseModel: string; datanets: { datanetId: Hex; weight: number }[]; minFee: bigint; parents?: Hex[] }
   | { type: 'approveOperator'; operator: Address; amount: bigint }
   | { type: 'submitReceipts'; receipts: Receipt[] }
   | { type: 'claim' }
+  | { type: 'setModelTerms'; modelId: Hex; derivativeRoyaltyBps: number; allowDerivatives: boolean }
+  | { type: 'setDatanetTerms'; datanetId: Hex; curatorBps: number }
 
 export type TxType = TxCall['type']
 
 export const TX_TYPES: readonly TxType[] = [
   'transfer', 'createValidator', 'stake', 'unstake', 'delegate', 'undelegate', 'unjail',
   'registerDatanet', 'contribute', 'reviewContribution', 'registerModel', 'approveOperator',
-  'submitReceipts', 'claim',
+  'submitReceipts', 'claim', 'setModelTerms', 'setDatanetTerms',
 ]
 
 export interface UnsignedTx {
@@ -101,6 +110,8 @@ function encodeReceipt(r: Receipt): Encodable {
   return [
     bin(r.modelId, 32), bin(r.payer, 20), formatAmount(r.fee), bin(r.inputHash, 32), bin(r.outputHash, 32),
     r.attribution.map((a) => [bin(a.contributionId, 32), a.weight]),
+    // optional trailing field: absent when unused (DESIGN §4.1)
+    ...(r.traceId === undefined ? [] : [bin(r.traceId, 32)]),
   ]
 }
 
@@ -115,9 +126,14 @@ export function encodeCall(call: TxCall): Encodable[] {
     case 'unjail':
     case 'claim': return []
     case 'registerDatanet': return [call.name, call.metadataUri, formatAmount(call.contributionBond)]
-    case 'contribute': return [bin(call.datanetId, 32), bin(call.dataHash, 32), call.metadataUri]
+    case 'contribute': return [bin(call.datanetId, 32), bin(call.dataHash, 32), call.metadataUri, ...(call.sourceModelId === undefined ? [] : [bin(call.sourceModelId, 32)])]
     case 'reviewContribution': return [bin(call.contributionId, 32), call.accept, call.weight]
-    case 'registerModel': return [call.name, call.baseModel, call.datanets.map((d) => [bin(d.datanetId, 32), d.weight]), formatAmount(call.minFee)]
+    case 'registerModel': return [
+      call.name, call.baseModel, call.datanets.map((d) => [bin(d.datanetId, 32), d.weight]), formatAmount(call.minFee),
+      ...(call.parents === undefined ? [] : [call.parents.map((p) => bin(p, 32))]),
+    ]
+    case 'setModelTerms': return [bin(call.modelId, 32), call.derivativeRoyaltyBps, call.allowDerivatives]
+    case 'setDatanetTerms': return [bin(call.datanetId, 32), call.curatorBps]
     case 'approveOperator': return [bin(call.operator, 20), formatAmount(call.amount)]
     case 'submitReceipts': return call.receipts.map(encodeReceipt)
   }
@@ -218,7 +234,10 @@ const id32 = (v: Encodable, field: string): Hex => asBin(v, field, 32)
  * field's name is only built when it is wrong.
  */
 function decodeReceipt(v: Encodable, i: number, limits: TxLimits, memo: HexMemo): Receipt {
-  if (!Array.isArray(v) || v.length !== 6) asArray(v, rf(i, ''), 6)
+  if (!Array.isArray(v) || (v.length !== 6 && v.length !== 7)) {
+    asArray(v, rf(i, ''))
+    fail('TX_ERROR_MALFORMED', `${rf(i, '')} must have 6 elements, or 7 with a traceId, got ${(v as Encodable[]).length}`, rf(i, ''))
+  }
   const r = v as Encodable[]
   const pairs = r[5]
   if (!Array.isArray(pairs)) asArray(pairs, rf(i, '[5]'))
@@ -250,9 +269,11 @@ function decodeReceipt(v: Encodable, i: number, limits: TxLimits, memo: HexMemo)
   } catch {
     fee = asAmount(r[2], rf(i, '[2]'))
   }
-  return {
+  const out: Receipt = {
     modelId: memo.hex(binAt(r, 0, 32, i), 0), payer: memo.hex(binAt(r, 1, 20, i), 1), fee, inputHash: toHex(binAt(r, 3, 32, i)), outputHash: toHex(binAt(r, 4, 32, i)), attribution,
   }
+  if (r.length === 7) out.traceId = toHex(binAt(r, 6, 32, i))
+  return out
 }
 
 /** A receipt part's field name, built only for an error. */
@@ -313,8 +334,10 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
       return { type, name: asString(b[0], 'body[0]', MAX_NAME_BYTES), metadataUri: asString(b[1], 'body[1]', MAX_URI_BYTES), contributionBond: asAmount(b[2], 'body[2]') }
     }
     case 'contribute': {
-      const b = n(3)
-      return { type, datanetId: id32(b[0], 'body[0]'), dataHash: id32(b[1], 'body[1]'), metadataUri: asString(b[2], 'body[2]', MAX_URI_BYTES) }
+      const b = optionalTail(body, 3)
+      const call: TxCall = { type, datanetId: id32(b[0], 'body[0]'), dataHash: id32(b[1], 'body[1]'), metadataUri: asString(b[2], 'body[2]', MAX_URI_BYTES) }
+      if (b.length === 4) call.sourceModelId = id32(b[3], 'body[3]')
+      return call
     }
     case 'reviewContribution': {
       const b = n(3)
@@ -322,7 +345,7 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
       return { type, contributionId: id32(b[0], 'body[0]'), accept, weight: asUint(b[2], 'body[2]', accept ? 1 : 0, MAX_WEIGHT) }
     }
     case 'registerModel': {
-      const b = n(4)
+      const b = optionalTail(body, 4)
       const list = asArray(b[2], 'body[2]')
       if (list.length < 1 || list.length > MAX_MODEL_DATANETS) fail('TX_ERROR_BAD_PROVENANCE', `body[2] must list 1 to ${MAX_MODEL_DATANETS} Datanets`, 'body[2]')
       const datanets = list.map((p, i) => {
@@ -330,7 +353,17 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
         return { datanetId: id32(pair[0], `body[2][${i}][0]`), weight: asUint(pair[1], `body[2][${i}][1]`, 1, MAX_WEIGHT) }
       })
       if (new Set(datanets.map((d) => d.datanetId)).size !== datanets.length) fail('TX_ERROR_BAD_PROVENANCE', 'body[2] repeats a Datanet', 'body[2]')
-      return { type, name: asString(b[0], 'body[0]', MAX_NAME_BYTES), baseModel: asString(b[1], 'body[1]', MAX_NAME_BYTES), datanets, minFee: asAmount(b[3], 'body[3]') }
+      const call: TxCall = { type, name: asString(b[0], 'body[0]', MAX_NAME_BYTES), baseModel: asString(b[1], 'body[1]', MAX_NAME_BYTES), datanets, minFee: asAmount(b[3], 'body[3]') }
+      if (b.length === 5) call.parents = decodeParents(b[4])
+      return call
+    }
+    case 'setModelTerms': {
+      const b = n(3)
+      return { type, modelId: id32(b[0], 'body[0]'), derivativeRoyaltyBps: asUint(b[1], 'body[1]', 0, 10_000), allowDerivatives: asBool(b[2], 'body[2]') }
+    }
+    case 'setDatanetTerms': {
+      const b = n(2)
+      return { type, datanetId: id32(b[0], 'body[0]'), curatorBps: asUint(b[1], 'body[1]', 0, 10_000) }
     }
     case 'approveOperator': { const b = n(2); return { type, operator: addr(b[0], 'body[0]'), amount: asAmount(b[1], 'body[1]') } }
     case 'submitReceipts': {
@@ -341,6 +374,23 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
     }
     default: fail('TX_ERROR_UNKNOWN_TYPE', `unknown tx type "${type}"`, 'type')
   }
+}
+
+/** A body of `base` fields plus one optional trailing field (DESIGN §4.1: absent when unused). */
+function optionalTail(body: Encodable, base: number): Encodable[] {
+  const b = asArray(body, 'body')
+  if (b.length !== base && b.length !== base + 1) fail('TX_ERROR_MALFORMED', `body must have ${base} elements, or ${base + 1} with the optional field, got ${b.length}`, 'body')
+  return b
+}
+
+/** `registerModel` parents: 1 … MAX_MODEL_PARENTS distinct model ids; a present empty list is not canonical. */
+function decodeParents(v: Encodable): Hex[] {
+  const list = asArray(v, 'body[4]')
+  if (list.length === 0) fail('TX_ERROR_EMPTY_PARENTS', 'body[4]: parents, when present, must name at least one model (leave the field out for a model without parents)', 'body[4]')
+  if (list.length > MAX_MODEL_PARENTS) fail('TX_ERROR_TOO_MANY_PARENTS', `body[4] names ${list.length} parents, max ${MAX_MODEL_PARENTS}`, 'body[4]')
+  const parents = list.map((p, i) => id32(p, `body[4][${i}]`))
+  if (new Set(parents).size !== parents.length) fail('TX_ERROR_DUPLICATE_PARENT', 'body[4] repeats a parent', 'body[4]')
+  return parents
 }
 
 /** Static validity of a call built in code (clients), by round-tripping through the decoder. */

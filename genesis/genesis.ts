@@ -89,7 +89,7 @@ function checkParams(p: Params): void {
   for (const k of ['maxReceiptsPerTx', 'maxAttribution', 'maxBlockTxs', 'maxBlockBytes', 'maxBlockReceipts', 'maxValidators', 'downtimeWindow'] as const) {
     if (p[k] < 1) bad('must be at least 1', `params.${k}`)
   }
-  for (const k of ['slashDoubleSignBps', 'slashDowntimeBps', 'downtimeMissedBps'] as const) {
+  for (const k of ['slashDoubleSignBps', 'slashDowntimeBps', 'downtimeMissedBps', 'maxRoyaltyStackBps', 'maxCuratorBps'] as const) {
     if (p[k] > 10_000) bad('must be at most 10000 bps', `params.${k}`)
   }
   if (p.minValidatorStake < 1n) bad('must be positive', 'params.minValidatorStake')

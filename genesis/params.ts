@@ -62,6 +62,14 @@ export interface Params {
   timeoutPrevoteDeltaMs: number
   timeoutPrecommitMs: number
   timeoutPrecommitDeltaMs: number
+  /** DESIGN §4.1: parents a derived model may name in registerModel */
+  maxModelParents: number
+  /** DESIGN §4.1: entries (distinct ancestors) a model's frozen royalty stack may hold */
+  maxRoyaltyStack: number
+  /** DESIGN §4.1: bps of the owner share a model's royalty stack may take in total */
+  maxRoyaltyStackBps: number
+  /** DESIGN §4.1: the largest curatorBps a Datanet owner may set */
+  maxCuratorBps: number
 }
 
 export const DEFAULT_TREASURY: Address = toHex(sha256('attrchain/treasury').subarray(0, 20))
@@ -91,6 +99,10 @@ export function defaultParams(): Params {
     timeoutPrevoteDeltaMs: 250,
     timeoutPrecommitMs: 500,
     timeoutPrecommitDeltaMs: 250,
+    maxModelParents: 4,
+    maxRoyaltyStack: 8,
+    maxRoyaltyStackBps: 5000,
+    maxCuratorBps: 2000,
   }
 }
 

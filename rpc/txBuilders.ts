@@ -57,8 +57,12 @@ export const unjail = () => built({ type: 'unjail' })
 export const registerDatanet = (name: string, metadataUri: string, contributionBond: AmountInput) =>
   built({ type: 'registerDatanet', name, metadataUri, contributionBond: toUnits(contributionBond, 'contributionBond') })
 
-export const contribute = (datanetId: BytesInput, dataHash: BytesInput, metadataUri: string) =>
-  built({ type: 'contribute', datanetId: hex(datanetId, 'datanetId'), dataHash: hex(dataHash, 'dataHash'), metadataUri })
+/** `sourceModelId`: the model that generated the data (a synthetic contribution, DESIGN §4.1); leave it out otherwise. */
+export const contribute = (datanetId: BytesInput, dataHash: BytesInput, metadataUri: string, sourceModelId?: BytesInput) =>
+  built({
+    type: 'contribute', datanetId: hex(datanetId, 'datanetId'), dataHash: hex(dataHash, 'dataHash'), metadataUri,
+    ...(sourceModelId === undefined ? {} : { sourceModelId: hex(sourceModelId, 'sourceModelId') }),
+  })
 
 /** A rejection carries weight 0; an acceptance needs a weight ≥ 1. */
 export const reviewContribution = (contributionId: BytesInput, accept: boolean, weight = 0) =>
@@ -67,14 +71,24 @@ export const reviewContribution = (contributionId: BytesInput, accept: boolean, 
 /** `[datanetId, weight]` pairs or `{datanetId, weight}` objects. */
 export type WeightedInput = readonly [BytesInput, number] | { datanetId: BytesInput; weight: number }
 
-export const registerModel = (name: string, baseModel: string, datanets: readonly WeightedInput[], minFee: AmountInput) =>
+/** `parents`: the models a derived model was built from (DESIGN §4.1); leave it out (not empty) for a model without parents. */
+export const registerModel = (name: string, baseModel: string, datanets: readonly WeightedInput[], minFee: AmountInput, parents?: readonly BytesInput[]) =>
   built({
     type: 'registerModel', name, baseModel, minFee: toUnits(minFee, 'minFee'),
     datanets: datanets.map((d, i) => {
       const [id, weight] = Array.isArray(d) ? d : [(d as { datanetId: BytesInput }).datanetId, (d as { weight: number }).weight]
       return { datanetId: hex(id as BytesInput, `datanets[${i}]`), weight: weight as number }
     }),
+    ...(parents === undefined ? {} : { parents: parents.map((p, i) => hex(p, `parents[${i}]`)) }),
   })
+
+/** Model owner only: the royalty (bps of a derived model's owner share) and whether derivatives may be registered, for models derived later (DESIGN §4.1). */
+export const setModelTerms = (modelId: BytesInput, derivativeRoyaltyBps: number, allowDerivatives = true) =>
+  built({ type: 'setModelTerms', modelId: hex(modelId, 'modelId'), derivativeRoyaltyBps, allowDerivatives })
+
+/** Datanet owner only: the curator's share (bps, ≤ params.maxCuratorBps) of what the Datanet's contributions earn (DESIGN §4.1). */
+export const setDatanetTerms = (datanetId: BytesInput, curatorBps: number) =>
+  built({ type: 'setDatanetTerms', datanetId: hex(datanetId, 'datanetId'), curatorBps })
 
 export const approveOperator = (operator: Address, amount: AmountInput) =>
   built({ type: 'approveOperator', operator: addr(operator, 'operator'), amount: toUnits(amount) })
@@ -89,6 +103,8 @@ export interface ReceiptInput {
   outputHash: BytesInput
   /** empty or absent: attribute by the model's declared provenance (DESIGN §4) */
   attribution?: readonly AttributionInput[]
+  /** 32 bytes shared by every receipt of one end-user request (DESIGN §4.1); absent when unused */
+  traceId?: BytesInput
 }
 
 export function receipt(r: ReceiptInput, index = 0): Receipt {
@@ -100,6 +116,7 @@ export function receipt(r: ReceiptInput, index = 0): Receipt {
       const [id, weight] = Array.isArray(a) ? a : [(a as { contributionId: BytesInput }).contributionId, (a as { weight: number }).weight]
       return { contributionId: hex(id as BytesInput, f(`attribution[${i}]`)), weight: weight as number }
     }),
+    ...(r.traceId === undefined ? {} : { traceId: hex(r.traceId, f('traceId')) }),
   }
 }
 
@@ -112,7 +129,7 @@ export const claim = () => built({ type: 'claim' })
 /** The builders by tx type, for code that dispatches on a type name (the CLI). */
 export const txBuilders = {
   transfer, createValidator, stake, unstake, delegate, undelegate, unjail, registerDatanet, contribute,
-  reviewContribution, registerModel, approveOperator, submitReceipts, claim,
+  reviewContribution, registerModel, approveOperator, submitReceipts, claim, setModelTerms, setDatanetTerms,
 } as const satisfies Record<TxType, (...args: never[]) => TxCall>
 
 /**
@@ -126,8 +143,8 @@ export function receiptsFromJson(value: unknown): ReceiptInput[] {
   const list = Array.isArray(value) && (value.length === 0 || typeof value[0] === 'object') ? value : [value]
   return list.map((item, i) => {
     if (Array.isArray(item)) {
-      const [modelId, payer, fee, inputHash, outputHash, attribution] = item as unknown[]
-      return checkedReceipt({ modelId, payer, fee, inputHash, outputHash, attribution }, i)
+      const [modelId, payer, fee, inputHash, outputHash, attribution, traceId] = item as unknown[]
+      return checkedReceipt({ modelId, payer, fee, inputHash, outputHash, attribution, traceId }, i)
     }
     if (typeof item === 'object' && item !== null) return checkedReceipt(item as Record<string, unknown>, i)
     throw new TxBuildError('TX_BUILD_ERROR_BAD_RECEIPT', `receipt ${i} must be an object or an array`, { index: i })
@@ -143,5 +160,6 @@ function checkedReceipt(r: Record<string, unknown>, i: number): ReceiptInput {
   return {
     modelId: r.modelId as string, payer: r.payer as string, fee: r.fee as string, inputHash: r.inputHash as string, outputHash: r.outputHash as string,
     attribution: attribution as AttributionInput[],
+    ...(typeof r.traceId === 'string' ? { traceId: r.traceId } : {}),
   }
 }

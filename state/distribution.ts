@@ -7,6 +7,8 @@ import type { Address } from '../core/address.js'
  */
 export type DistributionRole =
   | 'contributor' | 'datanetPool' | 'modelOwner' | 'operator' | 'validator' | 'delegatorPool' | 'treasury'
+  /** DESIGN §4.1: lineage revenue of an ancestor's or a synthetic source's owner, and a Datanet owner's curation share */
+  | 'royalty' | 'curator'
 
 export interface DistributionEntry {
   address: string

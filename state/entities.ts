@@ -32,7 +32,7 @@ function dec(kind: Kind, e: Encodable): unknown {
   return kind.decode(e)
 }
 
-function record<T>(fields: { [K in keyof T]: Kind }): Codec<T> {
+export function record<T>(fields: { [K in keyof T]: Kind }): Codec<T> {
   const entries = Object.entries(fields) as [string, Kind][]
   return {
     encode: (v) => entries.map(([name, kind]) => enc(kind, (v as Record<string, unknown>)[name])),
@@ -211,12 +211,28 @@ export const ModelCodec = record<Model>({
   minFee: 'big', receipts: 'uint', feesTotal: 'big', seq: 'uint',
 })
 
-export const ROLES = ['contributor', 'modelOwner', 'operator', 'validator', 'delegator', 'treasury'] as const
+export const ROLES = ['contributor', 'modelOwner', 'operator', 'validator', 'delegator', 'treasury', 'royalty', 'curator'] as const
 export type Role = (typeof ROLES)[number]
 
 /** Running earned totals per role for one address (the attribution ledger). */
 export type Ledger = Record<Role, bigint>
-export const LedgerCodec = record<Ledger>({ contributor: 'big', modelOwner: 'big', operator: 'big', validator: 'big', delegator: 'big', treasury: 'big' })
+const LedgerBaseCodec = record<Omit<Ledger, 'royalty' | 'curator'>>({ contributor: 'big', modelOwner: 'big', operator: 'big', validator: 'big', delegator: 'big', treasury: 'big' })
+/**
+ * The six roles of DESIGN §4, then `royalty` and `curator` (§4.1) as an
+ * optional tail: written only when one of them is non-zero, so that the
+ * ledger of an address that never earned them keeps its earlier bytes.
+ */
+export const LedgerCodec: Codec<Ledger> = {
+  encode: (v) => {
+    const base = LedgerBaseCodec.encode(v) as Encodable[]
+    return v.royalty === 0n && v.curator === 0n ? base : [...base, v.royalty.toString(), v.curator.toString()]
+  },
+  decode: (e) => {
+    const arr = e as Encodable[]
+    const base = LedgerBaseCodec.decode(arr.slice(0, 6))
+    return { ...base, royalty: arr.length > 6 ? BigInt(arr[6] as string) : 0n, curator: arr.length > 7 ? BigInt(arr[7] as string) : 0n }
+  },
+}
 
 export interface Missed { heights: number[] }
 export const MissedCodec = record<Missed>({ heights: { list: 'uint' } })

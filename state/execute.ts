@@ -13,6 +13,9 @@ import {
 } from './entities.js'
 import { emptyPool, creditPool, pending, debtFor } from './pool.js'
 import { computeValidatorSet } from './validatorSet.js'
+import {
+  LineageWork, FlowList, distributeLineage, payoutsOfFlows, setModelTerms, setDatanetTerms, buildStack, registerLineage, recordSyntheticSource, type Flow,
+} from './lineage.js'
 
 export interface ExecContext {
   chainId: string
@@ -25,7 +28,7 @@ export interface ExecContext {
 
 export interface Payout {
   address: string | null
-  role: 'contributor' | 'datanetPool' | 'modelOwner' | 'operator' | 'validators' | 'treasury'
+  role: 'contributor' | 'datanetPool' | 'modelOwner' | 'operator' | 'validators' | 'treasury' | 'royalty' | 'curator'
   amount: bigint
 }
 
@@ -38,6 +41,12 @@ export interface ReceiptRecord {
   operator: Address
   receipt: Receipt
   payouts: Payout[]
+  /**
+   * Every flow with its rule (DESIGN §4.1), kept for receipts on the lineage
+   * path (royalty stack, curator share or synthetic contribution); a plain
+   * receipt's flows follow from its payouts (state/explain.ts).
+   */
+  flows?: Flow[]
 }
 
 export interface TxResult {
@@ -83,7 +92,7 @@ export function addLedger(s: BlockState, a: Address, role: Role, amount: bigint)
 }
 
 export function emptyLedger(): Ledger {
-  return { contributor: 0n, modelOwner: 0n, operator: 0n, validator: 0n, delegator: 0n, treasury: 0n }
+  return { contributor: 0n, modelOwner: 0n, operator: 0n, validator: 0n, delegator: 0n, treasury: 0n, royalty: 0n, curator: 0n }
 }
 
 // ---------------------------------------------------------------- checks shared with the mempool
@@ -168,7 +177,10 @@ function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall): ReceiptReco
       return []
     }
     case 'registerDatanet': return registerDatanet(ctx, stx, call.name, call.metadataUri, call.contributionBond)
-    case 'contribute': return contribute(ctx, stx, call.datanetId, call.dataHash, call.metadataUri)
+    case 'contribute':
+      contribute(ctx, stx, call.datanetId, call.dataHash, call.metadataUri)
+      if (call.sourceModelId !== undefined) recordSyntheticSource(s, stx.hash, call.sourceModelId)
+      return []
     case 'reviewContribution': return review(ctx, from, call.contributionId, call.accept, call.weight)
     case 'registerModel': return registerModel(ctx, stx, call)
     case 'approveOperator':
@@ -176,6 +188,12 @@ function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall): ReceiptReco
       return []
     case 'submitReceipts': return submitReceipts(ctx, stx, call.receipts)
     case 'claim': return claim(ctx, from)
+    case 'setModelTerms':
+      setModelTerms(s, from, call)
+      return []
+    case 'setDatanetTerms':
+      setDatanetTerms(s, ctx.params, from, call)
+      return []
   }
 }
 
@@ -376,6 +394,7 @@ function addToPosition(s: BlockState, contributor: Address, datanetId: Hex, weig
 function registerModel(ctx: ExecContext, stx: SignedTx, call: Extract<TxCall, { type: 'registerModel' }>): ReceiptRecord[] {
   const s = ctx.state
   call.datanets.forEach((d, i) => requireDatanet(s, d.datanetId, `body[2][${i}][0]`))
+  if (call.parents !== undefined) registerLineage(s, stx.hash, call.parents, buildStack(s, ctx.params, call.parents))
   const meta = nextMeta(s, (m) => ({ ...m, models: m.models + 1 }))
   s.set(ModelCodec, K.model(stx.hash), {
     id: stx.hash, owner: stx.sender, name: call.name, baseModel: call.baseModel, datanets: call.datanets, minFee: call.minFee,
@@ -398,8 +417,12 @@ class ReceiptWork {
   private readonly datanets = new Map<Hex, Datanet>()
   private readonly balances = new Map<Address, bigint>()
   private readonly allowances = new Map<Address, bigint>()
+  /** terms, stacks and synthetic sources (DESIGN §4.1), sharing the working copies above */
+  readonly lineage: LineageWork
 
-  constructor(private readonly s: BlockState, readonly operator: Address) {}
+  constructor(private readonly s: BlockState, readonly operator: Address) {
+    this.lineage = new LineageWork(s, (id) => this.datanet(id), (id) => this.model(id))
+  }
 
   model(id: Hex): Model | undefined {
     return this.copyOf(this.models, ModelCodec, id, K.model)
@@ -445,6 +468,7 @@ class ReceiptWork {
     for (const [id, d] of this.datanets) s.set(DatanetCodec, K.datanet(id), d)
     for (const [payer, amount] of this.allowances) s.set(AllowanceCodec, K.allowance(payer, this.operator), { amount })
     for (const [a, balance] of this.balances) s.set(AccountCodec, K.account(a), { ...getAccount(s, a), balance })
+    this.lineage.flush()
   }
 }
 
@@ -498,6 +522,19 @@ function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, id: He
   const operatorCut = (fee * BigInt(feeSplit.operator)) / 10_000n
   const validatorsCut = (fee * BigInt(feeSplit.validators)) / 10_000n
   let treasuryCut = fee - C - ownerCut - operatorCut - validatorsCut
+  if (work.lineage.involved(model, r, contributions)) {
+    const flows = new FlowList()
+    distributeLineage({ params: ctx.params, credits: ctx.credits, flows }, work.lineage, model, r, contributions, { C, owner: ownerCut, operator: operatorCut, validators: validatorsCut, treasury: treasuryCut })
+    ctx.credits.add(operator, 'operator', operatorCut)
+    ctx.credits.addToValidatorPool(validatorsCut)
+    ctx.credits.add(treasury, 'treasury', treasuryCut)
+    flows.add(operator, 'operator', operatorCut, 'split', null)
+    flows.add(null, 'validators', validatorsCut, 'split', null)
+    flows.add(treasury, 'treasury', treasuryCut, 'split', null)
+    model.receipts += 1
+    model.feesTotal += fee
+    return { id, txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts: payoutsOfFlows(flows.items), flows: flows.items }
+  }
   const payouts: Payout[] = []
 
   if (n > 0) {

@@ -31,4 +31,12 @@ export const K = {
   evidence: (a: string, height: number) => `evid/${a}/${seq(height)}`,
   /** the bonded stake of the set of `height` (kept while evidence of `height` may arrive) */
   stakeSnapshot: (height: number) => `valstake/${seq(height)}`,
+  /** DESIGN §4.1: a model's terms, parents, frozen royalty stack, child count and lineage totals */
+  modelLineage: (id: string) => `mlin/${id}`,
+  /** the n-th model (1-based) registered with `parent` among its parents */
+  modelChild: (parent: string, n: number) => `mchild/${parent}/${seq(n)}`,
+  /** a Datanet's terms (curatorBps) and curation total */
+  datanetTerms: (id: string) => `dnterms/${id}`,
+  /** a contribution's synthetic source (frozen synthBps) and its curation/synthetic totals */
+  contributionExtra: (id: string) => `ctbx/${id}`,
 } as const

@@ -4,6 +4,7 @@ import { formatAmount, parseAmount } from '../../core/amount.js'
 import type { Hex } from '../../core/tx.js'
 import type { Distribution, DistributionRole } from '../../state/distribution.js'
 import type { Payout } from '../../state/execute.js'
+import { FLOW_RULES, payoutsOfFlows, type Flow, type FlowRole } from '../../state/lineage.js'
 import { DbError } from './errors.js'
 
 /**
@@ -40,6 +41,11 @@ export enum Bucket {
   nodeMeta = 0x0a,
   /** u64be(height) → the block's flow statistics record (node/flowStats.ts encodeFlowRecord), written in its batch */
   flowStats = 0x0b,
+  /**
+   * traceId(32) ‖ u64be(height) ‖ u32be(tx position) ‖ u32be(index in the tx)
+   * → receiptId(32): the receipts of a trace in chain order (DESIGN §4.1)
+   */
+  trace = 0x0c,
 }
 
 /**
@@ -72,6 +78,19 @@ export const keys = {
   state: (key: string): Uint8Array => prefixed(Bucket.state, utf8(key)),
   nodeMeta: (key: string): Uint8Array => prefixed(Bucket.nodeMeta, utf8(key)),
   flowStats: (height: number): Uint8Array => prefixed(Bucket.flowStats, u64be(height)),
+  trace: (traceId: Hex, height: number, txPosition: number, index: number): Uint8Array => {
+    const out = Buffer.allocUnsafe(1 + 32 + 8 + 4 + 4)
+    out.set(prefixedHex(Bucket.trace, traceId, 'traceId', 32), 0)
+    out.set(u64be(height), 33)
+    out.writeUInt32BE(txPosition, 41)
+    out.writeUInt32BE(index, 45)
+    return out
+  },
+  /** Every key of one trace: [bucket ‖ traceId, bucket ‖ traceId + 1). */
+  traceRange: (traceId: Hex): { gte: Uint8Array; lt: Uint8Array } => {
+    const gte = prefixedHex(Bucket.trace, traceId, 'traceId', 32)
+    return { gte, lt: concatBytes(gte, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)) }
+  },
 }
 
 /** The whole key range of one bucket, for iterators: [bucket, bucket + 1). */
@@ -216,7 +235,7 @@ export function decodeTxLocation(bytes: Uint8Array): TxLocation {
 // ---------------------------------------------------------------- receipts
 
 /** Role codes of the receipt bucket's payouts; a code is never reused for another role. */
-const PAYOUT_ROLE_CODES: readonly Payout['role'][] = ['contributor', 'datanetPool', 'modelOwner', 'operator', 'validators', 'treasury']
+const PAYOUT_ROLE_CODES: readonly Payout['role'][] = ['contributor', 'datanetPool', 'modelOwner', 'operator', 'validators', 'treasury', 'royalty', 'curator']
 const PAYOUT_ROLE_CODE = new Map(PAYOUT_ROLE_CODES.map((r, i) => [r, i]))
 
 /**
@@ -231,6 +250,70 @@ export interface ReceiptEntry {
   txPosition: number
   index: number
   payouts: Payout[]
+  /**
+   * A lineage receipt's flows (DESIGN §4.1). Stored after the payout
+   * section (then empty) as 0x01 ‖ u16be count ‖ count × (u8 role ‖ u8 rule ‖
+   * u8 addressLength ‖ address ‖ u8 viaLength (0 or 32) ‖ via ‖ u8
+   * amountLength ‖ amount); its payouts are the flows summed per (address,
+   * role). An entry without the section (every entry written before
+   * lineage existed) is a plain receipt.
+   */
+  flows?: Flow[]
+}
+
+const FLOW_RULE_CODE = new Map(FLOW_RULES.map((r, i) => [r, i]))
+
+function amountBytes(amount: bigint): Uint8Array {
+  if (amount < 0n) throw new DbError('DB_ERROR_CORRUPT', `negative amount ${amount} in a receipt flow`)
+  if (amount === 0n) return new Uint8Array(0)
+  const h = amount.toString(16)
+  return Buffer.from(h.length % 2 === 0 ? h : '0' + h, 'hex')
+}
+
+function encodeFlows(flows: Flow[]): Uint8Array {
+  if (flows.length > 0xffff) throw new DbError('DB_ERROR_CORRUPT', `${flows.length} flows exceed 65535`)
+  const parts: Uint8Array[] = [Uint8Array.of(1, flows.length >> 8, flows.length & 0xff)]
+  for (const f of flows) {
+    const role = PAYOUT_ROLE_CODE.get(f.role)
+    const rule = FLOW_RULE_CODE.get(f.rule)
+    if (role === undefined || rule === undefined) throw new DbError('DB_ERROR_CORRUPT', `unknown flow role ${f.role} or rule ${f.rule}`)
+    const a = f.address === null ? new Uint8Array(0) : payoutAddressBytes(f.address)
+    const via = f.via === null ? new Uint8Array(0) : fromHex(f.via, 'via', 32)
+    const m = amountBytes(f.amount)
+    parts.push(Uint8Array.of(role, rule, a.length), a, Uint8Array.of(via.length), via, Uint8Array.of(m.length), m)
+  }
+  return concatBytes(...parts)
+}
+
+function decodeFlows(b: Buffer, start: number): Flow[] {
+  let o = start
+  const need = (k: number) => { if (o + k > b.length) corrupt('receipt', 'truncated flow') }
+  need(3)
+  if (b[o++] !== 1) corrupt('receipt', 'unknown section after the payouts')
+  const count = b.readUInt16BE(o)
+  o += 2
+  const flows: Flow[] = []
+  for (let i = 0; i < count; i++) {
+    need(3)
+    const role = (PAYOUT_ROLE_CODES[b[o++]] ?? corrupt('receipt', 'unknown flow role code')) as FlowRole
+    const rule = FLOW_RULES[b[o++]] ?? corrupt('receipt', 'unknown flow rule code')
+    const alen = b[o++]
+    if (alen !== 0 && !ADDRESS_OR_ID.includes(alen)) corrupt('receipt', `flow address of ${alen} bytes`)
+    need(alen + 1)
+    const address = alen === 0 ? null : toHex(b.subarray(o, o + alen))
+    o += alen
+    const vlen = b[o++]
+    if (vlen !== 0 && vlen !== 32) corrupt('receipt', `flow via of ${vlen} bytes`)
+    need(vlen + 1)
+    const via = vlen === 0 ? null : toHex(b.subarray(o, o + vlen))
+    o += vlen
+    const mlen = b[o++]
+    need(mlen)
+    flows.push({ address, role, rule, via, amount: amountOfBytes(b.subarray(o, o + mlen)) })
+    o += mlen
+  }
+  if (o !== b.length) corrupt('receipt', 'trailing bytes')
+  return flows
 }
 
 const TWO_POW_53 = 2n ** 53n
@@ -280,6 +363,10 @@ function payoutAddressBytes(address: string): Uint8Array {
  * because one is written per receipt: the hot path of a full block.
  */
 export function encodeReceiptEntry(e: ReceiptEntry): Uint8Array {
+  if (e.flows !== undefined) {
+    const head = encodeReceiptEntry({ height: e.height, txPosition: e.txPosition, index: e.index, payouts: [] })
+    return concatBytes(head, encodeFlows(e.flows))
+  }
   const { payouts } = e
   // one pass into a scratch buffer (≤ 255 payouts × (3 + 32 + 17 bytes) fits), copied out at the end
   const out = entryScratch
@@ -354,7 +441,10 @@ export function decodeReceiptEntry(bytes: Uint8Array): ReceiptEntry {
     payouts.push({ address, role, amount: amountOfBytes(b.subarray(o, o + mlen)) })
     o += mlen
   }
-  if (o !== b.length) corrupt(n, 'trailing bytes')
+  if (o !== b.length) {
+    const flows = decodeFlows(b, o)
+    return { height, txPosition: b.readUInt32BE(8), index: b.readUInt32BE(12), payouts: payoutsOfFlows(flows), flows }
+  }
   return { height, txPosition: b.readUInt32BE(8), index: b.readUInt32BE(12), payouts }
 }
 
@@ -362,6 +452,7 @@ export function decodeReceiptEntry(bytes: Uint8Array): ReceiptEntry {
 
 const DISTRIBUTION_ROLES: Record<DistributionRole, true> = {
   contributor: true, datanetPool: true, modelOwner: true, operator: true, validator: true, delegatorPool: true, treasury: true,
+  royalty: true, curator: true,
 }
 
 export function encodeDistribution(d: Distribution): Uint8Array {

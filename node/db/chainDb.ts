@@ -279,7 +279,7 @@ export class ChainDb {
     }
     const receipt = tx.receipts[e.index]
     if (receipt === undefined) throw new DbError('DB_ERROR_CORRUPT', `receipt ${id} points at receipt ${e.index} of tx ${tx.hash}, which has none`, { id })
-    return { id, txHash: tx.hash, height: e.height, index: e.index, operator: tx.operator, receipt, payouts: e.payouts }
+    return { id, txHash: tx.hash, height: e.height, index: e.index, operator: tx.operator, receipt, payouts: e.payouts, ...(e.flows ? { flows: e.flows } : {}) }
   }
 
   private lastReceiptTx: { where: string; hash: Hex; operator: Hex; receipts: Receipt[] } | null = null
@@ -288,6 +288,25 @@ export class ChainDb {
     if (!isHeight(height)) return null
     const v = await this.read(keys.distribution(height))
     return v === null ? null : decodeDistribution(v)
+  }
+
+  /**
+   * The ids of the receipts carrying `traceId` (DESIGN §4.1), in chain order
+   * (height, tx position, index in the tx), skipping `offset`, at most `limit`.
+   */
+  async getTraceReceiptIds(traceId: Hex, offset: number, limit: number): Promise<Hex[]> {
+    this.assertOpen()
+    const out: Hex[] = []
+    let skipped = 0
+    for await (const v of this.db.values(keys.traceRange(traceId))) {
+      if (skipped < offset) {
+        skipped++
+        continue
+      }
+      out.push(toHex(v))
+      if (out.length >= limit) break
+    }
+    return out
   }
 
   /** The flow statistics records stored at `heights` (null where none), in one multi-get. */
@@ -422,7 +441,9 @@ function blockOps(c: BlockCommit, head: Head): Op[] {
     // collected): it replaces the one this node saw when it decided height − 1 (CometBFT's seen commit).
     ...(c.block.lastCommit === null ? [] : [put(keys.commit(height - 1), encode(c.block.lastCommit))]),
     ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
-    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts }))),
+    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts, ...(r.flows ? { flows: r.flows } : {}) }))),
+    // DESIGN §4.1: the receipts of a trace, in chain order
+    ...c.receipts.filter((r) => r.receipt.traceId !== undefined).map((r) => put(keys.trace(r.receipt.traceId as Hex, height, txPosition(r.txHash), r.index), fromHex(r.id, 'receiptId', 32))),
     put(keys.distribution(height), encodeDistribution(c.distribution)),
     ...(c.flowStats === undefined ? [] : [put(keys.flowStats(height), c.flowStats)]),
     ...stateOps(c.writes),

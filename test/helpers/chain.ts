@@ -150,6 +150,15 @@ export function sampleCalls(): TxCall[] {
       ],
     },
     { type: 'claim' },
+    { type: 'contribute', datanetId: h32('dn'), dataHash: h32('synthetic'), metadataUri: 'ipfs://gen', sourceModelId: h32('m') },
+    { type: 'registerModel', name: 'ft', baseModel: 'm', datanets: [{ datanetId: h32('dn'), weight: 1 }], minFee: 0n, parents: [h32('m'), h32('m2')] },
+    {
+      type: 'submitReceipts', receipts: [
+        { modelId: h32('m'), payer: a, fee: 7n, inputHash: h32('in3'), outputHash: h32('out3'), attribution: [], traceId: h32('trace') },
+      ],
+    },
+    { type: 'setModelTerms', modelId: h32('m'), derivativeRoyaltyBps: 1000, allowDerivatives: false },
+    { type: 'setDatanetTerms', datanetId: h32('dn'), curatorBps: 500 },
   ]
 }
 

@@ -6,7 +6,7 @@ import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
 import {
   txBuilders, transfer, createValidator, stake, unstake, delegate, undelegate, unjail, registerDatanet, contribute,
-  reviewContribution, registerModel, approveOperator, submitReceipts, claim, receiptsFromJson, toUnits,
+  reviewContribution, registerModel, approveOperator, submitReceipts, claim, setModelTerms, setDatanetTerms, receiptsFromJson, toUnits,
 } from '../../../rpc/txBuilders.js'
 
 const ADDR = '0x' + 'Ab'.repeat(20)
@@ -51,6 +51,17 @@ t.test('one builder per tx type, arguments in body order, human amounts', async 
       },
     ],
     [claim(), { type: 'claim' }],
+    [setModelTerms(ID1, 1000, false), { type: 'setModelTerms', modelId: ID1, derivativeRoyaltyBps: 1000, allowDerivatives: false }],
+    [setDatanetTerms(ID2, 500), { type: 'setDatanetTerms', datanetId: ID2, curatorBps: 500 }],
+    [contribute(ID1, ID2, 'ipfs://g', ID1), { type: 'contribute', datanetId: ID1, dataHash: ID2, metadataUri: 'ipfs://g', sourceModelId: ID1 }],
+    [
+      registerModel('ft', 'm', [[ID1, 1]], 0n, [ID2]),
+      { type: 'registerModel', name: 'ft', baseModel: 'm', datanets: [{ datanetId: ID1, weight: 1 }], minFee: 0n, parents: [ID2] },
+    ],
+    [
+      submitReceipts([{ modelId: ID1, payer: ADDR, fee: 3n, inputHash: ID2, outputHash: ID1, traceId: ID2 }]),
+      { type: 'submitReceipts', receipts: [{ modelId: ID1, payer: addr, fee: 3n, inputHash: ID2, outputHash: ID1, attribution: [], traceId: ID2 }] },
+    ],
   ]
   t.same(new Set(cases.map(([c]) => c.type)), new Set(TX_TYPES), 'the cases cover every tx type')
   t.same(Object.keys(txBuilders).sort(), [...TX_TYPES].sort(), 'txBuilders has exactly one builder per type')

@@ -108,7 +108,21 @@ t.test('static rejections name the offending field', async (t) => {
     ['too many attributions', 'submitReceipts', [receipt(Array.from({ length: 65 }, (_, i) => [B32(`c${i}`), 1]))], 'TX_ERROR_TOO_MANY_ATTRIBUTIONS', 'TX_ERROR_TOO_MANY_ATTRIBUTIONS: body[0][5] has 65 entries, max 64'],
     ['duplicate attribution', 'submitReceipts', [receipt([[B32('c1'), 1], [B32('c1'), 2]])], 'TX_ERROR_DUPLICATE_ATTRIBUTION', 'TX_ERROR_DUPLICATE_ATTRIBUTION: body[0][5][1][0] repeats a contribution'],
     ['attribution weight 0', 'submitReceipts', [receipt([[B32('c1'), 0]])], 'TX_ERROR_BAD_INTEGER', /body\[0\]\[5\]\[0\]\[1\]/],
-    ['receipt with 5 fields', 'submitReceipts', [[B32('m'), A20, '1', B32('i'), B32('o')]], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[0] must have 6 elements, got 5'],
+    ['receipt with 5 fields', 'submitReceipts', [[B32('m'), A20, '1', B32('i'), B32('o')]], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[0] must have 6 elements, or 7 with a traceId, got 5'],
+    // DESIGN §4.1: optional trailing fields and the new tx types
+    ['traceId of 31 bytes', 'submitReceipts', [[B32('m'), A20, '1', B32('i'), B32('o'), [], new Uint8Array(31)]], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[0][6] must be 32 bytes'],
+    ['traceId of 33 bytes', 'submitReceipts', [[B32('m'), A20, '1', B32('i'), B32('o'), [], new Uint8Array(33)]], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[0][6] must be 32 bytes'],
+    ['receipt with 8 fields', 'submitReceipts', [[B32('m'), A20, '1', B32('i'), B32('o'), [], B32('t'), 1]], 'TX_ERROR_MALFORMED', /body\[0\] must have 6 elements, or 7/],
+    ['present but empty parents', 'registerModel', ['n', 'b', [[B32('d'), 1]], '0', []], 'TX_ERROR_EMPTY_PARENTS', /body\[4\]: parents, when present, must name at least one model/],
+    ['duplicate parent', 'registerModel', ['n', 'b', [[B32('d'), 1]], '0', [B32('p'), B32('p')]], 'TX_ERROR_DUPLICATE_PARENT', 'TX_ERROR_DUPLICATE_PARENT: body[4] repeats a parent'],
+    ['parent of 20 bytes', 'registerModel', ['n', 'b', [[B32('d'), 1]], '0', [A20]], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[4][0] must be 32 bytes'],
+    ['registerModel with 6 fields', 'registerModel', ['n', 'b', [[B32('d'), 1]], '0', [B32('p')], 1], 'TX_ERROR_MALFORMED', /body must have 4 elements, or 5/],
+    ['sourceModelId of 20 bytes', 'contribute', [B32('d'), B32('h'), '', A20], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[3] must be 32 bytes'],
+    ['contribute with 5 fields', 'contribute', [B32('d'), B32('h'), '', B32('m'), 1], 'TX_ERROR_MALFORMED', /body must have 3 elements, or 4/],
+    ['royalty over 100%', 'setModelTerms', [B32('m'), 10_001, true], 'TX_ERROR_BAD_INTEGER', 'TX_ERROR_BAD_INTEGER: body[1] must be an integer in [0, 10000]'],
+    ['allowDerivatives not a boolean', 'setModelTerms', [B32('m'), 0, 1], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[2] must be a boolean'],
+    ['curatorBps over 100%', 'setDatanetTerms', [B32('d'), 10_001], 'TX_ERROR_BAD_INTEGER', 'TX_ERROR_BAD_INTEGER: body[1] must be an integer in [0, 10000]'],
+    ['setDatanetTerms with 3 fields', 'setDatanetTerms', [B32('d'), 1, 1], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body must have 2 elements, got 3'],
   ]
   for (const [what, type, body, code, message] of cases) {
     t.throws(() => decodeCall(type, body), { code, message }, `decodeCall: ${what}`)
