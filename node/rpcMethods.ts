@@ -5,6 +5,7 @@ import { decodeSignedTx, callToJson, txHashOf, DEFAULT_TX_LIMITS_UNBOUNDED, type
 import { blockHash, type Block } from '../state/block.js'
 import type { Distribution } from '../state/distribution.js'
 import type { ReceiptRecord } from '../state/execute.js'
+import { LineageQueries, explainJson, MAX_LINEAGE_CHILDREN } from '../state/explain.js'
 import { commitFromEncodable, decodeCommit, type Commit } from '../consensus/index.js'
 import { commonSchemas, type JsonSchema, type MethodSpec, type CallContext } from '../rpc/index.js'
 import type { ChainService } from './chain.js'
@@ -69,7 +70,7 @@ function receiptToJson(r: ReceiptRecord): Record<string, unknown> {
   return {
     id: r.id, txHash: r.txHash, height: r.height, index: r.index, operator: r.operator, modelId: r.receipt.modelId, payer: r.receipt.payer,
     fee: formatAmount(r.receipt.fee), inputHash: r.receipt.inputHash, outputHash: r.receipt.outputHash,
-    attribution: r.receipt.attribution, payouts: r.payouts.map((p) => ({ address: p.address, role: p.role, amount: formatAmount(p.amount) })),
+    attribution: r.receipt.attribution, traceId: r.receipt.traceId ?? null, payouts: r.payouts.map((p) => ({ address: p.address, role: p.role, amount: formatAmount(p.amount) })),
   }
 }
 
@@ -84,6 +85,9 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
   const db = chain.db
   const address = { name: 'address', required: true, schema: commonSchemas.address }
   const id = (name: string) => ({ name, required: true, schema: commonSchemas.hash })
+  const lineage = new LineageQueries(db.state)
+  /** DESIGN §4.1: the lineage / curation / synthetic totals an object gains (null stays null). */
+  const withExtras = (o: Record<string, unknown> | null, extras: (id: string) => Record<string, unknown>) => (o === null ? null : { ...o, ...extras(o.id as string) })
 
   return [
     {
@@ -159,7 +163,7 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
     },
     { name: 'staking_validators', summary: 'Every validator with stake, power, commission and jail status', params: [], result: ANY_ARRAY, handler: () => q.validators() },
     { name: 'staking_delegations', summary: 'The delegations of an address', params: [address], result: ANY_ARRAY, handler: ([a]) => q.delegations(parseAddress(a)) },
-    { name: 'datanet_get', summary: 'A Datanet by id', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.datanet((i as string).toLowerCase()) },
+    { name: 'datanet_get', summary: 'A Datanet by id, with its curator share and curation total', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => withExtras(q.datanet((i as string).toLowerCase()), (x) => lineage.datanetExtras(x)) },
     {
       name: 'datanet_list', summary: 'Datanets in creation order, optionally by owner',
       params: [{ name: 'options', schema: pageOpts({ owner: commonSchemas.address }) }], result: ANY_ARRAY,
@@ -174,8 +178,19 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       result: nullable(ANY_ARRAY),
       handler: ([i, o]) => q.contributions((i as string).toLowerCase(), (o ?? {}) as { status?: 'pending' }),
     },
-    { name: 'contribution_get', summary: 'A contribution by id, with its receipts and earnings', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.contribution((i as string).toLowerCase()) },
-    { name: 'model_get', summary: 'A model by id, with provenance, receipts and fees', params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => q.model((i as string).toLowerCase()) },
+    {
+      name: 'contribution_get', summary: 'A contribution by id, with its receipts and earnings, its synthetic source and what curation and the synthetic royalty took',
+      params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => withExtras(q.contribution((i as string).toLowerCase()), (x) => lineage.contributionExtras(x)),
+    },
+    {
+      name: 'model_get', summary: 'A model by id, with provenance, receipts, fees, terms, parents, frozen royalty stack and royalty totals',
+      params: [id('id')], result: nullable(ANY_OBJECT), handler: ([i]) => withExtras(q.model((i as string).toLowerCase()), (x) => lineage.modelExtras(x)),
+    },
+    {
+      name: 'model_lineage', summary: 'A model\'s parents, frozen royalty stack [{modelId, royaltyBps}] and children (paged), DESIGN §4.1',
+      params: [id('modelId'), { name: 'options', schema: obj({ offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: MAX_LINEAGE_CHILDREN } }) }],
+      result: nullable(ANY_OBJECT), handler: ([i, o]) => lineage.lineage((i as string).toLowerCase(), (o ?? {}) as { offset?: number; limit?: number }),
+    },
     {
       name: 'model_list', summary: 'Models in registration order, optionally by owner',
       params: [{ name: 'options', schema: pageOpts({ owner: commonSchemas.address }) }], result: ANY_ARRAY,
@@ -190,6 +205,28 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       handler: async ([i]) => {
         const r = await db.getReceipt((i as string).toLowerCase())
         return r ? receiptToJson(r) : null
+      },
+    },
+    {
+      name: 'attribution_explain', summary: 'Every flow of a receipt\'s fee {address, role, amount, rule, via}, summing to the fee exactly (DESIGN §4.1)',
+      params: [id('receiptId')], result: nullable(ANY_OBJECT),
+      handler: async ([i]) => {
+        const r = await db.getReceipt((i as string).toLowerCase())
+        return r ? explainJson(r, chain.config.params) : null
+      },
+    },
+    {
+      name: 'receipt_trace', summary: 'The receipts carrying a traceId, in chain order (height, tx, index), paged (DESIGN §4.1)',
+      params: [id('traceId'), { name: 'options', schema: pageOpts() }], result: ANY_ARRAY,
+      handler: async ([i, o]) => {
+        const opts = (o ?? {}) as { offset?: number; limit?: number }
+        const ids = await db.getTraceReceiptIds((i as string).toLowerCase(), opts.offset ?? 0, Math.min(opts.limit ?? 100, 1000))
+        const out: Record<string, unknown>[] = []
+        for (const rid of ids) {
+          const r = await db.getReceipt(rid)
+          if (r) out.push(receiptToJson(r))
+        }
+        return out
       },
     },
     { name: 'attribution_address', summary: 'What an address has earned, by role', params: [address], result: ANY_OBJECT, handler: ([a]) => q.attribution(parseAddress(a)) },
