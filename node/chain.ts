@@ -114,6 +114,11 @@ export class ChainService {
     })
   }
 
+  /** The `limit` largest contributor earnings since genesis (the attribution ledger), largest first. */
+  topContributors(limit: number): { address: string; earned: bigint }[] {
+    return this.flow.ranking.top(limit).map((e) => ({ address: e.address, earned: e.amount }))
+  }
+
   /** `stats_flow` (node/flowStats.ts flowStats): time series and window summary from B + 1 stored records. */
   statsFlow(q: FlowQuery): Promise<FlowStatsJson> {
     return flowStats(q, this.head.height, (heights) => this.flowRecords(heights))

@@ -135,6 +135,23 @@ export class EarningsRanking {
     this.totals.set(address, amount)
   }
 
+  /** The `k` largest totals, largest first (ties by address, descending), O(k + log n). */
+  top(k: number): { address: string; amount: bigint }[] {
+    const out: { address: string; amount: bigint }[] = []
+    const stack: TreeNode[] = []
+    let t = this.root
+    while ((t !== null || stack.length > 0) && out.length < k) {
+      while (t !== null) {
+        stack.push(t)
+        t = t.right
+      }
+      const n = stack.pop() as TreeNode
+      out.push({ address: n.address, amount: n.amount })
+      t = n.left
+    }
+    return out
+  }
+
   /** The exact concentration figures of the totals held now, O(log n). */
   concentration(): Concentration {
     const t = this.root

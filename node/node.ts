@@ -20,6 +20,7 @@ import { homePaths, readGenesisFile, readKeyFile, FileWalStore } from './home.js
 import type { NodeConfig } from './config.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
+import { explorerRoutes } from './explorer.js'
 import { BlockSync, defaultBlockSyncOptions } from './sync.js'
 import { ConsensusWal } from './consensusWal.js'
 import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
@@ -132,13 +133,17 @@ export class AttrchainNode {
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
       status: () => ({ peers: network.peers().length, syncing: sync.syncing, validator: key?.address ?? null }),
     }, new BlockJsonCache({ maxBytes: config.rpcBlockCacheBytes }))
+    const explorer = explorerRoutes()
     const rpc = new RpcServer(
       {
         host: config.rpcHost, port: config.rpcPort, maxBodyBytes: config.rpcMaxBodyBytes, maxBatch: config.rpcMaxBatch,
         maxResponseBytes: config.rpcMaxResponseBytes, maxConcurrentRequests: config.rpcMaxConcurrentRequests,
         maxConcurrentRequestsPerConnection: config.rpcMaxConcurrentRequestsPerConnection, corsOrigins: config.rpcCorsOrigins,
       },
-      { methods, logger: log.child('rpc'), metrics, extraRoutes: { '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) } },
+      {
+        methods, logger: log.child('rpc'), metrics, rootPage: explorer.rootPage,
+        extraRoutes: { ...explorer.routes, '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) },
+      },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
     node.loopLag = loopLag

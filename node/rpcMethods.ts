@@ -241,5 +241,14 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       result: ANY_OBJECT,
       handler: ([o]) => chain.statsFlow((o ?? {}) as { fromHeight?: number; toHeight?: number; buckets?: number }),
     },
+    {
+      name: 'stats_leaders',
+      summary: 'The contributors with the largest earnings since genesis (attribution ledger, role contributor), largest first: {contributors: [{address, earned}]}',
+      params: [{ name: 'options', schema: obj({ limit: { type: 'integer', minimum: 1, maximum: 1000 } }) }],
+      result: ANY_OBJECT,
+      handler: ([o]) => ({
+        contributors: chain.topContributors((o as { limit?: number } | undefined)?.limit ?? 10).map((e) => ({ address: e.address, earned: formatAmount(e.earned) })),
+      }),
+    },
   ]
 }

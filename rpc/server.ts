@@ -99,6 +99,12 @@ export interface RpcServerModules {
   metrics?: RpcMetrics | null
   /** Extra HTTP routes by path (e.g. `/metrics`); the handler answers every HTTP method itself. */
   extraRoutes?: Record<string, RouteHandler>
+  /**
+   * Answers GET and HEAD on `/` (the node's explorer page); JSON-RPC stays
+   * POST on `/`. Without it GET `/` is 405. Pages it serves may call the RPC
+   * from their own origin (see `sameLoopbackOrigin`).
+   */
+  rootPage?: RouteHandler
 }
 
 /**
@@ -140,6 +146,7 @@ export class RpcServer {
   private readonly log: Logger
   private readonly metrics: RpcMetrics | null
   private readonly extraRoutes: Record<string, RouteHandler>
+  private readonly rootPage: RouteHandler | null
   private readonly topics: Set<string>
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true })
   private readonly wss: WebSocketServer
@@ -159,6 +166,7 @@ export class RpcServer {
     this.log = modules.logger ?? noopLogger
     this.metrics = modules.metrics ?? null
     this.extraRoutes = modules.extraRoutes ?? {}
+    this.rootPage = modules.rootPage ?? null
     this.topics = new Set(this.opts.topics)
     for (const topic of this.topics) this.subscribers.set(topic, new Map())
     this.table = new MethodTable([...modules.methods, ...this.builtinMethods()])
@@ -258,7 +266,7 @@ export class RpcServer {
     const origin = req.headers.origin
     if (origin !== undefined) {
       res.setHeader('Vary', 'Origin')
-      if (!this.originAllowed(origin)) {
+      if (!this.originAllowed(origin, req)) {
         this.refuseOrigin(origin, req.socket.remoteAddress)
         this.sendHttpError(res, 403, RpcErrorCode.originNotAllowed, `origin ${origin} is not allowed (rpcCorsOrigins)`)
         return
@@ -282,6 +290,10 @@ export class RpcServer {
     }
     if (path !== '/') {
       this.sendHttpError(res, 404, RpcErrorCode.notFound, `no route ${path}`)
+      return
+    }
+    if (this.rootPage && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.runRoute(this.rootPage, req, res)
       return
     }
     if (req.method !== 'POST') {
@@ -370,8 +382,22 @@ export class RpcServer {
     conn.inFlight--
   }
 
-  private originAllowed(origin: string): boolean {
-    return this.corsOrigins.has('*') || this.corsOrigins.has(origin.toLowerCase())
+  private originAllowed(origin: string, req: IncomingMessage): boolean {
+    return this.corsOrigins.has('*') || this.corsOrigins.has(origin.toLowerCase()) || this.sameLoopbackOrigin(origin, req)
+  }
+
+  /**
+   * A page this server served (the explorer, `rootPage`) calling back to it:
+   * the Origin is `http://` + the Host header and that Host is a loopback
+   * name of this server's port. A Host of any other name is refused, so a
+   * DNS-rebinding page (evil.example resolving to 127.0.0.1) stays out.
+   */
+  private sameLoopbackOrigin(origin: string, req: IncomingMessage): boolean {
+    if (!this.rootPage) return false
+    const host = req.headers.host?.toLowerCase()
+    const port = (this.httpServer?.address() as AddressInfo | null)?.port
+    if (host === undefined || port === undefined || origin.toLowerCase() !== `http://${host}`) return false
+    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host)
   }
 
   private refuseOrigin(origin: string, remote: string | undefined): void {
@@ -444,7 +470,7 @@ export class RpcServer {
     if (pathOf(req.url) !== '/') return rejectUpgrade(socket, 404, 'Not Found')
     // Browsers do not apply CORS to WebSockets: the Origin check is what keeps a web page off the node.
     const origin = req.headers.origin
-    if (origin !== undefined && !this.originAllowed(origin)) {
+    if (origin !== undefined && !this.originAllowed(origin, req)) {
       this.refuseOrigin(origin, req.socket.remoteAddress)
       return rejectUpgrade(socket, 403, 'Forbidden')
     }

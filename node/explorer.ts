@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/**
+ * The explorer (issue 16): a single page served by the node on its RPC port,
+ * `GET /`, with its scripts under `/explorer/`. Plain ES modules, no build
+ * step: the page is node/explorer/*, the chart library is uPlot's ES module
+ * straight from node_modules, so `npm install` is all it needs. The page
+ * reads the node's JSON-RPC and WebSocket subscriptions on the same origin
+ * (rpc/server.ts `rootPage` lets a loopback page of this server call it).
+ */
+type Route = (req: IncomingMessage, res: ServerResponse) => void
+
+const here = dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+
+interface Asset {
+  file: string
+  type: string
+}
+
+const ASSETS: Record<string, Asset> = {
+  '/explorer/app.js': { file: join(here, 'explorer', 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/explorer/style.css': { file: join(here, 'explorer', 'style.css'), type: 'text/css; charset=utf-8' },
+  '/explorer/vendor/uPlot.esm.js': { file: join(dirname(require.resolve('uplot')), 'uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
+  '/explorer/vendor/uPlot.min.css': { file: join(dirname(require.resolve('uplot')), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+}
+
+const INDEX: Asset = { file: join(here, 'explorer', 'index.html'), type: 'text/html; charset=utf-8' }
+
+/** The page refuses to be framed and loads nothing from elsewhere. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+}
+
+function serve(asset: Asset): Route {
+  // read once: the files are small and only change with the installed version
+  const body = readFileSync(asset.file)
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end()
+      return
+    }
+    res.writeHead(200, { 'Content-Type': asset.type, 'Content-Length': body.length, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }
+}
+
+/** `{rootPage, routes}` for RpcServer: the page on GET / and its assets by exact path. */
+export function explorerRoutes(): { rootPage: Route; routes: Record<string, Route> } {
+  return { rootPage: serve(INDEX), routes: Object.fromEntries(Object.entries(ASSETS).map(([path, a]) => [path, serve(a)])) }
+}
