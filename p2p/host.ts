@@ -420,7 +420,6 @@ export class P2PNetwork {
     const handshake = this.askStatus(peer).then(
       () => this.peerStates.get(id)?.state === 'ok',
       (e: unknown) => {
-        this.log.info('status handshake failed; disconnecting', { peer: id, error: e as Error })
         this.peerStates.delete(id)
         void this.node?.hangUp(peer).catch(() => undefined)
         return false
@@ -428,6 +427,19 @@ export class P2PNetwork {
     )
     this.peerStates.set(id, { state: 'pending', height: 0, handshake })
     return handshake
+        if (e instanceof P2PError && e.meta.unsupported === true) {
+          // Our status protocol's name carries our chain id: a peer that cannot select it runs another chain id
+          // (or is no attrchain node). Said once, then never dialled nor accepted again (it flooded logs, issue 12).
+          if (!this.banned.has(id)) {
+            this.log.warn('peer is on another chain; dropped', {
+              peer: id, reason: 'it does not speak this chain\'s status protocol', protocol: statusProtocol(this.opts.chainId),
+              hint: 'it runs another chain id or genesis: remove it from this node\'s bootstrap list, or give both nodes the same genesis.json',
+            })
+          }
+          this.banned.add(id)
+          return false
+        }
+        this.log.info('status handshake failed; disconnecting', { peer: id, error: e as Error })
   }
 
   private async peerVerified(peer: PeerId): Promise<boolean> {
@@ -544,7 +556,8 @@ export class P2PNetwork {
       return await node.dialProtocol(peer, protocol, { signal })
     } catch (e) {
       if (signal.aborted) throw new P2PError('P2P_ERROR_TIMEOUT', `opening ${protocol} timed out`, { peer: peer.toString() })
-      throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: ${(e as Error).message}`, { peer: peer.toString() })
+      const unsupported = (e as Error | null)?.name === 'UnsupportedProtocolError'
+      throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: ${(e as Error).message}`, { peer: peer.toString(), ...(unsupported ? { unsupported } : {}) })
     }
   }
 
