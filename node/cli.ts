@@ -19,6 +19,7 @@ import { homePaths, readGenesisFile } from './home.js'
 import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
 import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
+import { writeTestnet, defaultTestnetOptions, summaryJson, summaryLines, parseStakes, readParamsArg } from './testnet.js'
 
 /**
  * The `attrchain` command line. `main(argv)` returns the exit code: 0 ok,
@@ -618,9 +619,91 @@ const devnetCommand: Command = {
   },
 }
 
+// ---------------------------------------------------------------- demo
+
+const demoCommand: Command = {
+  name: 'demo', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'The first five minutes: start a devnet unless one runs, seed Datanets, contributions, models, operators and payers, stream receipts, print the explorer URL',
+  details: 'Uses the public dev accounts. Without a node at --rpc, a 1-validator devnet is started in --home (kept unless --reset) and stopped with the demo.',
+  options: {
+    rpc: { type: 'string', arg: 'URL', desc: 'node to use (default http://127.0.0.1:8545)' },
+    rate: { type: 'string', arg: 'N', desc: 'receipts per second to stream (default 20)' },
+    validators: { type: 'string', arg: 'N', desc: 'validators of the devnet started (default 1)' },
+    home: { type: 'string', arg: 'DIR', desc: `devnet dir when one is started (default ${defaultDevnetOptions.home})` },
+    reset: { type: 'boolean', desc: 'start the devnet from a fresh chain' },
+    ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const rpc = (v.rpc as string | undefined) ?? `http://127.0.0.1:${defaultDevnetOptions.rpcPort}`
+    let rpcPort: number
+    try {
+      rpcPort = Number(new URL(rpc).port) || 80
+    } catch {
+      usage(`--rpc ${rpc} is not a URL (e.g. http://127.0.0.1:8545)`)
+    }
+    const { runDemo } = await import('./demo.js')
+    return runDemo({
+      rpc, rate: argUint(v.rate as string | undefined, '--rate') ?? 20,
+      devnet: { ...defaultDevnetOptions, rpcPort, validators: argUint(v.validators as string | undefined, '--validators') ?? 1, home: resolve((v.home as string | undefined) ?? defaultDevnetOptions.home), reset: Boolean(v.reset) },
+    }, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, stopSignal: ctx.io.stopSignal, env: ctx.io.env, tty: Boolean(process.stdout.isTTY) })
+  },
+}
+
+// ---------------------------------------------------------------- testnet
+
+const testnetCommand: Command = {
+  name: 'testnet', args: '', minArgs: 0, maxArgs: 0,
+  summary: 'Write the homes of a multi-machine network: N validators and M full nodes over --hosts, one genesis, persistent peers',
+  details: 'Nothing is started. Copy each DIR/<node> to its host and run "attrchain start --home <node>" there (README, "Run a network on several machines").',
+  options: {
+    hosts: { type: 'string', arg: 'H1,H2,…', desc: 'IPv4 addresses or DNS names; node k runs on host k mod the number of hosts (required)' },
+    validators: { type: 'string', arg: 'N', desc: `validators (default ${defaultTestnetOptions.validators})` },
+    'full-nodes': { type: 'string', arg: 'M', desc: 'full nodes (default 0)' },
+    output: { type: 'string', short: 'o', arg: 'DIR', desc: 'where to write the homes (required; must be empty unless --force)' },
+    'chain-id': { type: 'string', arg: 'ID', desc: `chain id (default ${defaultTestnetOptions.chainId})` },
+    stakes: { type: 'string', arg: 'AMOUNTS', desc: 'self-stake of every validator, or one per validator, comma-separated (default 100000OPEN)' },
+    'validator-balance': { type: 'string', arg: 'AMOUNT', desc: 'liquid balance of each validator account (default 10000OPEN)' },
+    accounts: { type: 'string', arg: 'K', desc: `extra funded accounts, keys in DIR/accounts.json (default ${defaultTestnetOptions.accounts})` },
+    'account-balance': { type: 'string', arg: 'AMOUNT', desc: 'balance of each extra account (default 1000000OPEN)' },
+    params: { type: 'string', arg: 'FILE|JSON', desc: 'genesis params overriding the defaults, e.g. \'{"maxValidators":50}\'' },
+    'genesis-time': { type: 'string', arg: 'TIME', desc: 'RFC 3339 genesis time (default: now); no block is made before it' },
+    'p2p-port': { type: 'string', arg: 'P', desc: `p2p port of the first node on a host; the k-th node on a host gets P+k (default ${defaultTestnetOptions.p2pPort})` },
+    'rpc-port': { type: 'string', arg: 'R', desc: `RPC port, likewise (default ${defaultTestnetOptions.rpcPort})` },
+    force: { type: 'boolean', desc: 'replace a non-empty --output' },
+    ...JSON_OPT, ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const d = defaultTestnetOptions
+    const str = (name: string): string | undefined => v[name] as string | undefined
+    if (!str('hosts')) usage('--hosts is required, e.g. --hosts 10.0.0.1,10.0.0.2')
+    if (!str('output')) usage('--output DIR is required')
+    const dir = resolve(str('output')!)
+    const amount = (name: string, dflt: bigint): bigint => (str(name) === undefined ? dflt : parseStakes(str(name)!)[0])
+    const layout = await writeTestnet({
+      hosts: str('hosts')!.split(',').map((h) => h.trim()).filter(Boolean),
+      validators: argUint(str('validators'), '--validators') ?? d.validators,
+      fullNodes: argUint(str('full-nodes'), '--full-nodes') ?? d.fullNodes,
+      output: dir, chainId: str('chain-id') ?? d.chainId,
+      stakes: str('stakes') === undefined ? d.stakes : parseStakes(str('stakes')!),
+      validatorBalance: amount('validator-balance', d.validatorBalance),
+      accounts: argUint(str('accounts'), '--accounts') ?? d.accounts,
+      accountBalance: amount('account-balance', d.accountBalance),
+      params: str('params') === undefined ? d.params : readParamsArg(str('params')!),
+      genesisTime: str('genesis-time'),
+      p2pPort: argUint(str('p2p-port'), '--p2p-port') ?? d.p2pPort,
+      rpcPort: argUint(str('rpc-port'), '--rpc-port') ?? d.rpcPort,
+      force: Boolean(v.force),
+    })
+    output(ctx, summaryJson(layout), () => summaryLines(layout, dir).join('\n'))
+    return 0
+  },
+}
+
 // ---------------------------------------------------------------- dispatch and help
 
-const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands]
+const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, demoCommand, testnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands]
 const GROUPS: Record<string, string> = {
   keys: 'Manage the keyring in HOME/keys',
   tx: 'Sign and submit a tx of any type',

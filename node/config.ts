@@ -19,6 +19,12 @@ export interface NodeConfig {
   p2pPort: number
   /** multiaddrs of peers to dial at start */
   bootstrap: string[]
+  /** find more peers through the chain's DHT (issue 17); off: only the bootstrap list */
+  p2pDiscovery: boolean
+  /** peers the node dials towards through discovery */
+  p2pTargetPeers: number
+  /** connections kept at most (libp2p connection manager's maxConnections; loopback peers are exempt) */
+  p2pMaxPeers: number
   /** pause after each commit before the next height (ms) */
   blockTimeMs: number
   emptyBlocks: boolean
@@ -52,6 +58,9 @@ export function defaultNodeConfig(home: string): NodeConfig {
     p2pHost: '127.0.0.1',
     p2pPort: 26656,
     bootstrap: [],
+    p2pDiscovery: true,
+    p2pTargetPeers: 10,
+    p2pMaxPeers: 50,
     blockTimeMs: 1000,
     emptyBlocks: true,
     emptyBlockIntervalMs: 30_000,
@@ -74,11 +83,12 @@ type Raw = Record<string, unknown>
 const NUMBER_KEYS = [
   'rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs', 'verifyThreads',
   'rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'rpcBlockCacheBytes',
+  'p2pTargetPeers', 'p2pMaxPeers',
 ] as const
 const STRING_KEYS = ['rpcHost', 'p2pHost', 'logLevel', 'logFormat'] as const
 
 /** Limits where 0 would refuse everything. */
-const POSITIVE_KEYS = ['rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection'] as const
+const POSITIVE_KEYS = ['rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'p2pMaxPeers'] as const
 
 /** `rpcPort` ↔ `ATTRCHAIN_RPC_PORT`. */
 export function envName(key: string): string {
@@ -92,10 +102,10 @@ function coerce(key: string, value: unknown, source: string): unknown {
     if (n === 0 && (POSITIVE_KEYS as readonly string[]).includes(key)) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be at least 1`)
     return n
   }
-  if (key === 'emptyBlocks') {
+  if (key === 'emptyBlocks' || key === 'p2pDiscovery') {
     if (typeof value === 'boolean') return value
     if (value === 'true' || value === 'false') return value === 'true'
-    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: emptyBlocks must be true or false`)
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be true or false`)
   }
   if (key === 'bootstrap') {
     if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean)
@@ -121,7 +131,7 @@ function coerce(key: string, value: unknown, source: string): unknown {
   return value
 }
 
-const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'bootstrap', 'rpcCorsOrigins'] as const
+const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'p2pDiscovery', 'bootstrap', 'rpcCorsOrigins'] as const
 
 function merge(cfg: NodeConfig, raw: Raw, source: string): void {
   for (const [key, value] of Object.entries(raw)) {

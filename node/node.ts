@@ -24,7 +24,7 @@ import { explorerRoutes } from './explorer.js'
 import { BlockSync, defaultBlockSyncOptions } from './sync.js'
 import { ConsensusWal } from './consensusWal.js'
 import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
-import { P2PNetwork, messageLimitsFor, GOSSIP_KINDS, type P2PHandlers, type GossipStats } from '../p2p/index.js'
+import { P2PNetwork, messageLimitsFor, defaultDiscoveryOptions, GOSSIP_KINDS, type P2PHandlers, type GossipStats } from '../p2p/index.js'
 
 interface TxWaiter {
   resolve(r: { height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }): void
@@ -86,6 +86,7 @@ export class AttrchainNode {
       {
         chainId: genesis.chainId, genesisHash: chain.genesisHash, nodeKeyPath: paths.nodeKey, listenHost: config.p2pHost, listenPort: config.p2pPort,
         bootstrap: config.bootstrap, maxMessageBytes: messageLimitsFor(params.maxBlockBytes),
+        discovery: { ...defaultDiscoveryOptions, enabled: config.p2pDiscovery, targetPeers: config.p2pTargetPeers, maxPeers: config.p2pMaxPeers },
         txLimits: { maxReceiptsPerTx: params.maxReceiptsPerTx, maxAttribution: params.maxAttribution },
       },
       { logger: log.child('p2p'), handlers: p2pHandlers(() => node) },

@@ -18,4 +18,5 @@ export {
 export { topicName, statusProtocol, syncProtocol, blockProtocol, MAX_TX_BATCH, INLINE_BLOCK_BYTES } from './topics.js'
 export { SYNC_MAX_BLOCKS } from './sync.js'
 export { loadOrCreateNodeKey } from './nodeKey.js'
+export { defaultDiscoveryOptions, dhtProtocol, type DiscoveryOptions } from './discovery.js'
 export { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type Validation, type ValidatorContext } from './validation.js'

@@ -1,4 +1,5 @@
 import { MAX_TX_BYTES, DEFAULT_TX_LIMITS, type TxLimits } from '../core/tx.js'
+import { defaultDiscoveryOptions, type DiscoveryOptions } from './discovery.js'
 
 /** Largest gossip message accepted per topic, in bytes; larger ones are rejected (the sender is penalised). */
 export interface MessageLimits {
@@ -42,6 +43,8 @@ export interface P2POptions {
   /** first and largest pause between dials of an unreachable bootstrap peer */
   dialBackoffMinMs: number
   dialBackoffMaxMs: number
+  /** DHT peer discovery, target and max peer counts (p2p/discovery.ts) */
+  discovery: DiscoveryOptions
 }
 
 /** What a caller must give; everything else has a default. */
@@ -59,6 +62,7 @@ export const defaultP2POptions: Omit<P2POptions, 'chainId' | 'genesisHash' | 'no
   requestTimeoutMs: 10_000,
   dialBackoffMinMs: 250,
   dialBackoffMaxMs: 10_000,
+  discovery: defaultDiscoveryOptions,
 }
 
 /** Fields given as `undefined` keep their default, so config layers can pass optional values straight through. */

@@ -1,0 +1,65 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { P2PNetwork, defaultDiscoveryOptions, dhtProtocol, type P2PInit } from '../../../p2p/index.js'
+import { CHAIN_ID, GENESIS, OTHER_GENESIS, MemoryLogger, Recorder, tempDir, waitFor } from './fixtures.js'
+
+/**
+ * Issue 17 item 2, over real libp2p on 127.0.0.1: ten hosts that each know
+ * only host 0's address find each other through the chain's DHT (before
+ * discovery, each stayed at 1 peer). A host of another genesis bootstrapping
+ * from the same hub is never dialled by the others and is reported once.
+ */
+
+const N = 10
+const tmp = tempDir()
+const hosts: P2PNetwork[] = []
+t.teardown(async () => {
+  await Promise.all(hosts.map((h) => h.stop()))
+  tmp.cleanup()
+})
+
+function host(name: string, logger: MemoryLogger, init: Partial<P2PInit> = {}): P2PNetwork {
+  const net = new P2PNetwork(
+    {
+      chainId: CHAIN_ID, genesisHash: GENESIS, nodeKeyPath: join(tmp.dir, `${name}.json`), listenPort: 0,
+      statusIntervalMs: 1000, requestTimeoutMs: 5000, dialBackoffMinMs: 250, dialBackoffMaxMs: 2000,
+      discovery: { ...defaultDiscoveryOptions, intervalMs: 500 }, ...init,
+    },
+    { logger, handlers: new Recorder(1) },
+  )
+  hosts.push(net)
+  return net
+}
+
+t.test('the DHT protocol names the chain and the genesis', async (t) => {
+  t.not(dhtProtocol(CHAIN_ID, GENESIS), dhtProtocol(CHAIN_ID, OTHER_GENESIS))
+  t.match(dhtProtocol(CHAIN_ID, GENESIS), new RegExp(`^/attrchain/${CHAIN_ID}/[0-9a-f]{16}/kad/1\\.0\\.0$`))
+})
+
+t.test(`${N} hosts bootstrapped from one address find each other`, async (t) => {
+  const loggers = Array.from({ length: N }, () => new MemoryLogger())
+  const hub = host('h0', loggers[0])
+  await hub.start()
+  const hubAddr = hub.multiaddrs()[0]!
+  const others = Array.from({ length: N - 1 }, (_, i) => host(`h${i + 1}`, loggers[i + 1], { bootstrap: [hubAddr] }))
+  await Promise.all(others.map((h) => h.start()))
+  const all = [hub, ...others]
+  // Another genesis on the same hub: the hub bans it, and nobody learns of it through the DHT.
+  const strangerLog = new MemoryLogger()
+  const stranger = host('stranger', strangerLog, { genesisHash: OTHER_GENESIS, bootstrap: [hubAddr] })
+  await stranger.start()
+
+  // Connections come and go while simultaneous dials settle, so each host's best count is tracked.
+  const want = Math.min(defaultDiscoveryOptions.targetPeers, N - 1)
+  const best = all.map(() => 0)
+  const started = Date.now()
+  await waitFor(`every host seen at ${want} peers`, () => {
+    for (const [i, h] of all.entries()) best[i] = Math.max(best[i], h.peers().length)
+    return best.every((b) => b >= want)
+  }, { timeoutMs: 50_000 })
+  t.comment(`most peers per host: ${best.join(', ')} after ${Date.now() - started} ms; now: ${all.map((h) => h.peers().length).join(', ')}`)
+  for (const [i, b] of best.entries()) t.ok(b > 1, `host ${i} reached more than its one bootstrap peer (${b})`)
+  for (const [i, h] of all.entries()) t.notOk(h.peers().some((p) => p.id === stranger.peerId), `host ${i} has no peer of another genesis`)
+  const reports = loggers.flatMap((l) => l.lines).filter((l) => l.msg.includes('another chain'))
+  t.ok(reports.length <= 1, `the stranger is reported at most once (${reports.length})`)
+})
