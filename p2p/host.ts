@@ -24,10 +24,9 @@ import {
 } from './sync.js'
 import { blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
-import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
 import { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type ValidatorContext } from './validation.js'
 
-type Services = { identify: Identify; pubsub: GossipSub } & Partial<DiscoveryServices>
+type Services = { identify: Identify; pubsub: GossipSub }
 
 interface PeerState {
   /** pending until the first status exchange settles */
@@ -90,7 +89,6 @@ export class P2PNetwork {
   private txRelaySeq = Date.now()
   /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
   private readonly blockCache = new Map<string, Uint8Array>()
-  private discovery: PeerDiscovery | null = null
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
@@ -126,13 +124,13 @@ export class P2PNetwork {
       streamMuxers: [yamux()],
       // libp2p 3 refuses more than 5 inbound connections a second per IP; a
       // devnet's nodes all dial from 127.0.0.1, and a restart reconnects them at once.
-      connectionManager: { allow: [LOOPBACK], maxConnections: this.opts.discovery.maxPeers },
+      connectionManager: { allow: [LOOPBACK] },
       connectionGater: {
         denyDialPeer: (peer) => this.isBanned(peer.toString()),
         denyInboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
         denyOutboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
       },
-      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()), ...(discoveryServices(this.discoveryOptions(), this.opts.chainId, this.opts.genesisHash) as object) },
+      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()) },
     }).catch((e: unknown) => {
       const addr = `${this.opts.listenHost}:${this.opts.listenPort}`
       throw new P2PError('P2P_ERROR_LISTEN_FAILED', `cannot listen on ${addr}: ${(e as Error).message}`, { addr })
@@ -157,7 +155,6 @@ export class P2PNetwork {
     this.timers.push(setInterval(() => this.refreshStatus(), this.opts.statusIntervalMs))
     for (const t of this.timers) t.unref()
     this.log.info('p2p listening', { peerId: ours, addrs: this.multiaddrs(), bootstrap: this.bootstrapPeers.length })
-    this.startDiscovery(node)
     this.dialBootstrap()
   }
 
@@ -166,8 +163,6 @@ export class P2PNetwork {
     if (node === null) return
     this.node = null
     for (const t of this.timers.splice(0)) clearInterval(t)
-    this.discovery?.stop()
-    this.discovery = null
     const dropped = this.txBatcher.clear()
     if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
     this.peerStates.clear()
@@ -427,11 +422,6 @@ export class P2PNetwork {
       (e: unknown) => {
         this.peerStates.delete(id)
         void this.node?.hangUp(peer).catch(() => undefined)
-        return false
-      },
-    )
-    this.peerStates.set(id, { state: 'pending', height: 0, handshake })
-    return handshake
         if (e instanceof P2PError && e.meta.unsupported === true) {
           // Our status protocol's name carries our chain id: a peer that cannot select it runs another chain id
           // (or is no attrchain node). Said once, then never dialled nor accepted again (it flooded logs, issue 12).
@@ -445,6 +435,11 @@ export class P2PNetwork {
           return false
         }
         this.log.info('status handshake failed; disconnecting', { peer: id, error: e as Error })
+        return false
+      },
+    )
+    this.peerStates.set(id, { state: 'pending', height: 0, handshake })
+    return handshake
   }
 
   private async peerVerified(peer: PeerId): Promise<boolean> {
@@ -564,21 +559,6 @@ export class P2PNetwork {
       const unsupported = (e as Error | null)?.name === 'UnsupportedProtocolError'
       throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: ${(e as Error).message}`, { peer: peer.toString(), ...(unsupported ? { unsupported } : {}) })
     }
-  }
-
-  /** Loopback addresses stay in DHT records when this node listens on loopback: the whole network is on one machine. */
-  private discoveryOptions(): P2POptions['discovery'] {
-    const d = this.opts.discovery
-    return { ...d, loopbackAddrs: d.loopbackAddrs || this.opts.listenHost.startsWith('127.') || this.opts.listenHost === 'localhost' }
-  }
-
-  private startDiscovery(node: Libp2p<Services>): void {
-    if (!this.opts.discovery.enabled || node.services.dht === undefined) return
-    this.discovery = new PeerDiscovery(this.discoveryOptions(), {
-      node: node as unknown as Libp2p<DiscoveryServices>, logger: this.log, isBanned: (id) => this.isBanned(id),
-      dialBackoffMinMs: this.opts.dialBackoffMinMs, dialBackoffMaxMs: this.opts.dialBackoffMaxMs, dialTimeoutMs: this.opts.requestTimeoutMs,
-    })
-    this.discovery.start()
   }
 
   private started(): Libp2p<Services> {
