@@ -15,6 +15,7 @@ import { emptyPool, creditPool, pending, debtFor } from './pool.js'
 import { computeValidatorSet } from './validatorSet.js'
 import {
   LineageWork, FlowList, distributeLineage, payoutsOfFlows, setModelTerms, setDatanetTerms, buildStack, registerLineage, recordSyntheticSource, type Flow,
+  positionIdFor, takeSyntheticFrom, StateLineageWork, SynthPositionCodec, type SynthPosition,
 } from './lineage.js'
 
 export interface ExecContext {
@@ -366,7 +367,7 @@ function review(ctx: ExecContext, from: Address, id: Hex, accept: boolean, weigh
   s.set(DatanetCodec, K.datanet(dn.id), { ...dn, accepted: dn.accepted + 1, pool })
   const rewardDebt = debtFor(pool, BigInt(weight))
   s.set(ContributionCodec, K.contribution(id), { ...c, status: 'accepted', weight, bond: 0n, rewardDebt })
-  addToPosition(s, c.contributor, dn.id, BigInt(weight), rewardDebt, pool.accPerShare)
+  addToPosition(s, c.contributor, positionIdFor(s, id, dn.id, true), dn.id, BigInt(weight), rewardDebt, pool.accPerShare)
   return []
 }
 
@@ -377,8 +378,8 @@ function review(ctx: ExecContext, from: Address, id: Hex, accept: boolean, weigh
  * (issue 12). Paying `⌊Σw·acc⌋ − Σ⌈w·acc_join⌉` never exceeds the exact sum
  * of the contributions' shares, so the pool stays solvent (state/pool.ts).
  */
-function addToPosition(s: BlockState, contributor: Address, datanetId: Hex, weight: bigint, debt: bigint, acc: bigint): void {
-  const key = K.rewardPosition(contributor, datanetId)
+function addToPosition(s: BlockState, contributor: Address, positionId: Hex, datanetId: Hex, weight: bigint, debt: bigint, acc: bigint): void {
+  const key = K.rewardPosition(contributor, positionId)
   const p = s.get(RewardPositionCodec, key)
   if (p) {
     s.set(RewardPositionCodec, key, { ...p, shares: p.shares + weight, rewardDebt: p.rewardDebt + debt })
@@ -387,7 +388,7 @@ function addToPosition(s: BlockState, contributor: Address, datanetId: Hex, weig
   const n = s.get(RewardPositionsCodec, K.rewardPositions(contributor)) ?? { count: 0, cursor: 1 }
   const seq = n.count + 1
   s.set(RewardPositionsCodec, K.rewardPositions(contributor), { ...n, count: seq })
-  s.set(IdRefCodec, K.rewardPositionBySeq(contributor, seq), { id: datanetId })
+  s.set(IdRefCodec, K.rewardPositionBySeq(contributor, seq), { id: positionId })
   s.set(RewardPositionCodec, key, { datanetId, shares: weight, rewardDebt: debt, claimedAcc: acc, seq })
 }
 
@@ -604,6 +605,30 @@ function payDatanetPools(ctx: ExecContext, work: ReceiptWork, model: Model, C: b
  */
 export const MAX_CLAIM_POSITIONS = 256
 
+/**
+ * The synthetic royalty of what a synthetic reward position pays (DESIGN
+ * §4.1: "every amount paid to that contribution's contributor … claimed
+ * from a pool"): Y = ⌊owed·synthBps/10⁴⌋ to the source's lineage. As claim
+ * pays the claimant directly (not through the block's fee distribution,
+ * which holds only fees and minted units), the lineage's credits are paid
+ * directly too: balances and ledgers at once, pool credits into their pools.
+ * Returns Y; the claimant gets owed − Y.
+ */
+function claimSynthetic(ctx: ExecContext, sp: SynthPosition, owed: bigint): bigint {
+  const s = ctx.state
+  const direct = {
+    add(address: string, role: string, amount: bigint): void {
+      if (amount === 0n || role === 'datanetPool') return
+      addBalance(s, address, amount)
+      addLedger(s, address, role as Role, amount)
+    },
+  }
+  const lw = new StateLineageWork(s)
+  const Y = takeSyntheticFrom({ params: ctx.params, credits: direct, flows: null }, lw, sp.sourceModelId, sp.synthBps, owed)
+  lw.flush()
+  return Y
+}
+
 /** Pay out what the sender has accrued in Datanet pools (up to MAX_CLAIM_POSITIONS of them) and delegator pools (DESIGN §4). */
 function claim(ctx: ExecContext, from: Address): ReceiptRecord[] {
   const s = ctx.state
@@ -612,15 +637,17 @@ function claim(ctx: ExecContext, from: Address): ReceiptRecord[] {
   const turn = n ? Math.min(n.count, MAX_CLAIM_POSITIONS) : 0
   for (let i = 0; i < turn; i++) {
     const seq = ((n!.cursor - 1 + i) % n!.count) + 1
-    const datanetId = (s.get(IdRefCodec, K.rewardPositionBySeq(from, seq)) as { id: Hex }).id
-    const p = s.get(RewardPositionCodec, K.rewardPosition(from, datanetId)) as RewardPosition
-    const dn = s.get(DatanetCodec, K.datanet(datanetId)) as Datanet
+    // a position's id is its Datanet's id, or a synthetic position's id (state/lineage.ts SynthPosition)
+    const positionId = (s.get(IdRefCodec, K.rewardPositionBySeq(from, seq)) as { id: Hex }).id
+    const p = s.get(RewardPositionCodec, K.rewardPosition(from, positionId)) as RewardPosition
+    const dn = s.get(DatanetCodec, K.datanet(p.datanetId)) as Datanet
     const owed = pending(dn.pool, p.shares, p.rewardDebt)
     if (owed === 0n) continue
     s.set(DatanetCodec, K.datanet(dn.id), { ...dn, pool: { ...dn.pool, balance: dn.pool.balance - owed } })
-    s.set(RewardPositionCodec, K.rewardPosition(from, datanetId), { ...p, rewardDebt: p.rewardDebt + owed, claimedAcc: dn.pool.accPerShare })
-    addLedger(s, from, 'contributor', owed)
-    total += owed
+    s.set(RewardPositionCodec, K.rewardPosition(from, positionId), { ...p, rewardDebt: p.rewardDebt + owed, claimedAcc: dn.pool.accPerShare })
+    const Y = positionId === p.datanetId ? 0n : claimSynthetic(ctx, s.get(SynthPositionCodec, K.synthPosition(positionId)) as SynthPosition, owed)
+    addLedger(s, from, 'contributor', owed - Y)
+    total += owed - Y
   }
   if (n && n.count > MAX_CLAIM_POSITIONS) s.set(RewardPositionsCodec, K.rewardPositions(from), { ...n, cursor: ((n.cursor - 1 + turn) % n.count) + 1 })
   const validators = s.get(AddressListCodec, K.delegationsOf(from))?.items ?? []

@@ -39,4 +39,6 @@ export const K = {
   datanetTerms: (id: string) => `dnterms/${id}`,
   /** a contribution's synthetic source (frozen synthBps) and its curation/synthetic totals */
   contributionExtra: (id: string) => `ctbx/${id}`,
+  /** what a synthetic reward position stands for: its Datanet, source model and synthBps (state/lineage.ts SynthPosition) */
+  synthPosition: (id: string) => `spos/${id}`,
 } as const

@@ -12,6 +12,7 @@ import {
 } from './entities.js'
 import { pending, debtFor } from './pool.js'
 import type { ChainConfig } from './executeBlock.js'
+import { positionIdFor, SynthPositionCodec } from './lineage.js'
 
 /**
  * Read-only queries with the result shapes of DESIGN §6.1, so that the RPC
@@ -68,10 +69,13 @@ export class StateQueries {
     let total = 0n
     const count = Math.min(s.get(RewardPositionsCodec, K.rewardPositions(address))?.count ?? 0, MAX_QUERY_POSITIONS)
     for (let n = 1; n <= count; n++) {
-      const datanetId = (s.get(IdRefCodec, K.rewardPositionBySeq(address, n)) as { id: Hex }).id
-      const p = s.get(RewardPositionCodec, K.rewardPosition(address, datanetId)) as RewardPosition
-      const dn = s.get(DatanetCodec, K.datanet(datanetId)) as Datanet
-      total += pending(dn.pool, p.shares, p.rewardDebt)
+      const positionId = (s.get(IdRefCodec, K.rewardPositionBySeq(address, n)) as { id: Hex }).id
+      const p = s.get(RewardPositionCodec, K.rewardPosition(address, positionId)) as RewardPosition
+      const dn = s.get(DatanetCodec, K.datanet(p.datanetId)) as Datanet
+      const owed = pending(dn.pool, p.shares, p.rewardDebt)
+      // a synthetic position pays its source's lineage ⌊owed·synthBps/10⁴⌋ first (DESIGN §4.1, state/lineage.ts SynthPosition)
+      const sp = positionId === p.datanetId ? undefined : s.get(SynthPositionCodec, K.synthPosition(positionId))
+      total += sp === undefined ? owed : owed - (owed * BigInt(sp.synthBps)) / 10_000n
     }
     for (const va of s.get(AddressListCodec, K.delegationsOf(address))?.items ?? []) {
       const v = s.get(ValidatorCodec, K.validator(va)) as Validator
@@ -146,7 +150,7 @@ export class StateQueries {
     // pool rewards since acceptance, and the part of them accrued since the contributor's last claim in this Datanet
     const w = BigInt(c.weight)
     const fromPool = pending(dn.pool, w, c.rewardDebt)
-    const claimedAcc = s.get(RewardPositionCodec, K.rewardPosition(c.contributor, c.datanetId))?.claimedAcc ?? 0n
+    const claimedAcc = s.get(RewardPositionCodec, K.rewardPosition(c.contributor, positionIdFor(s, c.id, c.datanetId, false)))?.claimedAcc ?? 0n
     const claimedDebt = debtFor({ ...dn.pool, accPerShare: claimedAcc }, w)
     const unclaimed = pending(dn.pool, w, claimedDebt > c.rewardDebt ? claimedDebt : c.rewardDebt)
     return this.contributionFields(c, c.earned + fromPool, unclaimed)

@@ -205,3 +205,57 @@ t.test('an unchanged plain chain keeps its bytes: no lineage records are written
   t.same([...out.writes.keys()].filter((k) => /^(mlin|dnterms|ctbx|mchild)\//.test(k)), [])
   t.equal(OPEN > 0n, true)
 })
+
+/*
+ * Pool claims of synthetic contributions (DESIGN §4.1: "every amount x paid
+ * to that contribution's contributor (attributed, or claimed from a pool)
+ * first gives Y = ⌊x·synthBps/10⁴⌋ to the source's lineage").
+ *   D2: bob weight 2, carol plain weight 1, carol synthetic (source B, synthBps 1000) weight 1.
+ *   Receipt on F (stack [B 1000]), fee 1,000,000, no attribution: D2 pool 500,000 → 125,000 per unit of weight.
+ *   carol claims: plain position 125,000; synthetic position 125,000, Y = 12,500 → creditModel(B, 12,500):
+ *     D = ⌊12,500·5000/7000⌋ = 8,928 → D1: curator ⌊8,928·10 %⌋ = 892, pool 8,036; ob royalty 3,572.
+ *   carol receives 125,000 + 112,500 = 237,500; bob 250,000 with no royalty.
+ */
+t.test('a pool claim of a synthetic contribution pays the synthetic royalty to the source lineage', async (t) => {
+  const { c, cur, ob, of, alice, bob, carol, op, D1, D2, B, a1, b1 } = setup()
+  c.run(ob, { type: 'setModelTerms', modelId: B, derivativeRoyaltyBps: 1000, allowDerivatives: true })
+  c.run(cur, { type: 'setDatanetTerms', datanetId: D1, curatorBps: 1000 })
+  // bob's weight is 2: re-accepting is impossible, so a second contribution of bob's
+  const b2 = c.run(bob, { type: 'contribute', datanetId: D2, dataHash: h32('b2'), metadataUri: '' }).hash
+  c.run(cur, { type: 'reviewContribution', contributionId: b2, accept: true, weight: 1 })
+  const kp = c.run(carol, { type: 'contribute', datanetId: D2, dataHash: h32('plain'), metadataUri: '' }).hash
+  c.run(cur, { type: 'reviewContribution', contributionId: kp, accept: true, weight: 1 })
+  const ks = c.run(carol, { type: 'contribute', datanetId: D2, dataHash: h32('gen'), metadataUri: '', sourceModelId: B }).hash
+  c.run(cur, { type: 'reviewContribution', contributionId: ks, accept: true, weight: 1 })
+  const F = c.run(of, { type: 'registerModel', name: 'ft', baseModel: 'base', datanets: [{ datanetId: D2, weight: 1 }], minFee: 0n, parents: [B] }).hash
+  const out = c.block([c.tx(op, { type: 'submitReceipts', receipts: [{ modelId: F, payer: op.address, fee: 1_000_000n, inputHash: h32('i'), outputHash: h32('o'), attribution: [] }] })])
+  t.equal(out.results[0].status, 'ok')
+  t.equal(c.q.account(carol.address).pendingRewards, '237500', 'pendingRewards nets the synthetic royalty out: 125,000 + 125,000 − 12,500')
+  t.equal(c.q.account(bob.address).pendingRewards, '250000')
+  t.equal(c.q.account(alice.address).pendingRewards, '12857', 'alice: D1 pool from the receipt\'s royalty to B')
+  t.match(c.q.contribution(ks), { unclaimed: '125000' }, 'contribution_get of the synthetic contribution reads its own position')
+
+  const ledger = (a: string, role: string) => BigInt(c.q.attribution(a).earned[role] ?? '0')
+  const before = { ob: ledger(ob.address, 'royalty'), cur: ledger(cur.address, 'curator'), carolBal: c.q.balance(carol.address) }
+  const lq = new LineageQueries(c.store)
+  const earnedB = BigInt(lq.modelExtras(B).royaltiesEarned as string)
+  const supply = BigInt(c.q.meta().supply)
+  const claim = c.run(carol, { type: 'claim' })
+  t.equal(claim.status, 'ok')
+  t.equal(c.q.balance(carol.address) - before.carolBal, 237_500n - c.chain.params.minTxFee, 'carol receives 237,500 (less the tx fee)')
+  t.equal(ledger(carol.address, 'contributor'), 237_500n, 'carol\'s contributor ledger')
+  t.equal(ledger(ob.address, 'royalty') - before.ob, 3_572n, 'B\'s owner: royalty 12,500 − 8,928')
+  t.equal(ledger(cur.address, 'curator') - before.cur, 892n, 'D1\'s curator: ⌊8,928·10 %⌋')
+  t.equal(c.q.account(alice.address).pendingRewards, String(12_857n + 8_036n), 'D1\'s pool: 8,928 − 892')
+  t.equal(BigInt(lq.modelExtras(B).royaltiesEarned as string) - earnedB, 12_500n, 'B earned Y through creditModel')
+  t.equal(c.q.account(carol.address).pendingRewards, '0')
+  t.same(claim.outcome.distribution.entries.filter((e) => e.role === 'royalty' || e.role === 'curator'), [], 'claim-time royalties are not in the fee distribution (it holds fees and minted units only)')
+  t.equal(BigInt(c.q.meta().supply), supply + claim.outcome.distribution.minted, 'supply grows by the minted reward only')
+  t.equal(c.computedSupply(), BigInt(c.q.meta().supply), 'supply invariant after the claim')
+
+  const bobBal = c.q.balance(bob.address)
+  t.equal(c.run(bob, { type: 'claim' }).status, 'ok')
+  t.equal(c.q.balance(bob.address) - bobBal, 250_000n - c.chain.params.minTxFee, 'a plain position pays no synthetic royalty')
+  t.equal(ledger(ob.address, 'royalty') - before.ob, 3_572n, 'and nothing more to B')
+  void a1; void b1
+})
