@@ -146,3 +146,71 @@ export async function streamReceipts(
   }
   return n
 }
+
+export interface DemoOptions {
+  /** RPC URL of a running node; when none answers there, a devnet is started */
+  rpc: string
+  /** receipts per second to stream */
+  rate: number
+  /** options of the devnet started when none is running */
+  devnet: import('./devnet.js').DevnetOptions
+}
+
+export interface DemoModules {
+  stdout(s: string): void
+  stderr(s: string): void
+  /** resolves once the process is asked to stop */
+  stopSignal(): Promise<string>
+  env: NodeJS.ProcessEnv
+  /** whether stdout is a terminal (the status line is rewritten in place) */
+  tty: boolean
+}
+
+/**
+ * `attrchain demo`: a devnet (started here unless one answers at `rpc`),
+ * seeded, with receipts streaming at `rate` per second and a one-line live
+ * status, until stopped. Returns the exit code.
+ */
+export async function runDemo(opts: DemoOptions, modules: DemoModules): Promise<number> {
+  const client = new AttrchainClient(opts.rpc)
+  let devnet: Promise<number> | null = null
+  const stopped = new AbortController()
+  const stop = modules.stopSignal().then(() => stopped.abort())
+  const running = await client.status().then(() => true, () => false)
+  if (!running) {
+    const { runDevnet } = await import('./devnet.js')
+    modules.stdout(`no node at ${opts.rpc}: starting a devnet (${opts.devnet.validators} validator(s), home ${opts.devnet.home}) …\n`)
+    devnet = runDevnet(opts.devnet, { stdout: () => {}, stderr: (s) => modules.stderr(s + '\n'), stopSignal: () => stop.then(() => 'stop'), env: modules.env })
+    const deadline = Date.now() + opts.devnet.readyTimeoutMs
+    for (;;) {
+      if (await client.status().then(() => true, () => false)) break
+      if (Date.now() > deadline || stopped.signal.aborted) {
+        modules.stderr(`the devnet did not answer at ${opts.rpc} within ${opts.devnet.readyTimeoutMs} ms; see its logs in ${opts.devnet.home}\n`)
+        stopped.abort()
+        await devnet
+        return 1
+      }
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  try {
+    const world = await seedDemo(client, (line) => modules.stdout(`seed: ${line} …\n`))
+    modules.stdout(`seeded ${world.datanets.length} Datanets, ${world.accepted.length + world.rejected.length} contributions (${world.rejected.length} rejected), ${world.models.length} models, ${world.operators.length} operators\n`)
+    modules.stdout(`explorer: ${opts.rpc.replace(/\/$/, '')}/   (streaming ${opts.rate} receipts/s; Ctrl-C stops)\n`)
+    await streamReceipts(client, world, {
+      rate: opts.rate, signal: stopped.signal,
+      onStatus: (s) => {
+        const line = `height ${s.height}  receipts/s ${s.receiptsPerSecond.toFixed(1)}  contributors paid ${s.contributors}  sent ${s.sent}`
+        modules.stdout(modules.tty ? `\r\x1b[2K${line}` : `${line}\n`)
+      },
+    })
+    modules.stdout('\n')
+  } catch (e) {
+    modules.stderr(`demo: ${(e as Error).message}. Is the node at ${opts.rpc} a devnet (its dev accounts funded)? Try "attrchain devnet --reset" first.\n`)
+    stopped.abort()
+    if (devnet) await devnet
+    return 1
+  }
+  if (devnet) return devnet
+  return 0
+}
