@@ -65,7 +65,17 @@ t.test('validators join, leave and are slashed through txs', async (t) => {
     const twin = await net.addNode('v1-twin', key)
     await until('v1 to be jailed', async () => (await v0.client.validators()).find((v) => v.address === key.address)?.jailed === true, 90_000, 250)
     const v = (await v0.client.validators()).find((x) => x.address === key.address)!
-    t.equal(v.selfStake, (95_000n * OPEN).toString(), '5 % of its stake burned')
+    // The twin may double-sign at more than one height before the jail takes
+    // effect (H + 2), and the README lets evidence of each height slash again
+    // (issue 12 item 9: one run saw one slash, another two). The invariant:
+    // the first slash burns 5 % of the 100,000 bonded, each further one at
+    // most 5 % of it, one per evidence item (only v1 double-signs here).
+    let evidence = 0
+    const head = await heightOf(v0)
+    for (let h = 1; h <= head; h++) evidence += (await v0.client.getBlock(h))?.evidence ?? 0
+    const burned = 100_000n * OPEN - BigInt(v.selfStake)
+    t.ok(evidence >= 1, `evidence included (${evidence} item(s))`)
+    t.ok(burned >= 5_000n * OPEN && burned <= BigInt(evidence) * 5_000n * OPEN, `5 % burned per evidence item at most, at least once: ${burned / OPEN} OPEN for ${evidence} item(s)`)
     t.ok(v.jailedUntil > 0, 'jailed until a height')
     // Jailing changes the set at H + 2: until then v1's votes still count.
     await allReach([v0], (await heightOf(v0)) + 3)
