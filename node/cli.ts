@@ -584,6 +584,15 @@ const queryCommands: Command[] = [
   query('models', '', 'Models in registration order', (c, ctx) => c.listModels(pageOf(ctx)), { ...OWNER, ...PAGE }),
   query('receipt', 'ID', 'An inference receipt with the payout of every unit of its fee', async (c, { args }) => found(await c.getReceipt(argHash(args[0], 'ID')), `receipt ${args[0]}`)),
   query('attribution', 'ADDR', 'What an address has earned, by role', (c, { args }) => c.attribution(argAddress(args[0], 'ADDR'))),
+  query('explain', 'RECEIPT', 'Every flow of a receipt\'s fee with the rule that sent it there (attribution_explain)', async (c, { args }) => found(await c.explainReceipt(argHash(args[0], 'RECEIPT')), `receipt ${args[0]}`)),
+  query('lineage', 'MODEL', 'A model\'s terms, parents, frozen royalty stack and children (model_lineage)', async (c, ctx) => {
+    const { offset, limit } = pageOf(ctx)
+    return found(await c.modelLineage(argHash(ctx.args[0], 'MODEL'), { ...(offset !== undefined ? { offset } : {}), ...(limit !== undefined ? { limit } : {}) }), `model ${ctx.args[0]}`)
+  }, PAGE),
+  query('trace', 'TRACE_ID', 'The receipts of one trace in chain order (receipt_trace)', (c, ctx) => {
+    const { offset, limit } = pageOf(ctx)
+    return c.receiptTrace(argHash(ctx.args[0], 'TRACE_ID'), { ...(offset !== undefined ? { offset } : {}), ...(limit !== undefined ? { limit } : {}) })
+  }, PAGE),
   query('params', '', 'The chain parameters', (c) => c.params()),
 ]
 

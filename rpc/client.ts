@@ -239,7 +239,44 @@ export interface ReceiptInfo {
   inputHash: Hex
   outputHash: Hex
   attribution: { contributionId: Hex; weight: number }[]
+  /** DESIGN §4.1: the id shared by every receipt of one end-user request, or null */
+  traceId: Hex | null
   payouts: ReceiptPayout[]
+}
+
+/** One flow of a receipt's fee (DESIGN §4.1 `attribution_explain`). */
+export interface ExplainedFlow {
+  /** null for the block's validator pool; a Datanet id for `datanetPool` */
+  address: Address | Hex | null
+  /** contributor, datanetPool, modelOwner, operator, validators, treasury, royalty or curator */
+  role: string
+  amount: AmountString
+  /** the step that sent the amount here: split, attributionWeight, pool, royalty, curation, synthetic or rounding */
+  rule: 'split' | 'attributionWeight' | 'pool' | 'royalty' | 'curation' | 'synthetic' | 'rounding'
+  /** the model, contribution or Datanet whose rule moved it; null for the plain split */
+  via: Hex | null
+}
+
+/** `attribution_explain [receiptId]`: every flow of the fee; the amounts sum to `fee` exactly. */
+export interface AttributionExplainInfo {
+  receiptId: Hex
+  fee: AmountString
+  modelId: Hex
+  traceId: Hex | null
+  flows: ExplainedFlow[]
+}
+
+/** `model_lineage [modelId, {offset?, limit?}]`: terms, parents, frozen royalty stack (ascending id) and a page of children. */
+export interface ModelLineageInfo {
+  modelId: Hex
+  derivativeRoyaltyBps: number
+  allowDerivatives: boolean
+  parents: Hex[]
+  stack: { modelId: Hex; royaltyBps: number }[]
+  /** children in registration order, the requested page (at most 1,000) */
+  children: Hex[]
+  /** how many children the model has in all */
+  childCount: number
 }
 
 export interface AttributionInfo {
@@ -385,6 +422,21 @@ export class AttrchainClient {
 
   attribution(address: Address): Promise<AttributionInfo> {
     return this.call('attribution_address', [address])
+  }
+
+  /** `attribution_explain`: every flow of a receipt's fee with its rule (DESIGN §4.1); null for an unknown receipt. */
+  explainReceipt(receiptId: Hex): Promise<AttributionExplainInfo | null> {
+    return this.call('attribution_explain', [receiptId])
+  }
+
+  /** `model_lineage`: parents, frozen royalty stack and children (paged, limit ≤ 1,000); null for an unknown model. */
+  modelLineage(modelId: Hex, opts: PageOptions = {}): Promise<ModelLineageInfo | null> {
+    return this.call('model_lineage', [modelId, opts])
+  }
+
+  /** `receipt_trace`: the receipts carrying `traceId` (32-byte hex), in chain order, paged (limit ≤ 1,000); [] for an unknown trace. */
+  receiptTrace(traceId: Hex, opts: PageOptions = {}): Promise<ReceiptInfo[]> {
+    return this.call('receipt_trace', [traceId, opts])
   }
 
   /**
