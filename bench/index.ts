@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { killAllNodes } from './cluster.js'
 import { runLimits } from './limits.js'
 import { runOverload } from './overload.js'
+import { runWan } from './wan.js'
 import { runDevnet4, runSingleNode, runSync, type BenchOptions } from './scenarios.js'
 import { log, nowMs, round } from './util.js'
 
@@ -17,7 +18,7 @@ import { log, nowMs, round } from './util.js'
  * goes to stderr.
  */
 
-const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync', 'overload'] as const
+const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync', 'overload', 'wan'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const HELP = `usage: npm run bench -- [options]
@@ -126,6 +127,19 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
     out[`${k}.peakRssMiB`] = Math.max(...(c.peakRssMiB as (number | null)[]).map((x) => x ?? 0))
     out[`${k}.firstEmptyBlockAfterFloodS`] = c.firstEmptyBlockAfterFloodS
   }
+  const wan = results.wan as Record<string, any> | undefined
+  for (const c of (wan?.cases ?? []) as Record<string, any>[]) {
+    const k = `wan.rtt${c.rttMs}ms`
+    if (c.error) {
+      out[`${k}.error`] = c.error
+      continue
+    }
+    out[`${k}.roundsPerHeightMean`] = c.roundsPerHeight.mean
+    out[`${k}.blockIntervalP50Ms`] = c.blockIntervalMs.p50
+    out[`${k}.blockIntervalP99Ms`] = c.blockIntervalMs.p99
+    out[`${k}.finalityP50Ms`] = c.finalityMs.p50
+    out[`${k}.finalityP99Ms`] = c.finalityMs.p99
+  }
   const limits = results.limits as Record<string, any> | undefined
   if (limits && !limits.error) {
     out['limits.ed25519NodeCryptoPerSec'] = limits.ed25519VerifyPerSec.nodeCrypto
@@ -146,6 +160,7 @@ async function main(): Promise<void> {
     'devnet-4': () => runDevnet4(opts),
     sync: () => runSync(opts),
     overload: () => runOverload(opts),
+    wan: () => runWan({ durationS: opts.durationS, keep: opts.keep }),
   }
   for (const s of SCENARIOS.filter((x) => scenarios.includes(x))) {
     log(`scenario ${s}`)
