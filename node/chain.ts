@@ -310,7 +310,7 @@ export class ChainService {
         throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: ${(e as Error).message}`, { index: i })
       }
       if (verifier) {
-        offThread.push(verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature).then((ok) => {
+        offThread.push(verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature, 'consensus').then((ok) => {
           if (!ok) throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i}: signature does not verify for this pubkey and tx`, { index: i })
         }))
         if (stx.tx.call.type === 'submitReceipts') needIds.push({ stx, txHash: hashes[i] })

@@ -60,7 +60,7 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxQueuedPerSender: 64,
   queuedLifetimeBlocks: 60,
   maxVerifyQueue: 8192,
-  maxEventLoopLagMs: 1000,
+  maxEventLoopLagMs: 150,
 }
 
 /** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */
@@ -81,7 +81,12 @@ export interface MempoolModules {
 
 /** What the mempool and block validation hand to worker threads (node/verifier.ts SignatureVerifier). */
 export interface TxVerifier {
-  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean>
+  /**
+   * `priority` 'consensus' (the txs of a block being validated) jumps ahead
+   * of 'admission' (tx_send and tx gossip), so that a flood of submissions
+   * never delays a proposal's validation.
+   */
+  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array, priority?: 'consensus' | 'admission'): Promise<boolean>
   receiptIds?(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]>
   /** signatures (and their equivalent in receipt-id work) waiting or in flight */
   readonly depth?: number

@@ -60,9 +60,21 @@ export const MIN_OFFLOADED_RECEIPTS = 16
 /** About how many receipt ids cost as much as one signature verification (load balancing only). */
 const RECEIPT_IDS_PER_VERIFY = 50
 
+/**
+ * Admission signatures (tx_send, tx gossip) sent to the workers and not yet
+ * answered, at most this many batches per worker: the rest wait here, so a
+ * block's signatures (priority 'consensus', sent at once) never queue in a
+ * worker behind more than this much admission work.
+ */
+const ADMISSION_BATCHES_IN_FLIGHT = 2
+
 export class SignatureVerifier {
   private readonly slots: WorkerSlot[] = []
+  /** admission signatures waiting to be sent */
   private queue: Pending[] = []
+  /** consensus signatures (a block's txs) waiting for the next flush */
+  private urgent: Pending[] = []
+  private admissionInFlight = 0
   private timer: NodeJS.Timeout | null = null
   private nextId = 0
   private closed = false
@@ -86,6 +98,7 @@ export class SignatureVerifier {
       // An idle worker must not keep the process alive; a busy one must.
       if (slot.inFlight === 0) worker.unref()
       req.done(results)
+      if (this.queue.length > 0) this.flush()
     })
     worker.on('error', (e) => this.failSlot(slot, e))
     worker.unref()
@@ -104,34 +117,46 @@ export class SignatureVerifier {
     if (i >= 0 && !this.closed) this.slots[i] = this.spawn()
   }
 
-  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  /**
+   * Resolves to the verdict of the validity rule (core/keys.ts). `priority`
+   * 'consensus' is for the txs of a block being validated: sent at the next
+   * flush whatever the admission backlog (ADMISSION_BATCHES_IN_FLIGHT).
+   */
+  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array, priority: 'consensus' | 'admission' = 'admission'): Promise<boolean> {
     if (this.closed) return Promise.reject(new AttrchainError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
     if (this.slots.length === 0 || pubKey.length !== 32 || digest.length !== 32 || signature.length !== 64) {
       return Promise.resolve(verifySignature(pubKey, digest, signature))
     }
     return new Promise((resolve) => {
-      this.queue.push({ pubKey, digest, signature, resolve })
-      if (this.queue.length >= this.opts.maxBatch) this.flush()
+      const q = priority === 'consensus' ? this.urgent : this.queue
+      q.push({ pubKey, digest, signature, resolve })
+      if (q.length >= this.opts.maxBatch) this.flush()
       else this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs)
     })
   }
 
+  /** Consensus signatures first and all of them; admission ones while fewer than ADMISSION_BATCHES_IN_FLIGHT per worker are out. */
   private flush(): void {
-    const { batch, data } = this.takeQueue()
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    while (this.urgent.length > 0) this.sendBatch(this.takeQueue('urgent'), false)
+    while (this.queue.length > 0 && (this.closed || this.admissionInFlight < ADMISSION_BATCHES_IN_FLIGHT * this.slots.length)) this.sendBatch(this.takeQueue('queue'), true)
+  }
+
+  private sendBatch({ batch, data }: { batch: Pending[]; data: Uint8Array<ArrayBuffer> }, admission: boolean): void {
     if (batch.length === 0) return
+    if (admission) this.admissionInFlight++
+    const settle = (): void => { if (admission) this.admissionInFlight-- }
     this.send({ kind: 'verify', buffer: data.buffer, count: batch.length }, [data.buffer], {
       weight: batch.length,
-      done: (results) => answer(batch, results),
-      fallback: () => answerInPlace(batch),
+      done: (results) => { settle(); answer(batch, results) },
+      fallback: () => { settle(); answerInPlace(batch) },
     })
   }
 
-  /** The queued signatures as one buffer of records, the queue emptied. */
-  private takeQueue(): { batch: Pending[]; data: Uint8Array<ArrayBuffer> } {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    const batch = this.queue
-    this.queue = []
+  /** Up to maxBatch queued signatures of one queue as one buffer of records, taken off it. */
+  private takeQueue(which: 'urgent' | 'queue'): { batch: Pending[]; data: Uint8Array<ArrayBuffer> } {
+    const batch = this[which].splice(0, this.opts.maxBatch)
     const data = new Uint8Array(batch.length * RECORD)
     batch.forEach((p, i) => {
       data.set(p.pubKey, i * RECORD)
@@ -156,7 +181,7 @@ export class SignatureVerifier {
     txs.forEach((t, k) => hashes.set(t.txHash, k * 32))
     const counts = Uint32Array.from(txs, (t) => t.count)
     // signatures waiting for the next flush go in the same message (a block's are asked for just before its ids)
-    const { batch, data } = this.takeQueue()
+    const { batch, data } = this.takeQueue('urgent')
     return new Promise((resolve) => {
       this.send({ kind: 'receiptIds', hashes, counts, buffer: data.buffer, count: batch.length }, [hashes.buffer, counts.buffer, data.buffer], {
         weight: batch.length + Math.ceil(total / RECEIPT_IDS_PER_VERIFY),
@@ -185,7 +210,7 @@ export class SignatureVerifier {
 
   /** Signatures waiting or in flight (receipt-id work counted as its equivalent): the mempool refuses tx_send beyond its maxVerifyQueue. */
   get depth(): number {
-    return this.queue.length + this.slots.reduce((n, s) => n + s.inFlight, 0)
+    return this.queue.length + this.urgent.length + this.slots.reduce((n, s) => n + s.inFlight, 0)
   }
 
   async close(): Promise<void> {

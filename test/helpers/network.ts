@@ -77,7 +77,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
       client: new AttrchainClient(`http://127.0.0.1:${rpcPort}`, { timeoutMs: 20_000 }),
       running: () => node.child !== null && node.child.exitCode === null && node.child.signalCode === null,
       start: async () => {
-        const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', home, '--rpc-port', String(rpcPort), '--p2p-port', String(p2pPort), '--block-time', blockTime, '--log-level', 'info'], {
+        const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, BIN, 'start', '--home', home, '--rpc-port', String(rpcPort), '--p2p-port', String(p2pPort), '--block-time', blockTime, '--log-level', process.env.ATTRCHAIN_TEST_LOG_LEVEL ?? 'info'], {
           env: ENV, stdio: ['ignore', 'ignore', 'pipe'],
         })
         child.stderr!.pipe(createWriteStream(join(home, 'node.log'), { flags: 'a' }))

@@ -97,3 +97,19 @@ t.test('the verifier says once which Ed25519 backend verifies', async (t) => {
   t.equal(lines.length, 1)
   t.match(JSON.parse(lines[0]), { level: 'info', msg: 'ed25519 verification', backend: ed25519Backend.name })
 })
+
+t.test('a block\'s signatures (priority consensus) do not wait behind an admission backlog', async (t) => {
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  t.teardown(() => v.close())
+  const key = new KeyPair(new Uint8Array(32).fill(7))
+  const digest = new Uint8Array(32).fill(1)
+  const sig = key.sign(digest)
+  const order: string[] = []
+  const admission = Array.from({ length: 64 * 40 }, () => v.verify(key.publicKey, digest, sig).then((ok) => { order.push('admission'); return ok }))
+  await new Promise((r) => setTimeout(r, 5))
+  const urgent = v.verify(key.publicKey, digest, sig, 'consensus').then((ok) => { order.push('consensus'); return ok })
+  t.ok(await urgent, 'verified')
+  const before = order.indexOf('consensus')
+  t.ok(before <= 64 * 3, `answered after at most the batches already in flight (${before} admission answers before it, of ${admission.length})`)
+  t.ok((await Promise.all(admission)).every(Boolean), 'every admission signature answered too')
+})
