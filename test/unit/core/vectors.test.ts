@@ -14,12 +14,14 @@ const vectors = JSON.parse(readFileSync(new URL('../../vectors/txs.json', import
  * Per-type body schema, written from DESIGN §3 independently of the encoder:
  * b = bin (0x-hex in JSON), a = amount string, s = string, i = integer, t = boolean.
  */
-type Shape = 'b' | 'a' | 's' | 'i' | 't' | Shape[] | { each: Shape }
+type Shape = 'b' | 'a' | 's' | 'i' | 't' | Shape[] | { each: Shape } | { optional: Shape }
 const pairs: Shape = { each: ['b', 'i'] }
 const SCHEMA: Record<string, Shape> = {
   transfer: ['b', 'a'], createValidator: ['a', 's', 'i'], stake: ['a'], unstake: ['a'], delegate: ['b', 'a'], undelegate: ['b', 'a'],
-  unjail: [], claim: [], registerDatanet: ['s', 's', 'a'], contribute: ['b', 'b', 's'], reviewContribution: ['b', 't', 'i'],
-  registerModel: ['s', 's', pairs, 'a'], approveOperator: ['b', 'a'], submitReceipts: { each: ['b', 'b', 'a', 'b', 'b', pairs] },
+  unjail: [], claim: [], registerDatanet: ['s', 's', 'a'], contribute: ['b', 'b', 's', { optional: 'b' }], reviewContribution: ['b', 't', 'i'],
+  registerModel: ['s', 's', pairs, 'a', { optional: { each: 'b' } }], approveOperator: ['b', 'a'], submitReceipts: { each: ['b', 'b', 'a', 'b', 'b', pairs, { optional: 'b' }] },
+  // DESIGN §4.1
+  setModelTerms: ['b', 'i', 't'], setDatanetTerms: ['b', 'i'],
 }
 
 function fromJson(shape: Shape, v: unknown): Encodable {
@@ -29,9 +31,12 @@ function fromJson(shape: Shape, v: unknown): Encodable {
   if (shape === 't') { if (typeof v !== 'boolean') throw new Error('expected a boolean'); return v }
   const arr = v as unknown[]
   if (Array.isArray(shape)) {
-    if (arr.length !== shape.length) throw new Error('wrong arity')
-    return shape.map((s, i) => fromJson(s, arr[i]))
+    // optional trailing fields (DESIGN §4.1) are absent when unused
+    const required = shape.filter((s) => !(typeof s === 'object' && 'optional' in s)).length
+    if (arr.length < required || arr.length > shape.length) throw new Error('wrong arity')
+    return arr.map((x, i) => fromJson(shape[i], x))
   }
+  if ('optional' in shape) return fromJson(shape.optional, v)
   return arr.map((x) => fromJson(shape.each, x))
 }
 
@@ -48,6 +53,12 @@ t.test('the vectors file covers the tx types the README promises', async (t) => 
   const receipts = vectors.filter((v) => v.type === 'submitReceipts').flatMap((v) => v.body as unknown[][])
   t.ok(receipts.some((r) => (r[5] as unknown[]).length > 0), 'a receipt with attribution')
   t.ok(receipts.some((r) => (r[5] as unknown[]).length === 0), 'a receipt without attribution')
+  // DESIGN §4.1: the new tx types and the optional fields, present and absent
+  for (const type of ['setModelTerms', 'setDatanetTerms']) t.ok(types.has(type), `has a ${type} vector`)
+  t.ok(receipts.some((r) => r.length === 7) && receipts.some((r) => r.length === 6), 'receipts with and without traceId')
+  const bodies = (type: string) => vectors.filter((v) => v.type === type).map((v) => v.body as unknown[])
+  t.ok(bodies('contribute').some((b) => b.length === 4) && bodies('contribute').some((b) => b.length === 3), 'contribute with and without sourceModelId')
+  t.ok(bodies('registerModel').some((b) => b.length === 5) && bodies('registerModel').some((b) => b.length === 4), 'registerModel with and without parents')
   for (const v of vectors) t.ok(TX_TYPES.includes(v.type as never), `${v.description}: known type`)
 })
 
