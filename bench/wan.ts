@@ -84,8 +84,34 @@ export class DelayProxy {
   port = 0
   /** connections proxied so far */
   accepted = 0
+  /** connections refused while blocked */
+  refused = 0
+  private blocked = false
 
   constructor(readonly opts: DelayProxyOptions) {}
+
+  /**
+   * Cut every live connection through this proxy (both ends see a reset, as
+   * when a link drops); bytes still held are lost. Returns how many
+   * connections were cut. New connections are accepted as before.
+   */
+  cut(): number {
+    for (const p of this.pipes) p.clear()
+    const live = [...this.sockets]
+    for (const s of live) s.resetAndDestroy()
+    return Math.ceil(live.length / 2)
+  }
+
+  /** A partition: cut every connection and refuse (reset) new ones until `restore()`. */
+  block(): void {
+    this.blocked = true
+    this.cut()
+  }
+
+  /** End a `block()`: new connections are proxied again. */
+  restore(): void {
+    this.blocked = false
+  }
 
   async start(port = 0): Promise<number> {
     const server = createServer((inbound) => this.accept(inbound))
@@ -99,6 +125,12 @@ export class DelayProxy {
   }
 
   private accept(inbound: Socket): void {
+    if (this.blocked) {
+      this.refused++
+      inbound.on('error', () => undefined)
+      inbound.resetAndDestroy()
+      return
+    }
     this.accepted++
     const outbound = connect(this.opts.targetPort, '127.0.0.1')
     for (const s of [inbound, outbound]) {

@@ -13,6 +13,7 @@ import { loadOrCreateNodeKey } from '../../p2p/index.js'
 import { AttrchainClient } from '../../rpc/index.js'
 import { BIN, exited, freePort, tempDir, until } from './nodeProcess.js'
 import { NODE_RUNTIME_FLAGS } from '../../node/runtime.js'
+import { DelayProxy } from '../../bench/wan.js'
 
 /** Consensus timeouts short enough for tests on loopback. */
 export const FAST_PARAMS: Partial<Params> = {
@@ -43,7 +44,17 @@ export interface Network {
   dir: string
   /** a node of this network's genesis; `key` null = full node */
   addNode(name: string, key: KeyPair | null, opts?: { bootstrap?: NetNode[]; genesis?: Genesis }): Promise<NetNode>
+  /** with `links`: `links[i][j]` is the proxy node i dials node j through (null on the diagonal); empty otherwise */
+  links: (DelayProxy | null)[][]
   close(): Promise<void>
+}
+
+/** A delaying TCP proxy (bench/wan.ts) on each ordered pair of validators. */
+export interface LinkOptions {
+  /** delay each direction adds (ms) */
+  oneWayMs: number
+  /** each chunk's delay varies in ±jitterMs, order kept */
+  jitterMs: number
 }
 
 export interface NetworkOptions {
@@ -52,6 +63,14 @@ export interface NetworkOptions {
   params?: Partial<Params>
   blockTimeMs?: number
   genesis?: Partial<DevnetGenesisOptions>
+  /**
+   * Put every validator-to-validator connection behind its own DelayProxy:
+   * node i's bootstrap address for node j is the port of `links[i][j]`, and
+   * peer discovery is off so no direct address is learnt. Cutting or
+   * blocking a pair's two proxies is how the fault tests drop gossip and
+   * partition the network on loopback (this kernel has no netem).
+   */
+  links?: LinkOptions
 }
 
 /**
@@ -106,12 +125,16 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
   }
 
   for (let i = 0; i < opts.validators; i++) nodes.push(await makeNode(`v${i}`, devValidatorKey(i)))
-  for (const n of nodes) writeBootstrap(n, nodes)
+  const links = await startLinks(nodes, opts.links)
+  for (const [i, n] of nodes.entries()) {
+    if (links.length === 0) writeBootstrap(n, nodes)
+    else writeFileDurable(homePaths(n.home).config, JSON.stringify({ bootstrap: proxiedBootstrap(nodes, links, i), p2pDiscovery: false }, null, 2) + '\n')
+  }
   await Promise.all(nodes.map((n) => n.start()))
 
   const extra: NetNode[] = []
   return {
-    genesis, nodes, dir: tmp.dir,
+    genesis, nodes, dir: tmp.dir, links,
     addNode: async (name, key, o = {}) => {
       const node = await makeNode(name, key, o.genesis)
       writeBootstrap(node, o.bootstrap ?? nodes)
@@ -124,9 +147,22 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
         await n.kill9()
         await n.client.close()
       }
+      await Promise.all(links.flat().map((l) => l?.stop()))
       if (!process.env.KEEP_TMP) tmp.remove()
     },
   }
+}
+
+async function startLinks(nodes: NetNode[], opts: LinkOptions | undefined): Promise<(DelayProxy | null)[][]> {
+  if (opts === undefined) return []
+  const links = nodes.map((_, i) => nodes.map((to, j) => (i === j ? null : new DelayProxy({ targetPort: to.p2pPort, ...opts }))))
+  await Promise.all(links.flat().map((l) => l?.start()))
+  return links
+}
+
+/** Node i's bootstrap list: every other node at the port of the proxy i → j. */
+function proxiedBootstrap(nodes: NetNode[], links: (DelayProxy | null)[][], i: number): string[] {
+  return nodes.flatMap((n, j) => (j === i ? [] : [`/ip4/127.0.0.1/tcp/${links[i][j]!.port}/p2p/${n.multiaddr.split('/p2p/')[1]}`]))
 }
 
 /** Wait until every running node has committed `height`. */
