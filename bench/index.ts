@@ -18,7 +18,7 @@ import { log, nowMs, round } from './util.js'
  * goes to stderr.
  */
 
-const SCENARIOS = ['limits', 'single-node', 'devnet-4', 'sync', 'overload', 'wan'] as const
+const SCENARIOS = ['limits', 'single-node', 'single-node-lineage', 'devnet-4', 'sync', 'overload', 'wan'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const HELP = `usage: npm run bench -- [options]
@@ -89,7 +89,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
 function summary(results: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const modes = (r: Record<string, unknown> | undefined) => (r?.modes ?? []) as Record<string, any>[]
-  for (const name of ['single-node', 'devnet-4']) {
+  for (const name of ['single-node', 'single-node-lineage', 'devnet-4']) {
     for (const m of modes(results[name])) {
       out[`${name}.receipts${m.receiptsPerTx}PerTx.receiptsPerSec`] = m.maxRate?.receiptsPerSec
       out[`${name}.receipts${m.receiptsPerTx}PerTx.p50Ms`] = m.latencyAtHalfMax?.latencyMs?.p50
@@ -97,6 +97,11 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
       if (m.leveldb) out[`${name}.receipts${m.receiptsPerTx}PerTx.bytesPerReceipt`] = m.leveldb.bytesPerReceipt
       if (m.peakRssMiB !== undefined) out[`${name}.receipts${m.receiptsPerTx}PerTx.peakRssMiB`] = m.peakRssMiB
     }
+  }
+  // issue 13: the lineage mode beside the plain mode
+  for (const m of modes(results['single-node-lineage'])) {
+    const p = modes(results['single-node']).find((x) => x.receiptsPerTx === m.receiptsPerTx)
+    if (p?.maxRate?.receiptsPerSec && m.maxRate?.receiptsPerSec !== undefined) out[`single-node-lineage.receipts${m.receiptsPerTx}PerTx.ratioToPlain`] = round(m.maxRate.receiptsPerSec / p.maxRate.receiptsPerSec, 2)
   }
   const sync = results.sync as Record<string, any> | undefined
   if (sync && !sync.error) {
@@ -157,6 +162,7 @@ async function main(): Promise<void> {
   const runners: Record<Scenario, () => Promise<Record<string, unknown>>> = {
     limits: () => runLimits(Math.min(3, opts.durationS)),
     'single-node': () => runSingleNode(opts),
+    'single-node-lineage': () => runSingleNode(opts, true),
     'devnet-4': () => runDevnet4(opts),
     sync: () => runSync(opts),
     overload: () => runOverload(opts),

@@ -4,7 +4,7 @@ import type { KeyPair } from '../core/keys.js'
 import { signTx, type Hex, type SignedTx, type TxCall } from '../core/tx.js'
 import { devAccountKey } from '../genesis/devnet.js'
 import {
-  AttrchainClient, TxSender, RpcRequestError, contribute, registerDatanet, registerModel, reviewContribution,
+  AttrchainClient, TxSender, RpcRequestError, contribute, registerDatanet, registerModel, reviewContribution, setDatanetTerms, setModelTerms,
   type BlockInfo, type TxSendResult,
 } from '../rpc/index.js'
 import { log, nowMs, percentile, round, sleep } from './util.js'
@@ -58,6 +58,37 @@ export async function setupWorkload(client: AttrchainClient): Promise<Workload> 
   await committed(curator, reviewContribution(contributions[1], true, 3))
   const model = await committed(curator, registerModel('bench-model', 'llama-3-8b', [[dn.hash, 1]], MODEL_MIN_FEE))
   return { modelId: model.hash, datanetId: dn.hash, attribution: [[contributions[0], 1], [contributions[1], 3]] }
+}
+
+/**
+ * The lineage workload (issue 13): receipts on the third generation of a
+ * lineage with curator shares, so every receipt takes the lineage path of
+ * DESIGN §4.1. Datanet D (curator 10 %) holds the two attributed
+ * contributions; D2 (curator 5 %) one more. Base B (account 1) over D and D2
+ * with royalty 10 %; fine-tune F (account 2) of B over D with royalty 5 %;
+ * G (account 0) a fine-tune of F over D: stack {B 1000, F 500}. A receipt on
+ * G pays its two contributors (less curation), B's and F's lineage through
+ * creditModel (their Datanet pools, less curation, and their owners), and the
+ * split. About 14 blocks of setup.
+ */
+export async function setupLineageWorkload(client: AttrchainClient): Promise<Workload> {
+  const curator = new TxSender(client, devAccountKey(0))
+  const [s1, s2] = [1, 2].map((k) => new TxSender(client, devAccountKey(k)))
+  const dn = await committed(curator, registerDatanet('bench-datanet', 'ipfs://bench', '1OPEN'))
+  const dn2 = await committed(curator, registerDatanet('bench-datanet-2', 'ipfs://bench-2', '0'))
+  await committed(curator, setDatanetTerms(dn.hash, 1000))
+  await committed(curator, setDatanetTerms(dn2.hash, 500))
+  const contributions = await Promise.all([s1, s2].map(async (s, k) => (await committed(s, contribute(dn.hash, randomBytes(32), `ipfs://bench/${k}`))).hash))
+  const other = (await committed(s1, contribute(dn2.hash, randomBytes(32), 'ipfs://bench-2/0'))).hash
+  await committed(curator, reviewContribution(contributions[0], true, 1))
+  await committed(curator, reviewContribution(contributions[1], true, 3))
+  await committed(curator, reviewContribution(other, true, 1))
+  const base = await committed(s1, registerModel('bench-base', 'llama-3-8b', [[dn.hash, 1], [dn2.hash, 1]], MODEL_MIN_FEE))
+  await committed(s1, setModelTerms(base.hash, 1000))
+  const ft = await committed(s2, registerModel('bench-ft', 'bench-base', [[dn.hash, 1]], MODEL_MIN_FEE, [base.hash]))
+  await committed(s2, setModelTerms(ft.hash, 500))
+  const ft2 = await committed(curator, registerModel('bench-ft-2', 'bench-ft', [[dn.hash, 1]], MODEL_MIN_FEE, [ft.hash]))
+  return { modelId: ft2.hash, datanetId: dn.hash, attribution: [[contributions[0], 1], [contributions[1], 3]] }
 }
 
 /**

@@ -7,7 +7,7 @@ import { defaultNodeConfig } from '../node/config.js'
 import type { Genesis } from '../genesis/genesis.js'
 import { BenchNode, benchTempDir, compactedBytes, startCluster } from './cluster.js'
 import {
-  closedLoop, CommitTracker, drain, feed, FIRST_OPERATOR_ACCOUNT, MODEL_MIN_FEE, openLoop, Operator, RECEIPT_FEE, setupWorkload,
+  closedLoop, CommitTracker, drain, feed, FIRST_OPERATOR_ACCOUNT, MODEL_MIN_FEE, openLoop, Operator, RECEIPT_FEE, setupWorkload, setupLineageWorkload,
   type Probe, type Workload,
 } from './load.js'
 import { log, nowMs, plain, round, sleep } from './util.js'
@@ -146,7 +146,13 @@ async function modelReceipts(node: BenchNode, w: Workload): Promise<number> {
 
 const profileDirOf = (opts: BenchOptions, scenario: string, sub = ''): string | null => (opts.profile ? join(opts.profileRoot, scenario, sub) : null)
 
-export async function runSingleNode(opts: BenchOptions): Promise<Record<string, unknown>> {
+/**
+ * One validator, closed loop then open loop per mode. `lineage`: the
+ * receipts are on a 3-generation lineage with curator shares
+ * (setupLineageWorkload, issue 13), reported beside the plain mode.
+ */
+export async function runSingleNode(opts: BenchOptions, lineage = false): Promise<Record<string, unknown>> {
+  const scenario = lineage ? 'single-node-lineage' : 'single-node'
   const dir = benchTempDir()
   const genesis = genesisFor(1, opts, {})
   const node = await BenchNode.create({ name: 'v0', home: join(dir, 'v0'), genesis, validatorKey: devValidatorKey(0) })
@@ -154,13 +160,13 @@ export async function runSingleNode(opts: BenchOptions): Promise<Record<string, 
   const modes: Record<string, unknown>[] = []
   try {
     await node.start(start)
-    log('single-node: setting up Datanet, contributions and model')
-    const workload = await setupWorkload(node.client)
+    log(`${scenario}: setting up ${lineage ? 'a 3-generation lineage with curator shares' : 'Datanet, contributions and model'}`)
+    const workload = await (lineage ? setupLineageWorkload : setupWorkload)(node.client)
     let receipts0 = await modelReceipts(node, workload)
     await node.stop()
     let bytes0 = await compactedBytes(node.chainDbDir)
     for (const mode of opts.modes) {
-      const profileDir = profileDirOf(opts, 'single-node', `receipts-${mode}`)
+      const profileDir = profileDirOf(opts, scenario, `receipts-${mode}`)
       await node.start({ ...start, profileDir })
       const result = await measureMode([node], workload, mode, opts)
       const receipts1 = await modelReceipts(node, workload)
@@ -182,6 +188,9 @@ export async function runSingleNode(opts: BenchOptions): Promise<Record<string, 
   }
   return {
     validators: 1, genesisParams: paramsRecord(genesis), nodeConfig: nodeConfigRecord(opts.blockTimeMs), load: loadRecord(opts), modes,
+    workload: lineage
+      ? 'lineage: receipts on G, a fine-tune of F, a fine-tune of base B (stack {B 1000 bps, F 500 bps}); attributed contributions in a Datanet with a 10 % curator share; B over two curated Datanets'
+      : 'plain: receipts on a model without parents; no curator share',
     notes: 'node restarted per mode (compaction needs the DB closed): peak RSS is per mode; bytesPerReceipt = growth of the compacted LevelDB dir / receipts added in the mode (includes the per-tx and per-block overhead of that mode)',
   }
 }
