@@ -259,3 +259,36 @@ t.test('a pool claim of a synthetic contribution pays the synthetic royalty to t
   t.equal(ledger(ob.address, 'royalty') - before.ob, 3_572n, 'and nothing more to B')
   void a1; void b1
 })
+
+t.test('FlowList and payoutsOfFlows merge like a keyed map, in first-appearance order, below and above the scan limit', async (t) => {
+  const { FlowList, payoutsOfFlows, FLOW_RULES } = await import('../../../state/lineage.js')
+  const { prng } = await import('../../helpers/chain.js')
+  const rnd = prng(42)
+  for (const distinct of [3, 24, 25, 80]) {
+    const list = new FlowList()
+    const ref = new Map<string, { address: string | null; role: string; amount: bigint; rule: string; via: string | null }>()
+    const keys = Array.from({ length: distinct }, (_, i) => ({
+      address: i % 7 === 0 ? null : `0x${(i % 11).toString(16).padStart(40, '0')}`, role: (['contributor', 'datanetPool', 'royalty', 'curator'] as const)[i % 4],
+      rule: FLOW_RULES[i % FLOW_RULES.length], via: i % 5 === 0 ? null : `0x${i.toString(16).padStart(64, '0')}`,
+    }))
+    for (let n = 0; n < distinct * 4; n++) {
+      const k = keys[Math.floor(rnd() * distinct)]
+      const amount = BigInt(Math.floor(rnd() * 3))
+      list.add(k.address, k.role, amount, k.rule, k.via)
+      const key = JSON.stringify([k.address, k.role, k.rule, k.via])
+      if (amount === 0n) continue
+      const e = ref.get(key)
+      if (e) e.amount += amount
+      else ref.set(key, { ...k, amount })
+    }
+    t.same(list.items, [...ref.values()], `${distinct} distinct keys: flows`)
+    const pay = new Map<string, { address: string | null; role: string; amount: bigint }>()
+    for (const f of ref.values()) {
+      const key = JSON.stringify([f.address, f.role])
+      const e = pay.get(key)
+      if (e) e.amount += f.amount
+      else pay.set(key, { address: f.address, role: f.role, amount: f.amount })
+    }
+    t.same(payoutsOfFlows(list.items), [...pay.values()], `${distinct} distinct keys: payouts`)
+  }
+})
