@@ -60,7 +60,7 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxQueuedPerSender: 64,
   queuedLifetimeBlocks: 60,
   maxVerifyQueue: 8192,
-  maxEventLoopLagMs: 150,
+  maxEventLoopLagMs: 400,
 }
 
 /** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */

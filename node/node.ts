@@ -356,6 +356,7 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
       return refused !== null
     },
     onProposal: (p, bytes) => n().driver.onProposal(p, bytes),
+    knownTx: (hash) => n().mempool.get(hash)?.bytes,
     onVote: (v) => n().driver.onVote(v),
     getStatus: () => ({ height: n().chain.head.height }),
     getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),

@@ -22,11 +22,14 @@ import { readFrame, request, streamError, writeFrame } from './stream.js'
 import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
-import { blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { encode } from '../core/codec.js'
+import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts } from './compactBlock.js'
+import { blockPartsProtocol, blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
+import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
 import { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type ValidatorContext } from './validation.js'
 
-type Services = { identify: Identify; pubsub: GossipSub }
+type Services = { identify: Identify; pubsub: GossipSub } & Partial<DiscoveryServices>
 
 interface PeerState {
   /** pending until the first status exchange settles */
@@ -56,6 +59,8 @@ const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
 /** Large blocks kept to serve /block/1: the current height's few rounds, with room to spare. */
 const BLOCK_CACHE_ENTRIES = 8
 const HASH_BYTES = 32
+/** a parts request names at most a block's worth of positions (maxBlockTxs 20,000 × ≤ 5 bytes each) */
+const MAX_PARTS_REQUEST_BYTES = 128 * 1024
 const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
 
 /**
@@ -89,6 +94,11 @@ export class P2PNetwork {
   private txRelaySeq = Date.now()
   /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
   private readonly blockCache = new Map<string, Uint8Array>()
+  /** the same blocks split for compact serving, made on first request */
+  private readonly partsCache = new Map<string, BlockParts>()
+  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
+  readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0 }
+  private discovery: PeerDiscovery | null = null
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
@@ -124,13 +134,13 @@ export class P2PNetwork {
       streamMuxers: [yamux()],
       // libp2p 3 refuses more than 5 inbound connections a second per IP; a
       // devnet's nodes all dial from 127.0.0.1, and a restart reconnects them at once.
-      connectionManager: { allow: [LOOPBACK] },
+      connectionManager: { allow: [LOOPBACK], maxConnections: this.opts.discovery.maxPeers },
       connectionGater: {
         denyDialPeer: (peer) => this.isBanned(peer.toString()),
         denyInboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
         denyOutboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
       },
-      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()) },
+      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()), ...(discoveryServices(this.discoveryOptions(), this.opts.chainId, this.opts.genesisHash) as object) },
     }).catch((e: unknown) => {
       const addr = `${this.opts.listenHost}:${this.opts.listenPort}`
       throw new P2PError('P2P_ERROR_LISTEN_FAILED', `cannot listen on ${addr}: ${(e as Error).message}`, { addr })
@@ -142,6 +152,7 @@ export class P2PNetwork {
     await node.handle(statusProtocol(this.opts.chainId), (stream, conn) => this.answerStatus(stream, conn))
     await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.serveSync(stream, conn))
     await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.serveBlock(stream, conn))
+    await node.handle(blockPartsProtocol(this.opts.chainId), (stream, conn) => this.serveBlockParts(stream, conn))
     node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
     const pubsub = node.services.pubsub
@@ -155,6 +166,7 @@ export class P2PNetwork {
     this.timers.push(setInterval(() => this.refreshStatus(), this.opts.statusIntervalMs))
     for (const t of this.timers) t.unref()
     this.log.info('p2p listening', { peerId: ours, addrs: this.multiaddrs(), bootstrap: this.bootstrapPeers.length })
+    this.startDiscovery(node)
     this.dialBootstrap()
   }
 
@@ -163,6 +175,8 @@ export class P2PNetwork {
     if (node === null) return
     this.node = null
     for (const t of this.timers.splice(0)) clearInterval(t)
+    this.discovery?.stop()
+    this.discovery = null
     const dropped = this.txBatcher.clear()
     if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
     this.peerStates.clear()
@@ -363,12 +377,75 @@ export class P2PNetwork {
   /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
   private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
     const hash = toHex(proposal.blockHash)
-    const bytes = this.blockCache.get(hash) ?? (await this.fetchBlock(peer, proposal.blockHash))
+    const bytes = this.blockCache.get(hash) ?? (await this.fetchCompactBlock(peer, proposal.blockHash)) ?? (await this.fetchBlock(peer, proposal.blockHash))
     // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
     if (bytes === null) return { verdict: 'ignore', reason: 'block not obtained from the forwarder' }
     const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
     if (result.verdict === 'accept') this.rememberBlock(hash, bytes)
     return result
+  }
+
+  /**
+   * The block of a proposal, filled in from the txs this node holds: the
+   * compact body from the forwarder, then only the txs the mempool lacks.
+   * Null (the caller pulls the whole block) when the node has no mempool
+   * hook, the peer does not hold the block, or anything does not check out.
+   */
+  private async fetchCompactBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
+    const known = this.handlers.knownTx
+    if (!known) return null
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const maxBytes = this.opts.maxMessageBytes.proposals
+    try {
+      const ask = async (indexes: number[] | null): Promise<Uint8Array> => {
+        const stream = await this.openStream(this.started(), peer, blockPartsProtocol(this.opts.chainId), signal)
+        return request(stream, encodePartsRequest(hash, indexes), maxBytes, signal)
+      }
+      const body = await ask(null)
+      if (body.length === 0) return null
+      const compact = decodeCompact(body, maxBytes, Math.floor(maxBytes / 32))
+      const txs: (Uint8Array | undefined)[] = compact.txHashes.map((h) => known(toHex(h)))
+      const missing = txs.flatMap((t, i) => (t === undefined ? [i] : []))
+      if (missing.length > 0) {
+        const fetched = decodeTxParts(await ask(missing), maxBytes, missing.map((i) => compact.txHashes[i]!))
+        missing.forEach((i, k) => { txs[i] = fetched[k] })
+      }
+      this.compactStats.blocks++
+      this.compactStats.txsKnown += txs.length - missing.length
+      this.compactStats.txsFetched += missing.length
+      return assembleBlock(compact, txs as Uint8Array[])
+    } catch (e) {
+      this.compactStats.fallbacks++
+      this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      return null
+    }
+  }
+
+  /** `/blockparts/1` (p2p/compactBlock.ts): a held block's compact body, or the txs at the positions asked for; empty when not held. */
+  private async serveBlockParts(stream: Stream, conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block parts refused to a peer that failed the status handshake')
+      const req = decodePartsRequest(await readFrame(stream, MAX_PARTS_REQUEST_BYTES, signal), MAX_PARTS_REQUEST_BYTES)
+      const key = toHex(req.blockHash)
+      const full = this.blockCache.get(key)
+      if (!full) {
+        await writeFrame(stream, new Uint8Array(0), signal)
+        return
+      }
+      let parts = this.partsCache.get(key)
+      if (!parts) {
+        parts = blockParts(full)
+        this.partsCache.set(key, parts)
+        for (const k of this.partsCache.keys()) if (!this.blockCache.has(k)) this.partsCache.delete(k)
+      }
+      const { txs } = parts
+      if (req.indexes !== null && req.indexes.some((i) => i >= txs.length)) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'tx index beyond the block')
+      await writeFrame(stream, req.indexes === null ? parts.compact : encode(req.indexes.map((i) => txs[i]!)), signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('block parts request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
+    }
   }
 
   private async fetchBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
@@ -559,6 +636,21 @@ export class P2PNetwork {
       const unsupported = (e as Error | null)?.name === 'UnsupportedProtocolError'
       throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: ${(e as Error).message}`, { peer: peer.toString(), ...(unsupported ? { unsupported } : {}) })
     }
+  }
+
+  /** Loopback addresses stay in DHT records when this node listens on loopback: the whole network is on one machine. */
+  private discoveryOptions(): P2POptions['discovery'] {
+    const d = this.opts.discovery
+    return { ...d, loopbackAddrs: d.loopbackAddrs || this.opts.listenHost.startsWith('127.') || this.opts.listenHost === 'localhost' }
+  }
+
+  private startDiscovery(node: Libp2p<Services>): void {
+    if (!this.opts.discovery.enabled || node.services.dht === undefined) return
+    this.discovery = new PeerDiscovery(this.discoveryOptions(), {
+      node: node as unknown as Libp2p<DiscoveryServices>, logger: this.log, isBanned: (id) => this.isBanned(id),
+      dialBackoffMinMs: this.opts.dialBackoffMinMs, dialBackoffMaxMs: this.opts.dialBackoffMaxMs, dialTimeoutMs: this.opts.requestTimeoutMs,
+    })
+    this.discovery.start()
   }
 
   private started(): Libp2p<Services> {

@@ -22,6 +22,8 @@ export interface P2PHandlers {
   txGossipBusy?(): boolean
   /** a proposal with a valid proposer signature and block bytes whose header hashes to its blockHash */
   onProposal(proposal: Proposal, blockBytes: Uint8Array, from: string): void
+  /** the bytes of a tx this node holds (its mempool), by `0x` hash: compact blocks are filled in from it */
+  knownTx?(hash: string): Uint8Array | undefined
   /** a vote with a valid signature of a known validator */
   onVote(vote: Vote, from: string): void
   /** our committed height, sent in the status handshake */

@@ -27,14 +27,22 @@ export function blockProtocol(chainId: string): string {
   return `/attrchain/${chainId}/block/1`
 }
 
+/** Compact blocks: a held block's body without tx bytes, or some of its txs (p2p/compactBlock.ts). */
+export function blockPartsProtocol(chainId: string): string {
+  return `/attrchain/${chainId}/blockparts/1`
+}
+
 /**
  * Blocks up to this size travel inside the proposal message; larger ones are
- * pulled by hash from the peer that forwarded the proposal. @libp2p/gossipsub
+ * pulled by hash from the peer that forwarded the proposal, as a compact
+ * block (tx hashes; the validator fills in the txs its mempool holds and
+ * pulls only the others: p2p/compactBlock.ts) or whole. 256 KiB: a bigger
+ * block is mostly txs the validators already received by tx gossip. @libp2p/gossipsub
  * 17 cannot send an RPC frame over 4 MiB (its outbound length-prefix encoder
  * keeps it-length-prefixed's default: libp2p/js-libp2p#3427), and pulling
  * also spares each node receiving a big block from every mesh peer.
  */
-export const INLINE_BLOCK_BYTES = 1024 * 1024
+export const INLINE_BLOCK_BYTES = 256 * 1024
 
 /** Receivers accept batches up to this size whatever the sender's txBatchMax, so nodes may tune it independently. */
 export const MAX_TX_BATCH = 1024

@@ -471,7 +471,15 @@ export interface SendOptions {
   wait?: WaitMode
   /** this tx's fee instead of the sender's default */
   fee?: AmountInput
+  /**
+   * How long to keep re-sending a tx the node refuses with
+   * MEMPOOL_ERROR_FULL (backpressure: the node is saturated; ms, default
+   * 10,000; 0 = give up at once). Retries back off from 100 ms to 2 s.
+   */
+  fullRetryMs?: number
 }
+
+const FULL_RETRY_MS = 10_000
 
 export type SendManyResult = { ok: true; result: TxSendResult } | { ok: false; error: Error }
 
@@ -609,16 +617,29 @@ export class TxSender {
   async send(call: TxCall, opts: SendOptions = {}): Promise<TxSendResult> {
     const first = await this.signAllocated(call, opts)
     try {
-      return await this.client.sendTx(first.stx, opts)
+      return await this.sendThroughBackpressure(first.stx, opts)
     } catch (e) {
       if (!(await this.recover(e, first.alloc))) throw e
     }
     const retry = await this.signAllocated(call, opts)
     try {
-      return await this.client.sendTx(retry.stx, opts)
+      return await this.sendThroughBackpressure(retry.stx, opts)
     } catch (e) {
       if (refusedAtAdmission(e)) this.release(retry.alloc)
       throw e
+    }
+  }
+
+  /** The same signed tx sent again while the node answers MEMPOOL_ERROR_FULL, backing off, for up to `fullRetryMs`. */
+  private async sendThroughBackpressure(stx: SignedTx, opts: SendOptions): Promise<TxSendResult> {
+    const deadline = Date.now() + (opts.fullRetryMs ?? FULL_RETRY_MS)
+    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+      try {
+        return await this.client.sendTx(stx, opts)
+      } catch (e) {
+        if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL' || Date.now() + delay > deadline) throw e
+        await new Promise((r) => setTimeout(r, delay))
+      }
     }
   }
 
