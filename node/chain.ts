@@ -103,11 +103,21 @@ export class ChainService {
     return this.flow.last
   }
 
-  /** Flow records at `heights` (0 is the genesis record); a height above the head throws. */
+  /**
+   * Flow records at `heights` (0 is the genesis record); a height above the
+   * head throws. The genesis record is timed at block 1, not at
+   * `genesisTime`: a chain may start long after its genesis time (a devnet's
+   * is fixed), and rates over a window from genesis count from its first block.
+   */
   async flowRecords(heights: number[]): Promise<FlowRecord[]> {
     const bytes = await this.modules.db.getFlowStats(heights)
+    let firstBlockMs = this.genesisTimeMs
+    if (heights.includes(0) && this.head.height >= 1) {
+      const [first] = await this.modules.db.getFlowStats([1])
+      if (first) firstBlockMs = decodeFlowRecord(first).timeMs
+    }
     return heights.map((h, i) => {
-      if (h === 0) return genesisRecord(this.genesisTimeMs)
+      if (h === 0) return genesisRecord(firstBlockMs)
       const b = bytes[i]
       if (b === null) throw new AttrchainError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at height ${h}`, { height: h })
       return decodeFlowRecord(b)

@@ -630,6 +630,9 @@ const devnetCommand: Command = {
 
 // ---------------------------------------------------------------- demo
 
+/** The demo's own devnet dir: `npm run devnet` keeps a 4-validator chain in `.devnet`, and the demo's 1-validator genesis differs. */
+const DEMO_HOME = '.devnet-demo'
+
 const demoCommand: Command = {
   name: 'demo', args: '', minArgs: 0, maxArgs: 0,
   summary: 'The first five minutes: start a devnet unless one runs, seed Datanets, contributions, models, operators and payers, stream receipts, print the explorer URL',
@@ -638,7 +641,7 @@ const demoCommand: Command = {
     rpc: { type: 'string', arg: 'URL', desc: 'node to use (default http://127.0.0.1:8545)' },
     rate: { type: 'string', arg: 'N', desc: 'receipts per second to stream (default 20)' },
     validators: { type: 'string', arg: 'N', desc: 'validators of the devnet started (default 1)' },
-    home: { type: 'string', arg: 'DIR', desc: `devnet dir when one is started (default ${defaultDevnetOptions.home})` },
+    home: { type: 'string', arg: 'DIR', desc: `devnet dir when one is started (default ${DEMO_HOME}: not ${defaultDevnetOptions.home}, whose 4-validator devnet has another genesis)` },
     reset: { type: 'boolean', desc: 'start the devnet from a fresh chain' },
     ...HELP,
   },
@@ -654,7 +657,7 @@ const demoCommand: Command = {
     const { runDemo } = await import('./demo.js')
     return runDemo({
       rpc, rate: argUint(v.rate as string | undefined, '--rate') ?? 20,
-      devnet: { ...defaultDevnetOptions, rpcPort, validators: argUint(v.validators as string | undefined, '--validators') ?? 1, home: resolve((v.home as string | undefined) ?? defaultDevnetOptions.home), reset: Boolean(v.reset) },
+      devnet: { ...defaultDevnetOptions, rpcPort, validators: argUint(v.validators as string | undefined, '--validators') ?? 1, home: resolve((v.home as string | undefined) ?? DEMO_HOME), reset: Boolean(v.reset) },
     }, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, stopSignal: ctx.io.stopSignal, env: ctx.io.env, tty: Boolean(process.stdout.isTTY) })
   },
 }

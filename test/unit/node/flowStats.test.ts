@@ -171,7 +171,8 @@ function expectedWindow(facts: BlockFacts[], conc: Concentration[], from: number
     const r = roles.get(role) ?? { amount: 0n, payees: 0 }
     roles.set(role, { amount: r.amount + v.amount, payees: r.payees + v.payees })
   }
-  const startTimeMs = facts[from - 1].timeMs
+  // a window from genesis is timed from block 1 (ChainService.flowRecords)
+  const startTimeMs = from === 1 ? facts[1].timeMs : facts[from - 1].timeMs
   const endTimeMs = facts[to].timeMs
   const ms = endTimeMs - startTimeMs
   const receipts = sum('receipts')
