@@ -1,0 +1,103 @@
+import t from 'tap'
+import { sha256 } from '../../../core/hash.js'
+import { toHex } from '../../../core/bytes.js'
+import { KeyPair } from '../../../core/keys.js'
+import { MemoryWalStore, PrivValidator, ValidatorSet, defaultTimeoutOptions, type Commit } from '../../../consensus/index.js'
+import { ConsensusDriver, type DriverBlock, type DriverChain, type DriverClock } from '../../../node/driver.js'
+import { silentLogger } from '../../../node/logger.js'
+
+/**
+ * The production driver over a toy chain (blocks are their height's bytes)
+ * and a manual clock: a lone validator commits by itself; a block that
+ * cannot be committed halts consensus loudly; nothing starts before
+ * genesis time (issue 11).
+ */
+const key = new KeyPair(sha256('attrchain/test/driver/validator'))
+const set = ValidatorSet.create([{ address: key.address, pubKey: key.publicKey, power: 10n }])
+
+class ManualClock implements DriverClock {
+  nowMs = 1_000_000
+  private timers: { at: number; fn: () => void; id: number }[] = []
+  private next = 0
+  now(): number { return this.nowMs }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++
+    this.timers.push({ at: this.nowMs + ms, fn, id })
+    return id
+  }
+  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h) }
+  /** run every timer due within `ms`, in time order */
+  async advance(ms: number, settle: () => Promise<void>): Promise<void> {
+    const end = this.nowMs + ms
+    for (;;) {
+      await settle()
+      this.timers.sort((a, b) => a.at - b.at || a.id - b.id)
+      const due = this.timers[0]
+      if (!due || due.at > end) break
+      this.timers.shift()
+      this.nowMs = Math.max(this.nowMs, due.at)
+      due.fn()
+    }
+    this.nowMs = end
+    await settle()
+  }
+}
+
+function toyChain(opts: { genesisTimeMs: number; failCommitAt?: number }): DriverChain & { height: number; commits: Commit[] } {
+  const block = (h: number): DriverBlock => {
+    const bytes = new TextEncoder().encode(`block ${h}`)
+    return { hash: toHex(sha256(bytes)), bytes, txCount: 0, evidence: [] }
+  }
+  const chain = {
+    chainId: 'attrchain-driver-test', genesisTimeMs: opts.genesisTimeMs, height: 0, commits: [] as Commit[],
+    headHeight: () => chain.height,
+    headCommit: async () => chain.commits.at(-1) ?? null,
+    validatorSet: () => set,
+    knownValidatorSet: () => set,
+    pendingTxs: () => 0,
+    propose: ({ height }: { height: number }) => block(height),
+    validate: async () => block(chain.height + 1),
+    commit: async (_b: DriverBlock, c: Commit) => {
+      if (c.height === opts.failCommitAt) throw new Error('disk full')
+      chain.height = c.height
+      chain.commits.push(c)
+    },
+  }
+  return chain
+}
+
+async function driverOver(chain: DriverChain, clock: ManualClock, halts: string[] = []) {
+  const pv = await PrivValidator.open(key, new MemoryWalStore())
+  const d = new ConsensusDriver(
+    { blockTimeMs: 100, emptyBlocks: true, emptyBlockIntervalMs: 1000, timeouts: defaultTimeoutOptions, maxBufferedHeights: 2, rebroadcastMs: 1000 },
+    { chain, privValidator: pv, network: null, logger: silentLogger, onCommit: () => {}, clock, wal: null, onHalt: (_h, reason) => halts.push(reason) },
+  )
+  return d
+}
+
+t.test('a lone validator commits every block by itself; a commit that fails halts consensus and says so', async (t) => {
+  const clock = new ManualClock()
+  const chain = toyChain({ genesisTimeMs: 0, failCommitAt: 4 })
+  const halts: string[] = []
+  const d = await driverOver(chain, clock, halts)
+  await d.start()
+  await clock.advance(5_000, () => d.settled())
+  t.equal(chain.height, 3, 'heights 1..3 committed, 4 could not be')
+  t.same(d.halted, { height: 4, reason: 'disk full' }, 'the driver reports the halt')
+  t.same(halts, ['disk full'], 'onHalt called once')
+  await clock.advance(10_000, () => d.settled())
+  t.equal(chain.height, 3, 'and stays halted: no later height is started')
+  await d.stop()
+})
+
+t.test('no consensus before genesis time', async (t) => {
+  const clock = new ManualClock()
+  const chain = toyChain({ genesisTimeMs: clock.nowMs + 10_000 })
+  const d = await driverOver(chain, clock)
+  await d.start()
+  await clock.advance(9_000, () => d.settled())
+  t.equal(chain.height, 0, 'nothing committed before genesis time')
+  await clock.advance(3_000, () => d.settled())
+  t.ok(chain.height >= 1, `committed once genesis time passed (height ${chain.height})`)
+  await d.stop()
+})
