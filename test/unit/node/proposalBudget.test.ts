@@ -10,7 +10,7 @@ t.test('the budget follows the measured execution cost: a slower node proposes l
   const slow = b.limits(0)
   t.ok(slow.maxReceipts < before.maxReceipts, 'fewer receipts once blocks are measured as slow')
   const ms = ProposalBudget.work(slow.maxTxs / 100, slow.maxReceipts) * b.costMsPerWork
-  t.ok(ms <= 0.31 * 1000, `a block at the budget executes in about 30 % of timeoutPropose (${ms.toFixed(0)} ms)`)
+  t.ok(ms <= 0.41 * 1000, `a block at the budget executes in about 40 % of timeoutPropose (${ms.toFixed(0)} ms)`)
   for (let i = 0; i < 30; i++) b.observe(200, 20_000, 100)
   t.ok(b.limits(0).maxReceipts > slow.maxReceipts, 'more again once execution is fast')
 })
