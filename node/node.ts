@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AttrchainError } from '../core/errors.js'
-import type { SignedTx } from '../core/tx.js'
+import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
 import type { StakingEvent } from '../state/index.js'
 import { PrivValidator, type Commit } from '../consensus/index.js'
@@ -51,7 +51,7 @@ export class AttrchainNode {
     readonly network: P2PNetwork,
     readonly sync: BlockSync,
     private readonly wal: ConsensusWal | null,
-    private readonly verifier: SignatureVerifier,
+    readonly verifier: SignatureVerifier,
   ) {}
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {
@@ -357,6 +357,10 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
     },
     onProposal: (p, bytes) => n().driver.onProposal(p, bytes),
     knownTx: (hash) => n().mempool.get(hash)?.bytes,
+    // gossiped txs: signatures in the verifier's worker threads (admission priority), none for txs already held
+    verifyTxSignatures: (txs) => Promise.all(txs.map((stx) => (n().mempool.get(stx.hash)
+      ? true
+      : n().verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature)))),
     onVote: (v) => n().driver.onVote(v),
     getStatus: () => ({ height: n().chain.head.height }),
     getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),

@@ -111,6 +111,7 @@ export class P2PNetwork {
       limits: this.opts.maxMessageBytes,
       txLimits: this.opts.txLimits,
       validatorPubKey: (height, address) => this.handlers.validatorPubKey(height, address),
+      deferTxSignatures: this.handlers.verifyTxSignatures !== undefined,
     }
     this.txBatcher = new TxBatcher(
       { max: this.opts.txBatchMax, delayMs: this.opts.txBatchDelayMs, maxBytes: this.opts.maxMessageBytes.txs },
@@ -342,6 +343,10 @@ export class P2PNetwork {
     try {
       const first = validateGossip(this.validatorCtx, kind, msg.data)
       result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
+      if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
+        const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
+        if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad tx signature' }
+      }
     } catch (e) {
       // A throwing hook is our bug, not the peer's fault: do not penalise it.
       this.log.error('gossip validator failed', { topic: kind, error: e as Error })

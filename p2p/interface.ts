@@ -22,6 +22,13 @@ export interface P2PHandlers {
   txGossipBusy?(): boolean
   /** a proposal with a valid proposer signature and block bytes whose header hashes to its blockHash */
   onProposal(proposal: Proposal, blockBytes: Uint8Array, from: string): void
+  /**
+   * Verify the signatures of gossiped txs off the main thread (decoded, not
+   * yet verified); true per tx when valid. Without it the gossip validator
+   * verifies them inline. A tx the node already holds may be answered true
+   * without verifying again.
+   */
+  verifyTxSignatures?(txs: SignedTx[]): Promise<boolean[]>
   /** the bytes of a tx this node holds (its mempool), by `0x` hash: compact blocks are filled in from it */
   knownTx?(hash: string): Uint8Array | undefined
   /** a vote with a valid signature of a known validator */

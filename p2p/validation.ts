@@ -31,6 +31,12 @@ export interface ValidatorContext {
   limits: MessageLimits
   txLimits: TxLimits
   validatorPubKey: P2PHandlers['validatorPubKey']
+  /**
+   * Tx signatures are not verified here (on the main thread) but by the
+   * host through `P2PHandlers.verifyTxSignatures` (the node's worker
+   * threads, skipping txs it already holds) before the verdict.
+   */
+  deferTxSignatures?: boolean
 }
 
 const reject = (reason: string): Settled => ({ verdict: 'reject', reason })
@@ -68,7 +74,7 @@ function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
     if (!(item instanceof Uint8Array)) return reject('batch item is not bytes')
     let tx: SignedTx
     try {
-      tx = decodeSignedTx(item, ctx.txLimits)
+      tx = decodeSignedTx(item, ctx.txLimits, { verify: ctx.deferTxSignatures !== true })
     } catch (e) {
       return reject(errorReason(e))
     }

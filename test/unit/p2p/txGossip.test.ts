@@ -1,6 +1,8 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { P2PNetwork } from '../../../p2p/index.js'
+import { verifySignature } from '../../../core/keys.js'
+import { signingDigestOfSigned, type SignedTx } from '../../../core/tx.js'
 import { CHAIN_ID, GENESIS, MemoryLogger, Recorder, makeTx, tempDir, waitFor } from './fixtures.js'
 
 /**
@@ -47,4 +49,29 @@ t.test('a busy node ignores tx gossip unread; the relay gets the same tx through
   rec.busy = false
   await waitFor('the re-broadcast tx to arrive', () => rec.txs.length > 0, { retry: () => sender.relayTxs([tx.bytes]), retryMs: 200 })
   t.equal(rec.txs[0]!.tx.hash, tx.hash, 'the same tx, delivered decoded')
+})
+
+t.test('gossiped tx signatures are verified through verifyTxSignatures (off the main thread), not inline; a bad one rejects the batch', async (t) => {
+  class VerifyingRecorder extends Recorder {
+    calls = 0
+    async verifyTxSignatures(txs: SignedTx[]): Promise<boolean[]> {
+      this.calls++
+      return txs.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
+    }
+  }
+  const sender = host('sender2', new Recorder(1))
+  await sender.start()
+  const rec = new VerifyingRecorder(1)
+  const receiver = host('receiver2', rec, [sender.multiaddrs()[0]!])
+  await receiver.start()
+  const good = makeTx(7)
+  const forged = makeTx(8)
+  const bad = new Uint8Array(forged.bytes)
+  bad[bad.length - 1] ^= 1 // the signature's last byte: decodes, does not verify
+  await waitFor('the good tx on the receiver', () => rec.txs.some((x) => x.tx.hash === good.hash), {
+    timeoutMs: 10_000, retryMs: 500, retry: () => sender.publishTx(good.bytes),
+  })
+  t.ok(rec.calls > 0, 'signatures went through the handler')
+  await waitFor('the forged tx rejected', () => receiver.stats().txs.rejected > 0, { timeoutMs: 10_000, retryMs: 500, retry: () => sender.publishTx(bad) })
+  t.notOk(rec.txs.some((x) => x.tx.tx.nonce === 8), 'the forged signature was never delivered')
 })
