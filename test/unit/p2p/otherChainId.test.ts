@@ -43,17 +43,20 @@ t.test('a peer of another chain id is reported once with a hint and not redialle
   const b = host('b', logB, { chainId: `${CHAIN_ID}-other`, genesisHash: OTHER_GENESIS, bootstrap: [a.multiaddrs()[0]!] })
   await b.start()
   const about = (log: MemoryLogger) => log.lines.filter((l) => l.ctx.peer === (log === logA ? b.peerId : a.peerId))
-  await waitFor('both sides to report the other chain', () => about(logA).some((l) => l.level === 'warn') && about(logB).some((l) => l.level === 'warn'), { timeoutMs: 60_000 })
+  // The side that learns first bans and hangs up; the other may then see a closed connection rather than the
+  // unsupported protocol, so "at least one side says it, neither says it twice" is the invariant, not "both".
+  await waitFor('a side to report the other chain', () => about(logA).some((l) => l.level === 'warn') || about(logB).some((l) => l.level === 'warn'), { timeoutMs: 60_000 })
   // the flood was ~4 lines a second: watch 3 s of it
   const end = Date.now() + 3000
   await waitFor('3 s to pass', () => Date.now() > end, { timeoutMs: 10_000 })
   for (const [name, log] of [['A', logA], ['B', logB]] as const) {
     const lines = about(log)
     const warns = lines.filter((l) => l.level === 'warn')
-    t.equal(warns.length, 1, `${name} reports the other chain's peer once`)
-    t.match(warns[0]?.ctx, { hint: /chain id|genesis/ }, `${name}'s line says what to check`)
+    t.ok(warns.length <= 1, `${name} reports the other chain's peer at most once (${warns.length})`)
+    if (warns.length === 1) t.match(warns[0]?.ctx, { hint: /chain id|genesis/ }, `${name}'s line says what to check`)
     // a handshake that timed out under load before the first answer may add a line; never a stream of them
     t.ok(lines.length <= 3, `${name} logs ${lines.length} line(s) about it in all (${lines.map((l) => l.msg).join(' | ')})`)
   }
+  t.ok(about(logA).some((l) => l.level === 'warn') || about(logB).some((l) => l.level === 'warn'), 'at least one side said it, with the hint')
   t.equal(a.peers().length + b.peers().length, 0, 'neither lists the other as a peer')
 })
