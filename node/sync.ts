@@ -177,7 +177,7 @@ export class BlockSync {
           if (blocks.length === 0) throw new SyncError('SYNC_ERROR_EMPTY', `peer served no blocks for ${from}..`)
           if (!paused) {
             // Proof first, then the pause: the first block must carry a commit that verifies.
-            this.checkFirst(blocks[0])
+            this.verifiedCommit(blocks[0])
             this.setSyncing(true)
             await this.modules.pauseConsensus()
             paused = true
@@ -218,14 +218,20 @@ export class BlockSync {
     return applied
   }
 
-  /** The first block a peer serves must be our next height and carry a commit that verifies against our validator set. */
-  private checkFirst(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }): void {
+  /**
+   * A served block must be our next height and carry a commit that verifies
+   * against the validator set we compute (more than 2/3 of the power, every
+   * signature a precommit for this block); returns that commit.
+   */
+  private verifiedCommit(b: { height: number; bytes: Uint8Array; commit: Uint8Array | null }, predecoded: PredecodedBlock | null = null): Commit {
     const { chain } = this.modules
     const height = chain.head.height + 1
     if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
     if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
-    const block = chain.decodeBlock(b.bytes)
-    verifyCommit(decodeCommit(b.commit), chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
+    const block = predecoded?.bytes === b.bytes ? predecoded.block : chain.decodeBlock(b.bytes)
+    const commit = decodeCommit(b.commit)
+    verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
+    return commit
   }
 
   private behind(head: number): boolean {
@@ -248,14 +254,9 @@ export class BlockSync {
     predecoded: PredecodedBlock | null = null, whileWriting: () => void = () => {},
   ): Promise<Commit> {
     const { chain } = this.modules
-    const height = chain.head.height + 1
-    if (b.height !== height) throw new SyncError('SYNC_ERROR_OUT_OF_ORDER', `expected block ${height}, got ${b.height}`)
-    if (!b.commit) throw new SyncError('SYNC_ERROR_NO_COMMIT', `block ${height} came without its commit`)
     // The commit first: a block +2/3 of the stake did not sign is refused before it
     // is executed, and once it checks out, the txs' bytes are the committed ones.
-    const block = predecoded?.bytes === b.bytes ? predecoded.block : chain.decodeBlock(b.bytes)
-    const commit = decodeCommit(b.commit)
-    verifyCommit(commit, chain.validatorSet(height), chain.config.chainId, { height, blockHash: fromHex(blockHash(block.header)) })
+    const commit = this.verifiedCommit(b, predecoded)
     const p = await chain.validateBlock(b.bytes, { committed: true, ...(predecoded ? { predecoded } : {}) })
     const written = chain.commitBlock(p, commit, { durable })
     whileWriting()
