@@ -5,7 +5,7 @@ import { signTx, type Hex, type SignedTx, type TxCall } from '../core/tx.js'
 import { devAccountKey } from '../genesis/devnet.js'
 import {
   AttrchainClient, TxSender, RpcRequestError, contribute, registerDatanet, registerModel, reviewContribution, setDatanetTerms, setModelTerms,
-  type BlockInfo, type TxSendResult,
+  type BlockInfo, type RpcBatchResult, type TxSendResult,
 } from '../rpc/index.js'
 import { log, nowMs, percentile, round, sleep } from './util.js'
 
@@ -30,6 +30,43 @@ export const RPC_MAX_BODY_HEX = 4 * 1024 * 1024
 const RETRYABLE = new Set(['MEMPOOL_ERROR_FULL', 'MEMPOOL_ERROR_NONCE_TOO_FAR'])
 /** Refusals that mean the tx is held already. */
 export const HELD = new Set(['MEMPOOL_ERROR_DUPLICATE', 'MEMPOOL_ERROR_NONCE_TAKEN'])
+
+/** The replies to one `tx_send` batch sorted the way an open-loop operator acts on them (README: Mempool). */
+export interface SendOutcome<T> {
+  accepted: number
+  /** refused because the node holds the tx already */
+  held: T[]
+  /** the other refusals by reason (`data.reason`, else `code N`) */
+  refused: Record<string, number>
+  /** refusals that may pass later (mempool full, nonce too far, busy): send these again */
+  again: T[]
+  /** refusals about the tx itself (`TX_ERROR_*`): they will not change */
+  dropped: { tx: T; reason: string; message: string }[]
+  /** the account nonce a MEMPOOL_ERROR_NONCE_TOO_FAR named: resend from there */
+  accountNonce: number | null
+}
+
+/** Sort the replies of a `tx_send` batch of `txs` (same order) into a SendOutcome; used by the bench and the e2e flood. */
+export function sortSendReplies<T>(txs: T[], replies: RpcBatchResult[]): SendOutcome<T> {
+  const out: SendOutcome<T> = { accepted: 0, held: [], refused: {}, again: [], dropped: [], accountNonce: null }
+  replies.forEach((r, i) => {
+    if (r.ok) {
+      out.accepted++
+      return
+    }
+    const reason = r.error.reason ?? `code ${r.error.code}`
+    if (HELD.has(reason)) {
+      out.held.push(txs[i]!)
+      return
+    }
+    out.refused[reason] = (out.refused[reason] ?? 0) + 1
+    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
+    if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') out.accountNonce = expected
+    if (reason.startsWith('TX_ERROR_')) out.dropped.push({ tx: txs[i]!, reason, message: r.error.message })
+    else out.again.push(txs[i]!)
+  })
+  return out
+}
 /** A tx not seen in a block after this long is given up on (counted as lost). */
 const LOST_AFTER_MS = 120_000
 

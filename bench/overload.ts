@@ -8,7 +8,7 @@ import { defaultMempoolOptions } from '../node/mempool.js'
 import { AttrchainClient, RpcRequestError, TxSender, registerModel } from '../rpc/index.js'
 import { startCluster, type BenchNode } from './cluster.js'
 import {
-  CommitTracker, FIRST_OPERATOR_ACCOUNT, HELD, MODEL_MIN_FEE, RPC_MAX_BATCH, RPC_MAX_BODY_HEX, receiptsCall, setupWorkload,
+  CommitTracker, FIRST_OPERATOR_ACCOUNT, MODEL_MIN_FEE, RPC_MAX_BATCH, RPC_MAX_BODY_HEX, receiptsCall, setupWorkload, sortSendReplies,
   type CommitListener, type Workload,
 } from './load.js'
 import { presign, signJob, type FloodTx, type SignJob } from './presign.js'
@@ -145,30 +145,17 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
     if (stats.transportErrors <= 3) log(`  transport error (batch sent again): ${(e as Error).message}`)
     return 'transport'
   }
-  const again: FloodTx[] = []
-  let accountNonce: number | null = null
-  replies.forEach((r, i) => {
-    if (r.ok) {
-      stats.accepted++
-      return
-    }
-    const reason = r.error.reason ?? `code ${r.error.code}`
-    if (HELD.has(reason)) {
-      stats.held++
-      return
-    }
-    tracker.forget(txs[i].hash)
-    stats.refused[reason] = (stats.refused[reason] ?? 0) + 1
-    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
-    if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') accountNonce = expected
-    // A refusal about the tx itself will not change; any other (mempool full, nonce too far, busy) is "later".
-    if (reason.startsWith('TX_ERROR_')) {
-      stats.dropped++
-      if (stats.dropped <= 3) log(`  tx refused as invalid (${reason}): ${r.error.message}`)
-    } else {
-      again.push(txs[i])
-    }
-  })
+  const out = sortSendReplies(txs, replies)
+  stats.accepted += out.accepted
+  stats.held += out.held.length
+  for (const [reason, n] of Object.entries(out.refused)) stats.refused[reason] = (stats.refused[reason] ?? 0) + n
+  for (const tx of [...out.again, ...out.dropped.map((d) => d.tx)]) tracker.forget(tx.hash)
+  // A refusal about the tx itself will not change; any other (mempool full, nonce too far, busy) is "later".
+  for (const d of out.dropped) {
+    stats.dropped++
+    if (stats.dropped <= 3) log(`  tx refused as invalid (${d.reason}): ${d.message}`)
+  }
+  const { again, accountNonce } = out
   if (again.length === 0) return 'ok'
   op.requeue(again)
   if (accountNonce !== null && op.rewind(accountNonce)) stats.rewinds++

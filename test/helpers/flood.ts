@@ -6,6 +6,7 @@ import { devAccountKey } from '../../genesis/devnet.js'
 import {
   AttrchainClient, RpcRequestError, TxSender, contribute, registerDatanet, registerModel, reviewContribution, type TxSendResult,
 } from '../../rpc/index.js'
+import { sortSendReplies } from '../../bench/load.js'
 
 /**
  * An open-loop flood of `submitReceipts` txs, as operators push them when
@@ -24,7 +25,6 @@ const BATCH = 100
 const MAX_BODY_HEX = 4 * 1024 * 1024
 const REFUSAL_PAUSE_MS = 50
 const TRANSPORT_PAUSE_MS = 200
-const HELD = new Set(['MEMPOOL_ERROR_DUPLICATE', 'MEMPOOL_ERROR_NONCE_TAKEN'])
 /** After NONCE_TOO_FAR, send again from the account nonce the node reports (it may have evicted a tx it took), at most this often. */
 const REWIND_EVERY_MS = 2_000
 
@@ -150,20 +150,10 @@ async function sendBatch(op: FloodOperator, stats: FloodStats): Promise<number> 
     stats.refused[reason] = (stats.refused[reason] ?? 0) + txs.length
     return REFUSAL_PAUSE_MS
   }
-  const again: OutTx[] = []
-  let accountNonce: number | null = null
-  replies.forEach((r, i) => {
-    if (r.ok) {
-      stats.accepted++
-      return
-    }
-    const reason = r.error.reason ?? `code ${r.error.code}`
-    if (HELD.has(reason)) return
-    stats.refused[reason] = (stats.refused[reason] ?? 0) + 1
-    if (!reason.startsWith('TX_ERROR_')) again.push(txs[i])
-    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
-    if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') accountNonce = expected
-  })
+  const out = sortSendReplies(txs, replies)
+  stats.accepted += out.accepted
+  for (const [reason, n] of Object.entries(out.refused)) stats.refused[reason] = (stats.refused[reason] ?? 0) + n
+  const { again, accountNonce } = out
   if (again.length === 0) return 0
   op.requeue(again)
   if (accountNonce !== null) op.rewind(accountNonce)
