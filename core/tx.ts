@@ -4,7 +4,7 @@ import { fromHex, toHex, utf8 } from './bytes.js'
 import { addressFromPubKey, type Address } from './address.js'
 import { parseAmount, formatAmount } from './amount.js'
 import { KeyPair, verifySignature, PUBKEY_LENGTH, SIGNATURE_LENGTH } from './keys.js'
-import { TxError, CodecError } from './errors.js'
+import { TxError, CodecError, type TxErrorCode } from './errors.js'
 
 /**
  * Transactions (DESIGN §3).
@@ -177,7 +177,7 @@ export function txHashOf(bytes: Uint8Array): Hex {
 /** For txs already in a committed block: they were checked against the params of their time. */
 export const DEFAULT_TX_LIMITS_UNBOUNDED: TxLimits = { maxReceiptsPerTx: Number.MAX_SAFE_INTEGER, maxAttribution: Number.MAX_SAFE_INTEGER }
 
-function fail(code: string, message: string, field: string): never {
+function fail(code: TxErrorCode, message: string, field: string): never {
   throw new TxError(code, message, { field })
 }
 

@@ -1,4 +1,4 @@
-import { BlockError, AttrchainError } from '../core/errors.js'
+import { BlockError, AttrchainError, type BlockErrorCode } from '../core/errors.js'
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
 import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
@@ -237,7 +237,7 @@ export class ChainService {
     const block = pre?.block ?? this.decodeBlock(bytes)
     const h = block.header
     const head = this.head
-    const bad = (code: string, msg: string): never => { throw new BlockError(code, msg, { height: h.height }) }
+    const bad = (code: BlockErrorCode, msg: string): never => { throw new BlockError(code, msg, { height: h.height }) }
     if (h.chainId !== this.config.chainId) bad('BLOCK_ERROR_WRONG_CHAIN', `chain id ${h.chainId}`)
     if (h.height !== head.height + 1) bad('BLOCK_ERROR_BAD_HEIGHT', `height ${h.height}, expected ${head.height + 1}`)
     if (h.prevHash !== head.blockHash) bad('BLOCK_ERROR_BAD_PREV_HASH', `prevHash ${h.prevHash} is not the head ${head.blockHash}`)

@@ -1,4 +1,4 @@
-import { TxError } from '../core/errors.js'
+import { InvariantError, TxError, type TxErrorCode } from '../core/errors.js'
 import { toHex, fromHex } from '../core/bytes.js'
 import { receiptId, type SignedTx, type TxCall, type Receipt, type Hex } from '../core/tx.js'
 import type { Address } from '../core/address.js'
@@ -57,7 +57,7 @@ export interface TxResult {
   receipts: ReceiptRecord[]
 }
 
-function fail(code: string, message: string, meta: Record<string, unknown> = {}): never {
+function fail(code: TxErrorCode, message: string, meta: Record<string, unknown> = {}): never {
   throw new TxError(code, message, meta)
 }
 
@@ -78,7 +78,8 @@ function addBalance(s: BlockState, a: Address, delta: bigint): void {
 
 export function getMeta(s: BlockState): ChainMeta {
   const m = s.get(ChainMetaCodec, K.meta())
-  if (!m) throw new TxError('STATE_ERROR_NOT_INITIALIZED', 'state has no chain meta; initialize it from genesis')
+  // not the tx's fault: an InvariantError refuses the block instead of failing the tx
+  if (!m) throw new InvariantError('STATE_ERROR_NOT_INITIALIZED', 'state has no chain meta; initialize it from genesis')
   return m
 }
 

@@ -1,4 +1,4 @@
-import { BlockError, invariant } from '../core/errors.js'
+import { BlockError, InvariantError, invariant } from '../core/errors.js'
 import { sha256 } from '../core/hash.js'
 import { utf8, toHex } from '../core/bytes.js'
 import type { Address } from '../core/address.js'
@@ -112,6 +112,7 @@ export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Ui
     try {
       r = executeTx(ctx, stx)
     } catch (e) {
+      if (e instanceof InvariantError) throw e
       throw new BlockError('BLOCK_ERROR_INVALID_TX', `tx ${i} (${stx.hash}) cannot be included: ${(e as Error).message}`, { index: i })
     }
     results.push(r)

@@ -1,4 +1,4 @@
-import { TxError } from '../core/errors.js'
+import { TxError, type TxErrorCode } from '../core/errors.js'
 import { fromHex, toHex, u32be } from '../core/bytes.js'
 import { sha256 } from '../core/hash.js'
 import type { Address } from '../core/address.js'
@@ -180,7 +180,7 @@ export function payoutsOfFlows(flows: Flow[]): { address: string | null; role: F
 
 // ---------------------------------------------------------------- working copies
 
-function fail(code: string, message: string, meta: Record<string, unknown> = {}): never {
+function fail(code: TxErrorCode, message: string, meta: Record<string, unknown> = {}): never {
   throw new TxError(code, message, meta)
 }
 
