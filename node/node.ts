@@ -362,7 +362,7 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
       ? true
       : n().verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature)))),
     onVote: (v) => n().driver.onVote(v),
-    getStatus: () => ({ height: n().chain.head.height }),
+    getStatus: () => ({ height: n().chain.head.height, lowestHeight: n().chain.db.lowestHeight() }),
     getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),
     validatorPubKey: (height, address) => n().chain.knownValidatorSet(height)?.get(address)?.pubKey ?? null,
   }

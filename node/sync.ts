@@ -5,9 +5,17 @@ import type { ChainService, PredecodedBlock, PreparedBlock } from './chain.js'
 import { blockHash } from '../state/block.js'
 import type { Logger } from './logger.js'
 
+/** A peer as block sync sees it: it serves blocks `lowestHeight..height` (a pruned or state-synced peer has lowestHeight > 1). */
+export interface SyncPeer {
+  id: string
+  height: number
+  lowestHeight?: number
+}
+
 /** Where blocks come from: the p2p sync protocol in a node, anything in tests. */
 export interface SyncSource {
-  peers(): { id: string; height: number }[]
+  /** connected peers with the range of blocks each serves, `lowestHeight..height` (lowestHeight absent: 1) */
+  peers(): SyncPeer[]
   requestBlocks(peer: string, from: number, to: number): Promise<{ height: number; bytes: Uint8Array; commit: Uint8Array | null }[]>
   /** disconnect a peer that repeatedly failed to serve heights it claimed, and refuse it for `banMs` */
   penalisePeer?(peer: string, reason: string, banMs: number): void
@@ -59,7 +67,7 @@ export interface BlockSyncModules {
 export class SyncError extends AttrchainError {}
 
 interface BlockRequest {
-  peer: { id: string; height: number }
+  peer: SyncPeer
   from: number
   blocks: ReturnType<SyncSource['requestBlocks']>
 }
@@ -81,6 +89,8 @@ export class BlockSync {
   private lagOne = { head: -1, polls: 0 }
   /** peers that failed to serve what they claimed: consecutive failures and when they may be asked again */
   private readonly failures = new Map<string, { count: number; retryAt: number }>()
+  /** the height last logged as served by no peer (said once per height) */
+  private warnedNoPeerAt = -1
 
   constructor(private readonly opts: BlockSyncOptions, private readonly modules: BlockSyncModules) {}
 
@@ -121,7 +131,7 @@ export class BlockSync {
   }
 
   /** Peers that are not serving a penalty for failing to serve what they claimed. */
-  private usablePeers(): { id: string; height: number }[] {
+  private usablePeers(): SyncPeer[] {
     const now = this.modules.now()
     return this.modules.source.peers().filter((p) => (this.failures.get(p.id)?.retryAt ?? 0) <= now)
   }
@@ -157,7 +167,7 @@ export class BlockSync {
     // so the transfer overlaps execution instead of following it.
     let prefetched: BlockRequest | null = null
     let undurable = false
-    const request = (peer: { id: string; height: number }, from: number): BlockRequest => {
+    const request = (peer: SyncPeer, from: number): BlockRequest => {
       const blocks = this.modules.source.requestBlocks(peer.id, from, Math.min(from + this.opts.batchSize - 1, peer.height))
       blocks.catch(() => {}) // a prefetch nobody awaits must not be an unhandled rejection
       return { peer, from, blocks }
@@ -168,8 +178,13 @@ export class BlockSync {
         let req: BlockRequest | null = prefetched?.from === from ? prefetched : null
         prefetched = null
         if (req === null) {
-          const peer = this.usablePeers().filter((p) => p.height >= from).sort((a, b) => b.height - a.height)[0]
-          if (!peer) break
+          // only peers that hold `from`: a pruned peer is not asked for heights below its lowest
+          const peer = this.usablePeers().filter((p) => p.height >= from && (p.lowestHeight ?? 1) <= from).sort((a, b) => b.height - a.height)[0]
+          if (!peer) {
+            if (this.warnedNoPeerAt !== from) logger.warn('no peer serves the next height; waiting for one (pruned peers keep only recent blocks: add an archive node)', { height: from, target: this.target })
+            this.warnedNoPeerAt = from
+            break
+          }
           req = request(peer, from)
         }
         try {

@@ -35,6 +35,7 @@ interface PeerState {
   /** pending until the first status exchange settles */
   state: 'pending' | 'ok'
   height: number
+  lowestHeight: number
   handshake: Promise<boolean>
 }
 
@@ -193,7 +194,7 @@ export class P2PNetwork {
 
   /** Connected peers that passed the status handshake, with their last reported height. */
   peers(): PeerInfo[] {
-    return [...this.peerStates.entries()].filter(([, s]) => s.state === 'ok').map(([id, s]) => ({ id, height: s.height }))
+    return [...this.peerStates.entries()].filter(([, s]) => s.state === 'ok').map(([id, s]) => ({ id, height: s.height, lowestHeight: s.lowestHeight }))
   }
 
   /** Peers known to subscribe to a topic: a publish reaches them (the mesh proper forms on the next heartbeats). */
@@ -491,7 +492,8 @@ export class P2PNetwork {
   // ---------------------------------------------------------------- status
 
   private ourStatus(): ChainStatus {
-    return { chainId: this.opts.chainId, genesisHash: this.opts.genesisHash, height: this.handlers.getStatus().height }
+    const s = this.handlers.getStatus()
+    return { chainId: this.opts.chainId, genesisHash: this.opts.genesisHash, height: s.height, lowestHeight: s.lowestHeight ?? 1 }
   }
 
   /** Starts (or joins) the status exchange with a newly connected peer; resolves to whether it is on our chain. */
@@ -520,7 +522,7 @@ export class P2PNetwork {
         return false
       },
     )
-    this.peerStates.set(id, { state: 'pending', height: 0, handshake })
+    this.peerStates.set(id, { state: 'pending', height: 0, lowestHeight: 1, handshake })
     return handshake
   }
 
@@ -567,12 +569,13 @@ export class P2PNetwork {
       // An answer racing the disconnect must not resurrect the peer.
       if ((this.node?.getConnections(peer).length ?? 0) === 0) return
       // Answered a peer whose own handshake is still to start here: it is known good now.
-      this.peerStates.set(id, { state: 'ok', height: theirs.height, handshake: Promise.resolve(true) })
+      this.peerStates.set(id, { state: 'ok', height: theirs.height, lowestHeight: theirs.lowestHeight ?? 1, handshake: Promise.resolve(true) })
       return
     }
     if (state.state === 'pending') this.log.info('peer connected', { peer: id, height: theirs.height })
     state.state = 'ok'
     state.height = theirs.height
+    state.lowestHeight = theirs.lowestHeight ?? 1
   }
 
   private refreshStatus(): void {

@@ -1,6 +1,7 @@
 import type { SignedTx } from '../core/tx.js'
 import type { Proposal, Vote } from '../consensus/index.js'
 import type { Logger } from '../node/logger.js'
+import type { GossipRejectReason } from './validation.js'
 
 /** One block as served by block sync: its canonical bytes and the encoded commit that finalized it. */
 export interface SyncBlock {
@@ -33,8 +34,8 @@ export interface P2PHandlers {
   knownTx?(hash: string): Uint8Array | undefined
   /** a vote with a valid signature of a known validator */
   onVote(vote: Vote, from: string): void
-  /** our committed height, sent in the status handshake */
-  getStatus(): { height: number }
+  /** our committed height and the lowest block height we serve (absent: 1), sent in the status handshake */
+  getStatus(): { height: number; lowestHeight?: number }
   /** committed blocks in [from, to] in height order, possibly fewer (ours end at our height) */
   getBlocks(from: number, to: number): Promise<SyncBlock[]>
   /**
@@ -63,6 +64,8 @@ export interface GossipCounters {
   rejected: number
   /** messages this node published */
   published: number
+  /** `rejected` by reason (a closed set: GOSSIP_REJECT_REASONS) */
+  rejectedBy: Record<GossipRejectReason, number>
 }
 
 export type GossipStats = Record<GossipKind, GossipCounters>
@@ -71,4 +74,6 @@ export type GossipStats = Record<GossipKind, GossipCounters>
 export interface PeerInfo {
   id: string
   height: number
+  /** lowest block height it serves over block sync (status handshake) */
+  lowestHeight: number
 }

@@ -15,6 +15,7 @@ import {
   encodeReceiptEntry, decodeReceiptEntry, encodeDistribution, decodeDistribution, type Head, type TxLocation,
 } from './buckets.js'
 import { DbError } from './errors.js'
+import { LOWEST_HEIGHT_META, pruneOps } from './prune.js'
 
 export interface ChainDbOptions {
   /** LevelDB directory, created if missing */
@@ -28,6 +29,25 @@ export interface ChainDbOptions {
    * but a power loss may drop the last blocks.
    */
   sync?: boolean
+  /**
+   * Keep only the last this many blocks and their indexes (issue 17); 0 or
+   * absent: keep everything (an archive node). Older blocks are deleted by
+   * `pruneStep`, a bounded step the node runs in the background.
+   */
+  pruneKeepBlocks?: number
+}
+
+/** A verified state snapshot written as the chain's starting point (node/stateSync.ts): head `height`, no blocks stored. */
+export interface SnapshotRestore {
+  head: Head
+  /** every state entry at `height` */
+  entries: Iterable<[string, Uint8Array]>
+  /** the encoded commit of `height` */
+  commit: Uint8Array
+  /** node metadata at `height` (consensus validator sets) */
+  meta: MetaEntry[]
+  /** the flow statistics record of `height` */
+  flowStats: Uint8Array
 }
 
 export interface ChainDbModules {
@@ -113,6 +133,10 @@ export class ChainDb {
   private headValue: Head | null
   private committing = false
   private closed = false
+  private pruning = false
+  /** lowest block height stored (1 unless pruned or joined by state sync) */
+  private lowest = 1
+  readonly pruneKeepBlocks: number
 
   private constructor(db: Db, opts: ChainDbOptions, log: DbLog, head: Head | null, state: MemoryStateStore) {
     this.db = db
@@ -121,6 +145,7 @@ export class ChainDb {
     this.log = log
     this.headValue = head === null ? null : Object.freeze(head)
     this.state = state
+    this.pruneKeepBlocks = opts.pruneKeepBlocks ?? 0
   }
 
   static async open(opts: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
@@ -141,8 +166,11 @@ export class ChainDb {
       const headBytes = await db.get(keys.head())
       const head = headBytes === undefined ? null : decodeHead(headBytes)
       const state = await loadState(db)
+      const lowest = await db.get(keys.nodeMeta(LOWEST_HEIGHT_META))
       log.info('chain db opened', { dir: opts.dir, height: head?.height ?? null, stateKeys: state.size, ms: Math.round(performance.now() - started) })
-      return new ChainDb(db, opts, log, head, state)
+      const chainDb = new ChainDb(db, opts, log, head, state)
+      if (lowest !== undefined) chainDb.lowest = decodeHeight(lowest)
+      return chainDb
     } catch (e) {
       await db.close()
       throw e
@@ -217,7 +245,83 @@ export class ChainDb {
 
   async getBlockBytes(height: number): Promise<Uint8Array | null> {
     if (!isHeight(height)) return null
+    this.checkPruned(height, 'block')
     return this.read(keys.block(height))
+  }
+
+  /**
+   * The lowest block height this node stores and serves: 1 on an archive
+   * node; higher once `pruneKeepBlocks` pruned older blocks, or on a node
+   * that joined by state sync (the snapshot height + 1).
+   */
+  lowestHeight(): number {
+    return this.lowest
+  }
+
+  /**
+   * One bounded pruning step: deletes the oldest stored blocks (and their
+   * indexes, prune.ts) beyond the last `pruneKeepBlocks`, at most
+   * `maxHeights` of them, in one atomic batch that also moves the lowest
+   * height. Returns how many heights were pruned (0: nothing to do, pruning
+   * off, or a step already running). Safe beside commits: it touches only
+   * keys of heights far below the head.
+   */
+  async pruneStep(maxHeights = 64): Promise<number> {
+    const head = this.headValue
+    if (this.pruneKeepBlocks <= 0 || head === null || this.pruning) return 0
+    const lowestKept = head.height - this.pruneKeepBlocks + 1
+    const to = Math.min(lowestKept - 1, this.lowest + maxHeights - 1)
+    if (to < this.lowest) return 0
+    this.assertOpen()
+    this.pruning = true
+    try {
+      const from = this.lowest
+      const ops: Op[] = []
+      for (const b of await this.db.getMany(range(from, to).map((h) => keys.block(h)))
+        .then((values) => values.map((v, i) => ({ height: from + i, bytes: v })))) {
+        if (b.bytes !== undefined) ops.push(...pruneOps(b.height, b.bytes))
+      }
+      ops.push(put(keys.nodeMeta(LOWEST_HEIGHT_META), encodeHeight(to + 1)))
+      await this.write(ops, false)
+      this.lowest = to + 1
+      this.log.debug('pruned blocks', { from, to, ops: ops.length })
+      return to - from + 1
+    } finally {
+      this.pruning = false
+    }
+  }
+
+  /**
+   * Start the chain from a verified state snapshot (node/stateSync.ts): the
+   * state, the head, the commit and node metadata of `head.height`, and the
+   * lowest height `head.height + 1`, in one atomic batch. Only into an empty
+   * dir (no genesis, no head): a half-written restore is never visible.
+   */
+  async restoreSnapshot(r: SnapshotRestore): Promise<void> {
+    this.beginCommit()
+    try {
+      if (this.headValue !== null) {
+        throw new DbError('DB_ERROR_BAD_SNAPSHOT', `cannot restore a snapshot into ${this.dir}: it already holds a chain (head ${this.headValue.height})`, { head: this.headValue.height })
+      }
+      const head: Head = Object.freeze({ ...r.head })
+      const writes: WriteSet = new Map(r.entries)
+      const update = this.state.tree.update(writes)
+      if (toHex(update.tree.root) !== head.stateRoot) {
+        throw new DbError('DB_ERROR_BAD_SNAPSHOT', `the snapshot's tree root ${toHex(update.tree.root)} is not the state root ${head.stateRoot} of height ${head.height}`, { height: head.height })
+      }
+      await this.write([
+        ...stateOps(writes), ...treeOps(update), ...metaOps(r.meta),
+        put(keys.commit(head.height), r.commit),
+        put(keys.flowStats(head.height), r.flowStats),
+        put(keys.nodeMeta(LOWEST_HEIGHT_META), encodeHeight(head.height + 1)),
+        put(keys.head(), encodeHead(head)),
+      ])
+      this.state.apply(writes, update)
+      this.lowest = head.height + 1
+      this.headValue = head
+    } finally {
+      this.committing = false
+    }
   }
 
   async getBlock(height: number): Promise<Block | null> {
@@ -237,7 +341,9 @@ export class ChainDb {
    */
   async getCommit(height: number): Promise<Uint8Array | null> {
     if (!isHeight(height)) return null
-    return this.read(keys.commit(height))
+    const v = await this.read(keys.commit(height))
+    if (v === null) this.checkPruned(height, 'commit')
+    return v
   }
 
   async getTx(hash: Hex): Promise<TxLocation | null> {
@@ -286,6 +392,7 @@ export class ChainDb {
 
   async getDistribution(height: number): Promise<Distribution | null> {
     if (!isHeight(height)) return null
+    this.checkPruned(height, 'distribution')
     const v = await this.read(keys.distribution(height))
     return v === null ? null : decodeDistribution(v)
   }
@@ -361,6 +468,15 @@ export class ChainDb {
 
   // ---------------------------------------------------------------- internals
 
+  /** Heights 1..lowest − 1 were pruned (or never held, after a state sync): say so instead of "not found". */
+  private checkPruned(height: number, what: string): void {
+    if (height >= 1 && height < this.lowest) {
+      throw new DbError('DB_ERROR_PRUNED', `${what} ${height} is pruned: this node keeps blocks from height ${this.lowest}; ask an archive node`, {
+        height, lowestHeight: this.lowest,
+      })
+    }
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new DbError('DB_ERROR_CLOSED', `chain db at ${this.dir} is closed`, { dir: this.dir })
   }
@@ -420,6 +536,7 @@ export class ChainDb {
 }
 
 const put = (key: Uint8Array, value: Uint8Array): Op => ({ type: 'put', key, value })
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 function stateOps(writes: WriteSet): Op[] {
   return [...writes].map(([k, v]): Op => (v === null ? { type: 'del', key: keys.state(k) } : put(keys.state(k), v)))

@@ -27,6 +27,10 @@ export type DbErrorCode =
   | 'DB_ERROR_CORRUPT'
   /** the database was used after close() */
   | 'DB_ERROR_CLOSED'
+  /** a height below the lowest this node keeps (pruneKeepBlocks, or a node that joined by state sync) */
+  | 'DB_ERROR_PRUNED'
+  /** a state snapshot that cannot be restored here (a dir that already has a chain, parts that disagree) */
+  | 'DB_ERROR_BAD_SNAPSHOT'
 
 export class DbError extends AttrchainError {
   declare readonly code: DbErrorCode
