@@ -36,6 +36,10 @@ export class Metrics implements RpcMetrics {
     name: 'attrchain_gossip_messages_total', help: 'gossip messages validated, by topic and result (accept/ignore/reject)',
     labelNames: ['topic', 'result'], registers: [this.registry],
   })
+  readonly gossipRejected = new Counter({
+    name: 'attrchain_gossip_rejected_total', help: 'gossip messages rejected (forwarder penalised), by topic and reason (a closed set: oversize, malformed, bad_shape, bad_tx, bad_signature, wrong_chain, ...)',
+    labelNames: ['topic', 'reason'], registers: [this.registry],
+  })
   readonly syncing = new Gauge({ name: 'attrchain_syncing', help: '1 while block sync is catching up, else 0', registers: [this.registry] })
   readonly syncTarget = new Gauge({ name: 'attrchain_sync_target_height', help: 'highest height reported by peers', registers: [this.registry] })
   readonly consensusMessageDelay = new Histogram({

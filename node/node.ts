@@ -24,7 +24,7 @@ import { explorerRoutes } from './explorer.js'
 import { BlockSync, defaultBlockSyncOptions } from './sync.js'
 import { ConsensusWal } from './consensusWal.js'
 import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
-import { P2PNetwork, messageLimitsFor, defaultDiscoveryOptions, GOSSIP_KINDS, type P2PHandlers, type GossipStats } from '../p2p/index.js'
+import { P2PNetwork, messageLimitsFor, defaultDiscoveryOptions, GOSSIP_KINDS, GOSSIP_REJECT_REASONS, type P2PHandlers, type GossipStats, type GossipRejectReason } from '../p2p/index.js'
 
 interface TxWaiter {
   resolve(r: { height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }): void
@@ -238,6 +238,10 @@ export class AttrchainNode {
         for (const result of ['accepted', 'ignored', 'rejected'] as const) {
           const delta = stats[kind][result] - (this.lastGossip?.[kind][result] ?? 0)
           if (delta > 0) this.metrics.gossipMessages.inc({ topic: kind, result }, delta)
+        }
+        for (const reason of Object.keys(GOSSIP_REJECT_REASONS) as GossipRejectReason[]) {
+          const delta = stats[kind].rejectedBy[reason] - (this.lastGossip?.[kind].rejectedBy[reason] ?? 0)
+          if (delta > 0) this.metrics.gossipRejected.inc({ topic: kind, reason }, delta)
         }
       }
       this.lastGossip = stats

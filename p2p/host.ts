@@ -27,7 +27,7 @@ import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxP
 import { blockPartsProtocol, blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
 import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
-import { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type ValidatorContext } from './validation.js'
+import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
 type Services = { identify: Identify; pubsub: GossipSub } & Partial<DiscoveryServices>
 
@@ -106,7 +106,8 @@ export class P2PNetwork {
     this.log = modules.logger
     this.handlers = modules.handlers
     this.bootstrapPeers = this.opts.bootstrap.map(parseBootstrap)
-    this.counters = Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { accepted: 0, ignored: 0, rejected: 0, published: 0 }])) as GossipStats
+    const byReason = () => Object.fromEntries(Object.keys(GOSSIP_REJECT_REASONS).map((r) => [r, 0])) as Record<GossipRejectReason, number>
+    this.counters = Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { accepted: 0, ignored: 0, rejected: 0, published: 0, rejectedBy: byReason() }])) as GossipStats
     this.validatorCtx = {
       chainId: this.opts.chainId,
       limits: this.opts.maxMessageBytes,
@@ -203,7 +204,7 @@ export class P2PNetwork {
   }
 
   stats(): GossipStats {
-    return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k] }])) as GossipStats
+    return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k], rejectedBy: { ...this.counters[k].rejectedBy } }])) as GossipStats
   }
 
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
@@ -346,7 +347,7 @@ export class P2PNetwork {
       result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
       if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
         const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
-        if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad tx signature' }
+        if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad_signature', detail: 'tx' }
       }
     } catch (e) {
       // A throwing hook is our bug, not the peer's fault: do not penalise it.
@@ -361,7 +362,8 @@ export class P2PNetwork {
       this.counters[kind].ignored++
     } else {
       this.counters[kind].rejected++
-      this.log.debug('gossip rejected', { topic: kind, peer: peer.toString(), reason: result.reason })
+      this.counters[kind].rejectedBy[result.reason]++
+      this.log.debug('gossip rejected', { topic: kind, peer: peer.toString(), reason: result.reason, detail: result.detail })
     }
     return VERDICT[result.verdict]
   }
@@ -385,7 +387,7 @@ export class P2PNetwork {
     const hash = toHex(proposal.blockHash)
     const bytes = this.blockCache.get(hash) ?? (await this.fetchCompactBlock(peer, proposal.blockHash)) ?? (await this.fetchBlock(peer, proposal.blockHash))
     // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
-    if (bytes === null) return { verdict: 'ignore', reason: 'block not obtained from the forwarder' }
+    if (bytes === null) return { verdict: 'ignore', reason: 'block_unavailable' }
     const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
     if (result.verdict === 'accept') this.rememberBlock(hash, bytes)
     return result

@@ -19,4 +19,7 @@ export { topicName, statusProtocol, syncProtocol, blockProtocol, MAX_TX_BATCH, I
 export { SYNC_MAX_BLOCKS } from './sync.js'
 export { loadOrCreateNodeKey } from './nodeKey.js'
 export { defaultDiscoveryOptions, dhtProtocol, type DiscoveryOptions } from './discovery.js'
-export { validateGossip, validateProposalBlock, type GossipMessage, type Settled, type Validation, type ValidatorContext } from './validation.js'
+export {
+  GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock,
+  type GossipIgnoreReason, type GossipMessage, type GossipRejectReason, type Settled, type Validation, type ValidatorContext,
+} from './validation.js'

@@ -14,13 +14,45 @@ export type GossipMessage =
   | { kind: 'votes'; vote: Vote }
 
 /**
+ * Why a gossip message is rejected (its forwarder penalised), one line each.
+ * A closed set, so the code is safe as a metric label
+ * (`attrchain_gossip_rejected_total{topic, reason}`); the underlying error
+ * code, when there is one, goes to the debug log as `detail`.
+ */
+export const GOSSIP_REJECT_REASONS = {
+  oversize: "over the topic's byte limit",
+  malformed: 'not canonical MessagePack',
+  bad_shape: 'the message is not the array its topic expects (batch shape, item not bytes, [proposal, block])',
+  bad_tx: 'a tx of the batch does not decode or is statically invalid',
+  bad_proposal: 'the proposal does not decode',
+  bad_vote: 'the vote does not decode',
+  bad_block: "the proposal's block does not decode",
+  bad_signature: 'a tx, proposal or vote signature does not verify',
+  wrong_chain: 'a tx or block of another chain id',
+  block_height_mismatch: "the block's height is not the proposal's",
+  block_hash_mismatch: 'the block does not hash to the proposed blockHash',
+  tx_root_mismatch: "the block's txs do not match its header's txRoot",
+  commit_hash_mismatch: "the block's lastCommit does not match its header",
+} as const
+
+export type GossipRejectReason = keyof typeof GOSSIP_REJECT_REASONS
+
+/** Why a gossip message is ignored (not forwarded, nobody penalised). */
+export type GossipIgnoreReason =
+  /** the signer is not a validator this node knows at that height */
+  | 'unknown_signer'
+  /** the proposal's block could not be obtained from the forwarder */
+  | 'block_unavailable'
+
+/**
  * `fetch`: a well-signed proposal whose block was too large to ride along;
  * the host fetches it from the forwarding peer, then calls
  * validateProposalBlock.
  */
 export type Validation =
   | { verdict: 'accept'; message: GossipMessage }
-  | { verdict: Exclude<Verdict, 'accept'>; reason: string }
+  | { verdict: 'reject'; reason: GossipRejectReason; detail?: string }
+  | { verdict: 'ignore'; reason: GossipIgnoreReason }
   | { verdict: 'fetch'; proposal: Proposal }
 
 /** A final outcome: what a topic validator returns. */
@@ -39,11 +71,13 @@ export interface ValidatorContext {
   deferTxSignatures?: boolean
 }
 
-const reject = (reason: string): Settled => ({ verdict: 'reject', reason })
-const ignore = (reason: string): Settled => ({ verdict: 'ignore', reason })
+const reject = (reason: GossipRejectReason, detail?: string): Settled => (detail === undefined ? { verdict: 'reject', reason } : { verdict: 'reject', reason, detail })
+const ignore = (reason: GossipIgnoreReason): Settled => ({ verdict: 'ignore', reason })
 
-function errorReason(e: unknown): string {
-  return isAttrchainError(e) ? e.code : 'UNEXPECTED'
+/** A decoder's error as a reject: `reason` bounded, the error's own code as `detail`. */
+function rejectError(reason: GossipRejectReason, e: unknown): Settled {
+  const code = isAttrchainError(e) ? e.code : 'UNEXPECTED'
+  return reject(code === 'TX_ERROR_BAD_SIGNATURE' ? 'bad_signature' : reason, code)
 }
 
 /**
@@ -58,7 +92,7 @@ export function validateGossip(ctx: ValidatorContext, kind: GossipKind, data: Ui
   try {
     value = decode(data, ctx.limits[kind])
   } catch (e) {
-    return reject(errorReason(e))
+    return rejectError('malformed', e)
   }
   if (kind === 'txs') return validateTxBatch(ctx, value)
   if (kind === 'proposals') return validateProposal(ctx, value)
@@ -68,17 +102,17 @@ export function validateGossip(ctx: ValidatorContext, kind: GossipKind, data: Ui
 function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
   // a re-broadcast ends with a relay counter (encodeTxBatch)
   const items = Array.isArray(value) && typeof value.at(-1) === 'number' ? (value as Encodable[]).slice(0, -1) : value
-  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_TX_BATCH) return reject('bad batch shape')
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_TX_BATCH) return reject('bad_shape')
   const txs: SignedTx[] = []
   for (const item of items as Encodable[]) {
-    if (!(item instanceof Uint8Array)) return reject('batch item is not bytes')
+    if (!(item instanceof Uint8Array)) return reject('bad_shape')
     let tx: SignedTx
     try {
       tx = decodeSignedTx(item, ctx.txLimits, { verify: ctx.deferTxSignatures !== true })
     } catch (e) {
-      return reject(errorReason(e))
+      return rejectError('bad_tx', e)
     }
-    if (tx.tx.chainId !== ctx.chainId) return reject('wrong chain id')
+    if (tx.tx.chainId !== ctx.chainId) return reject('wrong_chain')
     txs.push(tx)
   }
   return { verdict: 'accept', message: { kind: 'txs', txs } }
@@ -87,16 +121,16 @@ function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
 function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   const shaped = Array.isArray(value) && (value.length === 2 || (value.length === 3 && typeof value[2] === 'number'))
   const [proposalValue, blockValue] = shaped ? (value as Encodable[]) : [null, undefined]
-  if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array))) return reject('bad proposal message shape')
+  if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array))) return reject('bad_shape')
   let proposal: Proposal
   try {
     proposal = proposalFromMessageValue(proposalValue as Encodable)
   } catch (e) {
-    return reject(errorReason(e))
+    return rejectError('bad_proposal', e)
   }
   const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
-  if (pubKey === null) return ignore('unknown proposer at this height')
-  if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad proposal signature')
+  if (pubKey === null) return ignore('unknown_signer')
+  if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad_signature', 'proposal')
   if (blockValue === null) return { verdict: 'fetch', proposal }
   return validateProposalBlock(ctx, proposal, blockValue)
 }
@@ -111,15 +145,15 @@ export function validateProposalBlock(ctx: ValidatorContext, proposal: Proposal,
   try {
     block = decodeBlock(blockBytes, ctx.limits.proposals)
   } catch (e) {
-    return reject(errorReason(e))
+    return rejectError('bad_block', e)
   }
   const header = block.header
-  if (header.chainId !== ctx.chainId) return reject('wrong chain id')
-  if (header.height !== proposal.height) return reject('block height differs from proposal height')
-  if (blockHash(header) !== toHex(proposal.blockHash)) return reject('block does not hash to the proposed blockHash')
+  if (header.chainId !== ctx.chainId) return reject('wrong_chain')
+  if (header.height !== proposal.height) return reject('block_height_mismatch')
+  if (blockHash(header) !== toHex(proposal.blockHash)) return reject('block_hash_mismatch')
   // The hash covers the header only; a relay could swap the body under it.
-  if (txRoot(block.txs) !== header.txRoot) return reject('block txs do not match the header txRoot')
-  if (commitHash(block.lastCommit) !== header.lastCommitHash) return reject('block lastCommit does not match the header')
+  if (txRoot(block.txs) !== header.txRoot) return reject('tx_root_mismatch')
+  if (commitHash(block.lastCommit) !== header.lastCommitHash) return reject('commit_hash_mismatch')
   return { verdict: 'accept', message: { kind: 'proposals', proposal, blockBytes } }
 }
 
@@ -129,10 +163,10 @@ function validateVote(ctx: ValidatorContext, value: Encodable): Validation {
   try {
     vote = voteFromEncodable(relayed ? (value as Encodable[])[0] : value)
   } catch (e) {
-    return reject(errorReason(e))
+    return rejectError('bad_vote', e)
   }
   const pubKey = ctx.validatorPubKey(vote.height, vote.validator)
-  if (pubKey === null) return ignore('unknown validator at this height')
-  if (!verifyVoteSignature(ctx.chainId, vote, pubKey)) return reject('bad vote signature')
+  if (pubKey === null) return ignore('unknown_signer')
+  if (!verifyVoteSignature(ctx.chainId, vote, pubKey)) return reject('bad_signature', 'vote')
   return { verdict: 'accept', message: { kind: 'votes', vote } }
 }
