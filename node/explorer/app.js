@@ -45,6 +45,7 @@ function open(units) {
   const u = BigInt(units)
   const whole = u / UNITS
   const frac = (u % UNITS).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '')
+  if (whole === 0n && !frac && u > 0n) return `${u} units` // below a millionth of an OPEN: not "0"
   return `${whole.toLocaleString('en-US')}${frac ? '.' + frac : ''} OPEN`
 }
 const short = (h) => (h && h.length > 18 ? `${h.slice(0, 10)}…${h.slice(-6)}` : h ?? '—')
@@ -214,14 +215,24 @@ async function receiptIdsOf(t) {
 const hexToBytes = (h) => Uint8Array.from(h.slice(2).match(/../g).map((b) => parseInt(b, 16)))
 
 async function receipt(id) {
-  const r = await rpc('receipt_get', [id])
-  if (!r) return notFound(`receipt ${id}`)
+  const [r, ex] = await Promise.all([rpc('receipt_get', [id]), rpc('attribution_explain', [id])])
+  if (!r || !ex) return notFound(`receipt ${id}`)
   const sum = r.payouts.reduce((s, p) => s + BigInt(p.amount), 0n)
   app.innerHTML = `<h1>Receipt</h1>
     ${kv([['Id', `<span class="mono">${r.id}</span>`], ['Block', link.block(r.height)], ['Tx', link.tx(r.txHash)], ['Model', link.model(r.modelId)],
       ['Operator', link.address(r.operator)], ['Payer', link.address(r.payer)], ['Fee', `<span id="fee" data-value="${r.fee}">${open(r.fee)}</span>`],
       ['Attribution', r.attribution.length ? r.attribution.map((a) => `${link.contribution(a.contributionId)} × ${a.weight}`).join('<br>') : 'by the model\'s provenance']])}
     <h2>Where every unit of the fee went</h2>
+    <div class="chart" id="sankey"></div>
+    <h2>Flows (attribution_explain)</h2>
+    <div id="flows">${table([
+      { label: 'Role', cell: (f) => esc(f.role) },
+      { label: 'Rule', cell: (f) => esc(f.rule) },
+      { label: 'Via', cell: (f) => (f.via ? `<span class="mono">${short(f.via)}</span>` : '') },
+      { label: 'To', cell: (f) => payee(f.address, f.role) },
+      { label: 'Amount', num: true, cell: (f) => amountCell(f.amount) },
+    ], ex.flows, (f) => `data-amount="${esc(f.amount)}" data-role="${esc(f.role)}"`)}</div>
+    <h2>Payouts (receipt_get)</h2>
     <div id="payouts">${table([
       { label: 'Role', cell: (p) => esc(p.role) },
       { label: 'To', cell: (p) => payee(p.address, p.role) },
@@ -229,6 +240,76 @@ async function receipt(id) {
       { label: 'Share', num: true, cell: (p) => pct(Number((BigInt(p.amount) * 1_000_000n) / BigInt(r.fee)) / 1_000_000) },
     ], r.payouts, (p) => `data-amount="${esc(p.amount)}"`)}</div>
     <p class="muted">Sum of payouts: <span id="payout-sum" data-value="${sum}">${open(sum.toString())}</span></p>`
+  await drawFlows(document.getElementById('sankey'), ex)
+}
+
+// ------------------------------------------------------------------ receipt flow diagram (d3-sankey)
+
+const ROLE_COLORS = { contributor: '#5ad48a', datanetPool: '#3fc1a5', modelOwner: '#b38cff', operator: '#4fb3ff', validators: '#f5a623', treasury: '#ff6b6b' }
+const roleColor = (role) => ROLE_COLORS[role] ?? '#c9a0dc'
+/** Payees shown per role; the rest of a role's payees are drawn as one "n others" node. */
+const MAX_PAYEES_PER_ROLE = 12
+/** Room right of the last column for the payee labels (every label is right of its node). */
+const LABEL_WIDTH = 220
+
+/**
+ * The fee's flows (attribution_explain) as a three-column sankey: the fee,
+ * the roles, the payees. Layout by d3-sankey (bundled by the node with
+ * esbuild); each link carries its exact amount in units (data-amount,
+ * bigint) so that the drawing can be checked against the fee.
+ */
+async function drawFlows(el, ex) {
+  const { sankey, sankeyLinkHorizontal, sankeyLeft } = await import('/explorer/vendor/d3-sankey.js')
+  // exact sums per role and per (role, payee), in first-seen order
+  const roles = new Map()
+  for (const f of ex.flows) {
+    const r = roles.get(f.role) ?? { amount: 0n, payees: new Map() }
+    r.amount += BigInt(f.amount)
+    const key = f.address ?? ''
+    const p = r.payees.get(key) ?? { amount: 0n, rules: new Set() }
+    p.amount += BigInt(f.amount)
+    p.rules.add(f.rule)
+    r.payees.set(key, p)
+    roles.set(f.role, r)
+  }
+  const nodes = [{ id: 'fee', label: `fee ${open(ex.fee)}`, kind: 'fee', role: '' }]
+  const links = []
+  for (const [role, r] of roles) {
+    const roleId = `role:${role}`
+    nodes.push({ id: roleId, label: `${role} ${open(r.amount.toString())}`, kind: 'role', role })
+    links.push({ source: 'fee', target: roleId, amount: r.amount, role, rules: '' })
+    const payees = [...r.payees].sort((a, b) => (b[1].amount > a[1].amount ? 1 : b[1].amount < a[1].amount ? -1 : 0))
+    const shown = payees.length > MAX_PAYEES_PER_ROLE ? payees.slice(0, MAX_PAYEES_PER_ROLE - 1) : payees
+    for (const [address, p] of shown) {
+      const id = `payee:${role}:${address}`
+      const label = address === '' ? 'validators pool' : short(address)
+      nodes.push({ id, label, kind: 'payee', role, address })
+      links.push({ source: roleId, target: id, amount: p.amount, role, rules: [...p.rules].join(', ') })
+    }
+    if (shown.length < payees.length) {
+      const rest = payees.slice(shown.length)
+      const id = `payee:${role}:others`
+      nodes.push({ id, label: `${rest.length} other ${role} payees`, kind: 'payee', role })
+      links.push({ source: roleId, target: id, amount: rest.reduce((s, [, p]) => s + p.amount, 0n), role, rules: '' })
+    }
+  }
+  const rows = Math.max(roles.size, ...[...roles.values()].map((r) => Math.min(r.payees.size, MAX_PAYEES_PER_ROLE)))
+  const width = Math.max(600, el.clientWidth - 16)
+  const height = Math.max(240, 30 * rows + 40)
+  const layout = sankey().nodeId((n) => n.id).nodeAlign(sankeyLeft).nodeWidth(14).nodePadding(10).extent([[8, 8], [width - LABEL_WIDTH, height - 8]])
+  // layout needs numbers: the exact bigint amounts stay on each link for display and checks
+  const graph = layout({ nodes: nodes.map((n) => ({ ...n })), links: links.map((l) => ({ ...l, value: Number(l.amount) })) })
+  const path = sankeyLinkHorizontal()
+  const svgLinks = graph.links.map((l) => `<path class="flow" d="${path(l)}" stroke="${roleColor(l.role)}" stroke-width="${Math.max(1, l.width)}"
+      data-source="${esc(l.source.id)}" data-target="${esc(l.target.id)}" data-amount="${l.amount}"><title>${esc(l.source.label)} → ${esc(l.target.label)}: ${open(l.amount.toString())}${l.rules ? ` (${esc(l.rules)})` : ''}</title></path>`).join('')
+  const svgNodes = graph.nodes.map((n) => {
+    const label = `<text x="${n.x1 + 6}" y="${(n.y0 + n.y1) / 2}" dy="0.35em">${esc(n.label)}</text>`
+    const href = n.address ? (n.role === 'datanetPool' ? `#/datanet/${n.address}` : `#/address/${n.address}`) : null
+    return `<g class="node" data-node="${esc(n.id)}"><rect x="${n.x0}" y="${n.y0}" width="${n.x1 - n.x0}" height="${Math.max(1, n.y1 - n.y0)}" fill="${n.kind === 'fee' ? '#d7dde5' : roleColor(n.role)}"></rect>
+      ${href ? `<a href="${href}">${label}</a>` : label}</g>`
+  }).join('')
+  el.innerHTML = `<svg class="sankey" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-fee="${esc(ex.fee)}">
+    <g class="links">${svgLinks}</g><g class="nodes">${svgNodes}</g></svg>`
 }
 
 async function datanets() {
@@ -289,12 +370,46 @@ async function model(id) {
     <h2>Provenance</h2>${table([{ label: 'Datanet', cell: (d) => link.datanet(d.datanetId) }, { label: 'Weight', num: true, cell: (d) => d.weight }], m.datanets)}`
 }
 
+/** Blocks the address page's earnings chart covers (chain_getDistribution of each: bounded, no history scan). */
+const ADDRESS_WINDOW = 100
+
 async function address(a) {
-  const [acct, earned] = await Promise.all([rpc('account_get', [a]), rpc('attribution_address', [a])])
+  a = a.toLowerCase()
+  const [acct, earned, head] = await Promise.all([rpc('account_get', [a]), rpc('attribution_address', [a]), rpc('chain_status')])
   const roles = Object.entries(earned.earned).filter(([, v]) => v !== '0')
+  const to = head.height
+  const from = Math.max(1, to - ADDRESS_WINDOW + 1)
+  // what each block's distribution credited this address, by role
+  const heights = to >= 1 ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : []
+  const dists = await Promise.all(heights.map((h) => rpc('chain_getDistribution', [h])))
+  const perRole = new Map()
+  dists.forEach((d, i) => {
+    for (const e of d?.entries ?? []) {
+      if (e.address !== a) continue
+      const row = perRole.get(e.role) ?? new Array(heights.length).fill(0n)
+      row[i] += BigInt(e.amount)
+      perRole.set(e.role, row)
+    }
+  })
+  const windowRoles = [...perRole].map(([role, row]) => [role, row.reduce((x, y) => x + y, 0n)])
   app.innerHTML = `<h1>Address</h1>${kv([['Address', `<span class="mono">${acct.address}</span>`], ['Balance', open(acct.balance)], ['Nonce', acct.nonce],
     ['Staked', open(acct.staked)], ['Unbonding', open(acct.unbonding)], ['Claimable', open(acct.pendingRewards)], ['Earned in total', open(earned.total)]])}
-    <h2>Earnings by role</h2>${table([{ label: 'Role', cell: ([r]) => esc(r) }, { label: 'Earned', num: true, cell: ([, v]) => amountCell(v) }], roles)}`
+    <h2>Earnings by role since genesis</h2>${table([{ label: 'Role', cell: ([r]) => esc(r) }, { label: 'Earned', num: true, cell: ([, v]) => amountCell(v) }], roles)}
+    <h2>Earnings by role over blocks ${from}–${to} (cumulative, from each block's distribution)</h2>
+    <div class="chart" id="c-earnings" data-from="${from}" data-to="${to}"></div>
+    <div id="window-earnings">${table([{ label: 'Role', cell: ([r]) => esc(r) }, { label: `Earned in blocks ${from}–${to}`, num: true, cell: ([, v]) => amountCell(v.toString()) }],
+      windowRoles, ([r, v]) => `data-role="${esc(r)}" data-amount="${v}"`)}</div>`
+  if (perRole.size === 0) {
+    document.getElementById('c-earnings').innerHTML = '<p class="muted">No distribution credited this address in these blocks.</p>'
+    return
+  }
+  const openOf = (units) => Number(units / 10n ** 12n) / 1e6
+  const series = [...perRole].map(([role, row]) => {
+    let acc = 0n
+    return { role, values: row.map((v) => openOf((acc += v))) }
+  })
+  chart(document.getElementById('c-earnings'), 'Earned in the window (OPEN, cumulative)',
+    series.map((x) => ({ label: x.role, stroke: roleColor(x.role) })), [heights, ...series.map((x) => x.values)])
 }
 
 async function leaderboards() {

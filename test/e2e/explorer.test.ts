@@ -97,10 +97,13 @@ t.test('the explorer shows the chain as the RPC reports it', { skip: existsSync(
 
   // a receipt: its payouts sum to its fee; reached by navigation from the block
   const block = await client.getBlock(height, { full: true })
-  const receiptTx = block!.txs.find((x) => x.type === 'submitReceipts')!
+  // a receipt that names contributions (the diagram then has contributor payees), else the first
+  type BodyReceipts = { receipts?: { attribution: unknown[] }[] }
+  const attributed = (x: { type: string; body: unknown }): number => (x.type === 'submitReceipts' ? ((x.body as BodyReceipts).receipts ?? []).findIndex((r) => r.attribution.length > 0) : -1)
+  const receiptTx = block!.txs.find((x) => attributed(x) >= 0) ?? block!.txs.find((x) => x.type === 'submitReceipts')!
   await page.click(`a[href="#/tx/${receiptTx.hash}"]`)
   await page.waitForFunction(() => document.body.dataset.view === 'tx' && document.body.dataset.ready === 'true')
-  await page.click('a[href^="#/receipt/"]')
+  await page.locator('a[href^="#/receipt/"]').nth(Math.max(0, attributed(receiptTx))).click()
   await page.waitForFunction(() => document.body.dataset.view === 'receipt' && document.body.dataset.ready === 'true')
   const receipt = await page.evaluate(() => ({
     fee: document.getElementById('fee')!.dataset.value!,
@@ -111,7 +114,46 @@ t.test('the explorer shows the chain as the RPC reports it', { skip: existsSync(
   const r = await client.call<{ fee: string; payouts: { amount: string }[] }>('receipt_get', [receipt.id])
   t.equal(receipt.fee, r.fee, 'the fee shown is receipt_get\'s')
   t.same(receipt.amounts, r.payouts.map((p) => p.amount), 'the payouts shown are receipt_get\'s')
+
+  // the receipt's flow diagram (d3-sankey over attribution_explain): every unit of the fee, exactly once
+  await page.waitForSelector('#sankey svg.sankey', { timeout: 30_000 })
+  const drawn = await page.evaluate(() => ({
+    links: [...document.querySelectorAll('#sankey path.flow')].map((p) => ({ source: p.dataset.source!, target: p.dataset.target!, amount: p.dataset.amount! })),
+    flows: [...document.querySelectorAll('#flows tr[data-amount]')].map((tr) => ({ role: tr.dataset.role!, amount: tr.dataset.amount! })),
+  }))
+  const sumOf = (xs: { amount: string }[]): string => xs.reduce((a, x) => a + BigInt(x.amount), 0n).toString()
+  t.ok(drawn.links.length >= 2, 'the sankey has links')
+  t.equal(sumOf(drawn.links.filter((l) => l.source === 'fee')), receipt.fee, 'the flows out of the fee sum to the fee')
+  t.equal(sumOf(drawn.links.filter((l) => l.target.startsWith('payee:'))), receipt.fee, 'the flows into the payees sum to the fee')
+  for (const roleNode of new Set(drawn.links.filter((l) => l.source === 'fee').map((l) => l.target))) {
+    t.equal(sumOf(drawn.links.filter((l) => l.source === roleNode)), sumOf(drawn.links.filter((l) => l.target === roleNode)), `${roleNode}: what flows out is what flows in`)
+  }
+  const explained = await client.call<{ fee: string; flows: { role: string; amount: string }[] }>('attribution_explain', [receipt.id])
+  t.same(drawn.flows, explained.flows.map((f) => ({ role: f.role, amount: f.amount })), 'the flows table is attribution_explain\'s')
+  t.equal(sumOf(explained.flows), receipt.fee, 'attribution_explain sums to the fee')
   await page.screenshot({ path: join(shots, 'receipt.png'), fullPage: true })
+
+  // the operator's address page, reached from the diagram: its earnings chart covers the blocks it states, and equals the distributions
+  await page.click('#sankey g[data-node^="payee:operator:"] a')
+  await page.waitForFunction(() => document.body.dataset.view === 'address' && document.body.dataset.ready === 'true', undefined, { timeout: 30_000 })
+  await page.waitForSelector('#c-earnings .uplot', { timeout: 30_000 })
+  const earned = await page.evaluate(() => {
+    const c = document.getElementById('c-earnings')!
+    return {
+      address: location.hash.split('/')[2].toLowerCase(), from: Number(c.dataset.from), to: Number(c.dataset.to),
+      rows: [...document.querySelectorAll('#window-earnings tr[data-role]')].map((tr) => ({ role: tr.dataset.role!, amount: tr.dataset.amount! })),
+    }
+  })
+  const expectEarned = new Map<string, bigint>()
+  for (let h = earned.from; h <= earned.to; h++) {
+    for (const e of (await client.getDistribution(h))?.entries ?? []) {
+      if (e.address === earned.address) expectEarned.set(e.role, (expectEarned.get(e.role) ?? 0n) + BigInt(e.amount))
+    }
+  }
+  t.ok(earned.to - earned.from + 1 >= 1 && earned.to - earned.from + 1 <= 100, 'the chart covers at most 100 blocks')
+  t.same(earned.rows, [...expectEarned].map(([role, amount]) => ({ role, amount: amount.toString() })), 'the address chart\'s figures equal chain_getDistribution of its blocks')
+  t.ok(earned.rows.some((r) => r.role === 'operator' && BigInt(r.amount) > 0n), 'the operator earned in the window')
+  await page.screenshot({ path: join(shots, 'address-operator.png'), fullPage: true })
 
   // the navigation bar reaches every list page, each with content and no error
   const pages: [string, string][] = [['Blocks', 'blocks'], ['Datanets', 'datanets'], ['Models', 'models'], ['Leaderboards', 'leaderboards'], ['Validators', 'validators'], ['Dashboard', 'dashboard']]
