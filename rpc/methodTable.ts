@@ -36,7 +36,7 @@ export interface ParamSpec {
 
 export interface MethodExample {
   name: string
-  params: unknown[]
+  params: readonly unknown[]
   result: unknown
 }
 
@@ -61,7 +61,7 @@ export interface MethodSpec {
   name: string
   summary: string
   description?: string
-  params: ParamSpec[]
+  params: readonly ParamSpec[]
   result: JsonSchema
   /**
    * Receives the params validated against `params` (omitted optional ones are
@@ -74,7 +74,7 @@ export interface MethodSpec {
    * run; JSON-RPC 2.0 forbids answering a notification, so nothing is sent back.
    */
   requiresId?: boolean
-  examples?: MethodExample[]
+  examples?: readonly MethodExample[]
 }
 
 const METHOD_NAME_RE = /^(rpc\.[a-z][A-Za-z]*|[a-z][A-Za-z0-9]*_[a-z][A-Za-z0-9]*)$/

@@ -1,0 +1,249 @@
+import { toHex } from '../core/bytes.js'
+import { signTx, type SignedTx, type TxCall } from '../core/tx.js'
+import type { KeyPair } from '../core/keys.js'
+import type { Address } from '../core/address.js'
+import { JsonRpcErrorCode } from './errors.js'
+import { RpcRequestError, type RpcBatchResult } from './transport.js'
+import { toUnits, type AmountInput } from './txBuilders.js'
+import type { AttrchainClient } from './client.js'
+import { units, type AccountInfo, type ChainParams, type ChainStatus, type TxSendResult, type WaitMode } from './wire.js'
+
+/**
+ * Signing and nonces for the client SDK: `TxSender` signs txs from one key
+ * and submits them through an `AttrchainClient`, handing out nonces locally.
+ */
+
+export interface TxSenderOptions {
+  /** default: the node's chain id, fetched once */
+  chainId?: string
+  /** fee of every tx; default: the chain's `minTxFee`, fetched once */
+  fee?: AmountInput
+  /** largest number of txs per JSON-RPC batch in `sendMany` (the node's default cap is 100) */
+  batchSize?: number
+}
+
+export interface SendOptions {
+  wait?: WaitMode
+  /** this tx's fee instead of the sender's default */
+  fee?: AmountInput
+  /**
+   * How long to keep re-sending a tx the node refuses with
+   * MEMPOOL_ERROR_FULL (backpressure: the node is saturated; ms, default
+   * 10,000; 0 = give up at once). Retries back off from 100 ms to 2 s.
+   */
+  fullRetryMs?: number
+}
+
+const FULL_RETRY_MS = 10_000
+
+export type SendManyResult = { ok: true; result: TxSendResult } | { ok: false; error: Error }
+
+/** Reasons whose nonce was never taken by the node: the sender may hand it out again. */
+const NONCE_REASONS = new Set(['TX_ERROR_BAD_NONCE', 'MEMPOOL_ERROR_NONCE_TOO_FAR'])
+/** Refusals after which the nonce is held by another tx in the mempool, so it stays spent. */
+const NONCE_HELD_REASONS = new Set(['MEMPOOL_ERROR_NONCE_TAKEN', 'MEMPOOL_ERROR_DUPLICATE'])
+
+function refusedAtAdmission(e: unknown): e is RpcRequestError {
+  if (!(e instanceof RpcRequestError)) return false
+  const reason = e.reason ?? ''
+  if (NONCE_HELD_REASONS.has(reason)) return false
+  // invalidRequest: a batch refused as a whole (over the node's cap) ran none of its txs.
+  return [JsonRpcErrorCode.txRejected, JsonRpcErrorCode.mempoolRejected, JsonRpcErrorCode.invalidParams, JsonRpcErrorCode.invalidRequest].includes(e.code as never)
+}
+
+interface Allocation {
+  nonce: number
+  generation: number
+}
+
+/**
+ * Signs and submits txs from one key. It fetches the chain id, the account
+ * nonce and the default fee once, then hands out consecutive nonces locally,
+ * so a stream of submissions pipelines without a round trip per tx (the
+ * mempool queues nonces ahead of the account's, DESIGN §3).
+ *
+ * A nonce refused at admission (e.g. fee too low) is handed out again by the
+ * next submission, so no gap strands the txs after it. After
+ * TX_ERROR_BAD_NONCE (someone else used this key) the nonce is resynced from
+ * `account_get` and the tx is signed again once. A transport failure leaves
+ * the nonce spent: the tx may have arrived.
+ */
+export class TxSender {
+  private setup: Promise<{ chainId: string; fee: bigint }> | null = null
+  private next = 0
+  /** nonces handed out but refused by the node, reused lowest first */
+  private holes: number[] = []
+  /** bumped by every resync; a refusal from an older generation says nothing about the current counter */
+  private generation = 0
+  private resyncing: Promise<number> | null = null
+
+  constructor(
+    readonly client: AttrchainClient,
+    readonly key: KeyPair,
+    private readonly opts: TxSenderOptions = {},
+  ) {}
+
+  get address(): Address {
+    return this.key.address
+  }
+
+  /** Fetch chain id, nonce and fee (one batch); later calls reuse the result. */
+  init(): Promise<{ chainId: string; fee: bigint }> {
+    this.setup ??= this.fetchSetup().catch((e: unknown) => {
+      this.setup = null
+      throw e
+    })
+    return this.setup
+  }
+
+  private async fetchSetup(): Promise<{ chainId: string; fee: bigint }> {
+    const [status, account, params] = await this.client.transport.batch([
+      { method: 'chain_status' }, { method: 'account_get', params: [this.address] }, { method: 'chain_params' },
+    ])
+    const ok = <T>(r: RpcBatchResult): T => {
+      if (!r.ok) throw r.error
+      return r.result as T
+    }
+    this.next = ok<AccountInfo>(account).nonce
+    return {
+      chainId: this.opts.chainId ?? ok<ChainStatus>(status).chainId,
+      fee: this.opts.fee !== undefined ? toUnits(this.opts.fee, 'fee') : units(ok<ChainParams>(params).minTxFee, 'minTxFee'),
+    }
+  }
+
+  /** The nonce the next new submission gets (after init). */
+  get nextNonce(): number {
+    return this.holes[0] ?? this.next
+  }
+
+  private allocate(): Allocation {
+    const nonce = this.holes.shift() ?? this.next++
+    return { nonce, generation: this.generation }
+  }
+
+  private release(a: Allocation): void {
+    if (a.generation !== this.generation) return
+    if (a.nonce === this.next - 1) {
+      this.next--
+      while (this.holes.length > 0 && this.holes[this.holes.length - 1] === this.next - 1) {
+        this.holes.pop()
+        this.next--
+      }
+      return
+    }
+    this.holes.push(a.nonce)
+    this.holes.sort((x, y) => x - y)
+  }
+
+  /** Re-read the account nonce; concurrent callers share one request. */
+  resync(): Promise<number> {
+    this.resyncing ??= this.client.getAccount(this.address).then(
+      (acct) => {
+        this.generation++
+        this.next = acct.nonce
+        this.holes = []
+        this.resyncing = null
+        return acct.nonce
+      },
+      (e: unknown) => {
+        this.resyncing = null
+        throw e
+      },
+    )
+    return this.resyncing
+  }
+
+  /**
+   * Sign `call` with the next nonce without sending it (e.g. to submit it
+   * elsewhere). The nonce counts as spent: send the tx, or `resync()`.
+   */
+  async sign(call: TxCall, opts: { fee?: AmountInput } = {}): Promise<SignedTx> {
+    const { stx } = await this.signAllocated(call, opts)
+    return stx
+  }
+
+  private async signAllocated(call: TxCall, opts: { fee?: AmountInput }): Promise<{ stx: SignedTx; alloc: Allocation }> {
+    const { chainId, fee } = await this.init()
+    const alloc = this.allocate()
+    const stx = signTx({ chainId, nonce: alloc.nonce, fee: opts.fee !== undefined ? toUnits(opts.fee, 'fee') : fee, call }, this.key)
+    return { stx, alloc }
+  }
+
+  async send(call: TxCall, opts: SendOptions = {}): Promise<TxSendResult> {
+    const first = await this.signAllocated(call, opts)
+    try {
+      return await this.sendThroughBackpressure(first.stx, opts)
+    } catch (e) {
+      if (!(await this.recover(e, first.alloc))) throw e
+    }
+    const retry = await this.signAllocated(call, opts)
+    try {
+      return await this.sendThroughBackpressure(retry.stx, opts)
+    } catch (e) {
+      if (refusedAtAdmission(e)) this.release(retry.alloc)
+      throw e
+    }
+  }
+
+  /** The same signed tx sent again while the node answers MEMPOOL_ERROR_FULL, backing off, for up to `fullRetryMs`. */
+  private async sendThroughBackpressure(stx: SignedTx, opts: SendOptions): Promise<TxSendResult> {
+    const deadline = Date.now() + (opts.fullRetryMs ?? FULL_RETRY_MS)
+    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+      try {
+        return await this.client.sendTx(stx, opts)
+      } catch (e) {
+        if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL' || Date.now() + delay > deadline) throw e
+        await new Promise((r) => setTimeout(r, delay))
+      }
+    }
+  }
+
+  /** Handle a refusal; true when the nonce was resynced and the tx deserves one more try. */
+  private async recover(e: unknown, alloc: Allocation): Promise<boolean> {
+    if (!refusedAtAdmission(e)) return false
+    if (!NONCE_REASONS.has(e.reason ?? '')) {
+      this.release(alloc)
+      return false
+    }
+    // Someone else resynced since this nonce was handed out: the counter is fresh already.
+    if (alloc.generation === this.generation) await this.resync()
+    return true
+  }
+
+  /**
+   * Sign every call with consecutive nonces and submit them in JSON-RPC
+   * batches sent concurrently. One result per call, in order; a refused tx
+   * does not stop the others.
+   */
+  async sendMany(calls: readonly TxCall[], opts: SendOptions = {}): Promise<SendManyResult[]> {
+    const signed: { stx: SignedTx; alloc: Allocation }[] = []
+    for (const call of calls) signed.push(await this.signAllocated(call, opts))
+    const size = Math.max(1, this.opts.batchSize ?? 100)
+    const chunks: (typeof signed)[] = []
+    for (let i = 0; i < signed.length; i += size) chunks.push(signed.slice(i, i + size))
+    const wait = opts.wait ?? 'none'
+    const results = await Promise.all(chunks.map(async (chunk): Promise<SendManyResult[]> => {
+      let replies: RpcBatchResult[]
+      try {
+        replies = await this.client.transport.batch(chunk.map((s) => ({ method: 'tx_send', params: [toHex(s.stx.bytes), { wait }] })))
+      } catch (e) {
+        return chunk.map(() => ({ ok: false, error: e as Error }))
+      }
+      return replies.map((r) => (r.ok ? { ok: true, result: r.result as TxSendResult } : { ok: false, error: r.error }))
+    }))
+    const flat = results.flat()
+    // Refused nonces are released highest first so that the counter can fall back over a refused tail.
+    for (let i = flat.length - 1; i >= 0; i--) {
+      const r = flat[i]
+      if (!r.ok && refusedAtAdmission(r.error)) {
+        if (NONCE_REASONS.has(r.error.reason ?? '')) await this.resyncOnce(signed[i].alloc)
+        else this.release(signed[i].alloc)
+      }
+    }
+    return flat
+  }
+
+  private async resyncOnce(alloc: Allocation): Promise<void> {
+    if (alloc.generation === this.generation) await this.resync()
+  }
+}
