@@ -63,13 +63,17 @@ export type TxCall =
   | { type: 'claim' }
   | { type: 'setModelTerms'; modelId: Hex; derivativeRoyaltyBps: number; allowDerivatives: boolean }
   | { type: 'setDatanetTerms'; datanetId: Hex; curatorBps: number }
+  /** README "Rollup checkpoints": a validator's checkpoint key, by its Ethereum address (20 bytes) */
+  | { type: 'setCheckpointKey'; ethAddress: Hex }
+  /** README "Rollup checkpoints": a validator's EIP-712 signature (r ‖ s ‖ v, 65 bytes) of checkpoint `height` */
+  | { type: 'signCheckpoint'; height: number; signature: Hex }
 
 export type TxType = TxCall['type']
 
 export const TX_TYPES: readonly TxType[] = [
   'transfer', 'createValidator', 'stake', 'unstake', 'delegate', 'undelegate', 'unjail',
   'registerDatanet', 'contribute', 'reviewContribution', 'registerModel', 'approveOperator',
-  'submitReceipts', 'claim', 'setModelTerms', 'setDatanetTerms',
+  'submitReceipts', 'claim', 'setModelTerms', 'setDatanetTerms', 'setCheckpointKey', 'signCheckpoint',
 ]
 
 export interface UnsignedTx {
@@ -136,6 +140,8 @@ export function encodeCall(call: TxCall): Encodable[] {
     case 'setDatanetTerms': return [bin(call.datanetId, 32), call.curatorBps]
     case 'approveOperator': return [bin(call.operator, 20), formatAmount(call.amount)]
     case 'submitReceipts': return call.receipts.map(encodeReceipt)
+    case 'setCheckpointKey': return [bin(call.ethAddress, 20)]
+    case 'signCheckpoint': return [call.height, bin(call.signature, 65)]
   }
 }
 
@@ -372,6 +378,8 @@ export function decodeCall(type: string, body: Encodable, limits: TxLimits = DEF
       const memo = new HexMemo()
       return { type, receipts: list.map((r, i) => decodeReceipt(r, i, limits, memo)) }
     }
+    case 'setCheckpointKey': { const b = n(1); return { type, ethAddress: addr(b[0], 'body[0]') } }
+    case 'signCheckpoint': { const b = n(2); return { type, height: asUint(b[0], 'body[0]', 1, Number.MAX_SAFE_INTEGER), signature: asBin(b[1], 'body[1]', 65) } }
     default: fail('TX_ERROR_UNKNOWN_TYPE', `unknown tx type "${type}"`, 'type')
   }
 }

@@ -1,5 +1,6 @@
 import { sha256 } from '../core/hash.js'
 import { KeyPair } from '../core/keys.js'
+import { CheckpointKey } from '../core/checkpointKey.js'
 import { UNITS_PER_OPEN } from '../core/amount.js'
 import { defaultParams, type Params } from './params.js'
 import { DEFAULT_COMMISSION_BPS, type Genesis } from './genesis.js'
@@ -32,7 +33,11 @@ export interface DevnetGenesisOptions {
 export function buildDevnetGenesis(opts: DevnetGenesisOptions): Genesis {
   const validators = Array.from({ length: opts.validators }, (_, i) => {
     const key = devValidatorKey(i)
-    return { address: key.address, pubKey: key.publicKey, stake: opts.stakes?.[i] ?? DEVNET_VALIDATOR_STAKE, moniker: `validator-${i}`, commissionBps: DEFAULT_COMMISSION_BPS }
+    return {
+      address: key.address, pubKey: key.publicKey, stake: opts.stakes?.[i] ?? DEVNET_VALIDATOR_STAKE, moniker: `validator-${i}`, commissionBps: DEFAULT_COMMISSION_BPS,
+      // the key `attrchain init` writes to the validator's home (node/checkpointKeyFile.ts)
+      checkpointAddress: CheckpointKey.derivedFrom(key.seed).address,
+    }
   })
   const accounts = [
     ...Array.from({ length: opts.accounts }, (_, k) => ({ address: devAccountKey(k).address, balance: DEVNET_ACCOUNT_BALANCE })),

@@ -19,6 +19,8 @@ export interface GenesisValidator {
   moniker: string
   /** optional in the file; defaults to DEFAULT_COMMISSION_BPS */
   commissionBps: number
+  /** optional: the Ethereum address of the validator's checkpoint key (README "Rollup checkpoints") */
+  checkpointAddress?: string
 }
 
 export interface Genesis {
@@ -109,6 +111,8 @@ export function parseGenesis(raw: unknown): Genesis {
   const validators = (g.validators as unknown[]).map((v, i) => parseValidator(v, `validators[${i}]`, params))
   if (new Set(accounts.map((a) => a.address)).size !== accounts.length) bad('an address appears twice', 'accounts')
   if (new Set(validators.map((v) => v.address)).size !== validators.length) bad('a validator appears twice', 'validators')
+  const ckAddresses = validators.flatMap((v) => (v.checkpointAddress === undefined ? [] : [v.checkpointAddress]))
+  if (new Set(ckAddresses).size !== ckAddresses.length) bad('a checkpointAddress appears twice', 'validators')
   if (validators.length > params.maxValidators) bad(`more than params.maxValidators (${params.maxValidators})`, 'validators')
   const supply = accounts.reduce((s, a) => s + a.balance, 0n) + validators.reduce((s, v) => s + v.stake, 0n)
   if (supply > MAX_AMOUNT) bad('total supply exceeds 2^128 - 1', 'accounts')
@@ -134,7 +138,12 @@ function parseValidator(raw: unknown, field: string, params: Params): GenesisVal
   if (stake < params.minValidatorStake) bad(`below params.minValidatorStake`, `${field}.stake`)
   if (typeof v.moniker !== 'string' || Buffer.byteLength(v.moniker) > MAX_MONIKER_BYTES) bad(`must be a string of at most ${MAX_MONIKER_BYTES} bytes`, `${field}.moniker`)
   const commissionBps = v.commissionBps === undefined ? DEFAULT_COMMISSION_BPS : uintField(v.commissionBps, `${field}.commissionBps`, 0, 10_000)
-  return { address, pubKey, stake, moniker: v.moniker as string, commissionBps }
+  const out: GenesisValidator = { address, pubKey, stake, moniker: v.moniker as string, commissionBps }
+  if (v.checkpointAddress !== undefined) {
+    out.checkpointAddress = wrap(`${field}.checkpointAddress`, () => toHex(fromHex(v.checkpointAddress, `${field}.checkpointAddress`, 20)))
+    if (out.checkpointAddress === '0x' + '00'.repeat(20)) bad('the zero address cannot sign', `${field}.checkpointAddress`)
+  }
+  return out
 }
 
 export function paramsToJson(p: Params): Record<string, unknown> {
@@ -152,7 +161,10 @@ export function genesisToJson(g: Genesis): Record<string, unknown> {
     genesisTime: g.genesisTime,
     params: paramsToJson(g.params),
     accounts: g.accounts.map((a) => ({ address: a.address, balance: formatAmount(a.balance) })),
-    validators: g.validators.map((v) => ({ address: v.address, pubKey: toHex(v.pubKey), stake: formatAmount(v.stake), moniker: v.moniker, commissionBps: v.commissionBps })),
+    validators: g.validators.map((v) => ({
+      address: v.address, pubKey: toHex(v.pubKey), stake: formatAmount(v.stake), moniker: v.moniker, commissionBps: v.commissionBps,
+      ...(v.checkpointAddress === undefined ? {} : { checkpointAddress: v.checkpointAddress }),
+    })),
   }
 }
 
@@ -171,7 +183,11 @@ export function genesisHash(g: Genesis): string {
   return toHex(sha256(encode([
     g.chainId, g.genesisTime, encodeParams(g.params),
     g.accounts.map((a) => [fromHex(a.address, 'address', 20), formatAmount(a.balance)]),
-    g.validators.map((v) => [fromHex(v.address, 'address', 20), v.pubKey, formatAmount(v.stake), v.moniker, v.commissionBps]),
+    // the checkpoint address is an optional trailing field: a genesis without one keeps its hash
+    g.validators.map((v) => [
+      fromHex(v.address, 'address', 20), v.pubKey, formatAmount(v.stake), v.moniker, v.commissionBps,
+      ...(v.checkpointAddress === undefined ? [] : [fromHex(v.checkpointAddress, 'checkpointAddress', 20)]),
+    ]),
   ])))
 }
 

@@ -70,6 +70,8 @@ export interface Params {
   maxRoyaltyStackBps: number
   /** DESIGN §4.1: the largest curatorBps a Datanet owner may set */
   maxCuratorBps: number
+  /** blocks between rollup checkpoints signed for the L1 (README "Rollup checkpoints"); 0 = none */
+  checkpointInterval: number
 }
 
 export const DEFAULT_TREASURY: Address = toHex(sha256('attrchain/treasury').subarray(0, 20))
@@ -103,6 +105,7 @@ export function defaultParams(): Params {
     maxRoyaltyStack: 8,
     maxRoyaltyStackBps: 5000,
     maxCuratorBps: 2000,
+    checkpointInterval: 100,
   }
 }
 

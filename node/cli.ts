@@ -414,6 +414,23 @@ export const TX_SPECS: Record<TxType, TxSpec> = {
     args: 'DATANET_ID CURATOR_BPS', min: 2, max: 2, summary: 'Datanet owner only: the curator\'s share (bps ≤ params.maxCuratorBps) of what the Datanet\'s contributions earn',
     build: ([id, bps]) => b.setDatanetTerms(argHash(id, 'DATANET_ID'), argUint(bps, 'CURATOR_BPS') as number),
   },
+  setCheckpointKey: {
+    args: 'ETH_ADDRESS', min: 1, max: 1, summary: 'Validator only: the Ethereum address of its rollup checkpoint key, used from the next checkpoint on',
+    build: ([a]) => b.setCheckpointKey(argEthAddress(a)),
+  },
+  signCheckpoint: {
+    args: 'HEIGHT SIGNATURE', min: 2, max: 2, summary: 'Checkpoint signer only: its 65-byte EIP-712 signature of the checkpoint at HEIGHT (validator nodes send it themselves)',
+    build: ([h, sig]) => b.signCheckpoint(argUint(h, 'HEIGHT') as number, argBytes(sig, 'SIGNATURE', 65)),
+  },
+}
+
+function argEthAddress(v: string): string {
+  return argBytes(v, 'ETH_ADDRESS', 20)
+}
+
+function argBytes(v: string, name: string, len: number): string {
+  if (!/^0x[0-9a-fA-F]*$/.test(v) || v.length !== 2 + 2 * len) usage(`${name} must be ${len} bytes of 0x hex, got "${v}"`)
+  return v.toLowerCase()
 }
 
 function parseAllow(arg: string): boolean {

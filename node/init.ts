@@ -6,6 +6,7 @@ import type { Genesis } from '../genesis/genesis.js'
 import { buildDevnetGenesis } from '../genesis/devnet.js'
 import { homePaths, readKeyFile, writeGenesisFile, writeKeyFile, writeFileDurable, HomeError } from './home.js'
 import type { NodeConfig } from './config.js'
+import { ensureCheckpointKey } from './checkpointKeyFile.js'
 
 export interface InitOptions {
   home: string
@@ -59,12 +60,17 @@ export function initHome(opts: InitOptions): { genesis: Genesis; validator: stri
     genesis = {
       ...g,
       chainId: opts.chainId ?? newLocalChainId(),
-      validators: [{ address: key.address, pubKey: key.publicKey, stake: 100_000n * 10n ** 18n, moniker: 'validator-0', commissionBps: 1000 }],
+      validators: [{
+        address: key.address, pubKey: key.publicKey, stake: 100_000n * 10n ** 18n, moniker: 'validator-0', commissionBps: 1000,
+        checkpointAddress: ensureCheckpointKey(opts.home, key).address,
+      }],
       accounts: [...g.accounts, { address: key.address, balance: 10_000n * 10n ** 18n }],
     }
   }
   writeGenesisFile(paths.genesis, genesis)
   if (key) writeKeyFile(paths.validatorKey, key)
+  // README "Rollup checkpoints": the validator's checkpoint key sits next to its validator key
+  if (key) ensureCheckpointKey(opts.home, key)
   writeFileDurable(paths.config, JSON.stringify(opts.config ?? {}, null, 2) + '\n')
   return { genesis, validator: key?.address ?? null }
 }

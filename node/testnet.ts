@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AttrchainError } from '../core/errors.js'
 import { toHex } from '../core/bytes.js'
+import { CheckpointKey } from '../core/checkpointKey.js'
 import { KeyPair } from '../core/keys.js'
 import { parseHumanAmount, UNITS_PER_OPEN } from '../core/amount.js'
 import { genesisHash, genesisToJson, parseGenesis, DEFAULT_COMMISSION_BPS, type Genesis } from '../genesis/genesis.js'
@@ -129,6 +130,8 @@ function buildGenesis(opts: TestnetOptions, validatorKeys: KeyPair[], accountKey
     ],
     validators: validatorKeys.map((k, i) => ({
       address: k.address, pubKey: toHex(k.publicKey), stake: stakeOf(i).toString(), moniker: `validator${i}`, commissionBps: DEFAULT_COMMISSION_BPS,
+      // the key `attrchain init` writes next to the validator key (node/checkpointKeyFile.ts)
+      checkpointAddress: CheckpointKey.derivedFrom(k.seed).address,
     })),
   }
   try {

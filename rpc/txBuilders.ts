@@ -126,10 +126,23 @@ export const submitReceipts = (receipts: readonly ReceiptInput[]) =>
 
 export const claim = () => built({ type: 'claim' })
 
+/** Validator only: the Ethereum address (20 bytes) of its secp256k1 checkpoint key; used from the next rollup checkpoint on (README "Rollup checkpoints"). */
+export const setCheckpointKey = (ethAddress: BytesInput) =>
+  built({ type: 'setCheckpointKey', ethAddress: hexOf(ethAddress, 'ethAddress', 20) })
+
+/** Checkpoint signer only: its EIP-712 signature (r ‖ s ‖ v, 65 bytes) of the checkpoint at `height`; validator nodes send it themselves. */
+export const signCheckpoint = (height: number, signature: BytesInput) =>
+  built({ type: 'signCheckpoint', height, signature: hexOf(signature, 'signature', 65) })
+
+function hexOf(v: BytesInput, field: string, len: number): Hex {
+  return toHex(fromHex(v instanceof Uint8Array ? toHex(v) : v, field, len))
+}
+
 /** The builders by tx type, for code that dispatches on a type name (the CLI). */
 export const txBuilders = {
   transfer, createValidator, stake, unstake, delegate, undelegate, unjail, registerDatanet, contribute,
   reviewContribution, registerModel, approveOperator, submitReceipts, claim, setModelTerms, setDatanetTerms,
+  setCheckpointKey, signCheckpoint,
 } as const satisfies Record<TxType, (...args: never[]) => TxCall>
 
 /**

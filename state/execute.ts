@@ -17,6 +17,7 @@ import {
   LineageWork, FlowList, distributeLineage, payoutsOfFlows, setModelTerms, setDatanetTerms, buildStack, registerLineage, recordSyntheticSource, type Flow,
   positionIdFor, takeSyntheticFrom, StateLineageWork, SynthPositionCodec, type SynthPosition,
 } from './lineage.js'
+import { setCheckpointKey, signCheckpoint } from './checkpoint.js'
 
 export interface ExecContext {
   chainId: string
@@ -195,6 +196,12 @@ function executeCall(ctx: ExecContext, stx: SignedTx, call: TxCall): ReceiptReco
       return []
     case 'setDatanetTerms':
       setDatanetTerms(s, ctx.params, from, call)
+      return []
+    case 'setCheckpointKey':
+      setCheckpointKey(s, from, call.ethAddress)
+      return []
+    case 'signCheckpoint':
+      signCheckpoint(s, ctx.chainId, from, call.height, call.signature)
       return []
   }
 }

@@ -17,6 +17,7 @@ import {
 import { emptyPool, creditPool } from './pool.js'
 import { executeTx, getAccount, getMeta, addLedger, type ExecContext, type TxResult, type ReceiptRecord } from './execute.js'
 import { computeValidatorSet, getValidatorSet, powerOf, totalPower } from './validatorSet.js'
+import { recordCheckpoint, genesisCheckpoints } from './checkpoint.js'
 
 /** The chain's fixed configuration, from genesis. */
 export interface ChainConfig {
@@ -39,6 +40,11 @@ export interface BlockInput {
   evidence: SlashEvidence[]
   /** validators whose precommits for height − 1 are in this block's lastCommit; null at height 1 */
   lastCommitSigners: Address[] | null
+  /**
+   * hash and stateRoot of block height − 1's header: what a rollup checkpoint
+   * of height − 1 records (state/checkpoint.ts); without it none is recorded
+   */
+  prev?: { blockHash: string; stateRoot: string }
 }
 
 export type SlashReason = 'doubleSign' | 'downtime'
@@ -105,6 +111,7 @@ export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Ui
   // evidence first: unbonding stake released by this block is still slashable for what it was bonded for
   for (const ev of input.evidence) applyEvidence(ctx, ev, events)
   releaseUnbonding(ctx)
+  if (input.prev) recordCheckpoint(s, chain.chainId, chain.params, input.height, input.prev)
 
   const results: TxResult[] = []
   input.txs.forEach((stx, i) => {
@@ -398,6 +405,7 @@ export function genesisState(store: StateStore, g: Genesis): { writes: WriteSet;
   const snapshot = { members: set.members.map((m) => ({ address: m.address, selfStake: m.power, delegated: 0n })) }
   s.set(StakeSnapshotCodec, K.stakeSnapshot(1), snapshot)
   s.set(StakeSnapshotCodec, K.stakeSnapshot(2), snapshot)
+  genesisCheckpoints(s, g.params, g.validators.map((v) => ({ validator: v.address, ethAddress: v.checkpointAddress })))
   const writes = s.writeSet()
   const seed = sha256(utf8('attrchain/genesis/'), utf8(genesisHash(g)))
   return { writes, stateRoot: nextStateRoot(seed, writes) }

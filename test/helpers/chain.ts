@@ -159,6 +159,8 @@ export function sampleCalls(): TxCall[] {
     },
     { type: 'setModelTerms', modelId: h32('m'), derivativeRoyaltyBps: 1000, allowDerivatives: false },
     { type: 'setDatanetTerms', datanetId: h32('dn'), curatorBps: 500 },
+    { type: 'setCheckpointKey', ethAddress: a },
+    { type: 'signCheckpoint', height: 100, signature: `0x${'ab'.repeat(64)}1b` },
   ]
 }
 

@@ -103,6 +103,11 @@ export function buildVectors(): TxVector[] {
         { modelId: h32('vector/model'), payer: addr(8), fee: 7000n, inputHash: h32('vector/input-5'), outputHash: h32('vector/output-5'), attribution: [] },
       ],
     }),
+    // README "Rollup checkpoints"
+    vector('setCheckpointKey: dev validator 0 declares a checkpoint address', 'attrchain/devnet/validator/0', 3, minFee, { type: 'setCheckpointKey', ethAddress: '0x3184df5927b599c0bbebcc53edc8ba51d16babe7' }),
+    vector('signCheckpoint: a 65-byte signature of checkpoint 100', 'attrchain/devnet/validator/0', 4, minFee, {
+      type: 'signCheckpoint', height: 100, signature: toHex(new Uint8Array([...sha256('vector/ck-r'), ...sha256('vector/ck-s'), 27])),
+    }),
   ]
 }
 

@@ -7,6 +7,7 @@ import { toHex } from '../../../core/bytes.js'
 import {
   txBuilders, transfer, createValidator, stake, unstake, delegate, undelegate, unjail, registerDatanet, contribute,
   reviewContribution, registerModel, approveOperator, submitReceipts, claim, setModelTerms, setDatanetTerms, receiptsFromJson, toUnits,
+  setCheckpointKey, signCheckpoint,
 } from '../../../rpc/txBuilders.js'
 
 const ADDR = '0x' + 'Ab'.repeat(20)
@@ -53,6 +54,8 @@ t.test('one builder per tx type, arguments in body order, human amounts', async 
     [claim(), { type: 'claim' }],
     [setModelTerms(ID1, 1000, false), { type: 'setModelTerms', modelId: ID1, derivativeRoyaltyBps: 1000, allowDerivatives: false }],
     [setDatanetTerms(ID2, 500), { type: 'setDatanetTerms', datanetId: ID2, curatorBps: 500 }],
+    [setCheckpointKey(ADDR), { type: 'setCheckpointKey', ethAddress: addr }],
+    [signCheckpoint(100, `0x${'cd'.repeat(65)}`), { type: 'signCheckpoint', height: 100, signature: `0x${'cd'.repeat(65)}` }],
     [contribute(ID1, ID2, 'ipfs://g', ID1), { type: 'contribute', datanetId: ID1, dataHash: ID2, metadataUri: 'ipfs://g', sourceModelId: ID1 }],
     [
       registerModel('ft', 'm', [[ID1, 1]], 0n, [ID2]),

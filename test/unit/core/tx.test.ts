@@ -123,6 +123,9 @@ t.test('static rejections name the offending field', async (t) => {
     ['allowDerivatives not a boolean', 'setModelTerms', [B32('m'), 0, 1], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[2] must be a boolean'],
     ['curatorBps over 100%', 'setDatanetTerms', [B32('d'), 10_001], 'TX_ERROR_BAD_INTEGER', 'TX_ERROR_BAD_INTEGER: body[1] must be an integer in [0, 10000]'],
     ['setDatanetTerms with 3 fields', 'setDatanetTerms', [B32('d'), 1, 1], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body must have 2 elements, got 3'],
+    ['checkpoint address of 32 bytes', 'setCheckpointKey', [B32('k')], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[0] must be 20 bytes'],
+    ['checkpoint signature of 64 bytes', 'signCheckpoint', [100, new Uint8Array(64)], 'TX_ERROR_MALFORMED', 'TX_ERROR_MALFORMED: body[1] must be 65 bytes'],
+    ['checkpoint height 0', 'signCheckpoint', [0, new Uint8Array(65)], 'TX_ERROR_BAD_INTEGER', /body\[0\] must be an integer in \[1, /],
   ]
   for (const [what, type, body, code, message] of cases) {
     t.throws(() => decodeCall(type, body), { code, message }, `decodeCall: ${what}`)

@@ -22,6 +22,8 @@ const SCHEMA: Record<string, Shape> = {
   registerModel: ['s', 's', pairs, 'a', { optional: { each: 'b' } }], approveOperator: ['b', 'a'], submitReceipts: { each: ['b', 'b', 'a', 'b', 'b', pairs, { optional: 'b' }] },
   // DESIGN §4.1
   setModelTerms: ['b', 'i', 't'], setDatanetTerms: ['b', 'i'],
+  // README "Rollup checkpoints"
+  setCheckpointKey: ['b'], signCheckpoint: ['i', 'b'],
 }
 
 function fromJson(shape: Shape, v: unknown): Encodable {
