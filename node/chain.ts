@@ -148,7 +148,7 @@ export class ChainService {
     const g = genesisState(this.modules.db.state, this.genesis)
     const first = ValidatorSet.create(this.genesis.validators.map((v) => ({ address: v.address, pubKey: v.pubKey, power: v.stake })))
     const second = first.copyIncrement(1)
-    await this.modules.db.commitGenesis(g.writes, g.stateRoot, [[vsetKey(1), encodeValidatorSet(first)], [vsetKey(2), encodeValidatorSet(second)]], this.genesisTimeMs)
+    await this.modules.db.commitGenesis(g.writes, g.stateRoot, [[vsetKey(1), encodeValidatorSet(first)], [vsetKey(2), encodeValidatorSet(second)]], this.genesisTimeMs, g.tree)
     this.log.info('genesis applied', { chainId: this.genesis.chainId, validators: this.genesis.validators.length, stateRoot: toHex(g.stateRoot) })
   }
 
@@ -382,7 +382,7 @@ export class ChainService {
     try {
       await this.modules.db.commitBlock({
         block: p.block, blockBytes: p.bytes, hash: p.hash, commit: encodeCommit(commit), writes: p.outcome.writes,
-        stateRoot: p.outcome.stateRoot, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
+        stateRoot: p.outcome.stateRoot, tree: p.outcome.tree, results: p.outcome.results, receipts: p.outcome.receipts, distribution: p.outcome.distribution,
         meta: [[vsetKey(height + 2), encodeValidatorSet(next)]], flowStats: flow.bytes,
       }, opts)
     } catch (e) {

@@ -1,12 +1,11 @@
 import { BlockError, InvariantError, invariant } from '../core/errors.js'
-import { sha256 } from '../core/hash.js'
-import { utf8, toHex } from '../core/bytes.js'
+import { toHex, bytesEqual } from '../core/bytes.js'
 import type { Address } from '../core/address.js'
 import type { SignedTx } from '../core/tx.js'
 import type { Params } from '../genesis/params.js'
-import { genesisHash, type Genesis } from '../genesis/genesis.js'
+import type { Genesis } from '../genesis/genesis.js'
 import type { StateStore, WriteSet } from './store.js'
-import { nextStateRoot } from './store.js'
+import type { StateTreeUpdate } from './stateTree.js'
 import { BlockState } from './blockState.js'
 import { CreditBook, type Distribution } from './distribution.js'
 import { K } from './keys.js'
@@ -72,7 +71,10 @@ export type StakingEvent =
 
 export interface BlockOutcome {
   writes: WriteSet
+  /** state root v2 after the block: the root of the state tree with `writes` applied (README "State root") */
   stateRoot: Uint8Array
+  /** the tree after the block and the nodes it created (stored with the block: ChainDb.commitBlock) */
+  tree: StateTreeUpdate
   results: TxResult[]
   distribution: Distribution
   receipts: ReceiptRecord[]
@@ -99,10 +101,14 @@ export function maxEvidenceAge(params: Params): number {
  * (unbonding releases, evidence), txs, end (validator rewards, distribution,
  * downtime, the set for height + 2). Returns the write set and the new state
  * root; the caller applies both atomically with the block. Throws BlockError
- * if the block cannot be applied; nothing is then written.
+ * if the block cannot be applied; nothing is then written. The state root
+ * (v2) is the root of `store.tree` with the writes applied; `prevRoot` must
+ * be the store's current root (a caller whose head and state disagree is a
+ * bug, caught here rather than as a wrong root in a header).
  */
 export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Uint8Array, input: BlockInput): BlockOutcome {
   const s = new BlockState(store)
+  invariant(bytesEqual(prevRoot, store.tree.root), 'prevRoot is not the root of the state executed on', { height: input.height })
   const meta = getMeta(s)
   if (input.height !== meta.height + 1) throw new BlockError('BLOCK_ERROR_BAD_HEIGHT', `expected height ${meta.height + 1}, got ${input.height}`)
   const ctx: ExecContext = { chainId: chain.chainId, height: input.height, timeMs: input.timeMs, params: chain.params, state: s, credits: new CreditBook() }
@@ -140,8 +146,9 @@ export function executeBlock(store: StateStore, chain: ChainConfig, prevRoot: Ui
   s.set(ChainMetaCodec, K.meta(), { ...m, height: input.height, supply: m.supply + minted, minted: m.minted + minted })
 
   const writes = s.writeSet()
+  const tree = store.tree.update(writes)
   return {
-    writes, stateRoot: nextStateRoot(prevRoot, writes), results, distribution,
+    writes, stateRoot: tree.tree.root, tree, results, distribution,
     receipts: results.flatMap((r) => r.receipts), nextValidatorSet, events,
   }
 }
@@ -380,9 +387,10 @@ function trackDowntime(ctx: ExecContext, signers: Address[], events: StakingEven
 
 /**
  * Genesis state (height 0): balances, validators with their self-stake and
- * the set for heights 1 and 2. Its root is nextStateRoot(sha256("attrchain/genesis/" ‖ genesisHash), writes).
+ * the set for heights 1 and 2. Its root is the state tree's root over these
+ * writes (state root v2; `store` is empty).
  */
-export function genesisState(store: StateStore, g: Genesis): { writes: WriteSet; stateRoot: Uint8Array } {
+export function genesisState(store: StateStore, g: Genesis): { writes: WriteSet; stateRoot: Uint8Array; tree: StateTreeUpdate } {
   const s = new BlockState(store)
   let supply = 0n
   for (const a of g.accounts) {
@@ -407,6 +415,6 @@ export function genesisState(store: StateStore, g: Genesis): { writes: WriteSet;
   s.set(StakeSnapshotCodec, K.stakeSnapshot(2), snapshot)
   genesisCheckpoints(s, g.params, g.validators.map((v) => ({ validator: v.address, ethAddress: v.checkpointAddress })))
   const writes = s.writeSet()
-  const seed = sha256(utf8('attrchain/genesis/'), utf8(genesisHash(g)))
-  return { writes, stateRoot: nextStateRoot(seed, writes) }
+  const tree = store.tree.update(writes)
+  return { writes, stateRoot: tree.tree.root, tree }
 }

@@ -1,6 +1,4 @@
-import { encode } from '../core/codec.js'
-import { sha256 } from '../core/hash.js'
-import { utf8, concatBytes } from '../core/bytes.js'
+import { StateTree, type StateTreeUpdate } from './stateTree.js'
 
 /**
  * The state store (DESIGN §1): string keys to canonical bytes, read
@@ -14,13 +12,24 @@ export interface StateStore {
   get(key: string): Uint8Array | undefined
   /** Entries whose key starts with `prefix`, in ascending key order. */
   iteratePrefix(prefix: string): Iterable<[string, Uint8Array]>
-  /** Apply a committed block's write set (null = delete). */
-  apply(writes: WriteSet): void
+  /**
+   * Apply a committed block's write set (null = delete). `update`, when
+   * given, is `tree.update(writes)` computed at execution: reused instead of
+   * hashing the writes again (ignored if it was made from another version).
+   */
+  apply(writes: WriteSet, update?: StateTreeUpdate): void
+  /** The authenticated tree of the current contents: `tree.root` is the state root (README "State root"). */
+  readonly tree: StateTree
 }
 
 /** In-memory store: the test store, and the node's cache in front of LevelDB. */
 export class MemoryStateStore implements StateStore {
   private readonly map = new Map<string, Uint8Array>()
+  private current: StateTree = StateTree.EMPTY
+
+  get tree(): StateTree {
+    return this.current
+  }
 
   get(key: string): Uint8Array | undefined {
     return this.map.get(key)
@@ -31,7 +40,8 @@ export class MemoryStateStore implements StateStore {
     for (const k of keys) yield [k, this.map.get(k) as Uint8Array]
   }
 
-  apply(writes: WriteSet): void {
+  apply(writes: WriteSet, update?: StateTreeUpdate): void {
+    this.current = (update !== undefined && update.base === this.current ? update : this.current.update(writes)).tree
     for (const [k, v] of writes) {
       if (v === null) this.map.delete(k)
       else this.map.set(k, v)
@@ -50,15 +60,4 @@ export class MemoryStateStore implements StateStore {
 /** Sorted by key (byte order of UTF-8, equal to JS order for our ASCII keys). */
 export function sortedWrites(writes: WriteSet): [string, Uint8Array | null][] {
   return [...writes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-}
-
-/**
- * State root v1 = sha256(prevRoot ‖ sha256(canonical sorted write set)),
- * the write set encoded as [[key, value | null]…] sorted by key. A chained
- * digest, not a Merkle root: it commits to the whole history of state
- * changes but does not support inclusion proofs (README, "State root").
- */
-export function nextStateRoot(prevRoot: Uint8Array, writes: WriteSet): Uint8Array {
-  const body = encode(sortedWrites(writes).map(([k, v]) => [utf8(k), v]))
-  return sha256(concatBytes(prevRoot, sha256(body)))
 }

@@ -46,13 +46,20 @@ export enum Bucket {
    * → receiptId(32): the receipts of a trace in chain order (DESIGN §4.1)
    */
   trace = 0x0c,
+  /**
+   * nodeHash(32) → a state tree node (state/stateTree.ts encodeTreeNode):
+   * content-addressed, written in the batch of the block that created it,
+   * so the tree of every committed state root can be walked for proofs
+   */
+  stateNode = 0x0d,
 }
 
 /**
  * Bumped when a record layout changes, so an old dir is refused instead of
  * misread. v3: every block has a flowStats record (a v2 dir lacks them).
+ * v4: state root v2 (a Merkle tree root) with the tree's nodes in stateNode.
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 const prefixed = (b: Bucket, rest: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(b), rest)
 
@@ -78,6 +85,7 @@ export const keys = {
   state: (key: string): Uint8Array => prefixed(Bucket.state, utf8(key)),
   nodeMeta: (key: string): Uint8Array => prefixed(Bucket.nodeMeta, utf8(key)),
   flowStats: (height: number): Uint8Array => prefixed(Bucket.flowStats, u64be(height)),
+  stateNode: (hash: Uint8Array): Uint8Array => prefixed(Bucket.stateNode, hash),
   trace: (traceId: Hex, height: number, txPosition: number, index: number): Uint8Array => {
     const out = Buffer.allocUnsafe(1 + 32 + 8 + 4 + 4)
     out.set(prefixedHex(Bucket.trace, traceId, 'traceId', 32), 0)

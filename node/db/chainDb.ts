@@ -5,6 +5,7 @@ import { toHex, fromHex } from '../../core/bytes.js'
 import { encode } from '../../core/codec.js'
 import { decodeSignedTx, DEFAULT_TX_LIMITS_UNBOUNDED, type Hex, type Receipt } from '../../core/tx.js'
 import { MemoryStateStore, type WriteSet } from '../../state/store.js'
+import { encodeTreeNode, proveStored, type StateTreeUpdate } from '../../state/stateTree.js'
 import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
 import type { Distribution } from '../../state/distribution.js'
 import type { ReceiptRecord, TxResult } from '../../state/execute.js'
@@ -66,6 +67,8 @@ export interface BlockCommit {
   writes: WriteSet
   /** state root after this block, equal to block.header.stateRoot */
   stateRoot: Uint8Array
+  /** `state.tree.update(writes)` from execution (BlockOutcome.tree); computed here when absent */
+  tree?: StateTreeUpdate
   /** one per tx, in block order */
   results: TxResult[]
   receipts: ReceiptRecord[]
@@ -166,6 +169,9 @@ export class ChainDb {
       const headBytes = await db.get(keys.head())
       const head = headBytes === undefined ? null : decodeHead(headBytes)
       const state = await loadState(db)
+      if (head !== null && toHex(state.tree.root) !== head.stateRoot) {
+        throw new DbError('DB_ERROR_CORRUPT', `the stored state's tree root ${toHex(state.tree.root)} is not the head's state root ${head.stateRoot} (height ${head.height})`, { height: head.height })
+      }
       const lowest = await db.get(keys.nodeMeta(LOWEST_HEIGHT_META))
       log.info('chain db opened', { dir: opts.dir, height: head?.height ?? null, stateKeys: state.size, ms: Math.round(performance.now() - started) })
       const chainDb = new ChainDb(db, opts, log, head, state)
@@ -182,16 +188,17 @@ export class ChainDb {
     return this.headValue
   }
 
-  /** Store genesis state (and node metadata) as height 0. `timeMs` is the genesis time. */
-  async commitGenesis(writes: WriteSet, stateRoot: Uint8Array, meta: MetaEntry[] = [], timeMs = 0): Promise<void> {
+  /** Store genesis state (and node metadata) as height 0. `timeMs` is the genesis time; `tree` as in BlockCommit. */
+  async commitGenesis(writes: WriteSet, stateRoot: Uint8Array, meta: MetaEntry[] = [], timeMs = 0, tree?: StateTreeUpdate): Promise<void> {
     this.beginCommit()
     try {
       if (this.headValue !== null) {
         throw new DbError('DB_ERROR_BAD_HEIGHT', `genesis is already committed (head is at ${this.headValue.height})`, { head: this.headValue.height })
       }
       const head: Head = Object.freeze({ height: 0, blockHash: ZERO_HASH, stateRoot: toHex(stateRoot), timeMs })
-      await this.write([...stateOps(writes), ...metaOps(meta), put(keys.head(), encodeHead(head))])
-      this.state.apply(writes)
+      const update = this.treeUpdate(writes, tree, stateRoot, 0)
+      await this.write([...stateOps(writes), ...treeOps(update), ...metaOps(meta), put(keys.head(), encodeHead(head))])
+      this.state.apply(writes, update)
       this.headValue = head
     } finally {
       this.committing = false
@@ -217,9 +224,11 @@ export class ChainDb {
     try {
       const started = performance.now()
       const head = this.checkCommit(c)
+      const update = this.treeUpdate(c.writes, c.tree, c.stateRoot, head.height)
       const ops = blockOps(c, head)
+      for (const op of treeOps(update)) ops.push(op)
       await this.write(ops, this.sync && opts.durable !== false)
-      this.state.apply(c.writes)
+      this.state.apply(c.writes, update)
       this.headValue = head
       this.log.debug('block stored', { height: head.height, ops: ops.length, ms: Math.round(performance.now() - started) })
     } finally {
@@ -236,6 +245,19 @@ export class ChainDb {
     } finally {
       this.committing = false
     }
+  }
+
+  /**
+   * The proof of state key `key` under the committed state root `root`
+   * (state/stateTree.ts proveStored; verify with core/stateProof.ts
+   * verifyStateProof), with the value found there (null: absent). Tree
+   * nodes are never deleted, so every root this node committed is
+   * provable. Throws StateTreeError if a node is missing (a root this node
+   * never committed).
+   */
+  async proveState(root: Uint8Array, key: string): Promise<{ value: Uint8Array | null; proof: Uint8Array[] }> {
+    this.assertOpen()
+    return proveStored(root, key, (hash) => this.read(keys.stateNode(hash)))
   }
 
   /** A node-metadata value stored with commitGenesis or commitBlock. */
@@ -488,6 +510,15 @@ export class ChainDb {
     this.committing = true
   }
 
+  /** The tree update of `writes` (the one from execution if it was made on the current tree), checked against the root the header commits to. */
+  private treeUpdate(writes: WriteSet, given: StateTreeUpdate | undefined, stateRoot: Uint8Array, height: number): StateTreeUpdate {
+    const update = given !== undefined && given.base === this.state.tree ? given : this.state.tree.update(writes)
+    if (toHex(update.tree.root) !== toHex(stateRoot)) {
+      throw new DbError('DB_ERROR_INCONSISTENT_COMMIT', `block ${height}: state root ${toHex(stateRoot)} is not the tree root ${toHex(update.tree.root)} of the state with its writes`, { height })
+    }
+    return update
+  }
+
   private checkCommit(c: BlockCommit): Head {
     const h = c.block.header
     const expected = this.headValue === null ? null : this.headValue.height + 1
@@ -540,6 +571,11 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 function stateOps(writes: WriteSet): Op[] {
   return [...writes].map(([k, v]): Op => (v === null ? { type: 'del', key: keys.state(k) } : put(keys.state(k), v)))
+}
+
+/** The tree nodes an update created, under their hashes (duplicates of stored nodes are harmless: same key, same bytes). */
+function treeOps(update: StateTreeUpdate): Op[] {
+  return update.created.map((n) => put(keys.stateNode(n.hash), encodeTreeNode(n)))
 }
 
 function metaOps(meta: MetaEntry[]): Op[] {
