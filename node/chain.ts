@@ -2,7 +2,7 @@ import { BlockError, AttrchainError, type BlockErrorCode } from '../core/errors.
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
 import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
-import type { TxVerifier } from './mempool.js'
+import type { TxVerifier } from './verifier.js'
 import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
 import type { Address } from '../core/address.js'
 import type { Encodable } from '../core/codec.js'
@@ -15,7 +15,7 @@ import {
   ValidatorSet, commitFromEncodable, commitToEncodable, encodeCommit, verifyCommit, evidenceFromEncodable, verifyEvidence, encodeValidatorSet,
   decodeValidatorSet, voteToEncodable, type Commit, type Evidence, type ValidatorInfo,
 } from '../consensus/index.js'
-import type { ChainDb, Head } from './db/index.js'
+import { nodeMetaKeys, type ChainDb, type Head } from './db/index.js'
 import type { Logger } from './logger.js'
 import { FlowAggregator, decodeFlowRecord, genesisRecord, flowStats, type FlowQuery, type FlowRecord, type FlowStatsJson } from './flowStats.js'
 
@@ -49,7 +49,8 @@ export interface ChainServiceModules {
 /** A proposal's time may run this far ahead of the validating node's clock. */
 export const MAX_CLOCK_DRIFT_MS = 10_000
 
-const vsetKey = (height: number): string => `cvalset/${height.toString().padStart(12, '0')}`
+/** The nodeMeta key of the consensus validator set of `height` (declared in node/db/buckets.ts). */
+const vsetKey = nodeMetaKeys.validatorSet
 
 /**
  * The chain as a node holds it: head, state, block building and validation

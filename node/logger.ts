@@ -3,15 +3,10 @@
  * Human lines by default, one JSON object per line with `--log-format json`.
  * Logs go to stderr so that stdout stays for command output.
  */
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
+import type { Logger, LogLevel } from '../core/logger.js'
 
-export interface Logger {
-  error(msg: string, ctx?: Record<string, unknown>): void
-  warn(msg: string, ctx?: Record<string, unknown>): void
-  info(msg: string, ctx?: Record<string, unknown>): void
-  debug(msg: string, ctx?: Record<string, unknown>): void
-  child(module: string): Logger
-}
+// The type lives in core/ (every layer logs through it); this is its one implementation.
+export { silentLogger, type Logger, type LogLevel } from '../core/logger.js'
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
 
@@ -49,9 +44,4 @@ export function createLogger(opts: LoggerOptions): Logger {
     debug: (m, c) => emit('debug', m, c),
     child: (module) => createLogger({ ...opts, write, module: opts.module ? `${opts.module}/${module}` : module }),
   }
-}
-
-export const silentLogger: Logger = {
-  error() {}, warn() {}, info() {}, debug() {},
-  child: () => silentLogger,
 }

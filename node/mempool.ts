@@ -5,7 +5,7 @@ import { TxError } from '../core/errors.js'
 import type { Address } from '../core/address.js'
 import type { Params } from '../genesis/params.js'
 import { checkTxEnvelope } from '../state/execute.js'
-import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
+import { MIN_OFFLOADED_RECEIPTS, type TxVerifier } from './verifier.js'
 import type { Account } from '../state/entities.js'
 
 export class MempoolError extends AttrchainError {}
@@ -77,19 +77,6 @@ export interface MempoolModules {
   eventLoopLagMs?: () => number
   /** the caller's clock in ms, for relay bookkeeping only (never for validity) */
   now?: () => number
-}
-
-/** What the mempool and block validation hand to worker threads (node/verifier.ts SignatureVerifier). */
-export interface TxVerifier {
-  /**
-   * `priority` 'consensus' (the txs of a block being validated) jumps ahead
-   * of 'admission' (tx_send and tx gossip), so that a flood of submissions
-   * never delays a proposal's validation.
-   */
-  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array, priority?: 'consensus' | 'admission'): Promise<boolean>
-  receiptIds?(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]>
-  /** signatures (and their equivalent in receipt-id work) waiting or in flight */
-  readonly depth?: number
 }
 
 interface Entry {

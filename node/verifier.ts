@@ -68,7 +68,20 @@ const RECEIPT_IDS_PER_VERIFY = 50
  */
 const ADMISSION_BATCHES_IN_FLIGHT = 2
 
-export class SignatureVerifier {
+/** What the mempool and block validation hand to worker threads; `SignatureVerifier` below implements it, tests may stub it. */
+export interface TxVerifier {
+  /**
+   * `priority` 'consensus' (the txs of a block being validated) jumps ahead
+   * of 'admission' (tx_send and tx gossip), so that a flood of submissions
+   * never delays a proposal's validation.
+   */
+  verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array, priority?: 'consensus' | 'admission'): Promise<boolean>
+  receiptIds?(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]>
+  /** signatures (and their equivalent in receipt-id work) waiting or in flight */
+  readonly depth?: number
+}
+
+export class SignatureVerifier implements TxVerifier {
   private readonly slots: WorkerSlot[] = []
   /** admission signatures waiting to be sent */
   private queue: Pending[] = []

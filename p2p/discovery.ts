@@ -2,7 +2,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../core/logger.js'
 
 /**
  * Peer discovery (issue 17 item 2) with libp2p's own Kademlia DHT

@@ -1,6 +1,6 @@
 import type { SignedTx } from '../core/tx.js'
 import type { Proposal, Vote } from '../consensus/index.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../core/logger.js'
 import type { GossipRejectReason } from './validation.js'
 
 /** One block as served by block sync: its canonical bytes and the encoded commit that finalized it. */

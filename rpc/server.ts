@@ -9,14 +9,9 @@ import { RawJson, RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from '
 import type { JsonRpcErrorObject } from './errors.js'
 import { MethodTable } from './methodTable.js'
 import type { CallContext, MethodSpec, OpenRpcDocument, SubscriptionHost } from './methodTable.js'
+import { silentLogger, type Logger } from '../core/logger.js'
 
-/** Structured logger (STYLE.md): a message plus a context object, never interpolated strings. */
-export interface Logger {
-  error(msg: string, ctx?: Record<string, unknown>): void
-  warn(msg: string, ctx?: Record<string, unknown>): void
-  info(msg: string, ctx?: Record<string, unknown>): void
-  debug(msg: string, ctx?: Record<string, unknown>): void
-}
+export type { Logger } from '../core/logger.js'
 
 /**
  * Hook the node backs with prom-client. `method` is a method of the table,
@@ -125,7 +120,6 @@ const BATCH_SLICE_MS = 10
 /** Messages of one WebSocket held while its in-flight limit is reached (beyond: refused busy). */
 const MAX_WS_QUEUE = 1024
 
-const noopLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} }
 
 /** Sent on a preflight from an allowed origin, with `Access-Control-Allow-Origin` echoing it. */
 const CORS_PREFLIGHT_HEADERS = {
@@ -163,7 +157,7 @@ export class RpcServer {
 
   constructor(opts: Partial<RpcServerOptions>, modules: RpcServerModules) {
     this.opts = { ...defaultRpcServerOptions, ...opts }
-    this.log = modules.logger ?? noopLogger
+    this.log = modules.logger ?? silentLogger
     this.metrics = modules.metrics ?? null
     this.extraRoutes = modules.extraRoutes ?? {}
     this.rootPage = modules.rootPage ?? null

@@ -101,6 +101,17 @@ export const keys = {
   },
 }
 
+/**
+ * Keys inside the nodeMeta bucket (UTF-8 strings, see `keys.nodeMeta`).
+ * The consensus validator set of a height is `cvalset/` + the height as
+ * 12-digit zero-padded decimal (string order is height order below 10^12).
+ * Not 8-byte big-endian like the other height keys: the format predates
+ * this table and is kept so that existing data dirs read unchanged.
+ */
+export const nodeMetaKeys = {
+  validatorSet: (height: number): string => `cvalset/${height.toString().padStart(12, '0')}`,
+}
+
 /** The whole key range of one bucket, for iterators: [bucket, bucket + 1). */
 export function bucketRange(b: Bucket): { gte: Uint8Array; lt: Uint8Array } {
   return { gte: Uint8Array.of(b), lt: Uint8Array.of(b + 1) }

@@ -9,7 +9,7 @@ import { encodeTreeNode, proveStored, type StateTreeUpdate } from '../../state/s
 import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
 import type { Distribution } from '../../state/distribution.js'
 import type { ReceiptRecord, TxResult } from '../../state/execute.js'
-import type { Logger } from '../logger.js'
+import { silentLogger, type Logger } from '../../core/logger.js'
 import {
   Bucket, SCHEMA_VERSION, keys, bucketRange, heightOfKey, stateKeyOf, encodeHeight, decodeHeight,
   encodeChainInfo, decodeChainInfo, encodeHead, decodeHead, encodeTxLocation, decodeTxLocation,
@@ -99,7 +99,6 @@ interface Compactable {
 
 type DbLog = Pick<Logger, 'info' | 'debug'>
 
-const noopLogger: DbLog = { info() {}, debug() {} }
 
 /** Values from LevelDB may be Buffers over a shared pool; callers get plain, owned Uint8Arrays. */
 const own = (b: Uint8Array): Uint8Array => new Uint8Array(b)
@@ -152,7 +151,7 @@ export class ChainDb {
   }
 
   static async open(opts: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
-    const log = modules.logger ?? noopLogger
+    const log = modules.logger ?? silentLogger
     const started = performance.now()
     const db: Db = new Level<Uint8Array, Uint8Array>(opts.dir, { keyEncoding: 'view', valueEncoding: 'view' })
     try {

@@ -83,6 +83,7 @@ async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}): Promi
     warn: (msg, ctx) => logged.push({ level: 'warn', msg, ctx }),
     info: (msg, ctx) => logged.push({ level: 'info', msg, ctx }),
     debug: (msg, ctx) => logged.push({ level: 'debug', msg, ctx }),
+    child: () => logger,
   }
   const server = new RpcServer(
     { port: 0, ...opts },

@@ -42,7 +42,7 @@ interface Harness {
 
 async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}): Promise<Harness> {
   const warnings: string[] = []
-  const logger: Logger = { error() {}, warn: (msg) => warnings.push(msg), info() {}, debug() {} }
+  const logger: Logger = { error() {}, warn: (msg) => warnings.push(msg), info() {}, debug() {}, child: () => logger }
   const server = new RpcServer({ port: 0, ...opts }, { methods, logger })
   const { port } = await server.start()
   t.teardown(() => server.stop())
