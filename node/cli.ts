@@ -730,9 +730,47 @@ const testnetCommand: Command = {
   },
 }
 
+// ---------------------------------------------------------------- verify (node/commands/verify.ts)
+
+const verifyCommand: Command = {
+  name: 'verify', args: 'WHAT ID', minArgs: 2, maxArgs: 2,
+  summary: 'Read something from --rpc and prove it: the header by the light client from a trusted genesis or checkpoint, the value by its state proof',
+  details: 'WHAT: header (ID a height or latest). Trusted root: --trust-height H --trust-hash 0x… (a block hash you trust), else --genesis FILE, else HOME/genesis.json. '
+    + 'Exit 0 when everything checks out; 1 with VERIFICATION FAILED on stderr when the node\'s answer does not.',
+  options: {
+    ...RPC, ...HOME,
+    height: { type: 'string', arg: 'N', desc: 'the height whose state is read (default: the node\'s latest)' },
+    'trust-height': { type: 'string', arg: 'H', desc: 'height of a trusted checkpoint' },
+    'trust-hash': { type: 'string', arg: '0xHASH', desc: 'block hash of the trusted checkpoint' },
+    genesis: { type: 'string', arg: 'FILE', desc: 'the trusted genesis file (default HOME/genesis.json)' },
+    'trusting-period': { type: 'string', arg: 'HOURS', desc: 'how long a verified header may serve as a base (default 168)' },
+    ...JSON_OPT, ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const { runVerify, VERIFY_KINDS } = await import('./commands/verify.js')
+    const what = ctx.args[0] as (typeof VERIFY_KINDS)[number]
+    if (!VERIFY_KINDS.includes(what)) usage(`WHAT must be one of ${VERIFY_KINDS.join(', ')}, got "${ctx.args[0]}"`)
+    const th = argUint(v['trust-height'] as string | undefined, '--trust-height')
+    const tHash = v['trust-hash'] as string | undefined
+    if ((th === undefined) !== (tHash === undefined)) usage('--trust-height and --trust-hash go together')
+    const genesisPath = (v.genesis as string | undefined) ?? homePaths(homeOf(ctx)).genesis
+    const hours = argUint(v['trusting-period'] as string | undefined, '--trusting-period')
+    return runVerify({
+      what, id: ctx.args[0] === 'header' ? ctx.args[1] : argHash(ctx.args[1], 'ID'),
+      height: v.height === undefined ? 'latest' : argHeight(v.height as string, '--height'),
+      rpc: (v.rpc as string | undefined) ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL,
+      checkpoint: th === undefined ? null : { height: th, hash: argHash(tHash!, '--trust-hash') },
+      genesis: th !== undefined ? null : v.genesis !== undefined || existsSync(genesisPath) ? readGenesisFile(genesisPath) : null,
+      ...(hours !== undefined ? { trustingPeriodMs: hours * 3_600_000 } : {}),
+      json: Boolean(v.json),
+    }, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, now: () => Date.now() })
+  },
+}
+
 // ---------------------------------------------------------------- dispatch and help
 
-const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, demoCommand, testnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands]
+const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, demoCommand, testnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands, verifyCommand]
 const GROUPS: Record<string, string> = {
   keys: 'Manage the keyring in HOME/keys',
   tx: 'Sign and submit a tx of any type',

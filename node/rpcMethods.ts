@@ -113,21 +113,14 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       const bytes = await db.getCommit(h === 'latest' ? chain.head.height : h)
       return bytes ? commitToJson(decodeCommit(bytes)) : null
     }),
-    {
-      name: 'chain_getValidatorSet',
-      summary: 'The validator set that commits a height, as stored and hashed by the chain: {height, hash, totalPower, proposer, validators: [{address, pubKey, power, priority}]}',
-      description: 'hash = the header\'s validatorsHash: sha256(msgpack([[address(20 B), pubKey(32 B), power as decimal string]…])) over the validators by address. '
-        + 'Known from height 1 to head + 2 (stake changes of block H take effect at H + 2); null otherwise. Light clients (rpc/lightClient.ts) hash it and compare.',
-      params: [{ name: 'height', required: true, schema: commonSchemas.heightOrLatest }], result: nullable(ANY_OBJECT),
-      handler: async ([h]) => {
-        const height = h === 'latest' ? chain.head.height : (h as number)
-        const set = height < 1 ? null : await chain.validatorSetAt(height)
-        return set === null ? null : {
-          height, hash: toHex(set.hash()), totalPower: set.totalPower.toString(), proposer: set.proposerOrNull,
-          validators: set.validators.map((v) => ({ address: v.address, pubKey: toHex(v.pubKey), power: v.power.toString(), priority: v.priority.toString() })),
-        }
-      },
-    },
+    implement('chain_getValidatorSet', async ([h]) => {
+      const height = h === 'latest' ? chain.head.height : h
+      const set = height < 1 ? null : await chain.validatorSetAt(height)
+      return set === null ? null : {
+        height, hash: toHex(set.hash()), totalPower: set.totalPower.toString(), proposer: set.proposerOrNull,
+        validators: set.validators.map((v) => ({ address: v.address, pubKey: toHex(v.pubKey), power: v.power.toString(), priority: v.priority.toString() })),
+      }
+    }),
     implement('chain_getDistribution', async ([h]) => {
       const d = await db.getDistribution(h === 'latest' ? chain.head.height : h)
       return d ? distributionToJson(d) : null

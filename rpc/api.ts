@@ -49,6 +49,12 @@ const commit = record({
   height, round: count, blockHash: hash, signatures: arrayOf(record({ validator: address, signature: hex })),
 })
 
+/** A validator set as stored and hashed by the chain (validatorsHash); light clients hash it (rpc/lightClient.ts). */
+const validatorSet = record({
+  height, hash, totalPower: amount, proposer: nullable(address),
+  validators: arrayOf(record({ address, pubKey: hash, power: amount, priority: { type: 'string', pattern: '^(0|-?[1-9][0-9]*)$', description: 'proposer priority, signed decimal' } })),
+})
+
 /** A tx as full blocks and tx_get show it; `body` holds the call's fields by name (DESIGN §3). */
 const txInfo = record({
   hash, type: { type: 'string', enum: TX_TYPES }, sender: address, nonce: count, fee: amount, body: { type: 'object', description: 'the call\'s fields' },
@@ -180,6 +186,13 @@ export const chainApi = {
     summary: 'The commit certificate (precommits) that committed a height',
     params: [param('height', heightOrLatest)],
     result: nullable(commit),
+  },
+  chain_getValidatorSet: {
+    summary: 'The validator set that commits a height, as stored and hashed by the chain',
+    description: 'hash is the header\'s validatorsHash: sha256(msgpack([[address(20 B), pubKey(32 B), power as decimal string]…])) over the validators by address '
+      + '(priorities are not hashed). Known from height 1 to head + 2 (stake changes of block H take effect at H + 2); null otherwise.',
+    params: [param('height', heightOrLatest)],
+    result: nullable(validatorSet),
   },
   chain_getDistribution: {
     summary: 'The fee distribution of a block: every (address, role) credited and the minted reward',

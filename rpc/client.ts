@@ -7,7 +7,7 @@ import type {
   AccountInfo, AllowanceInfo, AttributionExplainInfo, AttributionInfo, BlockInfo, ChainParams, ChainStatus, CommitInfo, ContributionDetail,
   ContributionInfo, ContributionListOptions, DatanetDetail, DatanetInfo, DelegationInfo, DistributionInfo, FlowStatsInfo, LeadersInfo, ListOptions,
   ModelDetail, ModelInfo, ModelLineageInfo, PageOptions, ReceiptInfo, SubscriptionTopic, TopicResult, TxInfo, TxRecord, TxSendResult, ValidatorInfo,
-  WaitMode,
+  ValidatorSetInfo, WaitMode,
 } from './wire.js'
 
 /**
@@ -76,6 +76,11 @@ export class AttrchainClient {
 
   getCommit(height: number | 'latest'): Promise<CommitInfo | null> {
     return this.call('chain_getCommit', [height])
+  }
+
+  /** `chain_getValidatorSet`: the set that commits `height` (its hash is the header's validatorsHash); null beyond head + 2. */
+  getValidatorSet(height: number | 'latest'): Promise<ValidatorSetInfo | null> {
+    return this.call('chain_getValidatorSet', [height])
   }
 
   getDistribution(height: number | 'latest'): Promise<DistributionInfo | null> {

@@ -44,25 +44,28 @@ import type { AttrchainClient } from './client.js'
  * (or any `LightProvider`).
  */
 
-/** What the light client refuses; every error a caller may tell apart has its code (STYLE.md). */
+/** What the light client refuses (STYLE.md: typed errors, one doc line per code). */
 export type LightClientErrorCode =
+  /** a node's answer is not of the documented shape */
   | 'LIGHT_ERROR_MALFORMED'
+  /** the node has no block, commit or validator set at the height asked */
   | 'LIGHT_ERROR_NOT_FOUND'
+  /** the trusted header is older than the trusting period: start from a newer checkpoint */
   | 'LIGHT_ERROR_EXPIRED'
+  /** a header, its commit or its validator set does not check out (the node lies or serves another chain) */
   | 'LIGHT_ERROR_INVALID_HEADER'
+  /** too little of the trusted set signed and no bisection step is left (or nothing trusted to start from) */
   | 'LIGHT_ERROR_NOT_TRUSTED'
+  /** the header at the checkpoint height does not hash to the checkpoint hash */
   | 'LIGHT_ERROR_CHECKPOINT_MISMATCH'
+  /** the node serves another chain than the trusted genesis */
   | 'LIGHT_ERROR_GENESIS_MISMATCH'
+  /** options out of range (trust level outside [1/3, 1], non-positive periods) */
   | 'LIGHT_ERROR_BAD_OPTIONS'
+  /** a state proof does not prove the value against the verified header's state root */
   | 'LIGHT_ERROR_PROOF'
 
-export class LightClientError extends AttrchainError {
-  declare readonly code: LightClientErrorCode
-
-  constructor(code: LightClientErrorCode, message: string, meta: Record<string, unknown> = {}) {
-    super(code, message, meta)
-  }
-}
+export class LightClientError extends AttrchainError<LightClientErrorCode> {}
 
 /** A header with what proves it: the commit of its height and the validator set that signed it. */
 export interface LightBlock {
@@ -79,6 +82,8 @@ export interface VerifiedHeader {
   readonly validators: ValidatorSet
   /** power of the signatures in the commit of this height (verified); of `validators.totalPower` */
   readonly signedPower: bigint
+  /** how many validators signed that commit */
+  readonly signers: number
   /** how it was verified: the root itself, a sequential or skipping step, or the hash chain below the root */
   readonly via: 'root' | 'sequential' | 'skipping' | 'hashChain'
 }
@@ -294,7 +299,7 @@ export class LightClient {
       }
       // CometBFT checks the root's commit too (initializeWithTrustOptions): a served set that did not sign it is refused
       const power = verifyHeaderCommit(this.opts.chainId, b)
-      this.keep({ header: b.header, hash: actual, validators: b.validators, signedPower: power, via: 'root' })
+      this.keep({ header: b.header, hash: actual, validators: b.validators, signedPower: power, signers: b.commit.signatures.length, via: 'root' })
     }
     this.started = true
   }
@@ -320,7 +325,7 @@ export class LightClient {
         pending.push(await this.fetch(trusted.height + Math.floor((next.header.height - trusted.height) / 2)))
         continue
       }
-      const v = this.keep({ header: next.header, hash: blockHash(next.header), validators: next.validators, signedPower: step.power, via: step.via })
+      const v = this.keep({ header: next.header, hash: blockHash(next.header), validators: next.validators, signedPower: step.power, signers: next.commit.signatures.length, via: step.via })
       pending.pop()
       if (pending.length === 0) return v
       trusted = { height: v.header.height, hash: v.hash, timeMs: v.header.timeMs, validators: v.validators }
@@ -338,7 +343,7 @@ export class LightClient {
       const hash = blockHash(b.header)
       if (hash !== expected) invalid(b.header, `hashes to ${hash}, but the verified header ${h + 1} links to ${expected}`)
       expected = b.header.prevHash
-      if (h === target) return this.keep({ header: b.header, hash, validators: b.validators, signedPower: verifyHeaderCommit(this.opts.chainId, b), via: 'hashChain' })
+      if (h === target) return this.keep({ header: b.header, hash, validators: b.validators, signedPower: verifyHeaderCommit(this.opts.chainId, b), signers: b.commit.signatures.length, via: 'hashChain' })
     }
     throw new LightClientError('LIGHT_ERROR_NOT_FOUND', `height ${target} not reached`)
   }
@@ -431,7 +436,7 @@ export class RpcLightProvider implements LightProvider {
     const [block, commit, set] = await Promise.all([
       this.client.getBlock(height),
       this.client.getCommit(height),
-      this.client.call<unknown>('chain_getValidatorSet', [height]),
+      this.client.getValidatorSet(height),
     ])
     if (block === null || commit === null || set === null) throw new LightClientError('LIGHT_ERROR_NOT_FOUND', `the node has no block, commit or validator set at height ${height}`, { height })
     if (!isRecord(block)) malformed('block must be an object')

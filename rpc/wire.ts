@@ -29,6 +29,8 @@ export type FeeSplit = ChainParams['feeSplit']
 export type BlockHeader = FromSchema<Schemas['header']>
 export type CommitInfo = FromSchema<Schemas['commit']>
 export type CommitSignature = CommitInfo['signatures'][number]
+/** chain_getValidatorSet: the set that commits a height, hash = its validatorsHash. */
+export type ValidatorSetInfo = NonNullable<ResultOf<'chain_getValidatorSet'>>
 /** A tx as blocks (full) and tx_get show it; `body` holds the call's fields by name. */
 export type TxInfo = FromSchema<Schemas['txInfo']>
 

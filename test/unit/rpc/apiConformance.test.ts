@@ -132,6 +132,7 @@ t.test('a live node: rpc.discover is valid OpenRPC, and every declared method an
     ['chain_status', []], ['chain_params', []],
     ['chain_getBlock', [height]], ['chain_getBlock', [height, { full: true }]], ['chain_getBlock', ['latest']], ['chain_getBlock', [height + 1_000_000]],
     ['chain_getCommit', [height]], ['chain_getCommit', [height + 1_000_000]],
+    ['chain_getValidatorSet', [height]], ['chain_getValidatorSet', [height + 1_000_000]],
     ['chain_getDistribution', [height]], ['chain_getDistribution', [height + 1_000_000]],
     ['tx_send', [toHex(stx.bytes), { wait: 'commit' }]],
     ['tx_get', [receipts]], ['tx_get', [unknown]],
