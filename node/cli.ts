@@ -19,6 +19,7 @@ import { homePaths, readGenesisFile } from './home.js'
 import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
 import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
+import { progressLine, secondsSince, NO_PROGRESS } from './progress.js'
 import { writeTestnet, defaultTestnetOptions, summaryJson, summaryLines, parseStakes, readParamsArg } from './testnet.js'
 
 /**
@@ -39,6 +40,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv
   /** resolves with the signal's name once the process is asked to stop */
   stopSignal(): Promise<string>
+  /** stderr is a terminal: long waits show a live progress line there (node/progress.ts) */
+  stderrTty?: boolean
 }
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545'
@@ -512,9 +515,42 @@ async function submit(ctx: Ctx, key: KeyPair, call: TxCall): Promise<TxSendResul
   const nonce = argUint(ctx.values.nonce as string | undefined, '--nonce')
   const sender = new TxSender(client, key, senderOpts(ctx, fee))
   const wait = ctx.values.wait ? 'commit' : 'none'
-  if (nonce === undefined) return sender.send(call, { wait })
-  const setup = await sender.init()
-  return client.sendTx(signTx({ chainId: setup.chainId, nonce, fee: setup.fee, call }, key), { wait })
+  const sending = (async () => {
+    if (nonce === undefined) return sender.send(call, { wait })
+    const setup = await sender.init()
+    return client.sendTx(signTx({ chainId: setup.chainId, nonce, fee: setup.fee, call }, key), { wait })
+  })()
+  return wait === 'commit' ? withCommitProgress(ctx, client, sending) : sending
+}
+
+/**
+ * `--wait`: while the node holds tx_send until the tx commits (up to its
+ * 30 s commit wait), show how long and the chain's head (node/progress.ts:
+ * a live line on a terminal; without one, a line at the start and every
+ * 10 s; nothing with --json unless on a terminal).
+ */
+async function withCommitProgress<T>(ctx: Ctx, client: AttrchainClient, sending: Promise<T>): Promise<T> {
+  const tty = Boolean(ctx.io.stderrTty)
+  if (ctx.values.json && !tty) return sending
+  const progress = progressLine(ctx.io.stderr, tty)
+  const start = Date.now()
+  let head = '…'
+  let lastStep = 0
+  progress.step('sending the tx and waiting for it to be committed')
+  const tick = setInterval(() => {
+    void client.status().then((st) => { head = String(st.height) }, () => { head = 'unreachable' })
+    const s = Math.floor((Date.now() - start) / 1000)
+    if (!tty && s - lastStep >= 10) {
+      lastStep = s
+      progress.step(`still waiting for the tx to be committed: ${s} s, head ${head}`)
+    } else progress.update(`waiting for the tx to be committed: ${secondsSince(start)}, head ${head}`)
+  }, 1000)
+  try {
+    return await sending
+  } finally {
+    clearInterval(tick)
+    progress.done()
+  }
 }
 
 const txCommands: Command[] = TX_TYPES.map((type): Command => ({
@@ -641,7 +677,10 @@ const devnetCommand: Command = {
       validators: num('validators', 1) ?? d.validators, accounts: num('accounts', 0) ?? d.accounts,
       home: resolve((v.home as string | undefined) ?? d.home), rpcPort: num('rpc-port', 1) ?? d.rpcPort, p2pPort: num('p2p-port', 1) ?? d.p2pPort,
       blockTimeMs: num('block-time', 0) ?? d.blockTimeMs, reset: Boolean(v.reset), json: Boolean(v.json), readyTimeoutMs: d.readyTimeoutMs,
-    }, { stdout: (s) => ctx.io.stdout(s + '\n'), stderr: (s) => ctx.io.stderr(s + '\n'), stopSignal: ctx.io.stopSignal, env: ctx.io.env })
+    }, {
+      stdout: (s) => ctx.io.stdout(s + '\n'), stderr: (s) => ctx.io.stderr(s + '\n'), stopSignal: ctx.io.stopSignal, env: ctx.io.env,
+      progress: v.json && !ctx.io.stderrTty ? NO_PROGRESS : progressLine(ctx.io.stderr, Boolean(ctx.io.stderrTty)),
+    })
   },
 }
 
@@ -903,6 +942,7 @@ export const processIo = (): CliIo => ({
   stderr: (s) => process.stderr.write(s),
   env: process.env,
   stopSignal: processStopSignal,
+  stderrTty: Boolean(process.stderr.isTTY),
 })
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

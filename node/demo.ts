@@ -4,6 +4,7 @@ import { UNITS_PER_OPEN } from '../core/amount.js'
 import type { Receipt } from '../core/tx.js'
 import { devAccountKey } from '../genesis/devnet.js'
 import { AttrchainClient, TxSender } from '../rpc/index.js'
+import { progressLine } from './progress.js'
 
 /**
  * The demo load (issue 16, `attrchain demo`): seeds a devnet with Datanets,
@@ -180,7 +181,9 @@ export async function runDemo(opts: DemoOptions, modules: DemoModules): Promise<
   if (!running) {
     const { runDevnet } = await import('./devnet.js')
     modules.stdout(`no node at ${opts.rpc}: starting a devnet (${opts.devnet.validators} validator(s), home ${opts.devnet.home}) …\n`)
-    devnet = runDevnet(opts.devnet, { stdout: () => {}, stderr: (s) => modules.stderr(s + '\n'), stopSignal: () => stop.then(() => 'stop'), env: modules.env })
+    devnet = runDevnet(opts.devnet, {
+      stdout: () => {}, stderr: (s) => modules.stderr(s + '\n'), stopSignal: () => stop.then(() => 'stop'), env: modules.env, progress: progressLine(modules.stderr, modules.tty),
+    })
     const deadline = Date.now() + opts.devnet.readyTimeoutMs
     for (;;) {
       if (await client.status().then(() => true, () => false)) break

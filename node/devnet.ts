@@ -1,3 +1,4 @@
+import { NO_PROGRESS, secondsSince, type Progress } from './progress.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, openSync, closeSync, rmSync, readFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -56,6 +57,8 @@ export interface DevnetModules {
   /** resolves once the process is asked to stop */
   stopSignal(): Promise<string>
   env: NodeJS.ProcessEnv
+  /** start-up progress (nodes answering, first block); default none */
+  progress?: Progress
 }
 
 export interface DevnetNode {
@@ -186,6 +189,27 @@ async function waitReady(child: Child, deadline: number): Promise<void> {
   }
 }
 
+/**
+ * Progress until the chain has a block (a restarted devnet has one
+ * already): height and peers while there is none, then one line saying it
+ * came. Gives up quietly at the deadline or when the devnet stops (the node
+ * logs say why blocks are slow).
+ */
+async function waitFirstBlock(client: AttrchainClient, deadline: number, progress: Progress, started: number, stopped: () => boolean): Promise<void> {
+  for (let i = 0; ; i++) {
+    const st = await client.status().catch(() => null)
+    if (stopped()) return
+    if (st && st.height >= 1) {
+      if (i > 0) progress.step(`first block committed ${secondsSince(started)} after start`)
+      return
+    }
+    if (Date.now() > deadline) return
+    if (i === 0) progress.step('waiting for the first block')
+    progress.update(`waiting for the first block: ${secondsSince(started)}, height ${st?.height ?? '?'}, ${st?.peers ?? '?'} peer(s)`)
+    await sleep(250)
+  }
+}
+
 const STOP_GRACE_MS = 15_000
 
 /** SIGTERM every child, wait for each to exit, SIGKILL what is still there after the grace period. */
@@ -238,17 +262,28 @@ export async function runDevnet(requested: DevnetOptions, modules: DevnetModules
   const stop = modules.stopSignal()
   const layout = await prepareDevnet(opts)
   const children: Child[] = []
+  let done = false
   try {
     for (const node of layout.nodes) children.push(spawnNode(node, opts, modules.env))
-    const deadline = Date.now() + opts.readyTimeoutMs
-    const ready = Promise.all(children.map((c) => waitReady(c, deadline)))
-    const early = await Promise.race([ready.then(() => null), stop])
+    const started = Date.now()
+    const deadline = started + opts.readyTimeoutMs
+    const progress = modules.progress ?? NO_PROGRESS
+    const n = children.length
+    let answering = 0
+    progress.step(`starting ${n} node${n === 1 ? '' : 's'} (logs in ${opts.home}/node*/node.log)`)
+    const ready = Promise.all(children.map((c) => waitReady(c, deadline).then(() => {
+      answering++
+      progress.update(`nodes answering RPC: ${answering}/${n} (${secondsSince(started)})`)
+    })))
+    const early = await Promise.race([ready.then(() => null), stop]).finally(() => progress.done())
     if (early !== null) return 0
     const client = new AttrchainClient(layout.nodes[0].rpc)
     const balances = await Promise.all(layout.accounts.map((k) => client.getAccount(k.address)))
     modules.stdout(opts.json ? jsonLine(layout, children) : banner(layout, children, balances, opts).join('\n'))
+    // after the banner, so that what scripts wait for comes as soon as the nodes answer
+    void waitFirstBlock(client, deadline, progress, started, () => done).finally(() => progress.done())
     const died = Promise.race(children.map((c) => c.exited.then((e) => ({ child: c, ...e }))))
-    const outcome = await Promise.race([stop.then(() => null), died])
+    const outcome = await Promise.race([stop.then(() => null), died]).finally(() => { done = true })
     if (outcome === null) return 0
     const { child, code, signal } = outcome
     modules.stderr(`error: DEVNET_ERROR_NODE_EXITED: node${child.node.index} exited (${signal ?? `code ${code}`}): ${lastLogLine(child.node)}; stopping the devnet`)

@@ -178,6 +178,8 @@ t.test('init + start + tx transfer + query account round trip, in real processes
   t.match(human.stdout, /balance\s+1\.5 OPEN/, 'human output in OPEN, RPC URL from ATTRCHAIN_RPC')
   const byKey = await cli(['tx', 'transfer', SINK, '2500000000000000000', '--key', toHex(alice.seed), '--rpc', rpc, '--wait'])
   t.match(byKey.stdout, /^committed 0x[0-9a-f]{64} at height \d+ \(ok\)/, `--key signs too, amount in units (${byKey.stderr})`)
+  t.match(byKey.stderr, /^sending the tx and waiting for it to be committed\n/, '--wait says what it waits for (a plain line: stderr is not a terminal)')
+  t.equal(tx.stderr, '', '--json without a terminal: no progress lines')
   t.equal(JSON.parse((await cli(['query', 'account', SINK, '--rpc', rpc, '--json'])).stdout).balance, '4000000000000000000', 'both transfers landed')
   const qtx = await cli(['query', 'tx', sent.hash, '--rpc', rpc, '--json'])
   t.match(JSON.parse(qtx.stdout), { hash: sent.hash, type: 'transfer', status: 'ok' }, 'query tx')
