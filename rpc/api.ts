@@ -19,7 +19,6 @@ import {
  */
 
 const { address, hash, hex, amount, height, heightOrLatest } = commonSchemas
-const integer = { type: 'integer' } as const
 const count = { type: 'integer', minimum: 0 } as const
 const bps = { type: 'integer', minimum: 0, maximum: 10_000, description: 'basis points' } as const
 const text = { type: 'string' } as const
@@ -39,6 +38,7 @@ const chainParams = record({
   slashDoubleSignBps: bps, slashDowntimeBps: bps, downtimeWindow: count, downtimeMissedBps: bps,
   timeoutProposeMs: count, timeoutProposeDeltaMs: count, timeoutPrevoteMs: count, timeoutPrevoteDeltaMs: count, timeoutPrecommitMs: count,
   timeoutPrecommitDeltaMs: count, maxModelParents: count, maxRoyaltyStack: count, maxRoyaltyStackBps: bps, maxCuratorBps: bps,
+  checkpointInterval: { type: 'integer', minimum: 0, description: 'blocks between rollup checkpoints; 0 = none' },
 })
 
 const header = record({

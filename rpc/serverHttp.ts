@@ -1,0 +1,275 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { RpcErrorCode, toJsonRpcError } from './errors.js'
+import type { Logger } from '../core/logger.js'
+import type { CallContext } from './methodTable.js'
+import type { RouteHandler, RpcMetrics, RpcServerOptions } from './serverOptions.js'
+import type { ConcurrencyLimits, Load } from './serverLimits.js'
+import { errorResponse, errorText, rpcErrorObject, type JsonRpcDispatcher } from './dispatcher.js'
+
+/**
+ * The HTTP transport of the RPC server: JSON-RPC on POST `/`, `/health`,
+ * extra routes and the root page, CORS and the Origin check, the body limit
+ * (413 with the body drained) and a concurrency slot per request. The
+ * JSON-RPC itself is the dispatcher's (rpc/dispatcher.ts).
+ */
+
+/** How long an over-limit body is drained before the socket is cut (see refuseTooLarge). */
+const LINGER_MS = 2_000
+
+/** Sent on a preflight from an allowed origin, with `Access-Control-Allow-Origin` echoing it. */
+const CORS_PREFLIGHT_HEADERS = {
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type',
+  'Access-Control-Max-Age': '86400',
+}
+
+/**
+ * Which web origins may use the RPC (`corsOrigins`, plus the pages this
+ * server serves itself); HTTP and WebSocket upgrades ask the same policy.
+ */
+export class OriginPolicy {
+  private readonly corsOrigins: Set<string>
+
+  constructor(
+    corsOrigins: readonly string[],
+    private readonly hasRootPage: boolean,
+    /** the port this server listens on, once it does */
+    private readonly port: () => number | undefined,
+    private readonly log: Logger,
+    private readonly metrics: RpcMetrics | null,
+  ) {
+    this.corsOrigins = new Set(corsOrigins.map((o) => o.toLowerCase()))
+  }
+
+  allowed(origin: string, req: IncomingMessage): boolean {
+    return this.corsOrigins.has('*') || this.corsOrigins.has(origin.toLowerCase()) || this.sameLoopbackOrigin(origin, req)
+  }
+
+  /**
+   * A page this server served (the explorer, `rootPage`) calling back to it:
+   * the Origin is `http://` + the Host header and that Host is a loopback
+   * name of this server's port. A Host of any other name is refused, so a
+   * DNS-rebinding page (evil.example resolving to 127.0.0.1) stays out.
+   */
+  private sameLoopbackOrigin(origin: string, req: IncomingMessage): boolean {
+    if (!this.hasRootPage) return false
+    const host = req.headers.host?.toLowerCase()
+    const port = this.port()
+    if (host === undefined || port === undefined || origin.toLowerCase() !== `http://${host}`) return false
+    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host)
+  }
+
+  refuse(origin: string, remote: string | undefined): void {
+    this.log.debug('rpc origin refused', { origin, remote })
+    this.metrics?.onRefused?.('origin')
+  }
+}
+
+export interface HttpTransportModules {
+  dispatcher: JsonRpcDispatcher
+  limits: ConcurrencyLimits
+  origins: OriginPolicy
+  log: Logger
+  metrics: RpcMetrics | null
+  extraRoutes: Record<string, RouteHandler>
+  rootPage: RouteHandler | null
+  /** aborted when the server stops: every handler's signal follows it */
+  stopSignal: AbortSignal
+}
+
+export class HttpTransport {
+  private readonly dispatcher: JsonRpcDispatcher
+  private readonly limits: ConcurrencyLimits
+  private readonly origins: OriginPolicy
+  private readonly log: Logger
+  private readonly metrics: RpcMetrics | null
+  private readonly extraRoutes: Record<string, RouteHandler>
+  private readonly rootPage: RouteHandler | null
+  private readonly stopSignal: AbortSignal
+  private readonly httpLoads = new WeakMap<Duplex, Load>()
+
+  constructor(
+    private readonly opts: RpcServerOptions,
+    modules: HttpTransportModules,
+  ) {
+    this.dispatcher = modules.dispatcher
+    this.limits = modules.limits
+    this.origins = modules.origins
+    this.log = modules.log
+    this.metrics = modules.metrics
+    this.extraRoutes = modules.extraRoutes
+    this.rootPage = modules.rootPage
+    this.stopSignal = modules.stopSignal
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req.url)
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      res.setHeader('Vary', 'Origin')
+      if (!this.origins.allowed(origin, req)) {
+        this.origins.refuse(origin, req.socket.remoteAddress)
+        this.sendHttpError(res, 403, RpcErrorCode.originNotAllowed, `origin ${origin} is not allowed (rpcCorsOrigins)`)
+        return
+      }
+      res.setHeader('Access-Control-Allow-Origin', origin)
+    }
+    if (req.method === 'OPTIONS') {
+      if (origin !== undefined) for (const [k, v] of Object.entries(CORS_PREFLIGHT_HEADERS)) res.setHeader(k, v)
+      res.writeHead(204, { Allow: 'GET, POST, OPTIONS' }).end()
+      return
+    }
+    const route = this.extraRoutes[path]
+    if (route) {
+      this.runRoute(route, req, res)
+      return
+    }
+    if (path === '/health') {
+      if (req.method === 'GET' || req.method === 'HEAD') sendJson(res, 200, '{"ok":true}')
+      else this.sendHttpError(res, 405, RpcErrorCode.methodNotAllowed, `${req.method} not allowed on ${path}`, 'GET')
+      return
+    }
+    if (path !== '/') {
+      this.sendHttpError(res, 404, RpcErrorCode.notFound, `no route ${path}`)
+      return
+    }
+    if (this.rootPage && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.runRoute(this.rootPage, req, res)
+      return
+    }
+    if (req.method !== 'POST') {
+      this.sendHttpError(res, 405, RpcErrorCode.methodNotAllowed, `${req.method} not allowed on /; use POST`, 'POST')
+      return
+    }
+    this.handleHttpRpc(req, res).catch((e: unknown) => {
+      this.log.error('rpc http request failed', { error: errorText(e) })
+      if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
+      else res.destroy()
+    })
+  }
+
+  private runRoute(route: RouteHandler, req: IncomingMessage, res: ServerResponse): void {
+    Promise.resolve()
+      .then(() => route(req, res))
+      .catch((e: unknown) => {
+        this.log.error('rpc extra route failed', { path: pathOf(req.url), error: errorText(e) })
+        if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
+        else res.destroy()
+      })
+  }
+
+  private async handleHttpRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.readBody(req, res)
+    if (body === null) return
+    const load = this.httpLoadOf(req.socket)
+    const refused = this.limits.acquire(load)
+    if (refused) {
+      // Refused before parsing, so the answer is one error with id null (an HTTP client reads its own response anyway).
+      this.metrics?.onRefused?.(refused.reason)
+      res.setHeader('Retry-After', '1')
+      sendJson(res, 503, errorResponse(null, toJsonRpcError(refused.error).error))
+      return
+    }
+    try {
+      await this.serveHttpRpc(req, res, body)
+    } finally {
+      this.limits.release(load)
+    }
+  }
+
+  private async serveHttpRpc(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const requestAbort = new AbortController()
+    // 'close' on the response also fires after a normal finish, when aborting is harmless.
+    res.on('close', () => requestAbort.abort())
+    const ctx: CallContext = {
+      transport: 'http',
+      remoteAddress: req.socket.remoteAddress,
+      signal: AbortSignal.any([requestAbort.signal, this.stopSignal]),
+    }
+    const out = await this.dispatcher.handlePayload(body, ctx, null)
+    if (out === null) {
+      res.writeHead(204).end()
+      return
+    }
+    // Written part by part: a batch of large cached results is never copied into one more string.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': out.bytes })
+    for (const part of out.parts) res.write(part)
+    res.end()
+  }
+
+  private httpLoadOf(socket: Duplex): Load {
+    let load = this.httpLoads.get(socket)
+    if (!load) this.httpLoads.set(socket, (load = { inFlight: 0 }))
+    return load
+  }
+
+  /** The request body, or null when it was refused (already answered) or the client went away. */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+    const limit = this.opts.maxBodyBytes
+    return new Promise((resolve) => {
+      if (Number(req.headers['content-length']) > limit) {
+        this.refuseTooLarge(req, res)
+        resolve(null)
+        return
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size <= limit) {
+          chunks.push(chunk)
+          return
+        }
+        req.off('data', onData)
+        chunks.length = 0
+        this.refuseTooLarge(req, res)
+        resolve(null)
+      }
+      req.on('data', onData)
+      req.on('end', () => resolve(Buffer.concat(chunks, size)))
+      // A client that aborts mid-body gets no answer; 'close' after 'end' is a no-op on the settled promise.
+      req.on('close', () => resolve(null))
+    })
+  }
+
+  /**
+   * Answer 413 with a JSON-RPC error at once, but keep discarding the rest of
+   * the body until the client is done sending (bounded by LINGER_MS): closing a
+   * socket with unread input resets it, and the client would lose the answer.
+   */
+  private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+    const limit = this.opts.maxBodyBytes
+    this.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
+    const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
+    res.writeHead(413, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    })
+    res.write(body)
+    const linger = setTimeout(() => res.end(), LINGER_MS)
+    linger.unref()
+    res.on('close', () => clearTimeout(linger))
+    req.on('end', () => {
+      clearTimeout(linger)
+      res.end()
+    })
+    req.resume()
+  }
+
+  private sendHttpError(res: ServerResponse, status: number, code: string, message: string, allow?: string): void {
+    if (allow !== undefined) res.setHeader('Allow', `${allow}, OPTIONS`)
+    sendJson(res, status, errorResponse(null, rpcErrorObject(code, message)))
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+export function pathOf(url = '/'): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
