@@ -152,6 +152,13 @@ function usage(message: string): never {
   throw new UsageError('CLI_ERROR_USAGE', message)
 }
 
+/** `--state-sync-height H --state-sync-hash 0x…` → the stateSync setting `H:0x…` (both or neither). */
+function stateSyncFlag(height: string | undefined, hash: string | undefined): string | undefined {
+  if (height === undefined && hash === undefined) return undefined
+  if (height === undefined || hash === undefined) usage('--state-sync-height and --state-sync-hash go together')
+  return `${height}:${hash}`
+}
+
 function argAddress(v: string, name: string): string {
   try {
     return parseAddress(v, name)
@@ -255,6 +262,11 @@ const startCommand: Command = {
     'block-time': { type: 'string', arg: 'MS', desc: 'pause after each commit before the next height (default 1000)' },
     bootstrap: { type: 'string', arg: 'ADDRS', desc: 'comma-separated multiaddrs of peers to dial' },
     'no-empty-blocks': { type: 'boolean', desc: 'produce a block only when there are txs' },
+    'prune-keep-blocks': { type: 'string', arg: 'N', desc: 'keep only the last N blocks and their indexes (0 = archive, default; else at least 100)' },
+    'snapshot-interval': { type: 'string', arg: 'N', desc: 'take a state snapshot every N heights for state sync (0 = none, default)' },
+    'snapshot-keep': { type: 'string', arg: 'N', desc: 'state snapshots kept (default 2)' },
+    'state-sync-height': { type: 'string', arg: 'HEIGHT', desc: 'join by state sync (empty data dir): a height whose block hash you trust' },
+    'state-sync-hash': { type: 'string', arg: '0xHASH', desc: 'the block hash at --state-sync-height, taken from a node you trust' },
     'log-level': { type: 'string', arg: 'LEVEL', desc: 'error, warn, info (default) or debug' },
     'log-format': { type: 'string', arg: 'FORMAT', desc: 'human (default) or json' },
     ...HELP,
@@ -264,6 +276,8 @@ const startCommand: Command = {
     const config = loadConfig(homeOf(ctx), {
       rpcHost: v['rpc-host'], rpcPort: v['rpc-port'], rpcCorsOrigins: v['rpc-cors-origins'], p2pHost: v['p2p-host'], p2pPort: v['p2p-port'], blockTimeMs: v['block-time'],
       bootstrap: v.bootstrap, emptyBlocks: v['no-empty-blocks'] ? false : undefined, logLevel: v['log-level'], logFormat: v['log-format'],
+      pruneKeepBlocks: v['prune-keep-blocks'], snapshotInterval: v['snapshot-interval'], snapshotKeep: v['snapshot-keep'],
+      stateSync: stateSyncFlag(v['state-sync-height'] as string | undefined, v['state-sync-hash'] as string | undefined),
     }, ctx.io.env)
     // Listening before the node starts: a signal during startup stops it as soon as it is up.
     const stop = Promise.race([ctx.io.stopSignal(), ...[parentGone(ctx.io.env)].filter((p): p is Promise<string> => p !== null)])

@@ -48,6 +48,25 @@ export interface NodeConfig {
   txCommitTimeoutMs: number
   /** signature verification worker threads (default: cores − 1, at least 1; 0 = main thread) */
   verifyThreads?: number
+  /** keep only the last this many blocks and their indexes; 0 = archive node, keeps every block (issue 17) */
+  pruneKeepBlocks: number
+  /** take a state snapshot every this many heights, served to nodes joining by state sync; 0 = none */
+  snapshotInterval: number
+  /** snapshots kept (the oldest is deleted when a new one is written) */
+  snapshotKeep: number
+  /**
+   * Join by state sync (only into an empty data dir): the block at
+   * `trustHeight` must hash to `trustHash` (the operator takes both from a
+   * node they trust); a snapshot at or after it is fetched, verified and
+   * restored, then block sync does the rest.
+   */
+  stateSync?: StateSyncConfig
+}
+
+/** `stateSync` setting: a trusted height and its block hash (`0x` + 64 hex). */
+export interface StateSyncConfig {
+  trustHeight: number
+  trustHash: string
 }
 
 export function defaultNodeConfig(home: string): NodeConfig {
@@ -75,6 +94,9 @@ export function defaultNodeConfig(home: string): NodeConfig {
     rpcCorsOrigins: [],
     rpcBlockCacheBytes: 64 * 1024 * 1024,
     txCommitTimeoutMs: 30_000,
+    pruneKeepBlocks: 0,
+    snapshotInterval: 0,
+    snapshotKeep: 2,
   }
 }
 
@@ -83,12 +105,30 @@ type Raw = Record<string, unknown>
 const NUMBER_KEYS = [
   'rpcPort', 'p2pPort', 'blockTimeMs', 'emptyBlockIntervalMs', 'rpcMaxBodyBytes', 'rpcMaxBatch', 'txCommitTimeoutMs', 'verifyThreads',
   'rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'rpcBlockCacheBytes',
-  'p2pTargetPeers', 'p2pMaxPeers',
+  'p2pTargetPeers', 'p2pMaxPeers', 'pruneKeepBlocks', 'snapshotInterval', 'snapshotKeep',
 ] as const
 const STRING_KEYS = ['rpcHost', 'p2pHost', 'logLevel', 'logFormat'] as const
 
 /** Limits where 0 would refuse everything. */
-const POSITIVE_KEYS = ['rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'p2pMaxPeers'] as const
+const POSITIVE_KEYS = ['rpcMaxResponseBytes', 'rpcMaxConcurrentRequests', 'rpcMaxConcurrentRequestsPerConnection', 'p2pMaxPeers', 'snapshotKeep'] as const
+
+/** Fewer kept blocks than this would leave no commit to build the next block on, nor blocks for a peer one height behind. */
+export const MIN_PRUNE_KEEP_BLOCKS = 100
+
+/** `{trustHeight, trustHash}`, or the string `HEIGHT:0xHASH` (environment, flags). */
+function parseStateSync(value: unknown, source: string): StateSyncConfig {
+  let v = value
+  if (typeof v === 'string') {
+    const [h, hash, ...rest] = v.split(':')
+    v = rest.length === 0 ? { trustHeight: Number(h), trustHash: hash } : null
+  }
+  const o = v as Partial<StateSyncConfig> | null
+  if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.trustHeight) || (o.trustHeight as number) < 1
+    || typeof o.trustHash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(o.trustHash) || Object.keys(o).length !== 2) {
+    throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: stateSync must be {"trustHeight": height ≥ 1, "trustHash": "0x" + 64 hex} (or HEIGHT:0xHASH)`)
+  }
+  return { trustHeight: o.trustHeight as number, trustHash: o.trustHash.toLowerCase() }
+}
 
 /** `rpcPort` ↔ `ATTRCHAIN_RPC_PORT`. */
 export function envName(key: string): string {
@@ -100,8 +140,12 @@ function coerce(key: string, value: unknown, source: string): unknown {
     const n = typeof value === 'string' ? Number(value) : value
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be a non-negative integer`)
     if (n === 0 && (POSITIVE_KEYS as readonly string[]).includes(key)) throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: ${key} must be at least 1`)
+    if (key === 'pruneKeepBlocks' && n !== 0 && n < MIN_PRUNE_KEEP_BLOCKS) {
+      throw new ConfigError('CONFIG_ERROR_INVALID', `${source}: pruneKeepBlocks must be 0 (archive) or at least ${MIN_PRUNE_KEEP_BLOCKS}`)
+    }
     return n
   }
+  if (key === 'stateSync') return parseStateSync(value, source)
   if (key === 'emptyBlocks' || key === 'p2pDiscovery') {
     if (typeof value === 'boolean') return value
     if (value === 'true' || value === 'false') return value === 'true'
@@ -131,7 +175,7 @@ function coerce(key: string, value: unknown, source: string): unknown {
   return value
 }
 
-const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'p2pDiscovery', 'bootstrap', 'rpcCorsOrigins'] as const
+const SETTABLE = [...NUMBER_KEYS, ...STRING_KEYS, 'emptyBlocks', 'p2pDiscovery', 'bootstrap', 'rpcCorsOrigins', 'stateSync'] as const
 
 function merge(cfg: NodeConfig, raw: Raw, source: string): void {
   for (const [key, value] of Object.entries(raw)) {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AttrchainError } from '../core/errors.js'
 import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
@@ -22,6 +23,8 @@ import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import { explorerRoutes } from './explorer.js'
 import { BlockSync, defaultBlockSyncOptions } from './sync.js'
+import { SnapshotStore, serveSnapshotRequest, DEFAULT_SNAPSHOT_CHUNK_BYTES } from './snapshots.js'
+import { runStateSync } from './stateSync.js'
 import { ConsensusWal } from './consensusWal.js'
 import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
 import { P2PNetwork, messageLimitsFor, defaultDiscoveryOptions, GOSSIP_KINDS, GOSSIP_REJECT_REASONS, type P2PHandlers, type GossipStats, type GossipRejectReason } from '../p2p/index.js'
@@ -58,8 +61,11 @@ export class AttrchainNode {
     const log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat })
     const paths = homePaths(config.home)
     const genesis = readGenesisFile(paths.genesis)
-    const db = await ChainDb.open({ dir: paths.chainDb, genesisHash: genesisHash(genesis), chainId: genesis.chainId }, { logger: log.child('db') })
+    const db = await ChainDb.open({ dir: paths.chainDb, genesisHash: genesisHash(genesis), chainId: genesis.chainId, pruneKeepBlocks: config.pruneKeepBlocks }, { logger: log.child('db') })
     try {
+      // issue 17: an empty data dir with stateSync set restores a verified snapshot first (node/stateSync.ts)
+      if (config.stateSync && db.head() === null) await runStateSync({ ...config, stateSync: config.stateSync }, genesis, db, log.child('statesync'))
+      else if (config.stateSync) log.info('stateSync ignored: the data dir already holds a chain', { height: db.head()?.height })
       return await AttrchainNode.wire(config, log, genesis, db)
     } catch (e) {
       await db.close()
@@ -148,6 +154,9 @@ export class AttrchainNode {
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
     node.loopLag = loopLag
+    node.snapshots = await SnapshotStore.open({
+      dir: join(config.home, 'data', 'snapshots'), interval: config.snapshotInterval, keep: config.snapshotKeep, chunkBytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
+    }, log.child('snapshots'))
     node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => Date.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
     try {
       node.rpcPort = (await rpc.start()).port
@@ -200,6 +209,8 @@ export class AttrchainNode {
   }
 
   private loopLag: EventLoopLag | null = null
+  /** state snapshots this node takes and serves (issue 17) */
+  snapshots: SnapshotStore | null = null
   private txRelay: TxRelay | null = null
 
   /**
@@ -290,6 +301,9 @@ export class AttrchainNode {
     })
     this.rpc.publish('newBlocks', () => blockToJson(p.hash, p.block, false))
     this.rpc.publish('distributions', () => distributionToJson(p.outcome.distribution))
+    // issue 17: a bounded pruning step (pruneKeepBlocks) and a state snapshot every snapshotInterval heights
+    this.chain.db.pruneStep().catch((e: Error) => this.log.warn('pruning step failed', { reason: e.message }))
+    this.snapshots?.afterCommit(this.chain, commit)
   }
 
   private lastCommitTimeMs: number | null = null
@@ -368,6 +382,7 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
     onVote: (v) => n().driver.onVote(v),
     getStatus: () => ({ height: n().chain.head.height, lowestHeight: n().chain.db.lowestHeight() }),
     getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),
+    serveSnapshot: (req) => serveSnapshotRequest(n().snapshots, req),
     validatorPubKey: (height, address) => n().chain.knownValidatorSet(height)?.get(address)?.pubKey ?? null,
   }
 }

@@ -12,6 +12,8 @@ export type P2PErrorCode =
   | 'P2P_ERROR_DIAL_FAILED'
   | 'P2P_ERROR_STREAM_FAILED'
   | 'P2P_ERROR_WRONG_CHAIN'
+  /** a peer asked more than its request budget (snapshot serving) */
+  | 'P2P_ERROR_RATE_LIMITED'
 
 /** Errors of the p2p layer; `code` tells callers (sync, RPC) what went wrong without parsing messages. */
 export class P2PError extends AttrchainError {

@@ -25,6 +25,9 @@ import {
 import { encode } from '../core/codec.js'
 import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts } from './compactBlock.js'
 import { blockPartsProtocol, blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
+import {
+  decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
+} from './snapshot.js'
 import { TxBatcher } from './txBatcher.js'
 import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
 import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
@@ -100,6 +103,8 @@ export class P2PNetwork {
   /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
   readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0 }
   private discovery: PeerDiscovery | null = null
+  /** per-peer budget of /snapshot/1 requests served */
+  private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
@@ -156,6 +161,7 @@ export class P2PNetwork {
     await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.serveSync(stream, conn))
     await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.serveBlock(stream, conn))
     await node.handle(blockPartsProtocol(this.opts.chainId), (stream, conn) => this.serveBlockParts(stream, conn))
+    await node.handle(snapshotProtocol(this.opts.chainId), (stream, conn) => this.serveSnapshot(stream, conn))
     node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
     const pubsub = node.services.pubsub
@@ -283,6 +289,38 @@ export class P2PNetwork {
     const maxBytes = this.maxSyncResponseBytes()
     const response = await request(stream, encodeSyncRequest(range), maxBytes, signal)
     return decodeSyncResponse(response, range, maxBytes)
+  }
+
+  /**
+   * One `/snapshot/1` request (p2p/snapshot.ts) to a peer: the raw response
+   * frame (a list, a manifest or a chunk; empty when the peer does not hold
+   * it), bounded by the largest valid response of its kind.
+   */
+  async requestSnapshot(peerId: string, req: SnapshotRequest): Promise<Uint8Array> {
+    const node = this.started()
+    const peer = parsePeerId(peerId)
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
+    const stream = await this.openStream(node, peer, snapshotProtocol(this.opts.chainId), signal)
+    return request(stream, encodeSnapshotRequest(req), maxSnapshotResponseBytes(req), signal)
+  }
+
+  /** `/snapshot/1`: answered from the node's snapshot store (handlers.serveSnapshot), within the per-peer budget. */
+  private async serveSnapshot(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
+    const release = this.snapshotRate.acquire(peer)
+    try {
+      if (release === null) throw new P2PError('P2P_ERROR_RATE_LIMITED', 'snapshot requests over the per-peer budget')
+      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'snapshot refused to a peer that failed the status handshake')
+      const req = decodeSnapshotRequest(await readFrame(stream, MAX_SNAPSHOT_REQUEST_BYTES, signal))
+      const response = (await this.handlers.serveSnapshot?.(req)) ?? (req.kind === 'list' ? encode([]) : new Uint8Array(0))
+      await writeFrame(stream, response, signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('snapshot request failed', { peer, error: streamError(e, signal) })
+    } finally {
+      release?.()
+    }
   }
 
   // ---------------------------------------------------------------- gossip

@@ -36,6 +36,11 @@ export interface P2PHandlers {
   onVote(vote: Vote, from: string): void
   /** our committed height and the lowest block height we serve (absent: 1), sent in the status handshake */
   getStatus(): { height: number; lowestHeight?: number }
+  /**
+   * Answer a `/snapshot/1` request (p2p/snapshot.ts): the encoded list, a
+   * manifest or a chunk; an empty frame when not held. Absent: no snapshots.
+   */
+  serveSnapshot?(req: import('./snapshot.js').SnapshotRequest): Promise<Uint8Array>
   /** committed blocks in [from, to] in height order, possibly fewer (ours end at our height) */
   getBlocks(from: number, to: number): Promise<SyncBlock[]>
   /**
