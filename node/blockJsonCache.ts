@@ -1,5 +1,4 @@
 import { RawJson, stringifyJson } from '../rpc/index.js'
-import type { Block } from '../state/block.js'
 
 /** Issue 12 item 3: reads of large blocks must never hold the event loop that consensus runs on. */
 export interface BlockJsonCacheOptions {

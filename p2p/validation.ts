@@ -4,7 +4,7 @@ import { toHex } from '../core/bytes.js'
 import { decodeSignedTx, type SignedTx, type TxLimits } from '../core/tx.js'
 import { voteFromEncodable, verifyProposalSignature, verifyVoteSignature, type Proposal, type Vote } from '../consensus/index.js'
 import { decodeBlock, blockHash, commitHash, txRoot, type Block } from '../state/index.js'
-import type { GossipKind, P2PHandlers, Verdict } from './interface.js'
+import type { GossipKind, P2PHandlers } from './interface.js'
 import type { MessageLimits } from './options.js'
 import { MAX_TX_BATCH, proposalFromMessageValue } from './topics.js'
 
