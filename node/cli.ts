@@ -20,6 +20,7 @@ import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
 import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
 import { progressLine, secondsSince, NO_PROGRESS } from './progress.js'
+import { hintFor } from './cliHints.js'
 import { writeTestnet, defaultTestnetOptions, summaryJson, summaryLines, parseStakes, readParamsArg } from './testnet.js'
 
 /**
@@ -89,7 +90,10 @@ function homeOf(ctx: Ctx): string {
 }
 
 function clientOf(ctx: Ctx): AttrchainClient {
-  return new AttrchainClient((ctx.values.rpc as string | undefined) ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL)
+  const given = ctx.values.rpc as string | undefined
+  const url = given ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL
+  if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) usage(`${given !== undefined ? '--rpc' : 'ATTRCHAIN_RPC'} ${JSON.stringify(url)} is not an http(s) URL; give one like ${DEFAULT_RPC_URL}`)
+  return new AttrchainClient(url)
 }
 
 // ---------------------------------------------------------------- human output
@@ -340,7 +344,7 @@ function keyFromSeed(seed: string, name: string): KeyPair {
   try {
     return new KeyPair(fromHex(seed, name, 32))
   } catch {
-    usage(`${name} must be a 0x-prefixed 32-byte hex seed`)
+    usage(`${name} must be a 0x-prefixed 32-byte hex seed ("attrchain keys show NAME --private" prints one), or sign with --from NAME`)
   }
 }
 
@@ -924,13 +928,19 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   return command.run({ io, values, args })
 }
 
+/** The message and, for the codes node/cliHints.ts knows, what to do next. */
+function withHint(text: string, code: string | undefined): string {
+  const hint = hintFor(code, text)
+  return hint ? `${text}; ${hint}` : text
+}
+
 /** One line, whatever failed: the code first so that scripts can match it. */
 export function errorLine(e: unknown): string {
   let text: string
-  if (e instanceof RpcRequestError) text = `${e.reason ?? `RPC_ERROR_${e.code}`}: ${e.message}`
+  if (e instanceof RpcRequestError) text = withHint(`${e.reason ?? `RPC_ERROR_${e.code}`}: ${e.message}`, e.reason)
   else if (isAttrchainError(e) && e.code === RpcTransportErrorCode.network) {
     const cause = (e.meta.cause as { code?: string } | null)?.code
-    text = `${e.message}${cause ? ` (${cause})` : ''}; is a node running there? set --rpc or ATTRCHAIN_RPC`
+    text = withHint(`${e.message}${cause ? ` (${cause})` : ''}`, e.code)
   } else if (isAttrchainError(e) && e.code === 'CLI_ERROR_USAGE') text = e.reason
   else if (e instanceof Error) text = e.message
   else text = String(e)
