@@ -10,7 +10,7 @@ import { KeyPair } from '../core/keys.js'
 import { receiptId, signTx, TX_TYPES, type SignedTx, type TxCall, type TxType } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
 import {
-  AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits, amountFields,
+  AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits,
   type TxSendResult, type ContributionStatus,
 } from '../rpc/index.js'
 import { initHome, resetChainData } from './init.js'
@@ -98,8 +98,11 @@ function clientOf(ctx: Ctx): AttrchainClient {
 
 // ---------------------------------------------------------------- human output
 
-/** Wire fields holding amounts in units (every `amount` of the API table's result schemas); the human view shows them in OPEN. */
-const AMOUNT_KEYS = amountFields()
+/** Wire fields holding amounts in units; the human view shows them in OPEN. */
+const AMOUNT_KEYS = new Set([
+  'balance', 'staked', 'unbonding', 'pendingRewards', 'amount', 'selfStake', 'delegated', 'power', 'contributionBond', 'earned',
+  'minFee', 'feesTotal', 'fee', 'minted', 'total', 'bond', 'unclaimed', 'minTxFee', 'blockReward', 'minValidatorStake',
+])
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 

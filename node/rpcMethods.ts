@@ -6,6 +6,8 @@ import { blockHash, type Block } from '../state/block.js'
 import type { Distribution } from '../state/distribution.js'
 import type { ReceiptRecord } from '../state/execute.js'
 import { LineageQueries, explainJson, MAX_LINEAGE_CHILDREN } from '../state/explain.js'
+import { proofKey, normalizeProofId, decodeProvenValue, ProofSpecError, type ProofKind } from '../state/proofSpec.js'
+import { RpcError, RpcErrorCode } from '../rpc/errors.js'
 import { commitFromEncodable, decodeCommit, type Commit } from '../consensus/index.js'
 import { commonSchemas, implement, type JsonSchema, type MethodSpec, type ResultOf, type CommitInfo, type DistributionInfo, type TxInfo, type ReceiptInfo } from '../rpc/index.js'
 import type { ChainService } from './chain.js'
@@ -119,6 +121,30 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       return set === null ? null : {
         height, hash: toHex(set.hash()), totalPower: set.totalPower.toString(), proposer: set.proposerOrNull,
         validators: set.validators.map((v) => ({ address: v.address, pubKey: toHex(v.pubKey), power: v.power.toString(), priority: v.priority.toString() })),
+      }
+    }),
+    // issue 15: one state entry with its Merkle proof under the stateRoot of a stored header (state/proofSpec.ts, core/stateProof.ts)
+    implement('state_getProof', async ([spec, h]) => {
+      const head = chain.head.height
+      const height = h ?? head
+      if (height > head) throw new RpcError(RpcErrorCode.invalidParams, `height ${height} is above the head ${head}: no state root to prove against yet`, { height, head })
+      let key: string
+      let id: string
+      try {
+        key = proofKey(spec.kind, spec.id)
+        id = normalizeProofId(spec.kind as ProofKind, spec.id)
+      } catch (e) {
+        if (e instanceof ProofSpecError) throw new RpcError(RpcErrorCode.invalidParams, e.reason, { ...e.meta, reason: e.code })
+        throw e
+      }
+      const block = await db.getBlock(height)
+      if (block === null) throw new RpcError(RpcErrorCode.invalidParams, `no block stored at height ${height}`, { height })
+      const { value, proof } = await db.proveState(fromHex(block.header.stateRoot), key)
+      const commit = await db.getCommit(height)
+      return {
+        kind: spec.kind, id, key, height, stateRoot: block.header.stateRoot,
+        value: value === null ? null : decodeProvenValue(spec.kind as ProofKind, value), rawValue: value === null ? null : toHex(value),
+        proof: proof.map(toHex), header: block.header, commit: commit === null ? null : commitToJson(decodeCommit(commit)),
       }
     }),
     implement('chain_getDistribution', async ([h]) => {

@@ -1,5 +1,6 @@
 import { TX_TYPES } from '../core/tx.js'
 import { MAX_LINEAGE_CHILDREN } from '../state/explain.js'
+import { PROOF_KINDS } from '../state/proofSpec.js'
 import type { RawJson } from './errors.js'
 import { commonSchemas, type CallContext, type JsonSchema, type MethodExample, type MethodSpec, type ParamSpec } from './methodTable.js'
 import {
@@ -22,8 +23,6 @@ const { address, hash, hex, amount, height, heightOrLatest } = commonSchemas
 const count = { type: 'integer', minimum: 0 } as const
 const bps = { type: 'integer', minimum: 0, maximum: 10_000, description: 'basis points' } as const
 const text = { type: 'string' } as const
-/** A non-negative integer too large for a JSON number, as a decimal string (not an amount: the CLI does not show it in OPEN). */
-const decimal = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', maxLength: 78, description: 'decimal integer' } as const
 const bool = { type: 'boolean' } as const
 /** A 20-byte address or, for pool credits (`datanetPool`), a 32-byte id; null for the block's validator pool. */
 const payee = nullable({ oneOf: [address, hash], description: 'address, or a Datanet id for datanetPool' })
@@ -90,7 +89,7 @@ const validator = record({
 })
 
 const datanetFields = {
-  id: hash, owner: address, name: text, metadataUri: text, contributionBond: amount, contributions: count, accepted: count, totalWeight: decimal, earned: amount,
+  id: hash, owner: address, name: text, metadataUri: text, contributionBond: amount, contributions: count, accepted: count, totalWeight: amount, earned: amount,
 } as const
 const datanet = record(datanetFields)
 /** datanet_get adds the curation terms and total (DESIGN §4.1). */
@@ -314,6 +313,35 @@ export const chainApi = {
     params: [optionalParam('options', options({ limit: { type: 'integer', minimum: 1, maximum: 1000 } }))],
     result: record({ contributors: arrayOf(record({ address, earned: amount })) }),
     examples: [{ name: 'no earnings yet', params: [{ limit: 3 }], result: { contributors: [] } }],
+  },
+  state_getProof: {
+    summary: 'A state entry with its Merkle proof against the stateRoot of a block, and that block\'s header and commit (README "State root")',
+    description: 'spec {kind, id}: kind account | validator | ledger (attribution totals of an address, by role) (id: address), datanet | datanetTerms (id: Datanet id), '
+      + 'contribution | contributionTotals (id: contribution id), model | modelLineage (id: model id). height: 1 … head, default the head. '
+      + 'The result proves the entry present (value, rawValue) or absent (both null) under header.stateRoot: verify with verifyStateProof(stateRoot, key, proof) '
+      + '(core/stateProof.ts) after checking the header against its commit. Errors: unknown kind or bad id (invalid params), a height above the head (invalid params), '
+      + 'a pruned block (DB_ERROR_PRUNED).',
+    params: [
+      param('spec', record({ kind: { type: 'string', enum: PROOF_KINDS }, id: text })),
+      optionalParam('height', { type: 'integer', minimum: 1, description: 'block height; default the head' }),
+    ],
+    result: record({
+      kind: { type: 'string', enum: PROOF_KINDS }, id: text, key: { type: 'string', description: 'the state key (state/keys.ts)' }, height, stateRoot: hash,
+      value: nullable({ type: 'object', description: 'the record decoded; null when absent' }), rawValue: nullable(hex),
+      proof: arrayOf(hex, '[terminal node, sibling hashes from the deepest up] (core/stateProof.ts)'), header, commit: nullable(commit),
+    }),
+    examples: [{
+      name: 'an absent account',
+      params: [{ kind: 'account', id: '0x' + '00'.repeat(20) }, 1],
+      result: {
+        kind: 'account', id: '0x' + '00'.repeat(20), key: 'acct/0x' + '00'.repeat(20), height: 1, stateRoot: A_HASH, value: null, rawValue: null, proof: ['0x01' + 'ab'.repeat(64), '0x' + 'ab'.repeat(32)],
+        header: {
+          chainId: 'attrchain-devnet', height: 1, timeMs: 1_767_225_600_000, prevHash: '0x' + '00'.repeat(32), txRoot: A_HASH, stateRoot: A_HASH, validatorsHash: A_HASH,
+          proposer: '0x' + '11'.repeat(20), lastCommitHash: A_HASH,
+        },
+        commit: { height: 1, round: 0, blockHash: A_HASH, signatures: [{ validator: '0x' + '11'.repeat(20), signature: '0x' + 'cd'.repeat(64) }] },
+      },
+    }],
   },
 } as const satisfies Record<string, MethodDeclaration>
 
