@@ -1,0 +1,87 @@
+import t from 'tap'
+import { silentLogger } from '../../../core/logger.js'
+import { JsonRpcDispatcher } from '../../../rpc/dispatcher.js'
+import { MethodTable, type CallContext, type MethodSpec } from '../../../rpc/methodTable.js'
+import { JsonRpcErrorCode, RpcError, RpcErrorCode } from '../../../rpc/errors.js'
+
+/**
+ * The JSON-RPC dispatcher without any socket: bytes in, reply text out
+ * (rpc/dispatcher.ts). The transports' own behaviour is tested over real
+ * sockets in serverHttp / serverWs / serverLimits.
+ */
+
+const methods: MethodSpec[] = [
+  {
+    name: 'test_echo', summary: 'echo', params: [{ name: 'x', required: true, schema: { type: 'integer', minimum: 0 } }], result: { type: 'integer' },
+    handler: ([x]) => x,
+  },
+  { name: 'test_big', summary: 'a large result', params: [], result: { type: 'string' }, handler: () => 'x'.repeat(500) },
+  { name: 'test_transport', summary: 'which transport', params: [], result: { type: 'string' }, handler: (_p, ctx) => ctx.transport },
+]
+
+function dispatcher(opts: { maxBatch?: number; maxResponseBytes?: number } = {}): JsonRpcDispatcher {
+  return new JsonRpcDispatcher({ maxBatch: opts.maxBatch ?? 10, maxResponseBytes: opts.maxResponseBytes ?? 1_000_000 }, new MethodTable(methods), silentLogger, null)
+}
+
+const ctx = (): CallContext => ({ transport: 'ws', signal: new AbortController().signal })
+
+async function call(d: JsonRpcDispatcher, payload: unknown, refused: Parameters<JsonRpcDispatcher['handlePayload']>[2] = null): Promise<unknown> {
+  const out = await d.handlePayload(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), ctx(), refused)
+  if (out === null) return null
+  const text = out.parts.join('')
+  t.equal(Buffer.byteLength(text), out.bytes, 'the reply says its own size')
+  return JSON.parse(text)
+}
+
+t.test('one request, a notification, a batch: answered by id, in order, without any socket', async (t) => {
+  const d = dispatcher()
+  t.same(await call(d, { jsonrpc: '2.0', id: 1, method: 'test_echo', params: [7] }), { jsonrpc: '2.0', id: 1, result: 7 })
+  t.same(await call(d, { jsonrpc: '2.0', id: 'a', method: 'test_transport' }), { jsonrpc: '2.0', id: 'a', result: 'ws' }, 'handlers see the call context')
+  t.equal(await call(d, { jsonrpc: '2.0', method: 'test_echo', params: [1] }), null, 'a notification gets nothing back')
+  const batch = (await call(d, [
+    { jsonrpc: '2.0', id: 1, method: 'test_echo', params: [1] },
+    { jsonrpc: '2.0', method: 'test_echo', params: [2] },
+    { jsonrpc: '2.0', id: 3, method: 'nope_nope' },
+    { jsonrpc: '2.0', id: 4, method: 'test_echo', params: [-1] },
+  ])) as { id: number; result?: unknown; error?: { code: number } }[]
+  t.same(batch.map((r) => r.id), [1, 3, 4], 'one answer per request with an id, in order')
+  t.equal(batch[0].result, 1)
+  t.equal(batch[1].error?.code, JsonRpcErrorCode.methodNotFound)
+  t.equal(batch[2].error?.code, JsonRpcErrorCode.invalidParams)
+})
+
+t.test('bad payloads get one error and run nothing', async (t) => {
+  const d = dispatcher({ maxBatch: 2 })
+  const codeOf = async (p: unknown) => ((await call(d, p)) as { error: { code: number } }).error.code
+  t.equal(await codeOf('{"jsonrpc":'), JsonRpcErrorCode.parseError, 'invalid JSON')
+  const deep = (await call(d, '['.repeat(100) + ']'.repeat(100))) as { error: { code: number; data: { reason: string } } }
+  t.equal(deep.error.data.reason, RpcErrorCode.tooDeep, 'nested too deep: refused before parsing')
+  t.equal(await codeOf([]), JsonRpcErrorCode.invalidRequest, 'empty batch')
+  t.equal(await codeOf([1, 2, 3]), JsonRpcErrorCode.invalidRequest, 'batch over maxBatch')
+  t.equal(await codeOf({ jsonrpc: '1.0', id: 1, method: 'test_echo' }), JsonRpcErrorCode.invalidRequest, 'wrong version')
+  const bad = await d.handlePayload(Buffer.from([0x22, 0xff, 0x22]), ctx(), null)
+  t.equal((JSON.parse(bad!.parts.join('')) as { error: { code: number } }).error.code, JsonRpcErrorCode.parseError, 'not UTF-8')
+})
+
+t.test('the response budget: past it, results become errors and the rest of the batch is not run', async (t) => {
+  const d = dispatcher({ maxResponseBytes: 700 })
+  const out = (await call(d, [
+    { jsonrpc: '2.0', id: 1, method: 'test_big' },
+    { jsonrpc: '2.0', id: 2, method: 'test_big' },
+    { jsonrpc: '2.0', id: 3, method: 'test_echo', params: [3] },
+  ])) as { id: number; result?: string; error?: { code: number; data: { reason: string } } }[]
+  t.equal(out[0].result?.length, 500, 'the first fits')
+  for (const r of out.slice(1)) t.equal(r.error?.data.reason, RpcErrorCode.responseTooLarge, `item ${r.id} refused as too large`)
+})
+
+t.test('a refused payload: every request owed an answer gets the refusal, none is run', async (t) => {
+  let ran = 0
+  const d = new JsonRpcDispatcher({ maxBatch: 10, maxResponseBytes: 1_000_000 }, new MethodTable([
+    { name: 'test_count', summary: 'count', params: [], result: { type: 'integer' }, handler: () => ++ran },
+  ]), silentLogger, null)
+  const refusal = { reason: 'busy_server' as const, error: new RpcError(RpcErrorCode.busy, 'busy', { scope: 'server', limit: 1 }) }
+  const out = (await call(d, [{ jsonrpc: '2.0', id: 1, method: 'test_count' }, { jsonrpc: '2.0', method: 'test_count' }], refusal)) as { error: { data: { reason: string } } }[]
+  t.equal(out.length, 1, 'the notification is not answered')
+  t.equal(out[0].error.data.reason, RpcErrorCode.busy)
+  t.equal(ran, 0, 'nothing ran')
+})
