@@ -8,6 +8,7 @@ import { killAllNodes } from './cluster.js'
 import { runLimits } from './limits.js'
 import { runOverload } from './overload.js'
 import { runWan } from './wan.js'
+import { runFlowCost } from './flowCost.js'
 import { runDevnet4, runSingleNode, runSync, type BenchOptions } from './scenarios.js'
 import { log, nowMs, round } from './util.js'
 
@@ -18,7 +19,7 @@ import { log, nowMs, round } from './util.js'
  * goes to stderr.
  */
 
-const SCENARIOS = ['limits', 'single-node', 'single-node-lineage', 'devnet-4', 'sync', 'overload', 'wan'] as const
+const SCENARIOS = ['limits', 'single-node', 'single-node-lineage', 'devnet-4', 'sync', 'overload', 'wan', 'flow-cost'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const HELP = `usage: npm run bench -- [options]
@@ -145,6 +146,11 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
     out[`${k}.finalityP50Ms`] = c.finalityMs.p50
     out[`${k}.finalityP99Ms`] = c.finalityMs.p99
   }
+  // issue 16: what the per-block flow statistics add to a block's execution
+  for (const m of modes(results['flow-cost'])) {
+    out[`flow-cost.receipts${m.receiptsPerTx}PerTx.flowMsPerBlock`] = m.flowMsPerBlock
+    out[`flow-cost.receipts${m.receiptsPerTx}PerTx.flowToExecute`] = m.flowToExecute
+  }
   const limits = results.limits as Record<string, any> | undefined
   if (limits && !limits.error) {
     out['limits.ed25519NodeCryptoPerSec'] = limits.ed25519VerifyPerSec.nodeCrypto
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
     sync: () => runSync(opts),
     overload: () => runOverload(opts),
     wan: () => runWan({ durationS: opts.durationS, keep: opts.keep }),
+    'flow-cost': async () => runFlowCost({ blocks: 20, receiptsPerBlock: 2000, contributors: 48, modes: opts.modes }),
   }
   for (const s of SCENARIOS.filter((x) => scenarios.includes(x))) {
     log(`scenario ${s}`)

@@ -10,7 +10,7 @@ import { KeyPair } from '../core/keys.js'
 import { receiptId, signTx, TX_TYPES, type SignedTx, type TxCall, type TxType } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
 import {
-  AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits,
+  AttrchainClient, TxSender, RpcRequestError, RpcTransportErrorCode, txBuilders, receiptsFromJson, toUnits, amountFields,
   type TxSendResult, type ContributionStatus,
 } from '../rpc/index.js'
 import { initHome, resetChainData } from './init.js'
@@ -98,11 +98,8 @@ function clientOf(ctx: Ctx): AttrchainClient {
 
 // ---------------------------------------------------------------- human output
 
-/** Wire fields holding amounts in units; the human view shows them in OPEN. */
-const AMOUNT_KEYS = new Set([
-  'balance', 'staked', 'unbonding', 'pendingRewards', 'amount', 'selfStake', 'delegated', 'power', 'contributionBond', 'earned',
-  'minFee', 'feesTotal', 'fee', 'minted', 'total', 'bond', 'unclaimed', 'minTxFee', 'blockReward', 'minValidatorStake',
-])
+/** Wire fields holding amounts in units (every `amount` of the API table's result schemas); the human view shows them in OPEN. */
+const AMOUNT_KEYS = amountFields()
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -792,7 +789,8 @@ const testnetCommand: Command = {
 const verifyCommand: Command = {
   name: 'verify', args: 'WHAT ID', minArgs: 2, maxArgs: 2,
   summary: 'Read something from --rpc and prove it: the header by the light client from a trusted genesis or checkpoint, the value by its state proof',
-  details: 'WHAT: header (ID a height or latest). Trusted root: --trust-height H --trust-hash 0x… (a block hash you trust), else --genesis FILE, else HOME/genesis.json. '
+  details: 'WHAT: header (ID a height or latest); account, validator, ledger (ID an address; ledger = attribution totals by role); datanet, datanetTerms, '
+    + 'contribution, contributionTotals, model, modelLineage (ID a 32-byte id). Trusted root: --trust-height H --trust-hash 0x… (a block hash you trust), else --genesis FILE, else HOME/genesis.json. '
     + 'Exit 0 when everything checks out; 1 with VERIFICATION FAILED on stderr when the node\'s answer does not.',
   options: {
     ...RPC, ...HOME,
@@ -805,16 +803,18 @@ const verifyCommand: Command = {
   },
   async run(ctx) {
     const v = ctx.values
-    const { runVerify, VERIFY_KINDS } = await import('./commands/verify.js')
+    const { runVerify, VERIFY_KINDS, verifyIdProblem } = await import('./commands/verify.js')
     const what = ctx.args[0] as (typeof VERIFY_KINDS)[number]
     if (!VERIFY_KINDS.includes(what)) usage(`WHAT must be one of ${VERIFY_KINDS.join(', ')}, got "${ctx.args[0]}"`)
+    const idProblem = verifyIdProblem(what, ctx.args[1])
+    if (idProblem !== null) usage(idProblem)
     const th = argUint(v['trust-height'] as string | undefined, '--trust-height')
     const tHash = v['trust-hash'] as string | undefined
     if ((th === undefined) !== (tHash === undefined)) usage('--trust-height and --trust-hash go together')
     const genesisPath = (v.genesis as string | undefined) ?? homePaths(homeOf(ctx)).genesis
     const hours = argUint(v['trusting-period'] as string | undefined, '--trusting-period')
     return runVerify({
-      what, id: ctx.args[0] === 'header' ? ctx.args[1] : argHash(ctx.args[1], 'ID'),
+      what, id: ctx.args[1],
       height: v.height === undefined ? 'latest' : argHeight(v.height as string, '--height'),
       rpc: (v.rpc as string | undefined) ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL,
       checkpoint: th === undefined ? null : { height: th, hash: argHash(tHash!, '--trust-hash') },

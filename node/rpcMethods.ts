@@ -5,11 +5,11 @@ import { decodeSignedTx, callToJson, txHashOf, DEFAULT_TX_LIMITS_UNBOUNDED, type
 import { blockHash, type Block } from '../state/block.js'
 import type { Distribution } from '../state/distribution.js'
 import type { ReceiptRecord } from '../state/execute.js'
-import { LineageQueries, explainJson, MAX_LINEAGE_CHILDREN } from '../state/explain.js'
+import { LineageQueries, explainJson } from '../state/explain.js'
 import { proofKey, normalizeProofId, decodeProvenValue, ProofSpecError, type ProofKind } from '../state/proofSpec.js'
 import { RpcError, RpcErrorCode } from '../rpc/errors.js'
 import { commitFromEncodable, decodeCommit, type Commit } from '../consensus/index.js'
-import { commonSchemas, implement, type JsonSchema, type MethodSpec, type ResultOf, type CommitInfo, type DistributionInfo, type TxInfo, type ReceiptInfo } from '../rpc/index.js'
+import { implement, type MethodSpec, type ResultOf, type CommitInfo, type DistributionInfo, type TxInfo, type ReceiptInfo } from '../rpc/index.js'
 import type { ChainService } from './chain.js'
 import { BlockJsonCache, type BlockJsonParts } from './blockJsonCache.js'
 import type { Mempool } from './mempool.js'
@@ -24,14 +24,6 @@ export interface RpcNodeContext {
   waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }>
   status(): { peers: number; syncing: boolean; validator: string | null }
 }
-
-const obj = (properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({ type: 'object', properties, required, additionalProperties: false })
-const nullable = (s: JsonSchema): JsonSchema => ({ oneOf: [s, { type: 'null' }] })
-const pageOpts = (extra: Record<string, JsonSchema> = {}): JsonSchema => obj({
-  offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 }, ...extra,
-})
-const ANY_OBJECT: JsonSchema = { type: 'object' }
-const ANY_ARRAY: JsonSchema = { type: 'array' }
 
 export function commitToJson(c: Commit): CommitInfo {
   return { height: c.height, round: c.round, blockHash: toHex(c.blockHash), signatures: c.signatures.map((s) => ({ validator: s.validator, signature: toHex(s.signature) })) }
@@ -89,8 +81,6 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
   const { chain, mempool } = ctx
   const q = chain.queries
   const db = chain.db
-  const address = { name: 'address', required: true, schema: commonSchemas.address }
-  const id = (name: string) => ({ name, required: true, schema: commonSchemas.hash })
   const lineage = new LineageQueries(db.state)
   /** DESIGN §4.1: the lineage / curation / synthetic totals an object gains (null stays null). */
   const withExtras = (o: Record<string, unknown> | null, extras: (id: string) => Record<string, unknown>) => (o === null ? null : { ...o, ...extras(o.id as string) })

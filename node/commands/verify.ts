@@ -1,8 +1,9 @@
 import { formatOpen } from '../../core/amount.js'
 import type { Hex } from '../../core/tx.js'
 import { genesisHash, genesisTimeMs, type Genesis } from '../../genesis/genesis.js'
+import { PROOF_KINDS, ProofSpecError, proofKey, type ProofKind } from '../../state/proofSpec.js'
 import {
-  AttrchainClient, LightClient, LightClientError, RpcLightProvider, genesisValidatorSet, type TrustRoot, type VerifiedHeader,
+  AttrchainClient, LightClient, LightClientError, RpcLightProvider, genesisValidatorSet, verifyStateEntry, type TrustRoot, type VerifiedHeader,
 } from '../../rpc/index.js'
 
 /**
@@ -15,9 +16,21 @@ import {
  * one error line when the node cannot be reached.
  */
 
-/** What can be verified. `header` needs no proof: ID is a height or "latest". */
-export const VERIFY_KINDS = ['header'] as const
+/** What can be verified: `header` (ID a height or "latest") and every state_getProof kind (state/proofSpec.ts). */
+export const VERIFY_KINDS = ['header', ...PROOF_KINDS] as const
 export type VerifyKind = (typeof VERIFY_KINDS)[number]
+
+/** Why ID does not fit WHAT (a usage error), or null. */
+export function verifyIdProblem(what: VerifyKind, id: string): string | null {
+  if (what === 'header') return id === 'latest' || (/^[1-9][0-9]*$/.test(id) && Number.isSafeInteger(Number(id))) ? null : `header ID must be a height or "latest", got "${id}"`
+  try {
+    proofKey(what, id)
+    return null
+  } catch (e) {
+    if (e instanceof ProofSpecError) return e.reason
+    throw e
+  }
+}
 
 export interface VerifyOptions {
   what: VerifyKind
@@ -87,14 +100,27 @@ export async function verifyOnce(o: VerifyOptions, now: () => number): Promise<V
   const client = new AttrchainClient(o.rpc)
   const { root, chainId, summary } = await trustRoot(o, client)
   const lc = new LightClient({ chainId, ...(o.trustingPeriodMs !== undefined ? { trustingPeriodMs: o.trustingPeriodMs } : {}) }, root, { provider: new RpcLightProvider(client), now })
-  const height = o.what === 'header' ? headerHeight(o.id) : o.height
-  const v = await lc.verifyHeight(height)
+  let v: VerifiedHeader
+  let value: unknown
+  if (o.what === 'header') {
+    v = await lc.verifyHeight(headerHeight(o.id))
+    value = v.header
+  } else {
+    const entry = await verifyStateEntry(lc, client, o.what as ProofKind, o.id, o.height)
+    v = entry.header
+    value = entry.value
+  }
   return {
     verified: true, what: o.what, id: o.id, height: v.header.height, blockHash: v.hash, stateRoot: v.header.stateRoot,
     signedPower: v.signedPower.toString(), totalPower: v.validators.totalPower.toString(),
     signers: v.signers, validators: v.validators.size, via: v.via, root: summary, lightBlocksFetched: lc.fetched.length,
-    value: v.header,
+    value,
   }
+}
+
+function fieldLines(o: Record<string, unknown>, indent: string): string[] {
+  const width = Math.max(0, ...Object.keys(o).map((k) => k.length))
+  return Object.entries(o).map(([k, v]) => `${indent}${k.padEnd(width)}  ${typeof v === 'string' ? v : JSON.stringify(v)}`)
 }
 
 function humanLines(s: VerifiedSummary): string[] {
@@ -105,7 +131,9 @@ function humanLines(s: VerifiedSummary): string[] {
     `  state root  ${s.stateRoot}`,
     `  signed by   ${formatOpen(BigInt(s.signedPower))} of ${formatOpen(BigInt(s.totalPower))} power (${percent(BigInt(s.signedPower), BigInt(s.totalPower))} %), ${s.signers} of ${s.validators} validators`,
     `  trusted     from ${rootLine}, last step ${s.via}, ${s.lightBlocksFetched} light blocks fetched`,
-    `  value       ${JSON.stringify(s.value)}`,
+    ...(s.value === null
+      ? [`  value       ABSENT: the proof shows no ${s.what} ${s.id} in the state at height ${s.height}`]
+      : [s.what === 'header' ? '  header (verified):' : '  value (proven, amounts in units):', ...fieldLines(s.value as Record<string, unknown>, '    ')]),
   ]
 }
 

@@ -1,8 +1,11 @@
 import t from 'tap'
 import { createServer, request, type IncomingMessage, type Server } from 'node:http'
 import { join } from 'node:path'
-import { devValidatorKey } from '../../genesis/devnet.js'
-import { TxSender, stake } from '../../rpc/index.js'
+import { devAccountKey, devValidatorKey } from '../../genesis/devnet.js'
+import { TxSender, registerDatanet, stake } from '../../rpc/index.js'
+import { toHex } from '../../core/bytes.js'
+import { sha256 } from '../../core/hash.js'
+import { AccountCodec, toBytes } from '../../state/entities.js'
 import { main, type CliIo } from '../../node/cli.js'
 import { writeGenesisFile } from '../../node/home.js'
 import { startNetwork, allReach } from '../helpers/network.js'
@@ -106,6 +109,40 @@ t.test('verify: honest node passes, a tampering proxy fails loudly', async (t) =
   const setAfter = await v0.client.call<{ hash: string }>('chain_getValidatorSet', [r.height! + 2])
   t.not(setAfter.hash, setBefore.hash, 'the validator set changed')
   const target = r.height! + 3
+  const alice = devAccountKey(0)
+  const aliceSender = new TxSender(v0.client, alice)
+  await aliceSender.init()
+  const dn = await aliceSender.send(registerDatanet('verify-dn', 'ipfs://verify', '1OPEN'), { wait: 'commit' })
+  t.equal(dn.status, 'ok', 'registerDatanet committed')
+  await allReach(net.nodes, dn.height! + 1)
+  const aliceBalance = (await v0.client.getAccount(alice.address)).balance
+
+  t.test('state: an account, a Datanet and attribution totals verify; an unknown account is proven absent', async (t) => {
+    const acct = await verify(['account', alice.address, '--rpc', lying, '--genesis', genesisFile, ...LONG, '--json'])
+    t.equal(acct.code, 0, acct.stderr)
+    const a = JSON.parse(acct.stdout) as { value: { balance: string; nonce: number }; height: number; signedPower: string; totalPower: string }
+    t.same(a.value, { balance: aliceBalance, nonce: 1 }, 'the proven account is what account_get says')
+    t.ok(a.height > dn.height!, 'at the latest height')
+
+    const d = await verify(['datanet', dn.hash, '--rpc', honest, '--genesis', genesisFile, ...LONG, '--json'])
+    t.equal(d.code, 0, d.stderr)
+    t.match(JSON.parse(d.stdout), { value: { name: 'verify-dn', owner: alice.address } })
+
+    const l = await verify(['ledger', devValidatorKey(0).address, '--rpc', honest, '--genesis', genesisFile, ...LONG, '--json'])
+    t.equal(l.code, 0, l.stderr)
+    t.not(JSON.parse(l.stdout).value, null, 'the validator has attribution totals')
+
+    const old = await verify(['account', alice.address, '--height', '1', '--rpc', honest, '--genesis', genesisFile, ...LONG, '--json'])
+    t.equal(old.code, 0, old.stderr)
+    t.match(JSON.parse(old.stdout), { height: 1, value: { nonce: 0 } }, 'at height 1, before her tx')
+
+    const nobody = '0x' + '77'.repeat(20)
+    const absent = await verify(['account', nobody, '--rpc', honest, '--genesis', genesisFile, ...LONG])
+    t.equal(absent.code, 0, absent.stderr)
+    t.match(absent.stdout, /VERIFIED account 0x7{40} at height \d+/)
+    t.match(absent.stdout, /ABSENT: the proof shows no account/)
+    t.equal((await verify(['account', '0x1234', '--rpc', honest])).code, 2, 'a malformed address is a usage error')
+  })
 
   t.test('honest node: the header verifies from the genesis, across the set change', async (t) => {
     const res = await verify(['header', String(target), '--rpc', honest, '--genesis', genesisFile, ...LONG, '--json'])
@@ -159,10 +196,49 @@ t.test('verify: honest node passes, a tampering proxy fails loudly', async (t) =
     t.test(`a lying node: ${what}`, async (t) => {
       proxy.tamper = tamper
       t.teardown(() => { proxy.tamper = (_m, _p, r) => r })
-      const res = await verify(['header', String(target), '--rpc', lying, '--genesis', genesisFile, ...LONG])
+      for (const args of [['header', String(target)], ['account', alice.address]]) {
+        const res = await verify([...args, '--rpc', lying, '--genesis', genesisFile, ...LONG])
+        t.equal(res.code, 1, `${args[0]}: exit code 1`)
+        t.match(res.stderr, /VERIFICATION FAILED/, 'loud')
+        t.match(res.stderr, /LIGHT_ERROR_(INVALID_HEADER|MALFORMED)/)
+        t.notMatch(res.stdout, /VERIFIED/, 'nothing printed as verified')
+      }
+    })
+  }
+
+  type ProofAnswer = { value: { balance: string; nonce: number } | null; rawValue: string | null; proof: string[] } | null
+  const proofLies: [string, Tamper][] = [
+    ['a balance', (m, _p, res) => {
+      const a = res as ProofAnswer
+      if (m === 'state_getProof' && a?.value) a.value.balance = (BigInt(a.value.balance) * 10n).toString()
+      return res
+    }],
+    ['a balance, with a matching raw value', (m, _p, res) => {
+      const a = res as ProofAnswer
+      if (m === 'state_getProof' && a?.value) {
+        a.value.balance = (BigInt(a.value.balance) * 10n).toString()
+        a.rawValue = toHex(toBytes(AccountCodec, { balance: BigInt(a.value.balance), nonce: a.value.nonce }))
+      }
+      return res
+    }],
+    ['a proof node', (m, _p, res) => {
+      const a = res as ProofAnswer
+      if (m === 'state_getProof' && a && a.proof.length > 1) a.proof[1] = toHex(sha256(a.proof[1]!))
+      return res
+    }],
+    ['an account said absent', (m, _p, res) => {
+      const a = res as ProofAnswer
+      if (m === 'state_getProof' && a) Object.assign(a, { value: null, rawValue: null })
+      return res
+    }],
+  ]
+  for (const [what, tamper] of proofLies) {
+    t.test(`a lying node: ${what}`, async (t) => {
+      proxy.tamper = tamper
+      t.teardown(() => { proxy.tamper = (_m, _p, r) => r })
+      const res = await verify(['account', alice.address, '--rpc', lying, '--genesis', genesisFile, ...LONG])
       t.equal(res.code, 1, 'exit code 1')
-      t.match(res.stderr, /VERIFICATION FAILED/, 'loud')
-      t.match(res.stderr, /LIGHT_ERROR_(INVALID_HEADER|MALFORMED)/)
+      t.match(res.stderr, /VERIFICATION FAILED[\s\S]*LIGHT_ERROR_PROOF/, 'loud, naming the proof')
       t.notMatch(res.stdout, /VERIFIED/, 'nothing printed as verified')
     })
   }
@@ -175,6 +251,7 @@ t.test('verify: honest node passes, a tampering proxy fails loudly', async (t) =
 
   t.test('usage: nothing to trust, bad kind', async (t) => {
     t.equal((await verify(['nonsense', '0x00', '--rpc', honest])).code, 2)
+    t.equal((await verify(['datanet', alice.address, '--rpc', honest])).code, 2, 'an address where a 32-byte id goes')
     t.equal((await verify(['header', '1', '--rpc', honest, '--trust-height', '2'])).code, 2, '--trust-height without --trust-hash')
     const none = await verify(['header', '1', '--rpc', honest, '--home', join(net.dir, 'no-such-home')])
     t.equal(none.code, 1)

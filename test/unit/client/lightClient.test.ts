@@ -4,8 +4,11 @@ import { sha256 } from '../../../core/hash.js'
 import { fromHex, toHex } from '../../../core/bytes.js'
 import { blockHash, ZERO_HASH, type Header } from '../../../state/block.js'
 import { ValidatorSet, makeCommit, voteSignBytes, type Commit } from '../../../consensus/index.js'
+import { AccountCodec, toBytes } from '../../../state/entities.js'
+import { StateTree } from '../../../state/stateTree.js'
+import { proofKey } from '../../../state/proofSpec.js'
 import {
-  LightClient, genesisValidatorSet, verifyHeaderCommit, verifyCommitTrusting, type LightBlock, type LightProvider, type TrustRoot,
+  LightClient, checkStateProof, genesisValidatorSet, verifyHeaderCommit, verifyCommitTrusting, type LightBlock, type LightProvider, type TrustRoot,
 } from '../../../rpc/lightClient.js'
 
 const CHAIN_ID = 'attrchain-light'
@@ -35,14 +38,14 @@ function sign(keys: KeyPair[], height: number, hash: Uint8Array, chainId = CHAIN
  * member of its set (real signatures over the real vote sign bytes).
  * `members(h)` gives the pool indexes of the set of height h.
  */
-function buildChain(height: number, members: (h: number) => number[]): Map<number, LightBlock> {
+function buildChain(height: number, members: (h: number) => number[], stateRoot: (h: number) => string = (h) => toHex(sha256(`state/${h}`))): Map<number, LightBlock> {
   const blocks = new Map<number, LightBlock>()
   let prev = ZERO_HASH
   for (let h = 1; h <= height; h++) {
     const { set, keys } = setOf(members(h))
     const header: Header = {
       chainId: CHAIN_ID, height: h, timeMs: GENESIS_MS + h * BLOCK_MS, prevHash: prev, txRoot: toHex(sha256(`tx/${h}`)),
-      stateRoot: toHex(sha256(`state/${h}`)), validatorsHash: toHex(set.hash()), proposer: keys[0]!.address, lastCommitHash: ZERO_HASH,
+      stateRoot: stateRoot(h), validatorsHash: toHex(set.hash()), proposer: keys[0]!.address, lastCommitHash: ZERO_HASH,
     }
     const hash = blockHash(header)
     blocks.set(h, { header, commit: sign(keys, h, fromHex(hash)), validators: set })
@@ -192,4 +195,42 @@ t.test('bad options are refused', async (t) => {
   const chain = buildChain(1, () => FOUR)
   t.throws(() => client(chain, genesisRoot(FOUR), GENESIS_MS, { trustLevel: { numerator: 1n, denominator: 4n } }), { code: 'LIGHT_ERROR_BAD_OPTIONS' })
   t.throws(() => client(chain, genesisRoot(FOUR), GENESIS_MS, { trustingPeriodMs: 0 }), { code: 'LIGHT_ERROR_BAD_OPTIONS' })
+})
+
+t.test('state proofs: checked against the verified header, present and absent, and every lie caught', async (t) => {
+  const alice = pool[0]!.address
+  const bob = pool[1]!.address
+  const nobody = pool[11]!.address
+  const tree = StateTree.ofEntries([
+    [proofKey('account', alice), toBytes(AccountCodec, { balance: 1_000n, nonce: 3 })],
+    [proofKey('account', bob), toBytes(AccountCodec, { balance: 7n, nonce: 0 })],
+  ])
+  const chain = buildChain(3, () => FOUR, (h) => (h === 3 ? toHex(tree.root) : toHex(sha256(`state/${h}`))))
+  const lc = client(chain, genesisRoot(FOUR))
+  const verified = await lc.verifyHeight(3)
+  const answer = (id: string) => {
+    const key = proofKey('account', id)
+    const raw = tree.get(key)
+    return {
+      height: 3, header: { ...chain.get(3)!.header }, proof: tree.prove(key).map(toHex),
+      rawValue: raw === undefined ? null : toHex(raw), value: raw === undefined ? null : { balance: id === alice ? '1000' : '7', nonce: id === alice ? 3 : 0 },
+    }
+  }
+
+  const a = checkStateProof(verified, 'account', alice, answer(alice))
+  t.same(a.value, { balance: '1000', nonce: 3 }, 'present: the proven record')
+  t.equal(a.key, `acct/${alice}`)
+  t.equal(checkStateProof(verified, 'account', nobody, answer(nobody)).value, null, 'absent: proven absent')
+
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), value: { balance: '1000000', nonce: 3 } }), { code: 'LIGHT_ERROR_PROOF' }, 'a changed balance in the decoded value')
+  const forgedRaw = toHex(toBytes(AccountCodec, { balance: 1_000_000n, nonce: 3 }))
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), rawValue: forgedRaw, value: { balance: '1000000', nonce: 3 } }), { code: 'LIGHT_ERROR_PROOF' }, 'a changed raw value')
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(bob) }), { code: 'LIGHT_ERROR_PROOF' }, 'another key\'s proof')
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(nobody) }), { code: 'LIGHT_ERROR_PROOF' }, 'an absence claim for a present key')
+  const p = answer(alice)
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...p, proof: [p.proof[0]!, ...p.proof.slice(1).map((x, i) => (i === 0 ? toHex(sha256(x)) : x))] }), { code: 'LIGHT_ERROR_PROOF' }, 'a changed sibling')
+  const v2 = await lc.verifyHeight(2)
+  t.throws(() => checkStateProof(v2, 'account', alice, { ...answer(alice), header: chain.get(2)!.header }), { code: 'LIGHT_ERROR_PROOF' }, 'against another root (height 2)')
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), header: { ...chain.get(3)!.header, stateRoot: toHex(sha256('other')) } }), { code: 'LIGHT_ERROR_INVALID_HEADER' }, 'a header that is not the verified one')
+  t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), proof: ['zz'] }), { code: 'LIGHT_ERROR_MALFORMED' })
 })
