@@ -23,6 +23,8 @@ const { address, hash, hex, amount, height, heightOrLatest } = commonSchemas
 const count = { type: 'integer', minimum: 0 } as const
 const bps = { type: 'integer', minimum: 0, maximum: 10_000, description: 'basis points' } as const
 const text = { type: 'string' } as const
+/** A non-negative integer too large for a JSON number, as a decimal string (not an amount: the CLI does not show it in OPEN). */
+const decimal = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', maxLength: 78, description: 'decimal integer' } as const
 const bool = { type: 'boolean' } as const
 /** A 20-byte address or, for pool credits (`datanetPool`), a 32-byte id; null for the block's validator pool. */
 const payee = nullable({ oneOf: [address, hash], description: 'address, or a Datanet id for datanetPool' })
@@ -89,7 +91,7 @@ const validator = record({
 })
 
 const datanetFields = {
-  id: hash, owner: address, name: text, metadataUri: text, contributionBond: amount, contributions: count, accepted: count, totalWeight: amount, earned: amount,
+  id: hash, owner: address, name: text, metadataUri: text, contributionBond: amount, contributions: count, accepted: count, totalWeight: decimal, earned: amount,
 } as const
 const datanet = record(datanetFields)
 /** datanet_get adds the curation terms and total (DESIGN §4.1). */

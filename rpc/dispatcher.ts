@@ -180,7 +180,23 @@ export function discoverMethod(table: () => MethodTable, version: string): Metho
     name: 'rpc.discover',
     summary: 'The OpenRPC document of every method',
     params: [],
-    result: { type: 'object', description: 'OpenRPC 1.2.6 document' },
+    result: {
+      type: 'object',
+      description: 'OpenRPC 1.2.6 document: every method with its params and result schemas',
+      properties: {
+        openrpc: { type: 'string', enum: ['1.2.6'] },
+        info: { type: 'object', properties: { title: { type: 'string' }, version: { type: 'string' } }, required: ['title', 'version'] },
+        methods: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, summary: { type: 'string' }, params: { type: 'array' }, result: { type: 'object' } },
+            required: ['name', 'params', 'result'],
+          },
+        },
+      },
+      required: ['openrpc', 'info', 'methods'],
+    },
     handler: () => (doc ??= table().openRpc(version)),
   }
 }

@@ -15,7 +15,7 @@ import { AttrchainNode } from '../../../node/node.js'
 import { silentLogger } from '../../../node/logger.js'
 import {
   AttrchainClient, TxSender, RpcRequestError, chainApi, registerDatanet, setDatanetTerms, contribute, reviewContribution, registerModel,
-  setModelTerms, approveOperator, submitReceipts, transfer, wireSchemas, type ChainMethod, type JsonSchema, type MethodDeclaration, type OpenRpcDocument,
+  setModelTerms, approveOperator, submitReceipts, transfer, wireSchemas, amountFields, type ChainMethod, type JsonSchema, type MethodDeclaration, type OpenRpcDocument,
 } from '../../../rpc/index.js'
 
 /**
@@ -62,6 +62,15 @@ t.test('every example of the table fits its params and result schemas', async (t
   t.ok(n >= 5, `examples checked: ${n}`)
 })
 
+t.test('the amount fields the CLI shows in OPEN derive from the table', async (t) => {
+  const fields = amountFields()
+  // the CLI's own list before it was derived: every one is still there
+  for (const k of ['balance', 'staked', 'unbonding', 'pendingRewards', 'amount', 'selfStake', 'delegated', 'power', 'contributionBond', 'earned',
+    'minFee', 'feesTotal', 'fee', 'minted', 'total', 'bond', 'unclaimed', 'minTxFee', 'blockReward', 'minValidatorStake']) t.ok(fields.has(k), `${k} is an amount`)
+  for (const k of ['curationEarned', 'royaltiesEarned', 'syntheticPaid', 'receiptFees']) t.ok(fields.has(k), `${k} (added since) is an amount`)
+  for (const k of ['totalWeight', 'weight', 'nonce', 'height', 'id']) t.notOk(fields.has(k), `${k} is not an amount`)
+})
+
 t.test('chain_params declares every chain parameter, in the canonical order', async (t) => {
   t.same(Object.keys(wireSchemas.chainParams.properties), PARAM_KEYS, 'the result schema lists genesis/params.ts PARAM_KEYS')
 })
@@ -80,6 +89,8 @@ t.test('a live node: rpc.discover is valid OpenRPC, and every declared method an
   const doc = await client.call<OpenRpcDocument>('rpc.discover')
   const validate = openRpcValidator()
   t.ok(validate(doc), `rpc.discover is a valid OpenRPC document: ${JSON.stringify(validate.errors?.slice(0, 3))}`)
+  t.equal(check(doc.methods.find((m) => m.name === 'rpc.discover')!.result.schema, doc), null, 'rpc.discover fits its own result schema')
+  for (const m of doc.methods) t.notSame(m.result.schema, { type: 'object' }, `${m.name}: a result schema that says more than "an object"`)
   for (const name of Object.keys(chainApi)) {
     const m = doc.methods.find((x) => x.name === name)
     t.same(m?.result.schema, declared(name).result, `${name}: rpc.discover publishes the declared result schema`)
