@@ -1,6 +1,8 @@
 import { encode, decode, type Encodable } from '../core/codec.js'
 import { formatAmount, parseAmount } from '../core/amount.js'
-import { AttrchainError } from '../core/errors.js'
+import { RpcError, RpcErrorCode } from '../rpc/errors.js'
+import { DbError } from './db/errors.js'
+import { NodeError } from './errors.js'
 import type { SignedTx } from '../core/tx.js'
 import { LedgerCodec, fromBytes, type BlockOutcome, type StateStore } from '../state/index.js'
 import { EarningsRanking, EMPTY_CONCENTRATION, concentrationRatios, type Concentration, type ConcentrationRatios } from './earningsRanking.js'
@@ -16,7 +18,8 @@ import { EarningsRanking, EMPTY_CONCENTRATION, concentrationRatios, type Concent
  * of B buckets reads B + 1 records whatever the window's length: no scan of
  * history at query time. Building a record is constant work in the length
  * of history: one pass over the block's txs, distribution and ledger writes,
- * plus O(log n) per contributor whose earnings changed (EarningsRanking).
+ * plus O(log n) per contributor whose earnings changed (EarningsRanking; a
+block changing at least 1/16 of them rebuilds the ranking, O(n log n)).
  *
  * This is node-side bookkeeping derived from the block outcome, not state:
  * it is not part of the state root, and every node computes the same
@@ -144,7 +147,7 @@ function encodeCounts(c: FlowCounts): Encodable[] {
 }
 
 function corrupt(why: string): never {
-  throw new AttrchainError('DB_ERROR_CORRUPT', `stored flow statistics record is damaged: ${why}`, { record: 'flowStats' })
+  throw new DbError('DB_ERROR_CORRUPT', `stored flow statistics record is damaged: ${why}`, { record: 'flowStats' })
 }
 
 function num(v: Encodable): number {
@@ -245,14 +248,12 @@ export class FlowAggregator {
    */
   prepare(height: number, timeMs: number, txs: readonly SignedTx[], outcome: Pick<BlockOutcome, 'results' | 'receipts' | 'distribution' | 'writes'>): PendingFlow {
     if (height !== this.lastRecord.height + 1) {
-      throw new AttrchainError('FLOW_ERROR_BAD_HEIGHT', `flow statistics are at height ${this.lastRecord.height}; cannot add block ${height}`, { height })
+      throw new NodeError('FLOW_ERROR_BAD_HEIGHT', `flow statistics are at height ${this.lastRecord.height}; cannot add block ${height}`, { height })
     }
     const block = countBlock(txs, outcome)
-    const undo: [string, bigint][] = []
-    for (const [address, total] of contributorChanges(outcome.writes)) {
-      undo.push([address, this.ranking.get(address)])
-      this.ranking.set(address, total)
-    }
+    const changes = contributorChanges(outcome.writes)
+    const undo: [string, bigint][] = changes.map(([address]) => [address, this.ranking.get(address)])
+    this.ranking.setMany(changes)
     const record: FlowRecord = { height, timeMs, block, total: addCounts(this.lastRecord.total, block), contributors: this.ranking.concentration() }
     return { record, bytes: encodeFlowRecord(record), undo }
   }
@@ -262,7 +263,8 @@ export class FlowAggregator {
   }
 
   discard(p: PendingFlow): void {
-    for (let i = p.undo.length - 1; i >= 0; i--) this.ranking.set(p.undo[i][0], p.undo[i][1])
+    // each address once in a block's writes, so the order of the undo does not matter
+    this.ranking.setMany(p.undo)
   }
 }
 
@@ -354,7 +356,7 @@ export function windowJson(before: FlowRecord, end: FlowRecord): FlowWindowJson 
  * RPC_ERROR_INVALID_PARAMS (-32602 over JSON-RPC) saying why.
  */
 export function resolveFlowQuery(q: FlowQuery, head: number): { from: number; to: number; buckets: number } {
-  const bad = (why: string): never => { throw new AttrchainError('RPC_ERROR_INVALID_PARAMS', why, { head }) }
+  const bad = (why: string): never => { throw new RpcError(RpcErrorCode.invalidParams, why, { head }) }
   if (head < 1) bad('no block committed yet')
   const to = Math.min(q.toHeight ?? head, head)
   if (to < 1) bad(`toHeight ${q.toHeight} is below 1`)
