@@ -1,4 +1,5 @@
-import { BlockError, AttrchainError, type BlockErrorCode } from '../core/errors.js'
+import { BlockError, type BlockErrorCode } from '../core/errors.js'
+import { NodeError } from './errors.js'
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
 import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
@@ -93,7 +94,7 @@ export class ChainService {
       last = genesisRecord(this.genesisTimeMs, ranking.concentration())
     } else {
       const [bytes] = await this.modules.db.getFlowStats([h])
-      if (bytes === null) throw new AttrchainError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at head ${h}; the data dir is damaged`, { height: h })
+      if (bytes === null) throw new NodeError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at head ${h}; the data dir is damaged`, { height: h })
       last = decodeFlowRecord(bytes)
     }
     this.flow = new FlowAggregator(last, ranking)
@@ -120,7 +121,7 @@ export class ChainService {
     return heights.map((h, i) => {
       if (h === 0) return genesisRecord(firstBlockMs)
       const b = bytes[i]
-      if (b === null) throw new AttrchainError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at height ${h}`, { height: h })
+      if (b === null) throw new NodeError('CHAIN_ERROR_NO_FLOW_STATS', `no flow statistics record at height ${h}`, { height: h })
       return decodeFlowRecord(b)
     })
   }
@@ -141,7 +142,7 @@ export class ChainService {
 
   get head(): Head {
     const h = this.modules.db.head()
-    if (!h) throw new AttrchainError('CHAIN_ERROR_NO_HEAD', 'chain has no head')
+    if (!h) throw new NodeError('CHAIN_ERROR_NO_HEAD', 'chain has no head')
     return h
   }
 
@@ -165,7 +166,7 @@ export class ChainService {
   /** The consensus validator set (with proposer priorities) for `height`, known up to head + 2. */
   validatorSet(height: number): ValidatorSet {
     const set = this.sets.get(height)
-    if (!set) throw new AttrchainError('CHAIN_ERROR_NO_VALIDATOR_SET', `no validator set known for height ${height} (head ${this.head.height})`)
+    if (!set) throw new NodeError('CHAIN_ERROR_NO_VALIDATOR_SET', `no validator set known for height ${height} (head ${this.head.height})`)
     return set
   }
 
@@ -398,7 +399,7 @@ export class ChainService {
   /** The state's member list for a height (before the block at `height - 2` is applied it is the stored one). */
   private stateSetMembers(height: number): ValidatorSetMember[] {
     const members = this.queries.validatorSet(height)
-    if (!members) throw new AttrchainError('CHAIN_ERROR_NO_VALIDATOR_SET', `no state validator set for height ${height}`)
+    if (!members) throw new NodeError('CHAIN_ERROR_NO_VALIDATOR_SET', `no state validator set for height ${height}`)
     return members
   }
 }

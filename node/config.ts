@@ -4,7 +4,12 @@ import { AttrchainError } from '../core/errors.js'
 import type { LogLevel } from './logger.js'
 import { defaultMempoolOptions, type MempoolOptions } from './mempool.js'
 
-export class ConfigError extends AttrchainError {}
+/** What `ConfigError` carries. */
+export type ConfigErrorCode =
+  /** a config value (file, environment or flag) that does not validate; the message names its source */
+  | 'CONFIG_ERROR_INVALID'
+
+export class ConfigError extends AttrchainError<ConfigErrorCode> {}
 
 /**
  * Node configuration. Precedence, lowest first: these defaults, the home

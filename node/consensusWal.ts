@@ -1,7 +1,7 @@
 import { openSync, writeSync, fsyncSync, closeSync, readFileSync, existsSync, mkdirSync, ftruncateSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { encode, decode, type Encodable } from '../core/codec.js'
-import { AttrchainError } from '../core/errors.js'
+import { NodeError } from './errors.js'
 import {
   encodeProposal, decodeProposal, encodeVote, decodeVote, type ConsensusInput, type Step,
 } from '../consensus/index.js'
@@ -32,7 +32,7 @@ function inputToEncodable(r: WalRecord): Encodable {
     case 'timeout': return [3, r.height, i.round, STEPS.indexOf(i.step)]
     case 'proposalValidated': return [4, r.height, i.blockHash, i.valid]
     case 'proposalValue': return [5, r.height, i.round, i.blockHash, r.blockBytes]
-    case 'newHeight': throw new AttrchainError('WAL_ERROR_BAD_RECORD', 'newHeight is not logged')
+    case 'newHeight': throw new NodeError('WAL_ERROR_BAD_RECORD', 'newHeight is not logged')
   }
 }
 
@@ -45,7 +45,7 @@ function inputFromEncodable(e: Encodable): WalRecord {
     case 3: return { height, input: { kind: 'timeout', height, round: a[2] as number, step: STEPS[a[3] as number] }, blockBytes: null }
     case 4: return { height, input: { kind: 'proposalValidated', height, blockHash: a[2] as Uint8Array, valid: a[3] as boolean }, blockBytes: null }
     case 5: return { height, input: { kind: 'proposalValue', height, round: a[2] as number, blockHash: a[3] as Uint8Array }, blockBytes: (a[4] as Uint8Array | null) ?? null }
-    default: throw new AttrchainError('WAL_ERROR_BAD_RECORD', `unknown consensus WAL record kind ${String(a[0])}`)
+    default: throw new NodeError('WAL_ERROR_BAD_RECORD', `unknown consensus WAL record kind ${String(a[0])}`)
   }
 }
 

@@ -25,7 +25,16 @@ import { NODE_RUNTIME_FLAGS } from './runtime.js'
  * gone, so a killed parent leaves no orphans.
  */
 
-export class DevnetError extends AttrchainError {}
+/** What `DevnetError` carries. */
+export type DevnetErrorCode =
+  /** the devnet dir holds another genesis (other --validators or --accounts) */
+  | 'DEVNET_ERROR_GENESIS_MISMATCH'
+  /** a node process exited before answering RPC */
+  | 'DEVNET_ERROR_NODE_EXITED'
+  /** a node did not answer RPC in time */
+  | 'DEVNET_ERROR_TIMEOUT'
+
+export class DevnetError extends AttrchainError<DevnetErrorCode> {}
 
 export const PARENT_PID_ENV = 'ATTRCHAIN_PARENT_PID'
 

@@ -1,5 +1,5 @@
 import { toHex } from '../core/bytes.js'
-import { AttrchainError } from '../core/errors.js'
+import { NodeError } from './errors.js'
 import {
   initConsensus, step, addPrecommit, evidenceHash, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
   type Evidence, type PrivValidator, type Proposal, type Vote, type TimeoutOptions, type SignatureVerifier,
@@ -191,7 +191,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     const headHeight = this.modules.chain.headHeight()
     if (headHeight > 0) {
       this.lastCommit = await this.modules.chain.headCommit()
-      if (!this.lastCommit) throw new AttrchainError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${headHeight}`)
+      if (!this.lastCommit) throw new NodeError('DRIVER_ERROR_NO_COMMIT', `no commit stored for head ${headHeight}`)
     }
     const begin = (): void => this.enqueue(async () => {
       const height = headHeight + 1
@@ -451,7 +451,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
       case 'broadcastProposal': {
         if (!privValidator) return
         const bytes = this.blocks.get(toHex(out.proposal.blockHash))?.bytes
-        if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
+        if (!bytes) throw new NodeError('DRIVER_ERROR_NO_BLOCK', 'asked to propose a block we do not hold')
         this.modules.wal?.sync()
         const proposal = await privValidator.signProposal(chain.chainId, out.proposal)
         this.own.proposal = { proposal, bytes }
@@ -506,7 +506,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     if (!bytes) return
     try {
       const p = await this.modules.chain.validate(bytes, this.clock.now())
-      if (p.hash !== key) throw new AttrchainError('DRIVER_ERROR_HASH_MISMATCH', 'block bytes do not hash to the proposed hash')
+      if (p.hash !== key) throw new NodeError('DRIVER_ERROR_HASH_MISMATCH', 'block bytes do not hash to the proposed hash')
       this.prepared.set(key, p)
       await this.input({ kind: 'proposalValidated', height, blockHash, valid: true })
     } catch (e) {
@@ -520,7 +520,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     let p = this.prepared.get(key)
     if (!p) {
       const bytes = this.blocks.get(key)?.bytes
-      if (!bytes) throw new AttrchainError('DRIVER_ERROR_NO_BLOCK', `decided block ${key} at ${height} is unknown here`)
+      if (!bytes) throw new NodeError('DRIVER_ERROR_NO_BLOCK', `decided block ${key} at ${height} is unknown here`)
       p = await this.modules.chain.validate(bytes, this.clock.now())
     }
     const started = this.clock.now()

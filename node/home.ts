@@ -6,7 +6,22 @@ import { KeyPair } from '../core/keys.js'
 import { parseGenesis, genesisToJson, type Genesis } from '../genesis/genesis.js'
 import { decodeLastSigned, encodeLastSigned, type LastSigned, type WalStore } from '../consensus/index.js'
 
-export class HomeError extends AttrchainError {}
+/** What `HomeError` carries. */
+export type HomeErrorCode =
+  /** a chain id outside [a-z0-9][a-z0-9._-]{0,63} */
+  | 'HOME_ERROR_BAD_CHAIN_ID'
+  /** the home's genesis file is not valid JSON */
+  | 'HOME_ERROR_BAD_GENESIS'
+  /** a key file that is not valid JSON or not a key */
+  | 'HOME_ERROR_BAD_KEY'
+  /** init over a home that is already initialised (without --force or --reset-data) */
+  | 'HOME_ERROR_EXISTS'
+  /** no genesis file: run init first */
+  | 'HOME_ERROR_NO_GENESIS'
+  /** no key file at the expected path */
+  | 'HOME_ERROR_NO_KEY'
+
+export class HomeError extends AttrchainError<HomeErrorCode> {}
 
 /**
  * A node's home dir:

@@ -4,7 +4,16 @@ import { AttrchainError } from '../core/errors.js'
 import { KeyPair } from '../core/keys.js'
 import { homePaths, readKeyFile, writeKeyFile } from './home.js'
 
-export class KeyringError extends AttrchainError {}
+/** What `KeyringError` carries. */
+export type KeyringErrorCode =
+  /** a key name outside 1-64 of [A-Za-z0-9_.-] starting with a letter or digit */
+  | 'KEYRING_ERROR_BAD_NAME'
+  /** a key of that name already exists */
+  | 'KEYRING_ERROR_EXISTS'
+  /** no key of that name */
+  | 'KEYRING_ERROR_NOT_FOUND'
+
+export class KeyringError extends AttrchainError<KeyringErrorCode> {}
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 

@@ -8,7 +8,20 @@ import { checkTxEnvelope } from '../state/execute.js'
 import { MIN_OFFLOADED_RECEIPTS, type TxVerifier } from './verifier.js'
 import type { Account } from '../state/entities.js'
 
-export class MempoolError extends AttrchainError {}
+/** What `MempoolError` carries: why admission refused a tx that is valid in itself (RPC -32002). */
+export type MempoolErrorCode =
+  /** the tx is already in the mempool */
+  | 'MEMPOOL_ERROR_DUPLICATE'
+  /** a capacity limit refused the tx (`meta.limit`, a FullReason); back off and retry from this nonce */
+  | 'MEMPOOL_ERROR_FULL'
+  /** the sender already has a pending tx with this nonce */
+  | 'MEMPOOL_ERROR_NONCE_TAKEN'
+  /** the nonce is more than maxFutureNonces past the account nonce */
+  | 'MEMPOOL_ERROR_NONCE_TOO_FAR'
+  /** the tx alone exceeds maxBlockBytes: no block could hold it */
+  | 'MEMPOOL_ERROR_TX_TOO_LARGE'
+
+export class MempoolError extends AttrchainError<MempoolErrorCode> {}
 
 /**
  * Admission limits. "Pending" txs are executable: per sender, the run of

@@ -96,6 +96,7 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
     implement('chain_getBlock', async ([h, opts]) => {
       const height = h === 'latest' ? chain.head.height : h
       const full = Boolean(opts?.full)
+      db.assertNotPruned(height) // a pruned block may still sit in the JSON cache
       return blockJson.get(height, full, async () => {
         const stored = await db.getBlock(height)
         return stored ? blockJsonParts(blockHash(stored.header), stored, full) : null

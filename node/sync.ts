@@ -64,7 +64,16 @@ export interface BlockSyncModules {
   now(): number
 }
 
-export class SyncError extends AttrchainError {}
+/** What `SyncError` carries: why a peer's answer is dropped (the peer is penalised). */
+export type SyncErrorCode =
+  /** the peer served no blocks for a range it claimed to hold */
+  | 'SYNC_ERROR_EMPTY'
+  /** a block came without the commit that finalized it */
+  | 'SYNC_ERROR_NO_COMMIT'
+  /** a block of another height than the next one asked for */
+  | 'SYNC_ERROR_OUT_OF_ORDER'
+
+export class SyncError extends AttrchainError<SyncErrorCode> {}
 
 interface BlockRequest {
   peer: SyncPeer

@@ -20,7 +20,14 @@ import { createNodeKey } from './devnet.js'
  * nothing.
  */
 
-export class TestnetError extends AttrchainError {}
+/** What `TestnetError` carries. */
+export type TestnetErrorCode =
+  /** the output dir is not empty and --force was not given */
+  | 'TESTNET_ERROR_EXISTS'
+  /** an option out of range or inconsistent (`meta.field` names it) */
+  | 'TESTNET_ERROR_INVALID'
+
+export class TestnetError extends AttrchainError<TestnetErrorCode> {}
 
 export interface TestnetOptions {
   /** IPv4 addresses or DNS names the nodes run on; node k goes to hosts[k % hosts.length] */

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { AttrchainError } from '../core/errors.js'
+import { NodeError } from './errors.js'
 import { ed25519Backend, verifySignature } from '../core/keys.js'
 import { receiptIdsOf } from '../core/tx.js'
 import type { Logger } from './logger.js'
@@ -136,7 +136,7 @@ export class SignatureVerifier implements TxVerifier {
    * flush whatever the admission backlog (ADMISSION_BATCHES_IN_FLIGHT).
    */
   verify(pubKey: Uint8Array, digest: Uint8Array, signature: Uint8Array, priority: 'consensus' | 'admission' = 'admission'): Promise<boolean> {
-    if (this.closed) return Promise.reject(new AttrchainError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
+    if (this.closed) return Promise.reject(new NodeError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
     if (this.slots.length === 0 || pubKey.length !== 32 || digest.length !== 32 || signature.length !== 64) {
       return Promise.resolve(verifySignature(pubKey, digest, signature))
     }
@@ -186,7 +186,7 @@ export class SignatureVerifier implements TxVerifier {
    * One message for all the txs given; small totals are not worth one.
    */
   receiptIds(txs: { txHash: Uint8Array; count: number }[]): Promise<Uint8Array[]> {
-    if (this.closed) return Promise.reject(new AttrchainError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
+    if (this.closed) return Promise.reject(new NodeError('VERIFIER_ERROR_CLOSED', 'signature verifier is closed'))
     const total = txs.reduce((n, t) => n + t.count, 0)
     const inPlace = () => txs.map((t) => receiptIdsOf(t.txHash, t.count))
     if (this.slots.length === 0 || total < MIN_OFFLOADED_RECEIPTS || txs.some((t) => t.txHash.length !== 32)) return Promise.resolve(inPlace())

@@ -489,6 +489,15 @@ export class ChainDb {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Throws DB_ERROR_PRUNED (naming the lowest height held) for a height this
+   * node pruned or never held (a state-synced node); for callers that cache
+   * what they read (the RPC's block JSON cache must not serve a pruned block).
+   */
+  assertNotPruned(height: number, what = 'block'): void {
+    this.checkPruned(height, what)
+  }
+
   /** Heights 1..lowest − 1 were pruned (or never held, after a state sync): say so instead of "not found". */
   private checkPruned(height: number, what: string): void {
     if (height >= 1 && height < this.lowest) {
