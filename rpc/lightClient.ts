@@ -509,9 +509,18 @@ export function commitFromJson(v: unknown): Commit {
   }
 }
 
+/**
+ * The most validators a served set may have. The chain caps its active set
+ * at `params.maxValidators` (default 100); a node that serves a much larger
+ * set only makes the client hash and index it (CometBFT checks the new set
+ * last for the same reason), so it is refused before any work.
+ */
+export const MAX_LIGHT_VALIDATORS = 10_000
+
 /** A validator set from its JSON (chain_getValidatorSet); address, key and power checked by `ValidatorSet`. */
 export function validatorSetFromJson(v: unknown): ValidatorSet {
   if (!isRecord(v) || !Array.isArray(v.validators)) malformed('validator set must be {validators: [...]}')
+  if (v.validators.length > MAX_LIGHT_VALIDATORS) malformed(`a validator set of ${v.validators.length} members exceeds ${MAX_LIGHT_VALIDATORS}`)
   const validators: Validator[] = v.validators.map((x: unknown, i) => {
     if (!isRecord(x) || typeof x.power !== 'string' || !/^[1-9][0-9]{0,38}$/.test(x.power)) malformed(`validators[${i}] must be {address, pubKey, power (decimal string)}`)
     if (typeof x.address !== 'string' || !isAddress(x.address)) malformed(`validators[${i}].address must be an address`)

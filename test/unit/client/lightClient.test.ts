@@ -8,7 +8,8 @@ import { AccountCodec, toBytes } from '../../../state/entities.js'
 import { StateTree } from '../../../state/stateTree.js'
 import { proofKey } from '../../../state/proofSpec.js'
 import {
-  LightClient, checkStateProof, genesisValidatorSet, verifyHeaderCommit, verifyCommitTrusting, type LightBlock, type LightProvider, type TrustRoot,
+  LightClient, MAX_LIGHT_VALIDATORS, checkStateProof, commitFromJson, genesisValidatorSet, headerFromJson, validatorSetFromJson, verifyHeaderCommit,
+  verifyCommitTrusting, type LightBlock, type LightProvider, type TrustRoot,
 } from '../../../rpc/lightClient.js'
 
 const CHAIN_ID = 'attrchain-light'
@@ -233,4 +234,22 @@ t.test('state proofs: checked against the verified header, present and absent, a
   t.throws(() => checkStateProof(v2, 'account', alice, { ...answer(alice), header: chain.get(2)!.header }), { code: 'LIGHT_ERROR_PROOF' }, 'against another root (height 2)')
   t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), header: { ...chain.get(3)!.header, stateRoot: toHex(sha256('other')) } }), { code: 'LIGHT_ERROR_INVALID_HEADER' }, 'a header that is not the verified one')
   t.throws(() => checkStateProof(verified, 'account', alice, { ...answer(alice), proof: ['zz'] }), { code: 'LIGHT_ERROR_MALFORMED' })
+})
+
+t.test('answers of the wrong shape are refused as malformed, never half-read', async (t) => {
+  const b = buildChain(1, () => FOUR).get(1)!
+  const header = { ...b.header }
+  t.same(headerFromJson(header), b.header, 'a well-formed header round-trips')
+  for (const bad of [null, [], { ...header, height: -1 }, { ...header, height: 1.5 }, { ...header, prevHash: '0x12' }, { ...header, proposer: 'nope' }, { ...header, chainId: 7 }]) {
+    t.throws(() => headerFromJson(bad), { code: 'LIGHT_ERROR_MALFORMED' }, `header ${JSON.stringify(bad)?.slice(0, 40)}`)
+  }
+  t.throws(() => commitFromJson({ height: 1, round: 0, blockHash: '0x00', signatures: [] }), { code: 'LIGHT_ERROR_MALFORMED' })
+  t.throws(() => commitFromJson({ height: 1, round: 0, blockHash: toHex(new Uint8Array(32)), signatures: [{ validator: pool[0]!.address, signature: '0x01' }] }), { code: 'LIGHT_ERROR_MALFORMED' })
+  const member = { address: pool[0]!.address, pubKey: toHex(pool[0]!.publicKey), power: '10' }
+  t.equal(validatorSetFromJson({ validators: [member] }).totalPower, 10n)
+  t.throws(() => validatorSetFromJson({ validators: [{ ...member, pubKey: toHex(pool[1]!.publicKey) }] }), { code: 'LIGHT_ERROR_MALFORMED' }, 'a key that is not the address\'s')
+  t.throws(() => validatorSetFromJson({ validators: [{ ...member, power: '0' }] }), { code: 'LIGHT_ERROR_MALFORMED' }, 'power 0')
+  t.throws(() => validatorSetFromJson({ validators: [member, member] }), { code: 'LIGHT_ERROR_MALFORMED' }, 'a duplicate member')
+  t.throws(() => validatorSetFromJson({ validators: [] }), { code: 'LIGHT_ERROR_MALFORMED' }, 'an empty set')
+  t.throws(() => validatorSetFromJson({ validators: new Array(MAX_LIGHT_VALIDATORS + 1).fill(member) }), { code: 'LIGHT_ERROR_MALFORMED' }, 'a set too large to be one')
 })
