@@ -222,6 +222,7 @@ export class ChainService {
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
       height, timeMs, proposer: args.proposer, txs: args.txs, evidence: args.evidence.map(slashOf),
       lastCommitSigners: args.lastCommit ? args.lastCommit.signatures.map((s) => s.validator) : null,
+      prev: { blockHash: head.blockHash, stateRoot: head.stateRoot },
     })
     const block: Block = { ...partial, header: { ...partial.header, stateRoot: toHex(outcome.stateRoot) } }
     const bytes = encodeBlock(block)
@@ -261,6 +262,7 @@ export class ChainService {
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
       height: h.height, timeMs: h.timeMs, proposer: h.proposer, txs, evidence: evidence.map(slashOf),
       lastCommitSigners: lastCommit ? lastCommit.signatures.map((s) => s.validator) : null,
+      prev: { blockHash: head.blockHash, stateRoot: head.stateRoot },
     })
     if (!bytesEqual(outcome.stateRoot, fromHex(h.stateRoot))) bad('BLOCK_ERROR_BAD_STATE_ROOT', `state root ${toHex(outcome.stateRoot)} after execution, header says ${h.stateRoot}`)
     return { block, bytes, hash: blockHash(h), txs, outcome }

@@ -19,6 +19,7 @@ import { homePaths, readGenesisFile } from './home.js'
 import { AttrchainNode } from './node.js'
 import { Keyring } from './keyring.js'
 import { runDevnet, defaultDevnetOptions, createNodeKey, PARENT_PID_ENV } from './devnet.js'
+import { deployCheckpoints, runRelay, DEV_L1_KEY } from './commands/rollup.js'
 import { progressLine, secondsSince, NO_PROGRESS } from './progress.js'
 import { hintFor } from './cliHints.js'
 import { writeTestnet, defaultTestnetOptions, summaryJson, summaryLines, parseStakes, readParamsArg } from './testnet.js'
@@ -825,13 +826,44 @@ const verifyCommand: Command = {
   },
 }
 
+// ---------------------------------------------------------------- rollup (node/commands/rollup.ts)
+
+const L1: Opts = {
+  l1: { type: 'string', arg: 'URL', desc: 'the L1 (EVM) JSON-RPC URL' },
+  key: { type: 'string', arg: '0xKEY', desc: 'the L1 account that pays the gas (default: $ATTRCHAIN_L1_KEY, else anvil\'s dev account 0: local L1s only)' },
+}
+const l1Of = (ctx: Ctx) => {
+  if (ctx.values.l1 === undefined) usage('--l1 URL is required')
+  return { l1: ctx.values.l1 as string, key: (ctx.values.key as string | undefined) ?? ctx.io.env.ATTRCHAIN_L1_KEY ?? DEV_L1_KEY, rpc: (ctx.values.rpc as string | undefined) ?? ctx.io.env.ATTRCHAIN_RPC ?? DEFAULT_RPC_URL }
+}
+const rollupCommands: Command[] = [{
+  name: 'rollup deploy', args: '', minArgs: 0, maxArgs: 0, options: { ...L1, ...RPC, ...JSON_OPT, ...HELP },
+  summary: 'Deploy the checkpoint contract on the L1 with the checkpoint set that signs the chain\'s next checkpoint; prints its address',
+  run: async (ctx) => {
+    const r = await deployCheckpoints(l1Of(ctx))
+    output(ctx, { ...r, gasUsed: r.gasUsed.toString() }, () => `contract ${r.contract} on L1 chain ${r.l1ChainId}: checkpoints of ${r.chainId} after height ${r.startHeight}, ${r.signers} signers (set ${r.validatorSetHash}), gas ${r.gasUsed}`)
+    return 0
+  },
+}, {
+  name: 'rollup relay', args: '', minArgs: 0, maxArgs: 0,
+  options: { ...L1, contract: { type: 'string', arg: 'ADDR', desc: 'the checkpoint contract (from rollup deploy)' }, ...RPC, poll: { type: 'string', arg: 'MS', desc: 'wait between polls (default 2000)' }, ...JSON_OPT, ...HELP },
+  summary: 'Follow the chain and submit each checkpoint with > 2/3 of its signers\' power to the contract, validator-set changes included; restartable',
+  run: async (ctx) => {
+    if (ctx.values.contract === undefined) usage('--contract ADDR is required')
+    return runRelay({ ...l1Of(ctx), contract: ctx.values.contract as string, pollMs: argUint(ctx.values.poll as string | undefined, '--poll') ?? 2000, json: Boolean(ctx.values.json) }, {
+      stdout: (s) => ctx.io.stdout(s + '\n'), stderr: (s) => ctx.io.stderr(s + '\n'), stopSignal: ctx.io.stopSignal(),
+    })
+  },
+}]
+
 // ---------------------------------------------------------------- dispatch and help
 
-const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, demoCommand, testnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands, verifyCommand]
+const COMMANDS: Command[] = [initCommand, startCommand, devnetCommand, demoCommand, testnetCommand, statusCommand, ...keysCommands, ...txCommands, ...queryCommands, verifyCommand, ...rollupCommands]
 const GROUPS: Record<string, string> = {
   keys: 'Manage the keyring in HOME/keys',
   tx: 'Sign and submit a tx of any type',
   query: 'Read chain state over JSON-RPC',
+  rollup: 'Anchor the chain\'s checkpoints on an EVM L1',
 }
 
 function optionLines(opts: Opts): string[] {

@@ -27,6 +27,8 @@ import { SnapshotStore, serveSnapshotRequest, DEFAULT_SNAPSHOT_CHUNK_BYTES } fro
 import { runStateSync } from './stateSync.js'
 import { ConsensusWal } from './consensusWal.js'
 import { SignatureVerifier, defaultVerifierOptions } from './verifier.js'
+import { CheckpointSigner, defaultCheckpointSignerOptions } from './checkpointSigner.js'
+import { checkpointKeyPath, readCheckpointKeyFile } from './checkpointKeyFile.js'
 import { P2PNetwork, messageLimitsFor, defaultDiscoveryOptions, GOSSIP_KINDS, GOSSIP_REJECT_REASONS, type P2PHandlers, type GossipStats, type GossipRejectReason } from '../p2p/index.js'
 
 interface TxWaiter {
@@ -157,6 +159,13 @@ export class AttrchainNode {
     node.snapshots = await SnapshotStore.open({
       dir: join(config.home, 'data', 'snapshots'), interval: config.snapshotInterval, keep: config.snapshotKeep, chunkBytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
     }, log.child('snapshots'))
+    // README "Rollup checkpoints": a validator with a checkpoint key signs every checkpoint it is a signer of
+    if (key && params.checkpointInterval > 0 && existsSync(checkpointKeyPath(config.home))) {
+      node.checkpointSigner = new CheckpointSigner(
+        { chainId: genesis.chainId, params, validatorKey: key, checkpointKey: readCheckpointKeyFile(checkpointKeyPath(config.home)), ...defaultCheckpointSignerOptions },
+        { state: chain.db.state, nonce: (a) => chain.queries.nonce(a), submitTx: (b) => node!.submitTx(b), logger: log.child('checkpoint') },
+      )
+    }
     node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => Date.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
     try {
       node.rpcPort = (await rpc.start()).port
@@ -211,6 +220,7 @@ export class AttrchainNode {
   private loopLag: EventLoopLag | null = null
   /** state snapshots this node takes and serves (issue 17) */
   snapshots: SnapshotStore | null = null
+  private checkpointSigner: CheckpointSigner | null = null
   private txRelay: TxRelay | null = null
 
   /**
@@ -300,6 +310,7 @@ export class AttrchainNode {
       for (const w of set) w.resolve({ height, status: r.status, ...(r.error ? { error: r.error } : {}) })
     })
     this.rpc.publish('newBlocks', () => blockToJson(p.hash, p.block, false))
+    this.checkpointSigner?.onCommit(height)
     this.rpc.publish('distributions', () => distributionToJson(p.outcome.distribution))
     // issue 17: a bounded pruning step (pruneKeepBlocks) and a state snapshot every snapshotInterval heights
     this.chain.db.pruneStep().catch((e: Error) => this.log.warn('pruning step failed', { reason: e.message }))

@@ -5,6 +5,7 @@ import { decodeSignedTx, callToJson, txHashOf, DEFAULT_TX_LIMITS_UNBOUNDED, type
 import { blockHash, type Block } from '../state/block.js'
 import type { Distribution } from '../state/distribution.js'
 import type { ReceiptRecord } from '../state/execute.js'
+import { readCheckpoint, readCheckpointSet, checkpointToJson, checkpointSetHash, checkpointSetPower } from '../state/checkpoint.js'
 import { LineageQueries, explainJson } from '../state/explain.js'
 import { proofKey, normalizeProofId, decodeProvenValue, ProofSpecError, type ProofKind } from '../state/proofSpec.js'
 import { RpcError, RpcErrorCode } from '../rpc/errors.js'
@@ -112,6 +113,17 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       return set === null ? null : {
         height, hash: toHex(set.hash()), totalPower: set.totalPower.toString(), proposer: set.proposerOrNull,
         validators: set.validators.map((v) => ({ address: v.address, pubKey: toHex(v.pubKey), power: v.power.toString(), priority: v.priority.toString() })),
+      }
+    }),
+    implement('rollup_getCheckpoint', ([h]) => {
+      const cp = readCheckpoint(db.state, h)
+      return cp ? checkpointToJson(chain.config.chainId, cp) as ResultOf<'rollup_getCheckpoint'> : null
+    }),
+    implement('rollup_getCheckpointSet', () => {
+      const set = readCheckpointSet(db.state)
+      return {
+        afterHeight: set.afterHeight, interval: chain.config.params.checkpointInterval, validatorSetHash: checkpointSetHash(set.members),
+        totalPower: checkpointSetPower(set.members).toString(), members: set.members.map((m) => ({ validator: m.validator, ethAddress: m.ethAddress, power: m.power.toString() })),
       }
     }),
     // issue 15: one state entry with its Merkle proof under the stateRoot of a stored header (state/proofSpec.ts, core/stateProof.ts)

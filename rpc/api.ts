@@ -161,6 +161,19 @@ export interface MethodDeclaration {
   examples?: readonly MethodExample[]
 }
 
+/** README "Rollup checkpoints": a member of a checkpoint set (power in units). */
+const checkpointSigner = record({ validator: address, ethAddress: address, power: amount })
+
+const checkpoint = record({
+  chainId: text, height, blockHash: hash, stateRoot: hash, validatorSetHash: hash,
+  digest: { ...hash, description: 'the EIP-712 digest the signers sign' },
+  signers: arrayOf(checkpointSigner, 'the set that signs this checkpoint, by ascending ethAddress'),
+  signerSetHash: hash,
+  next: arrayOf(checkpointSigner, 'the set named by validatorSetHash, which signs the next checkpoint'),
+  signatures: arrayOf(record({ index: count, validator: address, ethAddress: address, signature: hex }), 'r ‖ s ‖ v, by signer index'),
+  signedPower: amount, totalPower: amount, quorum: { ...bool, description: 'signedPower · 3 > totalPower · 2: the L1 contract accepts it' },
+})
+
 export const chainApi = {
   chain_status: {
     summary: 'Chain id, genesis hash, head and this node\'s role',
@@ -318,6 +331,17 @@ export const chainApi = {
     params: [optionalParam('options', options({ limit: { type: 'integer', minimum: 1, maximum: 1000 } }))],
     result: record({ contributors: arrayOf(record({ address, earned: amount })) }),
     examples: [{ name: 'no earnings yet', params: [{ limit: 3 }], result: { contributors: [] } }],
+  },
+  rollup_getCheckpoint: {
+    summary: 'A rollup checkpoint with its signatures and their power (README "Rollup checkpoints"); without a height, the latest recorded one',
+    description: 'Checkpoint H is recorded by block H + 1 for every H that is a positive multiple of params.checkpointInterval; null when there is none.',
+    params: [optionalParam('height', height)],
+    result: nullable(checkpoint),
+  },
+  rollup_getCheckpointSet: {
+    summary: 'The checkpoint set that signs the next checkpoint, its validatorSetHash and the height of the last recorded checkpoint (0: none): what `attrchain rollup deploy` installs',
+    params: [],
+    result: record({ afterHeight: count, interval: count, validatorSetHash: hash, totalPower: amount, members: arrayOf(checkpointSigner) }),
   },
   state_getProof: {
     summary: 'A state entry with its Merkle proof against the stateRoot of a block, and that block\'s header and commit (README "State root")',
