@@ -151,6 +151,10 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
     out[`flow-cost.receipts${m.receiptsPerTx}PerTx.flowMsPerBlock`] = m.flowMsPerBlock
     out[`flow-cost.receipts${m.receiptsPerTx}PerTx.flowToExecute`] = m.flowToExecute
   }
+  for (const m of modes(results['flow-cost']?.wide as Record<string, unknown> | undefined)) {
+    out['flow-cost.contributors1000.flowMsPerBlock'] = m.flowMsPerBlock
+    out['flow-cost.contributors1000.flowToExecute'] = m.flowToExecute
+  }
   const limits = results.limits as Record<string, any> | undefined
   if (limits && !limits.error) {
     out['limits.ed25519NodeCryptoPerSec'] = limits.ed25519VerifyPerSec.nodeCrypto
@@ -173,7 +177,11 @@ async function main(): Promise<void> {
     sync: () => runSync(opts),
     overload: () => runOverload(opts),
     wan: () => runWan({ durationS: opts.durationS, keep: opts.keep }),
-    'flow-cost': async () => runFlowCost({ blocks: 20, receiptsPerBlock: 2000, contributors: 48, modes: opts.modes }),
+    'flow-cost': async () => ({
+      ...runFlowCost({ blocks: 20, receiptsPerBlock: 2000, contributors: 48, modes: opts.modes }),
+      // every block changing the earnings of 1000 of 1000 contributors: the ranking's worst case
+      wide: runFlowCost({ blocks: 10, receiptsPerBlock: 2000, contributors: 1000, modes: [1000] }),
+    }),
   }
   for (const s of SCENARIOS.filter((x) => scenarios.includes(x))) {
     log(`scenario ${s}`)
