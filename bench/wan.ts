@@ -28,6 +28,10 @@ import { log, nowMs, percentile, round, sleep } from './util.js'
 export interface DelayProxyOptions {
   /** the port the proxy forwards to on 127.0.0.1 */
   targetPort: number
+  /** the host it forwards to (default 127.0.0.1; the netns test: another namespace's address) */
+  targetHost?: string
+  /** the address it listens on (default 127.0.0.1) */
+  listenHost?: string
   /** delay each direction adds (ms) */
   oneWayMs: number
   /** each chunk's delay varies uniformly in ±jitterMs (never below 0, never reordering) */
@@ -117,7 +121,7 @@ export class DelayProxy {
     const server = createServer((inbound) => this.accept(inbound))
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => resolve())
+      server.listen(port, this.opts.listenHost ?? '127.0.0.1', () => resolve())
     })
     this.server = server
     this.port = (server.address() as { port: number }).port
@@ -132,7 +136,7 @@ export class DelayProxy {
       return
     }
     this.accepted++
-    const outbound = connect(this.opts.targetPort, '127.0.0.1')
+    const outbound = connect(this.opts.targetPort, this.opts.targetHost ?? '127.0.0.1')
     for (const s of [inbound, outbound]) {
       s.setNoDelay(true)
       this.sockets.add(s)
