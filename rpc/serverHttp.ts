@@ -79,37 +79,20 @@ export interface HttpTransportModules {
 }
 
 export class HttpTransport {
-  private readonly dispatcher: JsonRpcDispatcher
-  private readonly limits: ConcurrencyLimits
-  private readonly origins: OriginPolicy
-  private readonly log: Logger
-  private readonly metrics: RpcMetrics | null
-  private readonly extraRoutes: Record<string, RouteHandler>
-  private readonly rootPage: RouteHandler | null
-  private readonly stopSignal: AbortSignal
   private readonly httpLoads = new WeakMap<Duplex, Load>()
 
   constructor(
     private readonly opts: RpcServerOptions,
-    modules: HttpTransportModules,
-  ) {
-    this.dispatcher = modules.dispatcher
-    this.limits = modules.limits
-    this.origins = modules.origins
-    this.log = modules.log
-    this.metrics = modules.metrics
-    this.extraRoutes = modules.extraRoutes
-    this.rootPage = modules.rootPage
-    this.stopSignal = modules.stopSignal
-  }
+    private readonly m: HttpTransportModules,
+  ) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url)
     const origin = req.headers.origin
     if (origin !== undefined) {
       res.setHeader('Vary', 'Origin')
-      if (!this.origins.allowed(origin, req)) {
-        this.origins.refuse(origin, req.socket.remoteAddress)
+      if (!this.m.origins.allowed(origin, req)) {
+        this.m.origins.refuse(origin, req.socket.remoteAddress)
         this.sendHttpError(res, 403, RpcErrorCode.originNotAllowed, `origin ${origin} is not allowed (rpcCorsOrigins)`)
         return
       }
@@ -120,7 +103,7 @@ export class HttpTransport {
       res.writeHead(204, { Allow: 'GET, POST, OPTIONS' }).end()
       return
     }
-    const route = this.extraRoutes[path]
+    const route = this.m.extraRoutes[path]
     if (route) {
       this.runRoute(route, req, res)
       return
@@ -134,8 +117,8 @@ export class HttpTransport {
       this.sendHttpError(res, 404, RpcErrorCode.notFound, `no route ${path}`)
       return
     }
-    if (this.rootPage && (req.method === 'GET' || req.method === 'HEAD')) {
-      this.runRoute(this.rootPage, req, res)
+    if (this.m.rootPage && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.runRoute(this.m.rootPage, req, res)
       return
     }
     if (req.method !== 'POST') {
@@ -143,7 +126,7 @@ export class HttpTransport {
       return
     }
     this.handleHttpRpc(req, res).catch((e: unknown) => {
-      this.log.error('rpc http request failed', { error: errorText(e) })
+      this.m.log.error('rpc http request failed', { error: errorText(e) })
       if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
       else res.destroy()
     })
@@ -153,7 +136,7 @@ export class HttpTransport {
     Promise.resolve()
       .then(() => route(req, res))
       .catch((e: unknown) => {
-        this.log.error('rpc extra route failed', { path: pathOf(req.url), error: errorText(e) })
+        this.m.log.error('rpc extra route failed', { path: pathOf(req.url), error: errorText(e) })
         if (!res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(e).error))
         else res.destroy()
       })
@@ -163,10 +146,10 @@ export class HttpTransport {
     const body = await this.readBody(req, res)
     if (body === null) return
     const load = this.httpLoadOf(req.socket)
-    const refused = this.limits.acquire(load)
+    const refused = this.m.limits.acquire(load)
     if (refused) {
       // Refused before parsing, so the answer is one error with id null (an HTTP client reads its own response anyway).
-      this.metrics?.onRefused?.(refused.reason)
+      this.m.metrics?.onRefused?.(refused.reason)
       res.setHeader('Retry-After', '1')
       sendJson(res, 503, errorResponse(null, toJsonRpcError(refused.error).error))
       return
@@ -174,7 +157,7 @@ export class HttpTransport {
     try {
       await this.serveHttpRpc(req, res, body)
     } finally {
-      this.limits.release(load)
+      this.m.limits.release(load)
     }
   }
 
@@ -185,9 +168,9 @@ export class HttpTransport {
     const ctx: CallContext = {
       transport: 'http',
       remoteAddress: req.socket.remoteAddress,
-      signal: AbortSignal.any([requestAbort.signal, this.stopSignal]),
+      signal: AbortSignal.any([requestAbort.signal, this.m.stopSignal]),
     }
-    const out = await this.dispatcher.handlePayload(body, ctx, null)
+    const out = await this.m.dispatcher.handlePayload(body, ctx, null)
     if (out === null) {
       res.writeHead(204).end()
       return
@@ -240,7 +223,7 @@ export class HttpTransport {
    */
   private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
     const limit = this.opts.maxBodyBytes
-    this.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
+    this.m.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
     const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
     res.writeHead(413, {
       'Content-Type': 'application/json',

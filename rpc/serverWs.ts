@@ -39,23 +39,11 @@ export class WsTransport {
   private readonly connections = new Set<WsConnection>()
   /** topic → subscription id → connection, so publish touches only subscribers. */
   private readonly subscribers = new Map<string, Map<string, WsConnection>>()
-  private readonly dispatcher: JsonRpcDispatcher
-  private readonly limits: ConcurrencyLimits
-  private readonly origins: OriginPolicy
-  private readonly log: Logger
-  private readonly stopSignal: AbortSignal
-  private readonly isOpen: () => boolean
 
   constructor(
     private readonly opts: RpcServerOptions,
-    modules: WsTransportModules,
+    private readonly m: WsTransportModules,
   ) {
-    this.dispatcher = modules.dispatcher
-    this.limits = modules.limits
-    this.origins = modules.origins
-    this.log = modules.log
-    this.stopSignal = modules.stopSignal
-    this.isOpen = modules.isOpen
     for (const topic of opts.topics) this.subscribers.set(topic, new Map())
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBodyBytes })
   }
@@ -94,30 +82,30 @@ export class WsTransport {
     if (pathOf(req.url) !== '/') return rejectUpgrade(socket, 404, 'Not Found')
     // Browsers do not apply CORS to WebSockets: the Origin check is what keeps a web page off the node.
     const origin = req.headers.origin
-    if (origin !== undefined && !this.origins.allowed(origin, req)) {
-      this.origins.refuse(origin, req.socket.remoteAddress)
+    if (origin !== undefined && !this.m.origins.allowed(origin, req)) {
+      this.m.origins.refuse(origin, req.socket.remoteAddress)
       return rejectUpgrade(socket, 403, 'Forbidden')
     }
-    if (!this.isOpen() || this.connections.size >= this.opts.maxWsConnections) {
-      this.log.debug('rpc websocket refused', { remote: req.socket.remoteAddress, connections: this.connections.size })
+    if (!this.m.isOpen() || this.connections.size >= this.opts.maxWsConnections) {
+      this.m.log.debug('rpc websocket refused', { remote: req.socket.remoteAddress, connections: this.connections.size })
       return rejectUpgrade(socket, 503, 'Service Unavailable')
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onWsConnection(ws, req))
   }
 
   private onWsConnection(ws: WebSocket, req: IncomingMessage): void {
-    const conn = new WsConnection(ws, req.socket.remoteAddress, this.opts, this.log, this.subscribers)
+    const conn = new WsConnection(ws, req.socket.remoteAddress, this.opts, this.m.log, this.subscribers)
     this.connections.add(conn)
     const serve = (bytes: Buffer): void => {
-      const refused = this.limits.acquire(conn.load)
+      const refused = this.m.limits.acquire(conn.load)
       // Every request with an id is answered, a refused one too: WebSocket clients match answers by id.
-      void this.dispatcher.handlePayload(bytes, conn.callContext(this.stopSignal), refused)
+      void this.m.dispatcher.handlePayload(bytes, conn.callContext(this.m.stopSignal), refused)
         .then((out) => {
           if (out !== null) conn.send(out.parts.length === 1 ? out.parts[0] : out.parts.join(''))
         })
         .finally(() => {
           if (refused) return
-          this.limits.release(conn.load)
+          this.m.limits.release(conn.load)
           const next = conn.queue.shift()
           if (next) serve(next)
           else ws.resume()
@@ -127,7 +115,7 @@ export class WsTransport {
       const bytes = rawToBuffer(data)
       // Pipelined messages over the connection's limit wait their turn, and the socket stops being read
       // meanwhile (TCP backpressure); only what had already arrived is queued, bounded by MAX_WS_QUEUE.
-      if (this.limits.connectionFull(conn.load) && conn.queue.length < MAX_WS_QUEUE) {
+      if (this.m.limits.connectionFull(conn.load) && conn.queue.length < MAX_WS_QUEUE) {
         conn.queue.push(bytes)
         ws.pause()
         return
@@ -138,7 +126,7 @@ export class WsTransport {
       conn.alive = true
     })
     // ws emits 'close' after any 'error'; the error only needs recording.
-    ws.on('error', (e) => this.log.debug('rpc websocket error', { remote: conn.remoteAddress, error: e.message }))
+    ws.on('error', (e) => this.m.log.debug('rpc websocket error', { remote: conn.remoteAddress, error: e.message }))
     ws.on('close', () => {
       conn.dispose()
       this.connections.delete(conn)
@@ -148,7 +136,7 @@ export class WsTransport {
   pingAll(): void {
     for (const conn of this.connections) {
       if (!conn.alive) {
-        this.log.debug('rpc websocket peer unresponsive', { remote: conn.remoteAddress })
+        this.m.log.debug('rpc websocket peer unresponsive', { remote: conn.remoteAddress })
         conn.socket.terminate()
         continue
       }
