@@ -19,6 +19,8 @@ import { DelayProxy } from '../../bench/wan.js'
 export const FAST_PARAMS: Partial<Params> = {
   timeoutProposeMs: 600, timeoutProposeDeltaMs: 200, timeoutPrevoteMs: 300, timeoutPrevoteDeltaMs: 100,
   timeoutPrecommitMs: 300, timeoutPrecommitDeltaMs: 100,
+  // no rollup checkpoints unless a test asks for them: the validator nodes' signCheckpoint txs would take nonces of the validator accounts tests send from
+  checkpointInterval: 0,
 }
 
 const ENV = CHILD_ENV
