@@ -280,11 +280,16 @@ export async function runDevnet(requested: DevnetOptions, modules: DevnetModules
     const n = children.length
     let answering = 0
     progress.step(`starting ${n} node${n === 1 ? '' : 's'} (logs in ${opts.home}/node*/node.log)`)
+    const show = () => progress.update(`starting ${n} node${n === 1 ? '' : 's'}: ${answering}/${n} answering RPC (${secondsSince(started)})`)
     const ready = Promise.all(children.map((c) => waitReady(c, deadline).then(() => {
       answering++
-      progress.update(`nodes answering RPC: ${answering}/${n} (${secondsSince(started)})`)
+      show()
     })))
-    const early = await Promise.race([ready.then(() => null), stop]).finally(() => progress.done())
+    const ticker = setInterval(show, 1000) // a live line that moves while the nodes load
+    const early = await Promise.race([ready.then(() => null), stop]).finally(() => {
+      clearInterval(ticker)
+      progress.done()
+    })
     if (early !== null) return 0
     const client = new AttrchainClient(layout.nodes[0].rpc)
     const balances = await Promise.all(layout.accounts.map((k) => client.getAccount(k.address)))
