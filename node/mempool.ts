@@ -49,6 +49,12 @@ export interface MempoolOptions {
   maxVerifyQueue: number
   /** event-loop lag (ms) beyond which tx_send is refused at once and tx gossip ignored */
   maxEventLoopLagMs: number
+  /**
+   * a height committed by consensus more than this after the previous one
+   * (or in a later round) halves the rate of new txs taken over tx_send
+   * (node/admissionRate.ts); 0 = no rate limit
+   */
+  congestionIntervalMs: number
 }
 
 /**
@@ -74,10 +80,11 @@ export const defaultMempoolOptions: MempoolOptions = {
   queuedLifetimeBlocks: 60,
   maxVerifyQueue: 8192,
   maxEventLoopLagMs: 400,
+  congestionIntervalMs: 2000,
 }
 
 /** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */
-export type FullReason = 'txs' | 'bytes' | 'queued' | 'sender_queued' | 'verifier' | 'event_loop'
+export type FullReason = 'txs' | 'bytes' | 'queued' | 'sender_queued' | 'verifier' | 'event_loop' | 'rate'
 
 export interface MempoolModules {
   chainId: string
@@ -157,14 +164,14 @@ export class Mempool {
   refusal(byteLength: number): MempoolError | null {
     const depth = this.modules.verifier?.depth
     if (depth !== undefined && depth > this.opts.maxVerifyQueue) {
-      return full('verifier', `${depth} signatures are waiting for verification`)
+      return mempoolFull('verifier', `${depth} signatures are waiting for verification`)
     }
     const lag = this.modules.eventLoopLagMs?.()
-    if (lag !== undefined && lag > this.opts.maxEventLoopLagMs) return full('event_loop', `the node is overloaded (event loop ${Math.round(lag)} ms behind)`)
+    if (lag !== undefined && lag > this.opts.maxEventLoopLagMs) return mempoolFull('event_loop', `the node is overloaded (event loop ${Math.round(lag)} ms behind)`)
     // queued txs would make room for an executable one, which only decoding can tell
     if (this.queued.size > 0) return null
-    if (this.byHash.size >= this.opts.maxTxs) return full('txs', `mempool is full (${this.byHash.size} txs)`)
-    if (this.bytes + byteLength > this.opts.maxBytes) return full('bytes', `mempool is full (${this.bytes} bytes)`)
+    if (this.byHash.size >= this.opts.maxTxs) return mempoolFull('txs', `mempool is full (${this.byHash.size} txs)`)
+    if (this.bytes + byteLength > this.opts.maxBytes) return mempoolFull('bytes', `mempool is full (${this.bytes} bytes)`)
     return null
   }
 
@@ -261,13 +268,13 @@ export class Mempool {
       const expected = this.nextNonce(stx.sender, account.nonce)
       const gap = `nonce ${nonce} waits behind a gap (next executable nonce ${expected})`
       if ((this.queuedBySender.get(stx.sender) ?? 0) >= this.opts.maxQueuedPerSender) {
-        throw full('sender_queued', `${gap}, and the sender already has ${this.opts.maxQueuedPerSender} such txs; send nonce ${expected} first`, { expected })
+        throw mempoolFull('sender_queued', `${gap}, and the sender already has ${this.opts.maxQueuedPerSender} such txs; send nonce ${expected} first`, { expected })
       }
       if (this.queued.size >= this.opts.maxQueuedTxs || this.queuedBytes + size > this.opts.maxQueuedBytes) {
-        throw full('queued', `${gap}, and the queue of such txs is full; send nonce ${expected} first`, { expected })
+        throw mempoolFull('queued', `${gap}, and the queue of such txs is full; send nonce ${expected} first`, { expected })
       }
-      if (this.byHash.size >= this.opts.maxTxs) throw full('txs', `mempool is full (${this.byHash.size} txs)`)
-      if (this.bytes + size > this.opts.maxBytes) throw full('bytes', `mempool is full (${this.bytes} bytes)`)
+      if (this.byHash.size >= this.opts.maxTxs) throw mempoolFull('txs', `mempool is full (${this.byHash.size} txs)`)
+      if (this.bytes + size > this.opts.maxBytes) throw mempoolFull('bytes', `mempool is full (${this.bytes} bytes)`)
       return { executable, evict: [] }
     }
     return { executable, evict: this.roomFor(stx.sender, size) }
@@ -285,8 +292,8 @@ export class Mempool {
       count--
       bytes -= e.stx.bytes.length
     }
-    if (count >= this.opts.maxTxs) throw full('txs', `mempool is full (${this.byHash.size} txs)`)
-    if (bytes + size > this.opts.maxBytes) throw full('bytes', `mempool is full (${this.bytes} bytes)`)
+    if (count >= this.opts.maxTxs) throw mempoolFull('txs', `mempool is full (${this.byHash.size} txs)`)
+    if (bytes + size > this.opts.maxBytes) throw mempoolFull('bytes', `mempool is full (${this.bytes} bytes)`)
     return evict
   }
 
@@ -424,6 +431,7 @@ export class Mempool {
   }
 }
 
-function full(limit: FullReason, message: string, meta: Record<string, unknown> = {}): MempoolError {
+/** A MEMPOOL_ERROR_FULL refusal naming the limit hit. */
+export function mempoolFull(limit: FullReason, message: string, meta: Record<string, unknown> = {}): MempoolError {
   return new MempoolError('MEMPOOL_ERROR_FULL', `${message}; back off and retry from this nonce`, { limit, ...meta })
 }

@@ -51,8 +51,11 @@ export class Metrics implements RpcMetrics {
   })
   readonly txRefused = new Counter({
     name: 'attrchain_tx_refused_total',
-    help: 'txs refused for lack of capacity (MEMPOOL_ERROR_FULL), by the limit hit (txs, bytes, queued, sender_queued, verifier, event_loop) and source (rpc; gossip: one per tx, or per message when ignored unread)',
+    help: 'txs refused for lack of capacity (MEMPOOL_ERROR_FULL), by the limit hit (txs, bytes, queued, sender_queued, verifier, event_loop, rate) and source (rpc; gossip: one per tx, or per message when ignored unread)',
     labelNames: ['reason', 'source'], registers: [this.registry],
+  })
+  readonly admissionRate = new Gauge({
+    name: 'attrchain_admission_rate', help: 'work units per second this node takes over tx_send while consensus is congested (node/admissionRate.ts); -1: no limit', registers: [this.registry],
   })
   readonly txRelayed = new Counter({ name: 'attrchain_tx_relayed_total', help: 'pending txs re-broadcast (to a new peer, or not included after a while)', registers: [this.registry] })
   readonly rpcRequests = new Counter({

@@ -9,7 +9,8 @@ import { PrivValidator, type Commit } from '../consensus/index.js'
 import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
-import { Mempool, MempoolError } from './mempool.js'
+import { Mempool, MempoolError, mempoolFull } from './mempool.js'
+import { AdmissionRate, defaultAdmissionRateOptions } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
@@ -57,7 +58,9 @@ export class AttrchainNode {
     readonly sync: BlockSync,
     private readonly wal: ConsensusWal | null,
     readonly verifier: SignatureVerifier,
-  ) {}
+  ) {
+    this.admission = new AdmissionRate({ ...defaultAdmissionRateOptions, targetIntervalMs: config.mempool.congestionIntervalMs }, () => performance.now())
+  }
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {
     const log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat })
@@ -115,7 +118,12 @@ export class AttrchainNode {
         chain: consensusChain(chain, mempool, new ProposalBudget({
           ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs,
         })),
-        privValidator, logger: log.child('consensus'), clock: realClock, onCommit: (b, c) => node?.onCommit(b.prepared, c),
+        privValidator, logger: log.child('consensus'), clock: realClock,
+        onCommit: (b, c) => {
+          // the pace of consensus (not of block sync) sets the rate of new txs taken over tx_send (node/admissionRate.ts)
+          if (chain.validatorSet(b.prepared.block.header.height).size > 1) node?.admission.onCommit(c.round)
+          node?.onCommit(b.prepared, c)
+        },
         onHalt: () => metrics.consensusHalted.set(1),
         onMessageDelay: (kind, ms) => metrics.consensusMessageDelay.observe({ kind }, ms / 1000),
         wal,
@@ -221,6 +229,8 @@ export class AttrchainNode {
   /** state snapshots this node takes and serves (issue 17) */
   snapshots: SnapshotStore | null = null
   private checkpointSigner: CheckpointSigner | null = null
+  /** rate of new work taken over tx_send while consensus is congested (issue 10) */
+  readonly admission: AdmissionRate
   private txRelay: TxRelay | null = null
 
   /**
@@ -232,7 +242,15 @@ export class AttrchainNode {
   async submitTx(bytes: Uint8Array): Promise<SignedTx> {
     let stx: SignedTx
     try {
-      stx = await this.mempool.admit(bytes)
+      if (!this.admission.take(bytes.length)) {
+        throw mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s`)
+      }
+      try {
+        stx = await this.mempool.admit(bytes)
+      } catch (e) {
+        this.admission.refund(bytes.length)
+        throw e
+      }
     } catch (e) {
       this.countRefusal(e, 'rpc')
       throw e
@@ -254,6 +272,7 @@ export class AttrchainNode {
       this.metrics.peers.set(this.network.peers().length)
       this.metrics.mempoolTxs.set(this.mempool.size)
       this.metrics.mempoolBytes.set(this.mempool.sizeBytes)
+      this.metrics.admissionRate.set(Number.isFinite(this.admission.rate) ? Math.round(this.admission.rate) : -1)
       const stats = this.network.stats()
       for (const kind of GOSSIP_KINDS) {
         for (const result of ['accepted', 'ignored', 'rejected'] as const) {

@@ -1,0 +1,123 @@
+import { TX_WORK } from './proposalBudget.js'
+
+/**
+ * How much new work a node accepts over `tx_send` while consensus is
+ * congested (issue 10: overload must never stall the chain). The other
+ * backpressure limits (mempool size, verifier queue, event-loop lag) refuse
+ * only once a node is already saturated; on a machine whose CPU is shared by
+ * several validators, a node can be far from those limits and still starve
+ * its peers' consensus of CPU, so that heights need a second or third round.
+ * This limit reads the symptom from the chain itself: a height that needed
+ * more than one round, or came more than `targetIntervalMs` after the
+ * previous one, halves the rate at which this node admits new txs (at most
+ * the intake it actually saw); each healthy height adds back a tenth of the
+ * rate it had before the cut (additive increase, multiplicative decrease, as
+ * TCP congestion control). Until the first congested height there is no
+ * limit, so a healthy network is never slowed.
+ *
+ * Work units are those of node/proposalBudget.ts (TX_WORK per tx plus one
+ * per receipt), estimated before decoding from the size: a receipt costs
+ * about BYTES_PER_RECEIPT bytes of tx (a one-receipt tx is ~344 bytes, a
+ * 100-receipt tx ~20 KiB). Only txs submitted to this node count; gossip
+ * from peers was admitted (and is limited) where it was submitted.
+ *
+ * Wall-clock driven and per node: never part of the state machine.
+ */
+export const BYTES_PER_RECEIPT = 200
+
+export interface AdmissionRateOptions {
+  /** a height committed later than this after the previous one counts as congested (ms); 0 turns the limit off */
+  targetIntervalMs: number
+  /** the rate never drops below this (work units per second), so that a congested node still takes txs */
+  minRate: number
+  /** tokens that may accumulate, in seconds of the current rate */
+  burstSeconds: number
+}
+
+export const defaultAdmissionRateOptions: AdmissionRateOptions = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
+
+/** Work units of a raw tx of `bytes` bytes (before decoding). */
+export function txWork(bytes: number): number {
+  return TX_WORK + Math.ceil(bytes / BYTES_PER_RECEIPT)
+}
+
+export class AdmissionRate {
+  /** work units per second; Infinity until the first congested height */
+  private rateValue = Infinity
+  /** what a healthy height adds back: a tenth of the rate before the last cut */
+  private step = 0
+  private tokens = 0
+  private refilledAt: number
+  /** work admitted since the last committed height, and when that was */
+  private admitted = 0
+  private lastCommitAt: number
+  private congestedValue = 0
+
+  constructor(private readonly opts: AdmissionRateOptions, private readonly now: () => number) {
+    this.refilledAt = now()
+    this.lastCommitAt = this.refilledAt
+  }
+
+  /** The current limit in work units per second (Infinity: none). */
+  get rate(): number {
+    return this.rateValue
+  }
+
+  /** Heights seen congested since start. */
+  get congestedHeights(): number {
+    return this.congestedValue
+  }
+
+  /**
+   * A height was committed by consensus in round `round` (0-based).
+   * Heights applied by block sync are not consensus's pace and are not
+   * reported.
+   */
+  onCommit(round: number): void {
+    const t = this.now()
+    const intervalMs = t - this.lastCommitAt
+    const intake = this.admitted / Math.max(intervalMs / 1000, 0.001)
+    this.lastCommitAt = t
+    this.admitted = 0
+    if (this.opts.targetIntervalMs <= 0) return
+    if (round > 0 || intervalMs > this.opts.targetIntervalMs) {
+      this.congestedValue++
+      const before = Math.min(this.rateValue, intake)
+      this.rateValue = Math.max(this.opts.minRate, before / 2)
+      this.step = Math.max(this.opts.minRate, before) / 10
+      this.tokens = Math.min(this.tokens, this.burst())
+    } else if (this.rateValue !== Infinity) {
+      this.rateValue += this.step
+    }
+  }
+
+  /**
+   * Take the work of a raw tx of `bytes` bytes; false (nothing taken) when
+   * the node is over its rate and the tx should be refused with
+   * MEMPOOL_ERROR_FULL (limit "rate").
+   */
+  take(bytes: number): boolean {
+    const work = txWork(bytes)
+    if (this.rateValue !== Infinity) {
+      const t = this.now()
+      this.tokens = Math.min(this.burst(), this.tokens + ((t - this.refilledAt) / 1000) * this.rateValue)
+      this.refilledAt = t
+      // a tx larger than the whole burst is let through when the bucket is full, so it is never refused forever
+      if (this.tokens < Math.min(work, this.burst())) return false
+      this.tokens -= work
+    }
+    this.admitted += work
+    return true
+  }
+
+  /** Give back the work of a tx that `take` let through but admission then refused (bad nonce, bad signature...). */
+  refund(bytes: number): void {
+    const work = txWork(bytes)
+    this.admitted = Math.max(0, this.admitted - work)
+    if (this.rateValue !== Infinity) this.tokens = Math.min(this.burst(), this.tokens + work)
+  }
+
+  private burst(): number {
+    return this.rateValue * this.opts.burstSeconds
+  }
+}

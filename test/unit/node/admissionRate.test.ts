@@ -1,0 +1,126 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { AdmissionRate, txWork, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
+import { TX_WORK } from '../../../node/proposalBudget.js'
+
+const opts = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
+
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let ms = 0
+  return { now: () => ms, advance: (d) => { ms += d } }
+}
+
+/** Take txs of `bytes` for `ms` of simulated time, one attempt per ms; returns the work taken. */
+function offer(a: AdmissionRate, c: ReturnType<typeof clock>, bytes: number, ms: number): number {
+  let taken = 0
+  for (let i = 0; i < ms; i++) {
+    c.advance(1)
+    if (a.take(bytes)) taken += txWork(bytes)
+  }
+  return taken
+}
+
+t.test('work units follow the proposal budget: TX_WORK per tx plus one per receipt-sized chunk', async (t) => {
+  t.equal(txWork(344), TX_WORK + 2)
+  t.equal(txWork(100 * BYTES_PER_RECEIPT), TX_WORK + 100)
+})
+
+t.test('no limit while heights are healthy', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  t.equal(a.rate, Infinity)
+  for (let h = 0; h < 5; h++) {
+    t.equal(offer(a, c, 344, 1000), 1000 * txWork(344), 'every tx taken')
+    a.onCommit(0)
+  }
+  t.equal(a.rate, Infinity)
+  t.equal(a.congestedHeights, 0)
+})
+
+t.test('a height in round 1 halves the rate to half the intake seen, and healthy heights add it back', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  const intake = offer(a, c, 344, 1000) // 1 s at one tx per ms
+  a.onCommit(1)
+  t.equal(a.congestedHeights, 1)
+  const cut = a.rate
+  t.equal(cut, intake / 2, 'half the intake of the congested height')
+  // ten healthy 1 s heights: in each the node takes no more than the rate (plus one burst), and the rate grows by a tenth of the intake before the cut
+  let total = 0
+  let bound = 0
+  for (let h = 0; h < 10; h++) {
+    const rate = a.rate
+    const taken = offer(a, c, 344, 1000)
+    t.ok(taken <= rate + rate * opts.burstSeconds + txWork(344), `height ${h}: took ${taken} at rate ${rate}`)
+    total += taken
+    bound += rate
+    a.onCommit(0)
+  }
+  t.ok(total >= bound * 0.9, 'and does take up to it')
+  t.equal(a.congestedHeights, 1)
+  t.equal(a.rate, cut + 10 * (intake / 10), 'ten healthy heights add back the rate before the cut')
+})
+
+t.test('a slow height (over targetIntervalMs) counts as congested; off when the target is 0', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  offer(a, c, 344, 2500)
+  a.onCommit(0)
+  t.equal(a.congestedHeights, 1)
+  t.ok(Number.isFinite(a.rate))
+  const off = new AdmissionRate({ ...opts, targetIntervalMs: 0 }, c.now)
+  offer(off, c, 344, 2500)
+  off.onCommit(3)
+  t.equal(off.rate, Infinity)
+})
+
+t.test('the rate never falls below minRate, and a tx larger than the burst still gets through', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  for (let h = 0; h < 20; h++) {
+    c.advance(3000)
+    a.onCommit(1)
+  }
+  t.equal(a.rate, opts.minRate)
+  const huge = 1_000_000 // 5,005 units: ten times the burst
+  let through = false
+  for (let i = 0; i < 2000 && !through; i++) {
+    c.advance(1)
+    through = a.take(huge)
+  }
+  t.ok(through, 'taken once the bucket is full')
+})
+
+t.test('refund gives back what a refused tx took', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  offer(a, c, 344, 1000)
+  a.onCommit(1)
+  c.advance(10_000) // bucket full
+  let n = 0
+  while (a.take(344)) n++
+  a.refund(344)
+  t.ok(a.take(344), 'the refunded work is available again')
+  t.ok(n > 0)
+})
+
+t.test('invariant: over any schedule of commits and offers, work taken under a limit ≤ rate × time + burst', async (t) => {
+  fc.assert(fc.property(
+    fc.array(fc.record({ round: fc.nat(3), ms: fc.integer({ min: 1, max: 4000 }), bytes: fc.integer({ min: 100, max: 30_000 }) }), { minLength: 1, maxLength: 30 }),
+    (steps) => {
+      const c = clock()
+      const a = new AdmissionRate(opts, c.now)
+      for (const s of steps) {
+        const rate = a.rate
+        const taken = offer(a, c, s.bytes, s.ms)
+        if (Number.isFinite(rate)) {
+          const bound = rate * (s.ms / 1000) + rate * opts.burstSeconds + txWork(s.bytes)
+          if (taken > bound) return false
+        }
+        a.onCommit(s.round)
+        if (!(a.rate >= opts.minRate)) return false
+      }
+      return true
+    },
+  ), { numRuns: 200 })
+})
