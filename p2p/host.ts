@@ -5,11 +5,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { gossipsub, TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
-import { createTopicScoreParams, type PeerScoreParams } from '@libp2p/gossipsub/score'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { sha256 } from '../core/hash.js'
 import { toHex } from '../core/bytes.js'
 import type { Proposal, Vote } from '../consensus/index.js'
 import type { Logger } from '../core/logger.js'
@@ -19,36 +16,16 @@ import { loadOrCreateNodeKey } from './nodeKey.js'
 import { resolveP2POptions, type P2PInit, type P2POptions } from './options.js'
 import { decodeStatus, encodeStatus, statusMismatch, MAX_STATUS_BYTES, type ChainStatus } from './status.js'
 import { readFrame, request, streamError, writeFrame } from './stream.js'
-import {
-  checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
-} from './sync.js'
-import { encode } from '../core/codec.js'
-import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts } from './compactBlock.js'
 import { blockPartsProtocol, blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
-import {
-  decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
-} from './snapshot.js'
+import { snapshotProtocol, type SnapshotRequest } from './snapshot.js'
+import { parseBootstrap, parsePeerId, type BootstrapPeer, type PeerState } from './peers.js'
+import { ReqResp } from './reqresp.js'
+import { gossipsubOptions } from './scoring.js'
 import { TxBatcher } from './txBatcher.js'
 import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
 import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
 type Services = { identify: Identify; pubsub: GossipSub } & Partial<DiscoveryServices>
-
-interface PeerState {
-  /** pending until the first status exchange settles */
-  state: 'pending' | 'ok'
-  height: number
-  lowestHeight: number
-  handshake: Promise<boolean>
-}
-
-interface BootstrapPeer {
-  addr: Multiaddr
-  peerId: string
-  nextDialAt: number
-  backoffMs: number
-  dialing: boolean
-}
 
 const VERDICT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -56,21 +33,14 @@ const VERDICT: Record<Verdict, TopicValidatorResult> = {
   reject: TopicValidatorResult.Reject,
 }
 
-/** RPC frames carry a message plus gossip control data; this much slack covers the latter. */
-const RPC_OVERHEAD_BYTES = 64 * 1024
-/** Sync responses carry commits beside the blocks. */
-const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
-/** Large blocks kept to serve /block/1: the current height's few rounds, with room to spare. */
-const BLOCK_CACHE_ENTRIES = 8
-const HASH_BYTES = 32
-/** a parts request names at most a block's worth of positions (maxBlockTxs 20,000 × ≤ 5 bytes each) */
-const MAX_PARTS_REQUEST_BYTES = 128 * 1024
 const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
 
 /**
  * The node's libp2p host (DESIGN §6): TCP + Noise + Yamux + Identify,
  * gossipsub on the three topics with one validator each, the status
  * handshake that keeps out peers of other chains, and block sync.
+ * The request/response protocols are in p2p/reqresp.ts, gossipsub's options
+ * and peer scoring in p2p/scoring.ts, peer records in p2p/peers.ts.
  *
  * Gossip is `StrictNoSign` with content-addressed ids (sha256 of the data):
  * txs, proposals and votes carry their own signatures, so libp2p's per
@@ -96,15 +66,9 @@ export class P2PNetwork {
   private readonly timers: NodeJS.Timeout[] = []
   /** relay counter of re-broadcast tx batches; starts at the clock so a restarted node's bytes differ from before */
   private txRelaySeq = Date.now()
-  /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
-  private readonly blockCache = new Map<string, Uint8Array>()
-  /** the same blocks split for compact serving, made on first request */
-  private readonly partsCache = new Map<string, BlockParts>()
-  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
-  readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0 }
   private discovery: PeerDiscovery | null = null
-  /** per-peer budget of /snapshot/1 requests served */
-  private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
+  /** /sync/1, /block/1, /blockparts/1 and /snapshot/1, both ends */
+  private readonly reqresp: ReqResp
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
@@ -124,6 +88,17 @@ export class P2PNetwork {
       { max: this.opts.txBatchMax, delayMs: this.opts.txBatchDelayMs, maxBytes: this.opts.maxMessageBytes.txs },
       (batch) => this.publish('txs', batch),
     )
+    this.reqresp = new ReqResp(this.opts, {
+      logger: this.log,
+      handlers: this.handlers,
+      peerVerified: (peer) => this.peerVerified(peer),
+      open: (peer, protocol, signal) => this.openStream(this.started(), peer, protocol, signal),
+    })
+  }
+
+  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
+  get compactStats(): ReqResp['compactStats'] {
+    return this.reqresp.compactStats
   }
 
   get peerId(): string {
@@ -148,7 +123,7 @@ export class P2PNetwork {
         denyInboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
         denyOutboundEncryptedConnection: (peer) => this.isBanned(peer.toString()),
       },
-      services: { identify: identify(), pubsub: gossipsub(this.gossipOptions()), ...(discoveryServices(this.discoveryOptions(), this.opts.chainId, this.opts.genesisHash) as object) },
+      services: { identify: identify(), pubsub: gossipsub(gossipsubOptions(this.opts)), ...(discoveryServices(this.discoveryOptions(), this.opts.chainId, this.opts.genesisHash) as object) },
     }).catch((e: unknown) => {
       const addr = `${this.opts.listenHost}:${this.opts.listenPort}`
       throw new P2PError('P2P_ERROR_LISTEN_FAILED', `cannot listen on ${addr}: ${(e as Error).message}`, { addr })
@@ -158,10 +133,10 @@ export class P2PNetwork {
     // A shared bootstrap list (a devnet's) names this node too.
     this.bootstrapPeers = this.bootstrapPeers.filter((b) => b.peerId !== ours)
     await node.handle(statusProtocol(this.opts.chainId), (stream, conn) => this.answerStatus(stream, conn))
-    await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.serveSync(stream, conn))
-    await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.serveBlock(stream, conn))
-    await node.handle(blockPartsProtocol(this.opts.chainId), (stream, conn) => this.serveBlockParts(stream, conn))
-    await node.handle(snapshotProtocol(this.opts.chainId), (stream, conn) => this.serveSnapshot(stream, conn))
+    await node.handle(syncProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveSync(stream, conn))
+    await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveBlock(stream, conn))
+    await node.handle(blockPartsProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveBlockParts(stream, conn))
+    await node.handle(snapshotProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveSnapshot(stream, conn))
     node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
     const pubsub = node.services.pubsub
@@ -189,7 +164,7 @@ export class P2PNetwork {
     const dropped = this.txBatcher.clear()
     if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
     this.peerStates.clear()
-    this.blockCache.clear()
+    this.reqresp.clear()
     await node.stop()
     this.log.info('p2p stopped')
   }
@@ -216,7 +191,7 @@ export class P2PNetwork {
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
     if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes, relay))
-    this.rememberBlock(toHex(proposal.blockHash), blockBytes)
+    this.reqresp.rememberBlock(toHex(proposal.blockHash), blockBytes)
     this.publish('proposals', encodeProposalMessage(proposal, null, relay))
   }
 
@@ -281,14 +256,8 @@ export class P2PNetwork {
 
   /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
   async requestBlocks(peerId: string, from: number, to: number): Promise<SyncBlock[]> {
-    const node = this.started()
-    const range = checkRange(from, to)
-    const peer = parsePeerId(peerId)
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    const stream = await this.openStream(node, peer, syncProtocol(this.opts.chainId), signal)
-    const maxBytes = this.maxSyncResponseBytes()
-    const response = await request(stream, encodeSyncRequest(range), maxBytes, signal)
-    return decodeSyncResponse(response, range, maxBytes)
+    this.started()
+    return this.reqresp.requestBlocks(peerId, from, to)
   }
 
   /**
@@ -297,52 +266,11 @@ export class P2PNetwork {
    * it), bounded by the largest valid response of its kind.
    */
   async requestSnapshot(peerId: string, req: SnapshotRequest): Promise<Uint8Array> {
-    const node = this.started()
-    const peer = parsePeerId(peerId)
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
-    const stream = await this.openStream(node, peer, snapshotProtocol(this.opts.chainId), signal)
-    return request(stream, encodeSnapshotRequest(req), maxSnapshotResponseBytes(req), signal)
-  }
-
-  /** `/snapshot/1`: answered from the node's snapshot store (handlers.serveSnapshot), within the per-peer budget. */
-  private async serveSnapshot(stream: Stream, conn: Connection): Promise<void> {
-    const peer = conn.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
-    const release = this.snapshotRate.acquire(peer)
-    try {
-      if (release === null) throw new P2PError('P2P_ERROR_RATE_LIMITED', 'snapshot requests over the per-peer budget')
-      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'snapshot refused to a peer that failed the status handshake')
-      const req = decodeSnapshotRequest(await readFrame(stream, MAX_SNAPSHOT_REQUEST_BYTES, signal))
-      const response = (await this.handlers.serveSnapshot?.(req)) ?? (req.kind === 'list' ? encode([]) : new Uint8Array(0))
-      await writeFrame(stream, response, signal)
-    } catch (e) {
-      stream.abort(e as Error)
-      this.log.debug('snapshot request failed', { peer, error: streamError(e, signal) })
-    } finally {
-      release?.()
-    }
+    this.started()
+    return this.reqresp.requestSnapshot(peerId, req)
   }
 
   // ---------------------------------------------------------------- gossip
-
-  private gossipOptions(): Parameters<typeof gossipsub>[0] {
-    const limits = this.opts.maxMessageBytes
-    const topics = GOSSIP_KINDS.map((k) => topicName(this.opts.chainId, k))
-    return {
-      globalSignaturePolicy: 'StrictNoSign',
-      msgIdFn: (msg) => sha256(msg.data),
-      emitSelf: false,
-      // Publishing to nobody must throw rather than succeed: a "successful"
-      // publish enters the seen cache, and re-publishing the same bytes once
-      // peers arrive would then be dropped as a duplicate.
-      allowPublishToZeroTopicPeers: false,
-      // Consensus re-broadcasts identical votes; a no-op is the right answer.
-      ignoreDuplicatePublishError: true,
-      allowedTopics: topics,
-      maxInboundDataLength: Math.max(limits.txs, limits.proposals, limits.votes) + RPC_OVERHEAD_BYTES,
-      scoreParams: scoreParams(topics),
-    }
-  }
 
   private publish(kind: GossipKind, data: Uint8Array): void {
     const node = this.node
@@ -422,111 +350,12 @@ export class P2PNetwork {
 
   /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
   private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
-    const hash = toHex(proposal.blockHash)
-    const bytes = this.blockCache.get(hash) ?? (await this.fetchCompactBlock(peer, proposal.blockHash)) ?? (await this.fetchBlock(peer, proposal.blockHash))
+    const bytes = await this.reqresp.blockFor(peer, proposal.blockHash)
     // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
     if (bytes === null) return { verdict: 'ignore', reason: 'block_unavailable' }
     const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
-    if (result.verdict === 'accept') this.rememberBlock(hash, bytes)
+    if (result.verdict === 'accept') this.reqresp.rememberBlock(toHex(proposal.blockHash), bytes)
     return result
-  }
-
-  /**
-   * The block of a proposal, filled in from the txs this node holds: the
-   * compact body from the forwarder, then only the txs the mempool lacks.
-   * Null (the caller pulls the whole block) when the node has no mempool
-   * hook, the peer does not hold the block, or anything does not check out.
-   */
-  private async fetchCompactBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
-    const known = this.handlers.knownTx
-    if (!known) return null
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    const maxBytes = this.opts.maxMessageBytes.proposals
-    try {
-      const ask = async (indexes: number[] | null): Promise<Uint8Array> => {
-        const stream = await this.openStream(this.started(), peer, blockPartsProtocol(this.opts.chainId), signal)
-        return request(stream, encodePartsRequest(hash, indexes), maxBytes, signal)
-      }
-      const body = await ask(null)
-      if (body.length === 0) return null
-      const compact = decodeCompact(body, maxBytes, Math.floor(maxBytes / 32))
-      const txs: (Uint8Array | undefined)[] = compact.txHashes.map((h) => known(toHex(h)))
-      const missing = txs.flatMap((t, i) => (t === undefined ? [i] : []))
-      if (missing.length > 0) {
-        const fetched = decodeTxParts(await ask(missing), maxBytes, missing.map((i) => compact.txHashes[i]!))
-        missing.forEach((i, k) => { txs[i] = fetched[k] })
-      }
-      this.compactStats.blocks++
-      this.compactStats.txsKnown += txs.length - missing.length
-      this.compactStats.txsFetched += missing.length
-      return assembleBlock(compact, txs as Uint8Array[])
-    } catch (e) {
-      this.compactStats.fallbacks++
-      this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
-      return null
-    }
-  }
-
-  /** `/blockparts/1` (p2p/compactBlock.ts): a held block's compact body, or the txs at the positions asked for; empty when not held. */
-  private async serveBlockParts(stream: Stream, conn: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    try {
-      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block parts refused to a peer that failed the status handshake')
-      const req = decodePartsRequest(await readFrame(stream, MAX_PARTS_REQUEST_BYTES, signal), MAX_PARTS_REQUEST_BYTES)
-      const key = toHex(req.blockHash)
-      const full = this.blockCache.get(key)
-      if (!full) {
-        await writeFrame(stream, new Uint8Array(0), signal)
-        return
-      }
-      let parts = this.partsCache.get(key)
-      if (!parts) {
-        parts = blockParts(full)
-        this.partsCache.set(key, parts)
-        for (const k of this.partsCache.keys()) if (!this.blockCache.has(k)) this.partsCache.delete(k)
-      }
-      const { txs } = parts
-      if (req.indexes !== null && req.indexes.some((i) => i >= txs.length)) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'tx index beyond the block')
-      await writeFrame(stream, req.indexes === null ? parts.compact : encode(req.indexes.map((i) => txs[i]!)), signal)
-    } catch (e) {
-      stream.abort(e as Error)
-      this.log.debug('block parts request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
-    }
-  }
-
-  private async fetchBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    try {
-      const stream = await this.openStream(this.started(), peer, blockProtocol(this.opts.chainId), signal)
-      const bytes = await request(stream, hash, this.opts.maxMessageBytes.proposals, signal)
-      return bytes.length > 0 ? bytes : null
-    } catch (e) {
-      this.log.debug('block fetch failed', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
-      return null
-    }
-  }
-
-  private rememberBlock(hash: string, bytes: Uint8Array): void {
-    this.blockCache.delete(hash)
-    this.blockCache.set(hash, bytes)
-    for (const oldest of this.blockCache.keys()) {
-      if (this.blockCache.size <= BLOCK_CACHE_ENTRIES) break
-      this.blockCache.delete(oldest)
-    }
-  }
-
-  /** `/block/1`: request = a 32-byte block hash, response = the block bytes, empty when not held. */
-  private async serveBlock(stream: Stream, conn: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    try {
-      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block refused to a peer that failed the status handshake')
-      const hash = await readFrame(stream, HASH_BYTES, signal)
-      if (hash.length !== HASH_BYTES) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'block request must be a 32-byte hash')
-      await writeFrame(stream, this.blockCache.get(toHex(hash)) ?? new Uint8Array(0), signal)
-    } catch (e) {
-      stream.abort(e as Error)
-      this.log.debug('block request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
-    }
   }
 
   // ---------------------------------------------------------------- status
@@ -625,28 +454,6 @@ export class P2PNetwork {
     }
   }
 
-  // ---------------------------------------------------------------- sync
-
-  private maxSyncResponseBytes(): number {
-    return this.opts.maxMessageBytes.proposals + SYNC_RESPONSE_SLACK_BYTES
-  }
-
-  private async serveSync(stream: Stream, conn: Connection): Promise<void> {
-    const peer = conn.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    try {
-      if (!(await this.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'sync refused to a peer that failed the status handshake')
-      const range = servedRange(decodeSyncRequest(await readFrame(stream, MAX_SYNC_REQUEST_BYTES, signal)))
-      const blocks = await this.handlers.getBlocks(range.from, range.to)
-      const { bytes, count } = encodeSyncResponse(range, blocks, this.maxSyncResponseBytes() - SYNC_RESPONSE_SLACK_BYTES)
-      await writeFrame(stream, bytes, signal)
-      this.log.debug('served blocks', { peer, from: range.from, count, bytes: bytes.length })
-    } catch (e) {
-      stream.abort(e as Error)
-      this.log.debug('sync request failed', { peer, error: streamError(e, signal) })
-    }
-  }
-
   // ---------------------------------------------------------------- dialling
 
   private dialBootstrap(): void {
@@ -704,54 +511,5 @@ export class P2PNetwork {
   private started(): Libp2p<Services> {
     if (this.node === null) throw new P2PError('P2P_ERROR_NOT_STARTED', 'the p2p host is not started')
     return this.node
-  }
-}
-
-function parsePeerId(id: string): PeerId {
-  try {
-    return peerIdFromString(id)
-  } catch (e) {
-    throw new P2PError('P2P_ERROR_BAD_PEER', `not a peer id: ${id}`, { reason: (e as Error).message })
-  }
-}
-
-function parseBootstrap(addr: string): BootstrapPeer {
-  let ma: Multiaddr
-  try {
-    ma = multiaddr(addr)
-  } catch (e) {
-    throw new P2PError('P2P_ERROR_BAD_BOOTSTRAP', `bootstrap address ${addr} is not a multiaddr: ${(e as Error).message}`, { addr })
-  }
-  const peerId = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
-  if (peerId === undefined) throw new P2PError('P2P_ERROR_BAD_BOOTSTRAP', `bootstrap address ${addr} must end in /p2p/<peerId>`, { addr })
-  parsePeerId(peerId)
-  return { addr: ma, peerId, nextDialAt: 0, backoffMs: 0, dialing: false }
-}
-
-/**
- * Peer scoring: a rejected message costs its forwarder (P4, squared, slow
- * decay: two rejects on one topic reach the graylist threshold −80).
- * Mesh-delivery-rate penalties (P3, P3b) are off because our topics are
- * quiet when the chain is idle and honest peers would be pruned for it.
- * Nodes of one devnet share 127.0.0.1, so the IP colocation penalty
- * whitelists loopback.
- */
-function scoreParams(topics: string[]): Partial<PeerScoreParams> {
-  const topic = createTopicScoreParams({
-    topicWeight: 1,
-    timeInMeshWeight: 0.01,
-    timeInMeshQuantum: 1000,
-    timeInMeshCap: 300,
-    firstMessageDeliveriesWeight: 1,
-    firstMessageDeliveriesDecay: 0.9,
-    firstMessageDeliveriesCap: 10,
-    meshMessageDeliveriesWeight: 0,
-    meshFailurePenaltyWeight: 0,
-    invalidMessageDeliveriesWeight: -20,
-    invalidMessageDeliveriesDecay: 0.9,
-  })
-  return {
-    topics: Object.fromEntries(topics.map((t) => [t, topic])),
-    IPColocationFactorWhitelist: new Set(['127.0.0.1']),
   }
 }

@@ -1,0 +1,236 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { toHex } from '../core/bytes.js'
+import { encode } from '../core/codec.js'
+import type { Logger } from '../core/logger.js'
+import { P2PError } from './errors.js'
+import { parsePeerId } from './peers.js'
+import type { P2PHandlers, SyncBlock } from './interface.js'
+import type { P2POptions } from './options.js'
+import { readFrame, request, streamError, writeFrame } from './stream.js'
+import {
+  checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
+} from './sync.js'
+import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts } from './compactBlock.js'
+import { blockPartsProtocol, blockProtocol, syncProtocol } from './topics.js'
+import {
+  decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
+} from './snapshot.js'
+
+/** Sync responses carry commits beside the blocks. */
+const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
+/** Large blocks kept to serve /block/1: the current height's few rounds, with room to spare. */
+const BLOCK_CACHE_ENTRIES = 8
+const HASH_BYTES = 32
+/** a parts request names at most a block's worth of positions (maxBlockTxs 20,000 × ≤ 5 bytes each) */
+const MAX_PARTS_REQUEST_BYTES = 128 * 1024
+
+export interface ReqRespModules {
+  logger: Logger
+  handlers: P2PHandlers
+  /** whether a peer passed the status handshake (waits for one in progress); only such peers are served */
+  peerVerified(peer: PeerId): Promise<boolean>
+  /** opens a stream of `protocol` to `peer` (P2PError on failure or timeout) */
+  open(peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream>
+}
+
+/**
+ * The request/response protocols (DESIGN §6), both ends: `/sync/1` (block
+ * sync), `/block/1` and `/blockparts/1` (the block of a proposal too large
+ * to ride along, whole or compact) and `/snapshot/1` (state sync). Every
+ * served request comes from a peer that passed the status handshake, is
+ * read within its size bound and answered within `requestTimeoutMs`.
+ */
+export class ReqResp {
+  private readonly log: Logger
+  private readonly handlers: P2PHandlers
+  /** blocks too large to inline in a proposal, by `0x` hash, oldest first */
+  private readonly blockCache = new Map<string, Uint8Array>()
+  /** the same blocks split for compact serving, made on first request */
+  private readonly partsCache = new Map<string, BlockParts>()
+  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
+  readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0 }
+  /** per-peer budget of /snapshot/1 requests served */
+  private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
+
+  constructor(
+    private readonly opts: P2POptions,
+    private readonly modules: ReqRespModules,
+  ) {
+    this.log = modules.logger
+    this.handlers = modules.handlers
+  }
+
+  clear(): void {
+    this.blockCache.clear()
+    this.partsCache.clear()
+  }
+
+  /**
+   * The block of a proposal that came without it: held here, else the
+   * compact body from the forwarder filled in from the mempool, else the
+   * whole block from the forwarder; null when none of them works.
+   */
+  async blockFor(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
+    return this.blockCache.get(toHex(hash)) ?? (await this.fetchCompactBlock(peer, hash)) ?? (await this.fetchBlock(peer, hash))
+  }
+
+  /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
+  async requestBlocks(peerId: string, from: number, to: number): Promise<SyncBlock[]> {
+    const range = checkRange(from, to)
+    const peer = parsePeerId(peerId)
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const stream = await this.modules.open(peer, syncProtocol(this.opts.chainId), signal)
+    const maxBytes = this.maxSyncResponseBytes()
+    const response = await request(stream, encodeSyncRequest(range), maxBytes, signal)
+    return decodeSyncResponse(response, range, maxBytes)
+  }
+
+  /**
+   * One `/snapshot/1` request (p2p/snapshot.ts) to a peer: the raw response
+   * frame (a list, a manifest or a chunk; empty when the peer does not hold
+   * it), bounded by the largest valid response of its kind.
+   */
+  async requestSnapshot(peerId: string, req: SnapshotRequest): Promise<Uint8Array> {
+    const peer = parsePeerId(peerId)
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
+    const stream = await this.modules.open(peer, snapshotProtocol(this.opts.chainId), signal)
+    return request(stream, encodeSnapshotRequest(req), maxSnapshotResponseBytes(req), signal)
+  }
+
+  /** `/snapshot/1`: answered from the node's snapshot store (handlers.serveSnapshot), within the per-peer budget. */
+  async serveSnapshot(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
+    const release = this.snapshotRate.acquire(peer)
+    try {
+      if (release === null) throw new P2PError('P2P_ERROR_RATE_LIMITED', 'snapshot requests over the per-peer budget')
+      if (!(await this.modules.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'snapshot refused to a peer that failed the status handshake')
+      const req = decodeSnapshotRequest(await readFrame(stream, MAX_SNAPSHOT_REQUEST_BYTES, signal))
+      const response = (await this.handlers.serveSnapshot?.(req)) ?? (req.kind === 'list' ? encode([]) : new Uint8Array(0))
+      await writeFrame(stream, response, signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('snapshot request failed', { peer, error: streamError(e, signal) })
+    } finally {
+      release?.()
+    }
+  }
+
+  /**
+   * The block of a proposal, filled in from the txs this node holds: the
+   * compact body from the forwarder, then only the txs the mempool lacks.
+   * Null (the caller pulls the whole block) when the node has no mempool
+   * hook, the peer does not hold the block, or anything does not check out.
+   */
+  private async fetchCompactBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
+    const known = this.handlers.knownTx
+    if (!known) return null
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const maxBytes = this.opts.maxMessageBytes.proposals
+    try {
+      const ask = async (indexes: number[] | null): Promise<Uint8Array> => {
+        const stream = await this.modules.open(peer, blockPartsProtocol(this.opts.chainId), signal)
+        return request(stream, encodePartsRequest(hash, indexes), maxBytes, signal)
+      }
+      const body = await ask(null)
+      if (body.length === 0) return null
+      const compact = decodeCompact(body, maxBytes, Math.floor(maxBytes / 32))
+      const txs: (Uint8Array | undefined)[] = compact.txHashes.map((h) => known(toHex(h)))
+      const missing = txs.flatMap((t, i) => (t === undefined ? [i] : []))
+      if (missing.length > 0) {
+        const fetched = decodeTxParts(await ask(missing), maxBytes, missing.map((i) => compact.txHashes[i]!))
+        missing.forEach((i, k) => { txs[i] = fetched[k] })
+      }
+      this.compactStats.blocks++
+      this.compactStats.txsKnown += txs.length - missing.length
+      this.compactStats.txsFetched += missing.length
+      return assembleBlock(compact, txs as Uint8Array[])
+    } catch (e) {
+      this.compactStats.fallbacks++
+      this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      return null
+    }
+  }
+
+  /** `/blockparts/1` (p2p/compactBlock.ts): a held block's compact body, or the txs at the positions asked for; empty when not held. */
+  async serveBlockParts(stream: Stream, conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.modules.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block parts refused to a peer that failed the status handshake')
+      const req = decodePartsRequest(await readFrame(stream, MAX_PARTS_REQUEST_BYTES, signal), MAX_PARTS_REQUEST_BYTES)
+      const key = toHex(req.blockHash)
+      const full = this.blockCache.get(key)
+      if (!full) {
+        await writeFrame(stream, new Uint8Array(0), signal)
+        return
+      }
+      let parts = this.partsCache.get(key)
+      if (!parts) {
+        parts = blockParts(full)
+        this.partsCache.set(key, parts)
+        for (const k of this.partsCache.keys()) if (!this.blockCache.has(k)) this.partsCache.delete(k)
+      }
+      const { txs } = parts
+      if (req.indexes !== null && req.indexes.some((i) => i >= txs.length)) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'tx index beyond the block')
+      await writeFrame(stream, req.indexes === null ? parts.compact : encode(req.indexes.map((i) => txs[i]!)), signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('block parts request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
+    }
+  }
+
+  private async fetchBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      const stream = await this.modules.open(peer, blockProtocol(this.opts.chainId), signal)
+      const bytes = await request(stream, hash, this.opts.maxMessageBytes.proposals, signal)
+      return bytes.length > 0 ? bytes : null
+    } catch (e) {
+      this.log.debug('block fetch failed', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      return null
+    }
+  }
+
+  rememberBlock(hash: string, bytes: Uint8Array): void {
+    this.blockCache.delete(hash)
+    this.blockCache.set(hash, bytes)
+    for (const oldest of this.blockCache.keys()) {
+      if (this.blockCache.size <= BLOCK_CACHE_ENTRIES) break
+      this.blockCache.delete(oldest)
+    }
+  }
+
+  /** `/block/1`: request = a 32-byte block hash, response = the block bytes, empty when not held. */
+  async serveBlock(stream: Stream, conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.modules.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'block refused to a peer that failed the status handshake')
+      const hash = await readFrame(stream, HASH_BYTES, signal)
+      if (hash.length !== HASH_BYTES) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'block request must be a 32-byte hash')
+      await writeFrame(stream, this.blockCache.get(toHex(hash)) ?? new Uint8Array(0), signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('block request failed', { peer: conn.remotePeer.toString(), error: streamError(e, signal) })
+    }
+  }
+
+  private maxSyncResponseBytes(): number {
+    return this.opts.maxMessageBytes.proposals + SYNC_RESPONSE_SLACK_BYTES
+  }
+
+  async serveSync(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    try {
+      if (!(await this.modules.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'sync refused to a peer that failed the status handshake')
+      const range = servedRange(decodeSyncRequest(await readFrame(stream, MAX_SYNC_REQUEST_BYTES, signal)))
+      const blocks = await this.handlers.getBlocks(range.from, range.to)
+      const { bytes, count } = encodeSyncResponse(range, blocks, this.maxSyncResponseBytes() - SYNC_RESPONSE_SLACK_BYTES)
+      await writeFrame(stream, bytes, signal)
+      this.log.debug('served blocks', { peer, from: range.from, count, bytes: bytes.length })
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('sync request failed', { peer, error: streamError(e, signal) })
+    }
+  }
+}
