@@ -29,6 +29,7 @@ interface Asset {
 const ASSETS: Record<string, Asset> = {
   '/explorer/app.js': { file: join(here, 'explorer', 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/explorer/style.css': { file: join(here, 'explorer', 'style.css'), type: 'text/css; charset=utf-8' },
+  '/explorer/flowGraph.js': { file: join(here, 'explorer', 'flowGraph.js'), type: 'text/javascript; charset=utf-8' },
   '/explorer/vendor/uPlot.esm.js': { file: join(dirname(require.resolve('uplot')), 'uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/explorer/vendor/uPlot.min.css': { file: join(dirname(require.resolve('uplot')), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 }

@@ -2,6 +2,7 @@
 // the node's JSON-RPC (POST /) and its WebSocket subscriptions on the same
 // origin. Plain ES module, no build step; charts by uPlot.
 import uPlot from '/explorer/vendor/uPlot.esm.js'
+import { flowGraph } from '/explorer/flowGraph.js'
 
 const app = document.getElementById('app')
 const UNITS = 10n ** 18n
@@ -45,7 +46,7 @@ function open(units) {
   const u = BigInt(units)
   const whole = u / UNITS
   const frac = (u % UNITS).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '')
-  if (whole === 0n && !frac && u > 0n) return `${u} units` // below a millionth of an OPEN: not "0"
+  if (whole === 0n && !frac && u > 0n) return `${u} unit${u === 1n ? '' : 's'}` // below a millionth of an OPEN: not "0"
   return `${whole.toLocaleString('en-US')}${frac ? '.' + frac : ''} OPEN`
 }
 const short = (h) => (h && h.length > 18 ? `${h.slice(0, 10)}…${h.slice(-6)}` : h ?? '—')
@@ -260,40 +261,15 @@ const LABEL_WIDTH = 220
  */
 async function drawFlows(el, ex) {
   const { sankey, sankeyLinkHorizontal, sankeyLeft } = await import('/explorer/vendor/d3-sankey.js')
-  // exact sums per role and per (role, payee), in first-seen order
-  const roles = new Map()
-  for (const f of ex.flows) {
-    const r = roles.get(f.role) ?? { amount: 0n, payees: new Map() }
-    r.amount += BigInt(f.amount)
-    const key = f.address ?? ''
-    const p = r.payees.get(key) ?? { amount: 0n, rules: new Set() }
-    p.amount += BigInt(f.amount)
-    p.rules.add(f.rule)
-    r.payees.set(key, p)
-    roles.set(f.role, r)
-  }
-  const nodes = [{ id: 'fee', label: `fee ${open(ex.fee)}`, kind: 'fee', role: '' }]
-  const links = []
-  for (const [role, r] of roles) {
-    const roleId = `role:${role}`
-    nodes.push({ id: roleId, label: `${role} ${open(r.amount.toString())}`, kind: 'role', role })
-    links.push({ source: 'fee', target: roleId, amount: r.amount, role, rules: '' })
-    const payees = [...r.payees].sort((a, b) => (b[1].amount > a[1].amount ? 1 : b[1].amount < a[1].amount ? -1 : 0))
-    const shown = payees.length > MAX_PAYEES_PER_ROLE ? payees.slice(0, MAX_PAYEES_PER_ROLE - 1) : payees
-    for (const [address, p] of shown) {
-      const id = `payee:${role}:${address}`
-      const label = address === '' ? 'validators pool' : short(address)
-      nodes.push({ id, label, kind: 'payee', role, address })
-      links.push({ source: roleId, target: id, amount: p.amount, role, rules: [...p.rules].join(', ') })
-    }
-    if (shown.length < payees.length) {
-      const rest = payees.slice(shown.length)
-      const id = `payee:${role}:others`
-      nodes.push({ id, label: `${rest.length} other ${role} payees`, kind: 'payee', role })
-      links.push({ source: roleId, target: id, amount: rest.reduce((s, [, p]) => s + p.amount, 0n), role, rules: '' })
-    }
-  }
-  const rows = Math.max(roles.size, ...[...roles.values()].map((r) => Math.min(r.payees.size, MAX_PAYEES_PER_ROLE)))
+  const g = flowGraph(ex, MAX_PAYEES_PER_ROLE)
+  const label = (n) => n.kind === 'fee' ? `fee ${open(n.amount.toString())}`
+    : n.kind === 'role' ? `${n.role} ${open(n.amount.toString())}`
+    : n.others > 0 ? `${n.others} other ${n.role} payees` : n.address === null ? 'validators pool' : short(n.address)
+  const nodes = g.nodes.map((n) => ({ ...n, label: label(n) }))
+  const links = g.links
+  const payeesPerRole = new Map()
+  for (const n of nodes) if (n.kind === 'payee') payeesPerRole.set(n.role, (payeesPerRole.get(n.role) ?? 0) + 1)
+  const rows = Math.max(payeesPerRole.size, ...payeesPerRole.values())
   const width = Math.max(600, el.clientWidth - 16)
   const height = Math.max(240, 30 * rows + 40)
   const layout = sankey().nodeId((n) => n.id).nodeAlign(sankeyLeft).nodeWidth(14).nodePadding(10).extent([[8, 8], [width - LABEL_WIDTH, height - 8]])
