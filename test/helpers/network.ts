@@ -106,7 +106,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
         await until(`${name} to answer RPC`, async () => {
           if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${home}/node.log`)
           return node.client.status()
-        })
+        }, 90_000) // a loaded 2-core box takes over 30 s to start several tsx processes at once
       },
       kill9: async () => {
         if (!node.running()) return
@@ -132,7 +132,13 @@ export async function startNetwork(opts: NetworkOptions): Promise<Network> {
     if (links.length === 0) writeBootstrap(n, nodes)
     else writeFileDurable(homePaths(n.home).config, JSON.stringify({ bootstrap: proxiedBootstrap(nodes, links, i), p2pDiscovery: false }, null, 2) + '\n')
   }
-  await Promise.all(nodes.map((n) => n.start()))
+  try {
+    await Promise.all(nodes.map((n) => n.start()))
+  } catch (e) {
+    // the nodes that did start would keep the test process alive (their stderr is piped) until tap's timeout
+    await Promise.all(nodes.map((n) => n.kill9()))
+    throw e
+  }
 
   const extra: NetNode[] = []
   return {
