@@ -50,11 +50,12 @@ export class AttrchainClient {
 
   /**
    * Call a method of the API table (`rpc/api.ts`): params and result are
-   * typed from its schemas. A method not in the table (another node's, or
-   * one not declared yet) takes the result type as a type argument.
+   * typed from its schemas (a table method with wrong params does not
+   * compile). A method not in the table (another node's, or one not
+   * declared yet) takes the result type as a type argument.
    */
   call<M extends ChainMethod>(method: M, ...params: [] extends ParamsOf<M> ? [params?: ParamsOf<M>] : [params: ParamsOf<M>]): Promise<ResultOf<M>>
-  call<T>(method: string, params?: unknown[]): Promise<T>
+  call<T = unknown, N extends string = string>(method: N & (N extends ChainMethod ? never : unknown), params?: unknown[]): Promise<T>
   call(method: string, params: unknown[] = []): Promise<unknown> {
     return this.transport.call(method, params)
   }

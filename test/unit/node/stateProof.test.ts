@@ -134,7 +134,7 @@ t.test('state_getProof: every kind present and absent at several heights; replay
     [[{ kind: 'account', id: alice }, 0], -32602, 'height 0 (no header)'],
     [[{ kind: 'account' }], -32602, 'no id'],
   ] as [unknown[], number, string][]) {
-    await t.rejects(client.call('state_getProof', params), { code }, what)
+    await t.rejects(client.call<unknown>('state_getProof', params), { code }, what)
   }
 
   // replay from genesis into a fresh data dir: every block validates (its header's stateRoot is recomputed) and the roots end equal
