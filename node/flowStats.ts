@@ -128,13 +128,18 @@ export function countBlock(txs: readonly SignedTx[], outcome: Pick<BlockOutcome,
 
 const LEDGER_PREFIX = 'ledger/'
 
-/** Contributor totals the block's ledger writes set: [address, new total]. */
+/**
+ * Contributor totals the block's ledger writes set: [address, new total].
+ * The bytes are the ones this process's executeBlock just encoded, so the
+ * canonical re-encoding check of `fromBytes` is skipped (it was ≈ 20 µs
+ * per ledger entry, 20 ms for a block paying 1000 contributors).
+ */
 export function contributorChanges(writes: BlockOutcome['writes']): [string, bigint][] {
   const out: [string, bigint][] = []
   for (const [key, value] of writes) {
     if (!key.startsWith(LEDGER_PREFIX)) continue
     const address = key.slice(LEDGER_PREFIX.length)
-    out.push([address, value === null ? 0n : fromBytes(LedgerCodec, value).contributor])
+    out.push([address, value === null ? 0n : LedgerCodec.decode(decode(value, value.length, { canonical: false, copyBins: false })).contributor])
   }
   return out
 }
