@@ -4,34 +4,26 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
-import { gossipsub, TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { toHex } from '../core/bytes.js'
 import type { Proposal, Vote } from '../consensus/index.js'
 import type { Logger } from '../core/logger.js'
 import { P2PError } from './errors.js'
-import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type P2PModules, type PeerInfo, type SyncBlock, type Verdict } from './interface.js'
+import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type P2PModules, type PeerInfo, type SyncBlock } from './interface.js'
 import { loadOrCreateNodeKey } from './nodeKey.js'
 import { resolveP2POptions, type P2PInit, type P2POptions } from './options.js'
 import { decodeStatus, encodeStatus, statusMismatch, MAX_STATUS_BYTES, type ChainStatus } from './status.js'
 import { readFrame, request, streamError, writeFrame } from './stream.js'
-import { blockPartsProtocol, blockProtocol, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { blockPartsProtocol, blockProtocol, statusProtocol, syncProtocol, topicName } from './topics.js'
 import { snapshotProtocol, type SnapshotRequest } from './snapshot.js'
 import { parseBootstrap, parsePeerId, type BootstrapPeer, type PeerState } from './peers.js'
 import { ReqResp } from './reqresp.js'
+import { Gossip } from './gossip.js'
 import { gossipsubOptions } from './scoring.js'
-import { TxBatcher } from './txBatcher.js'
 import { discoveryServices, PeerDiscovery, type DiscoveryServices } from './discovery.js'
-import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
 type Services = { identify: Identify; pubsub: GossipSub } & Partial<DiscoveryServices>
-
-const VERDICT: Record<Verdict, TopicValidatorResult> = {
-  accept: TopicValidatorResult.Accept,
-  ignore: TopicValidatorResult.Ignore,
-  reject: TopicValidatorResult.Reject,
-}
 
 const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
 
@@ -39,8 +31,9 @@ const LOOPBACK = '/ip4/127.0.0.0/ipcidr/8'
  * The node's libp2p host (DESIGN §6): TCP + Noise + Yamux + Identify,
  * gossipsub on the three topics with one validator each, the status
  * handshake that keeps out peers of other chains, and block sync.
- * The request/response protocols are in p2p/reqresp.ts, gossipsub's options
- * and peer scoring in p2p/scoring.ts, peer records in p2p/peers.ts.
+ * Publishing, validating and delivering gossip is p2p/gossip.ts, the
+ * request/response protocols p2p/reqresp.ts, gossipsub's options and peer
+ * scoring p2p/scoring.ts, peer records p2p/peers.ts.
  *
  * Gossip is `StrictNoSign` with content-addressed ids (sha256 of the data):
  * txs, proposals and votes carry their own signatures, so libp2p's per
@@ -58,41 +51,30 @@ export class P2PNetwork {
   /** peers penalised for misbehaviour (penalisePeer): refused until the time in ms */
   private readonly bannedUntil = new Map<string, number>()
   private bootstrapPeers: BootstrapPeer[]
-  /** decoded payloads of accepted messages, from the validator to the delivery event (same Message object) */
-  private readonly accepted = new WeakMap<Message, GossipMessage>()
-  private readonly counters: GossipStats
-  private readonly validatorCtx: ValidatorContext
-  private readonly txBatcher: TxBatcher
   private readonly timers: NodeJS.Timeout[] = []
-  /** relay counter of re-broadcast tx batches; starts at the clock so a restarted node's bytes differ from before */
-  private txRelaySeq = Date.now()
   private discovery: PeerDiscovery | null = null
   /** /sync/1, /block/1, /blockparts/1 and /snapshot/1, both ends */
   private readonly reqresp: ReqResp
+  /** the three topics: publish, validate, deliver */
+  private readonly gossip: Gossip
 
   constructor(opts: P2PInit, modules: P2PModules) {
     this.opts = resolveP2POptions(opts)
     this.log = modules.logger
     this.handlers = modules.handlers
     this.bootstrapPeers = this.opts.bootstrap.map(parseBootstrap)
-    const byReason = () => Object.fromEntries(Object.keys(GOSSIP_REJECT_REASONS).map((r) => [r, 0])) as Record<GossipRejectReason, number>
-    this.counters = Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { accepted: 0, ignored: 0, rejected: 0, published: 0, rejectedBy: byReason() }])) as GossipStats
-    this.validatorCtx = {
-      chainId: this.opts.chainId,
-      limits: this.opts.maxMessageBytes,
-      txLimits: this.opts.txLimits,
-      validatorPubKey: (height, address) => this.handlers.validatorPubKey(height, address),
-      deferTxSignatures: this.handlers.verifyTxSignatures !== undefined,
-    }
-    this.txBatcher = new TxBatcher(
-      { max: this.opts.txBatchMax, delayMs: this.opts.txBatchDelayMs, maxBytes: this.opts.maxMessageBytes.txs },
-      (batch) => this.publish('txs', batch),
-    )
     this.reqresp = new ReqResp(this.opts, {
       logger: this.log,
       handlers: this.handlers,
       peerVerified: (peer) => this.peerVerified(peer),
       open: (peer, protocol, signal) => this.openStream(this.started(), peer, protocol, signal),
+    })
+    this.gossip = new Gossip(this.opts, {
+      logger: this.log,
+      handlers: this.handlers,
+      reqresp: this.reqresp,
+      peerVerified: (peer) => this.peerVerified(peer),
+      pubsub: () => (this.node === null ? null : (this.node.services.pubsub as GossipSub)),
     })
   }
 
@@ -142,10 +124,10 @@ export class P2PNetwork {
     const pubsub = node.services.pubsub
     for (const kind of GOSSIP_KINDS) {
       const topic = topicName(this.opts.chainId, kind)
-      pubsub.topicValidators.set(topic, (peer, msg) => this.validate(kind, peer, msg))
+      pubsub.topicValidators.set(topic, (peer, msg) => this.gossip.validate(kind, peer, msg))
       pubsub.subscribe(topic)
     }
-    pubsub.addEventListener('gossipsub:message', (evt) => this.deliver(evt.detail))
+    pubsub.addEventListener('gossipsub:message', (evt) => this.gossip.deliver(evt.detail))
     this.timers.push(setInterval(() => this.dialBootstrap(), this.opts.dialBackoffMinMs))
     this.timers.push(setInterval(() => this.refreshStatus(), this.opts.statusIntervalMs))
     for (const t of this.timers) t.unref()
@@ -161,7 +143,7 @@ export class P2PNetwork {
     for (const t of this.timers.splice(0)) clearInterval(t)
     this.discovery?.stop()
     this.discovery = null
-    const dropped = this.txBatcher.clear()
+    const dropped = this.gossip.clearQueue()
     if (dropped > 0) this.log.debug('dropped queued txs on stop', { txs: dropped })
     this.peerStates.clear()
     this.reqresp.clear()
@@ -185,23 +167,21 @@ export class P2PNetwork {
   }
 
   stats(): GossipStats {
-    return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k], rejectedBy: { ...this.counters[k].rejectedBy } }])) as GossipStats
+    return this.gossip.stats()
   }
 
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
-    if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes, relay))
-    this.reqresp.rememberBlock(toHex(proposal.blockHash), blockBytes)
-    this.publish('proposals', encodeProposalMessage(proposal, null, relay))
+    this.gossip.broadcastProposal(proposal, blockBytes, relay)
   }
 
   broadcastVote(vote: Vote, relay?: number): void {
-    this.publish('votes', encodeVoteMessage(vote, relay))
+    this.gossip.broadcastVote(vote, relay)
   }
 
   /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
   publishTx(txBytes: Uint8Array): void {
-    if (!this.txBatcher.add(txBytes)) this.log.warn('tx too large to gossip', { bytes: txBytes.length, max: this.opts.maxMessageBytes.txs })
+    this.gossip.publishTx(txBytes)
   }
 
   /**
@@ -225,33 +205,10 @@ export class P2PNetwork {
     return false
   }
 
-  /**
-   * Re-broadcast txs already published (node/txRelay.ts), in batches of
-   * txBatchMax with a relay counter so that gossipsub (which drops bytes it
-   * saw in the last two minutes) sends them again. Returns how many were
-   * sent: none without a peer on the tx topic.
-   */
+  /** Re-broadcast txs already published (node/txRelay.ts); returns how many were sent (p2p/gossip.ts). */
   relayTxs(txs: Uint8Array[]): number {
     if (this.node === null || txs.length === 0 || this.gossipPeers('txs').length === 0) return 0
-    let batch: Uint8Array[] = []
-    let bytes = 0
-    let sent = 0
-    const flush = (): void => {
-      if (batch.length === 0) return
-      this.publish('txs', encodeTxBatch(batch, this.txRelaySeq++))
-      sent += batch.length
-      batch = []
-      bytes = 0
-    }
-    for (const tx of txs) {
-      // 16 bytes: msgpack headers of the item, the array and the counter
-      if (tx.length + 16 > this.opts.maxMessageBytes.txs) continue
-      if (bytes + tx.length + 16 > this.opts.maxMessageBytes.txs || batch.length >= this.opts.txBatchMax) flush()
-      batch.push(tx)
-      bytes += tx.length + 5
-    }
-    flush()
-    return sent
+    return this.gossip.relayTxs(txs)
   }
 
   /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
@@ -268,94 +225,6 @@ export class P2PNetwork {
   async requestSnapshot(peerId: string, req: SnapshotRequest): Promise<Uint8Array> {
     this.started()
     return this.reqresp.requestSnapshot(peerId, req)
-  }
-
-  // ---------------------------------------------------------------- gossip
-
-  private publish(kind: GossipKind, data: Uint8Array): void {
-    const node = this.node
-    if (node === null) {
-      this.log.debug('not started; gossip dropped', { topic: kind })
-      return
-    }
-    if (data.length > this.opts.maxMessageBytes[kind]) {
-      this.log.warn('gossip message over the size limit not sent', { topic: kind, bytes: data.length, max: this.opts.maxMessageBytes[kind] })
-      return
-    }
-    node.services.pubsub.publish(topicName(this.opts.chainId, kind), data).then(
-      (res) => {
-        this.counters[kind].published++
-        this.log.debug('published', { topic: kind, bytes: data.length, recipients: res.recipients.length })
-      },
-      (e: unknown) => {
-        const reason = e instanceof Error ? e.message : String(e)
-        // No subscribed peer yet (mesh still forming, or alone): the caller re-broadcasts later.
-        if (reason.includes('NoPeersSubscribedToTopic')) this.log.debug('no peers for topic yet', { topic: kind })
-        else this.log.warn('publish failed', { topic: kind, error: reason })
-      },
-    )
-  }
-
-  private async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    // Backpressure: a saturated node reads no tx gossip (ignore: not forwarded, nobody penalised); the senders re-broadcast.
-    if (kind === 'txs' && this.handlers.txGossipBusy?.()) {
-      this.counters.txs.ignored++
-      return TopicValidatorResult.Ignore
-    }
-    // A peer that has not passed the status handshake may be on another genesis under the same chain id.
-    if (!(await this.peerVerified(peer))) {
-      this.counters[kind].ignored++
-      return TopicValidatorResult.Ignore
-    }
-    let result: Settled
-    try {
-      const first = validateGossip(this.validatorCtx, kind, msg.data)
-      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
-      if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
-        const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
-        if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad_signature', detail: 'tx' }
-      }
-    } catch (e) {
-      // A throwing hook is our bug, not the peer's fault: do not penalise it.
-      this.log.error('gossip validator failed', { topic: kind, error: e as Error })
-      this.counters[kind].ignored++
-      return TopicValidatorResult.Ignore
-    }
-    if (result.verdict === 'accept') {
-      this.counters[kind].accepted++
-      this.accepted.set(msg, result.message)
-    } else if (result.verdict === 'ignore') {
-      this.counters[kind].ignored++
-    } else {
-      this.counters[kind].rejected++
-      this.counters[kind].rejectedBy[result.reason]++
-      this.log.debug('gossip rejected', { topic: kind, peer: peer.toString(), reason: result.reason, detail: result.detail })
-    }
-    return VERDICT[result.verdict]
-  }
-
-  private deliver(detail: GossipsubMessage): void {
-    const message = this.accepted.get(detail.msg)
-    if (message === undefined) return
-    this.accepted.delete(detail.msg)
-    const from = detail.propagationSource.toString()
-    try {
-      if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
-      else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
-      else this.handlers.onVote(message.vote, from)
-    } catch (e) {
-      this.log.error('gossip handler threw', { topic: message.kind, error: e as Error })
-    }
-  }
-
-  /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
-  private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
-    const bytes = await this.reqresp.blockFor(peer, proposal.blockHash)
-    // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
-    if (bytes === null) return { verdict: 'ignore', reason: 'block_unavailable' }
-    const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
-    if (result.verdict === 'accept') this.reqresp.rememberBlock(toHex(proposal.blockHash), bytes)
-    return result
   }
 
   // ---------------------------------------------------------------- status

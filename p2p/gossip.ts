@@ -1,0 +1,207 @@
+import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { toHex } from '../core/bytes.js'
+import type { Logger } from '../core/logger.js'
+import type { Proposal, Vote } from '../consensus/index.js'
+import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type Verdict } from './interface.js'
+import type { P2POptions } from './options.js'
+import type { ReqResp } from './reqresp.js'
+import { encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, topicName } from './topics.js'
+import { TxBatcher } from './txBatcher.js'
+import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
+
+const VERDICT: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+export interface GossipModules {
+  logger: Logger
+  handlers: P2PHandlers
+  /** fetches the block of a proposal that came without it, and keeps large blocks to serve */
+  reqresp: ReqResp
+  /** whether a peer passed the status handshake (waits for one in progress); others' messages are ignored */
+  peerVerified(peer: PeerId): Promise<boolean>
+  /** the running gossipsub service, null before start and after stop */
+  pubsub(): GossipSub | null
+}
+
+/**
+ * The three gossip topics (DESIGN §6): publishing (txs batched, proposals
+ * with their block inline up to INLINE_BLOCK_BYTES, votes), one validator per
+ * topic (p2p/validation.ts) with the counters behind the gossip metrics, and
+ * delivery of accepted messages to the node's handlers.
+ */
+export class Gossip {
+  private readonly log: Logger
+  private readonly handlers: P2PHandlers
+  /** decoded payloads of accepted messages, from the validator to the delivery event (same Message object) */
+  private readonly accepted = new WeakMap<Message, GossipMessage>()
+  private readonly counters: GossipStats
+  private readonly validatorCtx: ValidatorContext
+  private readonly txBatcher: TxBatcher
+  /** relay counter of re-broadcast tx batches; starts at the clock so a restarted node's bytes differ from before */
+  private txRelaySeq = Date.now()
+
+  constructor(
+    private readonly opts: P2POptions,
+    private readonly modules: GossipModules,
+  ) {
+    this.log = modules.logger
+    this.handlers = modules.handlers
+    const byReason = () => Object.fromEntries(Object.keys(GOSSIP_REJECT_REASONS).map((r) => [r, 0])) as Record<GossipRejectReason, number>
+    this.counters = Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { accepted: 0, ignored: 0, rejected: 0, published: 0, rejectedBy: byReason() }])) as GossipStats
+    this.validatorCtx = {
+      chainId: this.opts.chainId,
+      limits: this.opts.maxMessageBytes,
+      txLimits: this.opts.txLimits,
+      validatorPubKey: (height, address) => this.handlers.validatorPubKey(height, address),
+      deferTxSignatures: this.handlers.verifyTxSignatures !== undefined,
+    }
+    this.txBatcher = new TxBatcher(
+      { max: this.opts.txBatchMax, delayMs: this.opts.txBatchDelayMs, maxBytes: this.opts.maxMessageBytes.txs },
+      (batch) => this.publish('txs', batch),
+    )
+  }
+
+  /** Drops the txs queued for the next batch (on stop); returns how many. */
+  clearQueue(): number {
+    return this.txBatcher.clear()
+  }
+
+  stats(): GossipStats {
+    return Object.fromEntries(GOSSIP_KINDS.map((k) => [k, { ...this.counters[k], rejectedBy: { ...this.counters[k].rejectedBy } }])) as GossipStats
+  }
+
+  /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
+  broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
+    if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes, relay))
+    this.modules.reqresp.rememberBlock(toHex(proposal.blockHash), blockBytes)
+    this.publish('proposals', encodeProposalMessage(proposal, null, relay))
+  }
+
+  broadcastVote(vote: Vote, relay?: number): void {
+    this.publish('votes', encodeVoteMessage(vote, relay))
+  }
+
+  /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
+  publishTx(txBytes: Uint8Array): void {
+    if (!this.txBatcher.add(txBytes)) this.log.warn('tx too large to gossip', { bytes: txBytes.length, max: this.opts.maxMessageBytes.txs })
+  }
+
+  /**
+   * Re-broadcast txs already published (node/txRelay.ts), in batches of
+   * txBatchMax with a relay counter so that gossipsub (which drops bytes it
+   * saw in the last two minutes) sends them again. Returns how many were
+   * sent (the host sends none without a peer on the tx topic).
+   */
+  relayTxs(txs: Uint8Array[]): number {
+    if (txs.length === 0) return 0
+    let batch: Uint8Array[] = []
+    let bytes = 0
+    let sent = 0
+    const flush = (): void => {
+      if (batch.length === 0) return
+      this.publish('txs', encodeTxBatch(batch, this.txRelaySeq++))
+      sent += batch.length
+      batch = []
+      bytes = 0
+    }
+    for (const tx of txs) {
+      // 16 bytes: msgpack headers of the item, the array and the counter
+      if (tx.length + 16 > this.opts.maxMessageBytes.txs) continue
+      if (bytes + tx.length + 16 > this.opts.maxMessageBytes.txs || batch.length >= this.opts.txBatchMax) flush()
+      batch.push(tx)
+      bytes += tx.length + 5
+    }
+    flush()
+    return sent
+  }
+
+  private publish(kind: GossipKind, data: Uint8Array): void {
+    const pubsub = this.modules.pubsub()
+    if (pubsub === null) {
+      this.log.debug('not started; gossip dropped', { topic: kind })
+      return
+    }
+    if (data.length > this.opts.maxMessageBytes[kind]) {
+      this.log.warn('gossip message over the size limit not sent', { topic: kind, bytes: data.length, max: this.opts.maxMessageBytes[kind] })
+      return
+    }
+    pubsub.publish(topicName(this.opts.chainId, kind), data).then(
+      (res) => {
+        this.counters[kind].published++
+        this.log.debug('published', { topic: kind, bytes: data.length, recipients: res.recipients.length })
+      },
+      (e: unknown) => {
+        const reason = e instanceof Error ? e.message : String(e)
+        // No subscribed peer yet (mesh still forming, or alone): the caller re-broadcasts later.
+        if (reason.includes('NoPeersSubscribedToTopic')) this.log.debug('no peers for topic yet', { topic: kind })
+        else this.log.warn('publish failed', { topic: kind, error: reason })
+      },
+    )
+  }
+
+  async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    // Backpressure: a saturated node reads no tx gossip (ignore: not forwarded, nobody penalised); the senders re-broadcast.
+    if (kind === 'txs' && this.handlers.txGossipBusy?.()) {
+      this.counters.txs.ignored++
+      return TopicValidatorResult.Ignore
+    }
+    // A peer that has not passed the status handshake may be on another genesis under the same chain id.
+    if (!(await this.modules.peerVerified(peer))) {
+      this.counters[kind].ignored++
+      return TopicValidatorResult.Ignore
+    }
+    let result: Settled
+    try {
+      const first = validateGossip(this.validatorCtx, kind, msg.data)
+      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
+      if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
+        const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
+        if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad_signature', detail: 'tx' }
+      }
+    } catch (e) {
+      // A throwing hook is our bug, not the peer's fault: do not penalise it.
+      this.log.error('gossip validator failed', { topic: kind, error: e as Error })
+      this.counters[kind].ignored++
+      return TopicValidatorResult.Ignore
+    }
+    if (result.verdict === 'accept') {
+      this.counters[kind].accepted++
+      this.accepted.set(msg, result.message)
+    } else if (result.verdict === 'ignore') {
+      this.counters[kind].ignored++
+    } else {
+      this.counters[kind].rejected++
+      this.counters[kind].rejectedBy[result.reason]++
+      this.log.debug('gossip rejected', { topic: kind, peer: peer.toString(), reason: result.reason, detail: result.detail })
+    }
+    return VERDICT[result.verdict]
+  }
+
+  deliver(detail: GossipsubMessage): void {
+    const message = this.accepted.get(detail.msg)
+    if (message === undefined) return
+    this.accepted.delete(detail.msg)
+    const from = detail.propagationSource.toString()
+    try {
+      if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
+      else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
+      else this.handlers.onVote(message.vote, from)
+    } catch (e) {
+      this.log.error('gossip handler threw', { topic: message.kind, error: e as Error })
+    }
+  }
+
+  /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
+  private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
+    const bytes = await this.modules.reqresp.blockFor(peer, proposal.blockHash)
+    // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
+    if (bytes === null) return { verdict: 'ignore', reason: 'block_unavailable' }
+    const result = validateProposalBlock(this.validatorCtx, proposal, bytes)
+    if (result.verdict === 'accept') this.modules.reqresp.rememberBlock(toHex(proposal.blockHash), bytes)
+    return result
+  }
+}
