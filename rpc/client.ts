@@ -1,7 +1,7 @@
 import { toHex } from '../core/bytes.js'
 import type { Hex, SignedTx } from '../core/tx.js'
 import type { Address } from '../core/address.js'
-import { RpcTransport, RpcWsTransport } from './transport.js'
+import { RpcTransport, RpcWsTransport, type RpcBatchResult } from './transport.js'
 import type { ChainMethod, ParamsOf, ResultOf } from './api.js'
 import type {
   AccountInfo, AllowanceInfo, AttributionExplainInfo, AttributionInfo, BlockInfo, ChainParams, ChainStatus, CommitInfo, ContributionDetail,
@@ -16,6 +16,14 @@ import type {
  * (`units()` turns one into a bigint, `accountAmounts()` a whole account), ids
  * and addresses `0x`-hex, heights numbers. Unknown ids resolve to `null`.
  */
+
+/** One item of a typed batch: a method of the API table and its params. */
+export type TableCall<M extends ChainMethod = ChainMethod> = M extends ChainMethod ? { method: M; params?: Readonly<ParamsOf<M>> } : never
+
+/** The answers to a typed batch, each typed by its call's method. */
+export type TableBatchResults<C extends readonly TableCall[]> = {
+  -readonly [K in keyof C]: RpcBatchResult<C[K] extends { method: infer M extends ChainMethod } ? ResultOf<M> : never>
+}
 
 export interface AttrchainClientOptions {
   /**
@@ -58,6 +66,16 @@ export class AttrchainClient {
   call<T = unknown, N extends string = string>(method: N & (N extends ChainMethod ? never : unknown), params?: unknown[]): Promise<T>
   call(method: string, params: unknown[] = []): Promise<unknown> {
     return this.transport.call(method, params)
+  }
+
+  /**
+   * Methods of the API table in one JSON-RPC batch: one answer per call, in
+   * order, each typed by its method; an error answers its own item only.
+   */
+  batch<const C extends readonly TableCall[]>(calls: C): Promise<TableBatchResults<C>> {
+    const wire = calls.map((c) => (c.params === undefined ? { method: c.method } : { method: c.method, params: [...c.params] }))
+    // The transport answers in call order; each result is what its method's schema says.
+    return this.transport.batch(wire) as Promise<TableBatchResults<C>>
   }
 
   status(): Promise<ChainStatus> {

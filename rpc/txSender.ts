@@ -5,8 +5,8 @@ import type { Address } from '../core/address.js'
 import { JsonRpcErrorCode } from './errors.js'
 import { RpcRequestError, type RpcBatchResult } from './transport.js'
 import { toUnits, type AmountInput } from './txBuilders.js'
-import type { AttrchainClient } from './client.js'
-import { units, type AccountInfo, type ChainParams, type ChainStatus, type TxSendResult, type WaitMode } from './wire.js'
+import type { AttrchainClient, TableCall } from './client.js'
+import { units, type TxSendResult, type WaitMode } from './wire.js'
 
 /**
  * Signing and nonces for the client SDK: `TxSender` signs txs from one key
@@ -97,17 +97,17 @@ export class TxSender {
   }
 
   private async fetchSetup(): Promise<{ chainId: string; fee: bigint }> {
-    const [status, account, params] = await this.client.transport.batch([
+    const [status, account, params] = await this.client.batch([
       { method: 'chain_status' }, { method: 'account_get', params: [this.address] }, { method: 'chain_params' },
     ])
-    const ok = <T>(r: RpcBatchResult): T => {
+    const ok = <T>(r: RpcBatchResult<T>): T => {
       if (!r.ok) throw r.error
-      return r.result as T
+      return r.result
     }
-    this.next = ok<AccountInfo>(account).nonce
+    this.next = ok(account).nonce
     return {
-      chainId: this.opts.chainId ?? ok<ChainStatus>(status).chainId,
-      fee: this.opts.fee !== undefined ? toUnits(this.opts.fee, 'fee') : units(ok<ChainParams>(params).minTxFee, 'minTxFee'),
+      chainId: this.opts.chainId ?? ok(status).chainId,
+      fee: this.opts.fee !== undefined ? toUnits(this.opts.fee, 'fee') : units(ok(params).minTxFee, 'minTxFee'),
     }
   }
 
@@ -223,13 +223,13 @@ export class TxSender {
     for (let i = 0; i < signed.length; i += size) chunks.push(signed.slice(i, i + size))
     const wait = opts.wait ?? 'none'
     const results = await Promise.all(chunks.map(async (chunk): Promise<SendManyResult[]> => {
-      let replies: RpcBatchResult[]
+      let replies: RpcBatchResult<TxSendResult>[]
       try {
-        replies = await this.client.transport.batch(chunk.map((s) => ({ method: 'tx_send', params: [toHex(s.stx.bytes), { wait }] })))
+        replies = await this.client.batch(chunk.map((s): TableCall<'tx_send'> => ({ method: 'tx_send', params: [toHex(s.stx.bytes), { wait }] })))
       } catch (e) {
         return chunk.map(() => ({ ok: false, error: e as Error }))
       }
-      return replies.map((r) => (r.ok ? { ok: true, result: r.result as TxSendResult } : { ok: false, error: r.error }))
+      return replies
     }))
     const flat = results.flat()
     // Refused nonces are released highest first so that the counter can fall back over a refused tail.
