@@ -41,6 +41,11 @@ async function calls(client: AttrchainClient): Promise<void> {
   await client.call('account_get', [])
   // @ts-expect-error a param of the wrong type
   await client.call('chain_getBlock', [{ full: true }])
+  // a batch answers each call with its own method's type
+  const [st, ac] = await client.batch([{ method: 'chain_status' }, { method: 'account_get', params: ['0x' + '00'.repeat(20)] }])
+  if (st.ok && ac.ok) assertType<Equal<[typeof st.result.height, typeof ac.result.balance], [number, string]>>()
+  // @ts-expect-error a batch item with wrong params
+  await client.batch([{ method: 'account_get', params: [1] }])
   // a method outside the table takes its result type as a type argument
   const other = await client.call<{ x: number }>('other_method', [])
   assertType<Equal<typeof other, { x: number }>>()
