@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { AttrchainError } from '../core/errors.js'
+import { RpcError, RpcErrorCode } from '../rpc/errors.js'
 import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
 import type { StakingEvent } from '../state/index.js'
@@ -306,12 +306,12 @@ export class AttrchainNode {
       }
       const timer = setTimeout(() => {
         drop()
-        reject(new AttrchainError('RPC_ERROR_TIMEOUT', `tx ${hash} not committed within ${this.config.txCommitTimeoutMs} ms; it may still be included`, { hash }))
+        reject(new RpcError(RpcErrorCode.timeout, `tx ${hash} not committed within ${this.config.txCommitTimeoutMs} ms; it may still be included`, { hash }))
       }, this.config.txCommitTimeoutMs)
       const onAbort = (): void => {
         clearTimeout(timer)
         drop()
-        reject(new AttrchainError('RPC_ERROR_ABORTED', 'request aborted'))
+        reject(new RpcError(RpcErrorCode.aborted, 'request aborted'))
       }
       signal.addEventListener('abort', onAbort, { once: true })
       set.add(waiter)

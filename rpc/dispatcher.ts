@@ -1,5 +1,5 @@
 import { RawJson, RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from './errors.js'
-import type { JsonRpcErrorObject } from './errors.js'
+import type { JsonRpcErrorObject, RpcErrorCodeValue } from './errors.js'
 import type { Logger } from '../core/logger.js'
 import type { CallContext, MethodSpec, MethodTable, OpenRpcDocument } from './methodTable.js'
 import { MAX_JSON_DEPTH, type RpcMetrics, type RpcServerOptions } from './serverOptions.js'
@@ -240,7 +240,7 @@ function isValidId(id: unknown): id is JsonRpcId {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
 }
 
-export function rpcErrorObject(code: string, message: string): JsonRpcErrorObject {
+export function rpcErrorObject(code: RpcErrorCodeValue, message: string): JsonRpcErrorObject {
   return toJsonRpcError(new RpcError(code, message)).error
 }
 

@@ -40,10 +40,23 @@ export const RpcErrorCode = {
   originNotAllowed: 'RPC_ERROR_ORIGIN_NOT_ALLOWED',
   /** A method that needs a reply (chain_subscribe) was sent as a notification. */
   notificationNotAllowed: 'RPC_ERROR_NOTIFICATION_NOT_ALLOWED',
+  /** start() on a server that is already listening */
+  alreadyStarted: 'RPC_ERROR_ALREADY_STARTED',
+  /** start() on a server that was stopped */
+  stopped: 'RPC_ERROR_STOPPED',
+  /** the RPC port could not be bound */
+  listen: 'RPC_ERROR_LISTEN',
+  /** a method declared twice, badly named, or with a required param after an optional one (a bug, at start) */
+  badMethodSpec: 'RPC_ERROR_BAD_METHOD_SPEC',
+  /** the client went away while a tx_send waited for its commit */
+  aborted: 'RPC_ERROR_ABORTED',
 } as const
 
+/** What `RpcError` carries: one of the RpcErrorCode values. */
+export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode]
+
 /** An error raised by the RPC layer (or by a method handler that wants a precise JSON-RPC code). */
-export class RpcError extends AttrchainError {}
+export class RpcError extends AttrchainError<RpcErrorCodeValue> {}
 
 /**
  * The one table from error codes to JSON-RPC codes. A key ending in `_` is a

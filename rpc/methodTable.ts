@@ -146,12 +146,12 @@ export class MethodTable {
   }
 
   private add(spec: MethodSpec): void {
-    if (!METHOD_NAME_RE.test(spec.name)) throw new RpcError('RPC_ERROR_BAD_METHOD_SPEC', `bad method name ${spec.name}`)
-    if (this.methods.has(spec.name)) throw new RpcError('RPC_ERROR_BAD_METHOD_SPEC', `duplicate method ${spec.name}`)
+    if (!METHOD_NAME_RE.test(spec.name)) throw new RpcError(RpcErrorCode.badMethodSpec, `bad method name ${spec.name}`)
+    if (this.methods.has(spec.name)) throw new RpcError(RpcErrorCode.badMethodSpec, `duplicate method ${spec.name}`)
     let optionalSeen = false
     for (const p of spec.params) {
       if (p.required && optionalSeen) {
-        throw new RpcError('RPC_ERROR_BAD_METHOD_SPEC', `${spec.name}: required param ${p.name} follows an optional one`)
+        throw new RpcError(RpcErrorCode.badMethodSpec, `${spec.name}: required param ${p.name} follows an optional one`)
       }
       optionalSeen ||= !p.required
       this.compilePatterns(p.schema)

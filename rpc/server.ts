@@ -2,7 +2,7 @@ import http from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { RpcError } from './errors.js'
+import { RpcError, RpcErrorCode } from './errors.js'
 import { MethodTable } from './methodTable.js'
 import { silentLogger, type Logger } from '../core/logger.js'
 import { defaultRpcServerOptions, type RpcMetrics, type RpcServerModules, type RpcServerOptions } from './serverOptions.js'
@@ -59,15 +59,15 @@ export class RpcServer {
   }
 
   async start(): Promise<{ port: number }> {
-    if (this.httpServer) throw new RpcError('RPC_ERROR_ALREADY_STARTED', 'rpc server already started')
+    if (this.httpServer) throw new RpcError(RpcErrorCode.alreadyStarted, 'rpc server already started')
     // Stopping aborts every handler signal for good, so a stopped server is not restarted: build a new one.
-    if (this.stopController.signal.aborted) throw new RpcError('RPC_ERROR_STOPPED', 'rpc server was stopped')
+    if (this.stopController.signal.aborted) throw new RpcError(RpcErrorCode.stopped, 'rpc server was stopped')
     const server = http.createServer((req, res) => this.http.handle(req, res))
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.ws.onUpgrade(req, socket, head))
     const { host, port: wanted } = this.opts
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new RpcError('RPC_ERROR_LISTEN', `cannot listen on ${host}:${wanted}: ${e.message}`, { host, port: wanted, errno: e.code })),
+        reject(new RpcError(RpcErrorCode.listen, `cannot listen on ${host}:${wanted}: ${e.message}`, { host, port: wanted, errno: e.code })),
       )
       server.listen(wanted, host, () => resolve())
     })

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { RpcErrorCode, toJsonRpcError } from './errors.js'
+import { RpcErrorCode, toJsonRpcError, type RpcErrorCodeValue } from './errors.js'
 import type { Logger } from '../core/logger.js'
 import type { CallContext } from './methodTable.js'
 import type { RouteHandler, RpcMetrics, RpcServerOptions } from './serverOptions.js'
@@ -241,7 +241,7 @@ export class HttpTransport {
     req.resume()
   }
 
-  private sendHttpError(res: ServerResponse, status: number, code: string, message: string, allow?: string): void {
+  private sendHttpError(res: ServerResponse, status: number, code: RpcErrorCodeValue, message: string, allow?: string): void {
     if (allow !== undefined) res.setHeader('Allow', `${allow}, OPTIONS`)
     sendJson(res, status, errorResponse(null, rpcErrorObject(code, message)))
   }

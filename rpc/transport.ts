@@ -23,12 +23,16 @@ export class RpcRequestError extends Error {
 }
 
 /** The call never got a JSON-RPC answer: network failure, timeout, closed socket or a non-JSON-RPC reply. */
-export class RpcTransportError extends AttrchainError {}
+export class RpcTransportError extends AttrchainError<(typeof RpcTransportErrorCode)[keyof typeof RpcTransportErrorCode]> {}
 
 export const RpcTransportErrorCode = {
+  /** the request could not be sent or its answer read (connection refused, reset, DNS) */
   network: 'RPC_TRANSPORT_ERROR_NETWORK',
+  /** no answer within the client's timeoutMs */
   timeout: 'RPC_TRANSPORT_ERROR_TIMEOUT',
+  /** an answer that is not a JSON-RPC response (not JSON, no response for a batch item, malformed error object) */
   badResponse: 'RPC_TRANSPORT_ERROR_BAD_RESPONSE',
+  /** the WebSocket closed (by the client or the server) */
   closed: 'RPC_TRANSPORT_ERROR_CLOSED',
 } as const
 

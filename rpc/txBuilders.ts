@@ -17,7 +17,14 @@ export type AmountInput = bigint | string
 /** 32-byte ids and hashes: `0x`-hex or raw bytes. */
 export type BytesInput = Hex | Uint8Array
 
-export class TxBuildError extends AttrchainError {}
+/** What `TxBuildError` carries (client side, before anything is signed). */
+export type TxBuildErrorCode =
+  /** an amount that is neither a bigint nor a string such as "1.5OPEN" or "1000" (units) */
+  | 'TX_BUILD_ERROR_BAD_AMOUNT'
+  /** a receipt that is not an object or array of the expected fields */
+  | 'TX_BUILD_ERROR_BAD_RECEIPT'
+
+export class TxBuildError extends AttrchainError<TxBuildErrorCode> {}
 
 export function toUnits(value: AmountInput, field = 'amount'): bigint {
   if (typeof value === 'bigint') return value
