@@ -3,6 +3,7 @@ import { toHex } from '../core/bytes.js'
 import type { KeyPair } from '../core/keys.js'
 import type { CheckpointKey } from '../core/checkpointKey.js'
 import { AttrchainError } from '../core/errors.js'
+import { NodeError } from './errors.js'
 import type { Params } from '../genesis/params.js'
 import type { StateStore } from '../state/store.js'
 import { checkpointDigest, readCheckpoint, type CheckpointRecord } from '../state/checkpoint.js'
@@ -101,6 +102,6 @@ export class CheckpointSigner {
         throw e
       }
     }
-    throw new AttrchainError('CHECKPOINT_ERROR_NO_NONCE', 'the mempool holds 64 txs of this validator')
+    throw new NodeError('CHECKPOINT_ERROR_NO_NONCE', 'the mempool holds 64 txs of this validator')
   }
 }

@@ -20,6 +20,8 @@ export type NodeErrorCode =
   | 'DRIVER_ERROR_NO_BLOCK'
   /** the head's commit is not stored */
   | 'DRIVER_ERROR_NO_COMMIT'
+  /** every nonce slot the checkpoint signer may use is taken by this validator's pending txs (node/checkpointSigner.ts) */
+  | 'CHECKPOINT_ERROR_NO_NONCE'
   /** flow statistics asked to add a block that is not the next one (node/flowStats.ts) */
   | 'FLOW_ERROR_BAD_HEIGHT'
   /** the signature verifier was used after close() (node/verifier.ts) */

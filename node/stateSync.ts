@@ -14,7 +14,26 @@ import { homePaths } from './home.js'
 import type { Logger } from './logger.js'
 import type { SyncPeer } from './sync.js'
 
-export class StateSyncError extends AttrchainError {}
+/** What `StateSyncError` carries: why a snapshot or its proof path is refused. */
+export type StateSyncErrorCode =
+  /** a snapshot chunk whose entries do not match the manifest */
+  | 'STATE_SYNC_ERROR_BAD_CHUNK'
+  /** a header served for the trust path that does not decode or is of another height or chain */
+  | 'STATE_SYNC_ERROR_BAD_HEADER'
+  /** a manifest that does not match its listing or the trusted header */
+  | 'STATE_SYNC_ERROR_BAD_MANIFEST'
+  /** a peer served no block of the trust path */
+  | 'STATE_SYNC_ERROR_NO_BLOCKS'
+  /** no peer offers a snapshot */
+  | 'STATE_SYNC_ERROR_NO_PEER'
+  /** no verifiable snapshot within the time allowed (the last reason in the message) */
+  | 'STATE_SYNC_ERROR_TIMEOUT'
+  /** the snapshot is more than maxHeaderSpan blocks after the trusted height */
+  | 'STATE_SYNC_ERROR_TRUST_TOO_OLD'
+  /** the header at the trusted height does not hash to the trusted hash */
+  | 'STATE_SYNC_ERROR_UNTRUSTED'
+
+export class StateSyncError extends AttrchainError<StateSyncErrorCode> {}
 
 /** What state sync needs from the network: peers, block sync's request, and the snapshot protocol. */
 export interface StateSyncSource {
@@ -124,7 +143,7 @@ async function collectOffers(opts: StateSyncOptions, m: StateSyncModules): Promi
   return [...offers.values()].sort((a, b) => b.listing.height - a.listing.height || b.peers.length - a.peers.length)
 }
 
-const refuse = (code: string, msg: string, meta: Record<string, unknown> = {}): never => {
+const refuse = (code: StateSyncErrorCode, msg: string, meta: Record<string, unknown> = {}): never => {
   throw new StateSyncError(code, msg, meta)
 }
 
@@ -233,15 +252,17 @@ const rotate = <T>(a: T[], by: number): T[] => (a.length === 0 ? a : [...a.slice
 /** The first peer whose answer checks out; the reasons of all when none does. */
 async function firstGood<T>(peers: string[], ask: (peer: string) => Promise<T>): Promise<T> {
   if (peers.length === 0) refuse('STATE_SYNC_ERROR_NO_PEER', 'no peer holds what is needed')
-  const reasons: string[] = []
+  const errors: unknown[] = []
   for (const p of peers) {
     try {
       return await ask(p)
     } catch (e) {
-      reasons.push((e as Error).message)
+      errors.push(e)
     }
   }
-  return refuse(reasons.every((r) => r.startsWith('STATE_SYNC_ERROR_')) ? reasons[0].split(':')[0] : 'STATE_SYNC_ERROR_NO_PEER', reasons.join('; '))
+  // every peer refused for the same kind of reason: say which (by class and code, not by parsing messages)
+  const code = errors.every((e) => e instanceof StateSyncError) ? (errors[0] as StateSyncError).code : 'STATE_SYNC_ERROR_NO_PEER'
+  return refuse(code, errors.map((e) => (e as Error).message).join('; '))
 }
 
 /** The p2p settings of a node (as node.ts builds them). */

@@ -16,7 +16,26 @@ import { checkpointsAbi, checkpointsBytecode } from '../../contracts/AttrchainCh
  * nothing: the contract checks every signature; it only pays the gas.
  */
 
-export class RollupError extends AttrchainError {}
+/** What `RollupError` carries (the `rollup` command). */
+export type RollupErrorCode =
+  /** --contract is not an address, or no contract is deployed there */
+  | 'ROLLUP_ERROR_BAD_CONTRACT'
+  /** --key is not a 32-byte hex private key */
+  | 'ROLLUP_ERROR_BAD_KEY'
+  /** the contract's deployment tx failed */
+  | 'ROLLUP_ERROR_DEPLOY_FAILED'
+  /** the chain records no checkpoints (params.checkpointInterval is 0) */
+  | 'ROLLUP_ERROR_DISABLED'
+  /** no EVM JSON-RPC answers at --l1 */
+  | 'ROLLUP_ERROR_L1_UNREACHABLE'
+  /** no validator holds a checkpoint key */
+  | 'ROLLUP_ERROR_NO_SIGNERS'
+  /** the contract refused or reverted a checkpoint (`meta.reason`) */
+  | 'ROLLUP_ERROR_REFUSED'
+  /** the checkpoint's signer set is not the contract's: deployed for another chain or point */
+  | 'ROLLUP_ERROR_SET_MISMATCH'
+
+export class RollupError extends AttrchainError<RollupErrorCode> {}
 
 /** Anvil's (and Hardhat's) first dev account: the default --key, for local L1 dev nodes only. */
 export const DEV_L1_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
