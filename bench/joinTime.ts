@@ -50,7 +50,7 @@ mkdirSync(vHome, { recursive: true })
 const genesis = devnetHome(vHome)
 
 // ---- the chain, through the real chain code
-let t0 = performance.now()
+const t0 = performance.now()
 const db = await ChainDb.open({ dir: homePaths(vHome).chainDb, genesisHash: genesisHash(genesis), chainId: genesis.chainId, sync: false })
 const chain = await ChainService.open(genesis, { db, logger: silentLogger })
 const snapshots = await SnapshotStore.open({ dir: join(vHome, 'data', 'snapshots'), interval: N, keep: 2, chunkBytes: DEFAULT_SNAPSHOT_CHUNK_BYTES }, silentLogger)
