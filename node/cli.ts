@@ -30,10 +30,18 @@ import { writeTestnet, defaultTestnetOptions, summaryJson, summaryLines, parseSt
  * `--json` prints exactly one JSON document on stdout for scripts.
  */
 
-/** A command line that cannot be run as written: exit code 2. */
+/**
+ * A command line that cannot be run as written: exit code 2. Its code is
+ * CLI_ERROR_USAGE, or the code of the parse error it wraps (an amount, an
+ * address: CODEC_ERROR_*, TX_BUILD_ERROR_*), so it stays an open string.
+ */
 export class UsageError extends AttrchainError {}
 
-/** A command that ran and failed (not found, tx failed): exit code 1. */
+/**
+ * A command that ran and failed: exit code 1. Its code is CLI_ERROR_NOT_FOUND,
+ * or the code the chain gave the failed tx it reports (TX_ERROR_*), so it
+ * stays an open string.
+ */
 export class CliError extends AttrchainError {}
 
 export interface CliIo {
