@@ -97,3 +97,14 @@ t.test('block sync asks only peers that hold the heights it needs: a pruned peer
   t.equal(me.chain.head.blockHash, pruned.chain.head.blockHash)
   t.ok(requests.every((r) => !r.startsWith('pruned ') || Number(r.split(' ')[1].split('..')[0]) >= 16), `the pruned peer was asked only for heights ≥ 16: ${requests.join(', ')}`)
 })
+
+t.test('status frames carry the served range: lowestHeight as a 4th element, omitted (meaning 1) by an archive node', async (t) => {
+  const { encodeStatus, decodeStatus } = await import('../../../p2p/status.js')
+  const { encode, decode } = await import('../../../core/codec.js')
+  const base = { chainId: genesis.chainId, genesisHash: '0x' + '11'.repeat(32), height: 500 }
+  t.same(decodeStatus(encodeStatus({ ...base, lowestHeight: 401 })), { ...base, lowestHeight: 401 }, 'a pruned node says where its blocks start')
+  t.equal((decode(encodeStatus({ ...base, lowestHeight: 1 })) as unknown[]).length, 3, 'an archive node sends the 3-element status older nodes read')
+  t.same(decodeStatus(encodeStatus(base)), base)
+  t.throws(() => decodeStatus(encode([base.chainId, new Uint8Array(32), 5, 0])), { code: 'P2P_ERROR_BAD_RESPONSE' }, 'lowest height 0 refused')
+  t.throws(() => decodeStatus(encode([base.chainId, new Uint8Array(32), 5, 'x'])), { code: 'P2P_ERROR_BAD_RESPONSE' })
+})
