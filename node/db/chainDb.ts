@@ -282,25 +282,35 @@ export class ChainDb {
   /**
    * One bounded pruning step: deletes the oldest stored blocks (and their
    * indexes, prune.ts) beyond the last `pruneKeepBlocks`, at most
-   * `maxHeights` of them, in one atomic batch that also moves the lowest
+   * `maxHeights` of them and about `maxBytes` of blocks (their txs are
+   * decoded on the main thread to find their indexes: a step stays short
+   * however large the blocks), in one atomic batch that also moves the lowest
    * height. Returns how many heights were pruned (0: nothing to do, pruning
    * off, or a step already running). Safe beside commits: it touches only
    * keys of heights far below the head.
    */
-  async pruneStep(maxHeights = 64): Promise<number> {
+  async pruneStep(maxHeights = 64, maxBytes = 2 * 1024 * 1024): Promise<number> {
     const head = this.headValue
     if (this.pruneKeepBlocks <= 0 || head === null || this.pruning) return 0
     const lowestKept = head.height - this.pruneKeepBlocks + 1
-    const to = Math.min(lowestKept - 1, this.lowest + maxHeights - 1)
+    let to = Math.min(lowestKept - 1, this.lowest + maxHeights - 1)
     if (to < this.lowest) return 0
     this.assertOpen()
     this.pruning = true
     try {
       const from = this.lowest
       const ops: Op[] = []
+      let bytes = 0
       for (const b of await this.db.getMany(range(from, to).map((h) => keys.block(h)))
         .then((values) => values.map((v, i) => ({ height: from + i, bytes: v })))) {
-        if (b.bytes !== undefined) ops.push(...pruneOps(b.height, b.bytes))
+        if (b.bytes !== undefined) {
+          ops.push(...pruneOps(b.height, b.bytes))
+          bytes += b.bytes.length
+        }
+        if (bytes >= maxBytes) {
+          to = b.height
+          break
+        }
       }
       ops.push(put(keys.nodeMeta(LOWEST_HEIGHT_META), encodeHeight(to + 1)))
       await this.write(ops, false)

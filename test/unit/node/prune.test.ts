@@ -108,3 +108,12 @@ t.test('status frames carry the served range: lowestHeight as a 4th element, omi
   t.throws(() => decodeStatus(encode([base.chainId, new Uint8Array(32), 5, 0])), { code: 'P2P_ERROR_BAD_RESPONSE' }, 'lowest height 0 refused')
   t.throws(() => decodeStatus(encode([base.chainId, new Uint8Array(32), 5, 'x'])), { code: 'P2P_ERROR_BAD_RESPONSE' })
 })
+
+t.test('a pruning step is bounded by bytes too: large blocks are pruned a few at a time', async (t) => {
+  const c = await prunedChain(t, 8, 1)
+  const blockBytes = (await c.db.getBlockBytes(1))!.length
+  t.equal(await c.db.pruneStep(64, blockBytes * 2), 2, 'two blocks reach the byte bound')
+  t.equal(c.db.lowestHeight(), 3)
+  t.equal(await c.db.pruneStep(64, 1), 1, 'at least one block per step')
+  t.equal(c.db.lowestHeight(), 4)
+})
