@@ -28,6 +28,8 @@ export type StateSyncErrorCode =
   | 'STATE_SYNC_ERROR_NO_PEER'
   /** no verifiable snapshot within the time allowed (the last reason in the message) */
   | 'STATE_SYNC_ERROR_TIMEOUT'
+  /** the snapshot's chunks exceed maxStateBytes */
+  | 'STATE_SYNC_ERROR_TOO_LARGE'
   /** the snapshot is more than maxHeaderSpan blocks after the trusted height */
   | 'STATE_SYNC_ERROR_TRUST_TOO_OLD'
   /** the header at the trusted height does not hash to the trusted hash */
@@ -52,9 +54,16 @@ export interface StateSyncOptions extends StateSyncConfig {
   pollMs: number
   /** most blocks fetched to link the trusted header to a later snapshot's header */
   maxHeaderSpan: number
+  /**
+   * most chunk bytes accepted for one snapshot: the chunks are only proven
+   * together (the state root), so a peer could otherwise make a node hold
+   * an endless state before the check fails; the whole state lives in
+   * memory anyway (ChainDb)
+   */
+  maxStateBytes: number
 }
 
-export const defaultStateSyncOptions = { timeoutMs: 10 * 60_000, pollMs: 1000, maxHeaderSpan: 10_000 }
+export const defaultStateSyncOptions = { timeoutMs: 10 * 60_000, pollMs: 1000, maxHeaderSpan: 10_000, maxStateBytes: 2 * 1024 ** 3 }
 
 export interface StateSyncModules {
   source: StateSyncSource
@@ -160,10 +169,14 @@ async function restoreFrom(offer: Offer, opts: StateSyncOptions, m: StateSyncMod
   checkManifest(manifest, header, opts)
   const entries: [string, Uint8Array][] = []
   let last: string | null = null
+  let total = 0
   for (let i = 0; i < manifest.chunkHashes.length; i++) {
     const chunk = await firstGood(rotate(offer.peers, i), async (peer) => {
       const bytes = await m.source.requestSnapshot(peer, { kind: 'chunk', height: manifest.height, index: i })
-      return decodeChunk(bytes, manifest.chunkHashes[i], last)
+      if (total + bytes.length > opts.maxStateBytes) refuse('STATE_SYNC_ERROR_TOO_LARGE', `snapshot ${manifest.height} exceeds ${opts.maxStateBytes} bytes of chunks`)
+      const decoded = decodeChunk(bytes, manifest.chunkHashes[i], last)
+      total += bytes.length
+      return decoded
     })
     for (const e of chunk) entries.push(e)
     if (chunk.length > 0) last = chunk[chunk.length - 1][0]

@@ -154,6 +154,13 @@ t.test('refused: a wrong trusted hash, a spoiled chunk, a forged state; nothing 
     })
     t.equal(r.head.height, 10)
   })
+  await t.test('a snapshot over the byte cap is refused before it is all fetched', async (t) => {
+    const db = await emptyDb(t)
+    const src = source([{ id: 'p', height: 12, db: srv.db, serve: honest }])
+    await t.rejects(stateSync({ ...opts(10, trustHash), maxStateBytes: 1500 }, { source: src, db, logger: silentLogger, now: () => Date.now() }),
+      { code: 'STATE_SYNC_ERROR_TIMEOUT', message: /exceeds 1500 bytes/ })
+    t.equal(db.head(), null)
+  })
   await t.test('spoiled chunk, no honest peer', async (t) => {
     const db = await emptyDb(t)
     await t.rejects(stateSync(opts(10, trustHash), { source: source([{ id: 'evil', height: 12, db: srv.db, serve: spoiled }]), db, logger: silentLogger, now: () => Date.now() }),
