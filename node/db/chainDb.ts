@@ -1,96 +1,24 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Level, type BatchOperation } from 'level'
-import { toHex, fromHex } from '../../core/bytes.js'
-import { encode } from '../../core/codec.js'
+import { toHex } from '../../core/bytes.js'
 import { decodeSignedTx, DEFAULT_TX_LIMITS_UNBOUNDED, type Hex, type Receipt } from '../../core/tx.js'
-import { MemoryStateStore, type WriteSet } from '../../state/store.js'
-import { encodeTreeNode, proveStored, type StateTreeUpdate } from '../../state/stateTree.js'
-import { blockHash, decodeBlock, encodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
+import type { MemoryStateStore, WriteSet } from '../../state/store.js'
+import { proveStored, type StateTreeUpdate } from '../../state/stateTree.js'
+import { decodeBlock, ZERO_HASH, type Block } from '../../state/block.js'
 import type { Distribution } from '../../state/distribution.js'
-import type { ReceiptRecord, TxResult } from '../../state/execute.js'
+import type { ReceiptRecord } from '../../state/execute.js'
 import { silentLogger, type Logger } from '../../core/logger.js'
 import {
-  Bucket, SCHEMA_VERSION, keys, bucketRange, heightOfKey, stateKeyOf, encodeHeight, decodeHeight,
-  encodeChainInfo, decodeChainInfo, encodeHead, decodeHead, encodeTxLocation, decodeTxLocation,
-  encodeReceiptEntry, decodeReceiptEntry, encodeDistribution, decodeDistribution, type Head, type TxLocation,
+  keys, heightOfKey, encodeHeight, decodeHeight, encodeHead, decodeHead, decodeTxLocation,
+  decodeReceiptEntry, decodeDistribution, type Head, type TxLocation,
 } from './buckets.js'
 import { DbError } from './errors.js'
-import { LOWEST_HEIGHT_META, pruneOps } from './prune.js'
+import { LOWEST_HEIGHT_META, pruneBatch } from './prune.js'
+import { blockOps, checkCommit, metaOps, put, stateOps, treeOps, writeBatch } from './ops.js'
+import { checkChainInfo, loadState, openLevel, own } from './open.js'
+import type { BlockCommit, ChainDbModules, ChainDbOptions, Db, MetaEntry, Op, SnapshotRestore, StoredBlock } from './types.js'
 
-export interface ChainDbOptions {
-  /** LevelDB directory, created if missing */
-  dir: string
-  /** the genesis this dir belongs to; a dir created for another genesis is refused */
-  genesisHash: Hex
-  chainId: string
-  /**
-   * fsync each commit before it resolves (default true). Without it a
-   * process crash still loses nothing (the write is in the OS page cache),
-   * but a power loss may drop the last blocks.
-   */
-  sync?: boolean
-  /**
-   * Keep only the last this many blocks and their indexes (issue 17); 0 or
-   * absent: keep everything (an archive node). Older blocks are deleted by
-   * `pruneStep`, a bounded step the node runs in the background.
-   */
-  pruneKeepBlocks?: number
-}
-
-/** A verified state snapshot written as the chain's starting point (node/stateSync.ts): head `height`, no blocks stored. */
-export interface SnapshotRestore {
-  head: Head
-  /** every state entry at `height` */
-  entries: Iterable<[string, Uint8Array]>
-  /** the encoded commit of `height` */
-  commit: Uint8Array
-  /** node metadata at `height` (consensus validator sets) */
-  meta: MetaEntry[]
-  /** the flow statistics record of `height` */
-  flowStats: Uint8Array
-}
-
-export interface ChainDbModules {
-  logger?: Logger | null
-}
-
-/** Everything one committed block stores, written in one atomic batch (DESIGN §6). */
-export interface BlockCommit {
-  block: Block
-  /** the block's canonical bytes when the caller already has them (e.g. received from a peer) */
-  blockBytes?: Uint8Array
-  /** blockHash(block.header) */
-  hash: Hex
-  /** encoded commit certificate of this block */
-  commit: Uint8Array
-  writes: WriteSet
-  /** state root after this block, equal to block.header.stateRoot */
-  stateRoot: Uint8Array
-  /** `state.tree.update(writes)` from execution (BlockOutcome.tree); computed here when absent */
-  tree?: StateTreeUpdate
-  /** one per tx, in block order */
-  results: TxResult[]
-  receipts: ReceiptRecord[]
-  distribution: Distribution
-  /** node metadata to store in the same batch (null deletes) */
-  meta?: MetaEntry[]
-  /** the block's encoded flow statistics record (node/flowStats.ts), stored under its height */
-  flowStats?: Uint8Array
-}
-
-/** A node-metadata write: a key of the nodeMeta bucket and its new value, null to delete. */
-export type MetaEntry = [key: string, value: Uint8Array | null]
-
-/** A stored block with the certificate that committed it, as block sync serves them. */
-export interface StoredBlock {
-  height: number
-  bytes: Uint8Array
-  commit: Uint8Array | null
-}
-
-type Db = Level<Uint8Array, Uint8Array>
-type Op = BatchOperation<Db, Uint8Array, Uint8Array>
+export type { BlockCommit, ChainDbModules, ChainDbOptions, MetaEntry, SnapshotRestore, StoredBlock } from './types.js'
 
 /** classic-level has compactRange; the portable `Level` type does not declare it. */
 interface Compactable {
@@ -99,19 +27,7 @@ interface Compactable {
 
 type DbLog = Pick<Logger, 'info' | 'debug'>
 
-
-/** Values from LevelDB may be Buffers over a shared pool; callers get plain, owned Uint8Arrays. */
-const own = (b: Uint8Array): Uint8Array => new Uint8Array(b)
-
 const isHeight = (h: number): boolean => Number.isSafeInteger(h) && h >= 0
-
-function levelCode(e: unknown): string | undefined {
-  return (e as { code?: string } | null)?.code
-}
-
-function isLockError(e: unknown): boolean {
-  return levelCode(e) === 'LEVEL_LOCKED' || levelCode((e as { cause?: unknown }).cause) === 'LEVEL_LOCKED'
-}
 
 /**
  * The node's chain database: blocks, commits, indexes, distributions, head
@@ -153,16 +69,7 @@ export class ChainDb {
   static async open(opts: ChainDbOptions, modules: ChainDbModules = {}): Promise<ChainDb> {
     const log = modules.logger ?? silentLogger
     const started = performance.now()
-    const db: Db = new Level<Uint8Array, Uint8Array>(opts.dir, { keyEncoding: 'view', valueEncoding: 'view' })
-    try {
-      await db.open()
-    } catch (e) {
-      if (isLockError(e)) {
-        throw new DbError('DB_ERROR_LOCKED', `data dir ${opts.dir} is in use by another attrchain process; stop it or choose another --home`, { dir: opts.dir })
-      }
-      const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message
-      throw new DbError('DB_ERROR_OPEN_FAILED', `cannot open data dir ${opts.dir}: ${cause}`, { dir: opts.dir })
-    }
+    const db = await openLevel(opts)
     try {
       await checkChainInfo(db, opts)
       const headBytes = await db.get(keys.head())
@@ -208,10 +115,7 @@ export class ChainDb {
    * Store a committed block and everything derived from it in one atomic
    * batch, then apply its writes to the memory state. A block that does not
    * extend the head by one, or whose parts disagree, is refused before
-   * anything is written.
-   */
-  /**
-   * Store a block and apply its state writes. `durable: false` skips the
+   * anything is written. `durable: false` skips the
    * fsync of this one write (block sync does so inside a batch of blocks it
    * can fetch again, and makes the batch's last block durable, which makes
    * the earlier ones durable too: LevelDB's log is written in order). A
@@ -222,7 +126,7 @@ export class ChainDb {
     this.beginCommit()
     try {
       const started = performance.now()
-      const head = this.checkCommit(c)
+      const head = checkCommit(c, this.headValue)
       const update = this.treeUpdate(c.writes, c.tree, c.stateRoot, head.height)
       const ops = blockOps(c, head)
       for (const op of treeOps(update)) ops.push(op)
@@ -299,19 +203,9 @@ export class ChainDb {
     this.pruning = true
     try {
       const from = this.lowest
-      const ops: Op[] = []
-      let bytes = 0
-      for (const b of await this.db.getMany(range(from, to).map((h) => keys.block(h)))
-        .then((values) => values.map((v, i) => ({ height: from + i, bytes: v })))) {
-        if (b.bytes !== undefined) {
-          ops.push(...pruneOps(b.height, b.bytes))
-          bytes += b.bytes.length
-        }
-        if (bytes >= maxBytes) {
-          to = b.height
-          break
-        }
-      }
+      const batch = await pruneBatch(this.db, from, to, maxBytes)
+      const ops = batch.ops
+      to = batch.to
       ops.push(put(keys.nodeMeta(LOWEST_HEIGHT_META), encodeHeight(to + 1)))
       await this.write(ops, false)
       this.lowest = to + 1
@@ -537,44 +431,9 @@ export class ChainDb {
     return update
   }
 
-  private checkCommit(c: BlockCommit): Head {
-    const h = c.block.header
-    const expected = this.headValue === null ? null : this.headValue.height + 1
-    if (h.height !== expected) {
-      const why = expected === null ? 'genesis is not committed yet' : `expected height ${expected}`
-      throw new DbError('DB_ERROR_BAD_HEIGHT', `cannot store block ${h.height}: ${why}`, { height: h.height, expected })
-    }
-    const inconsistent = (why: string): never => {
-      throw new DbError('DB_ERROR_INCONSISTENT_COMMIT', `block ${h.height}: ${why}`, { height: h.height })
-    }
-    if (c.hash !== blockHash(h)) inconsistent(`hash ${c.hash} is not the header's hash`)
-    if (toHex(c.stateRoot) !== h.stateRoot) inconsistent('state root differs from the header')
-    if (c.results.length !== c.block.txs.length) inconsistent(`${c.results.length} results for ${c.block.txs.length} txs`)
-    if (c.distribution.height !== h.height) inconsistent(`distribution is for height ${c.distribution.height}`)
-    return Object.freeze({ height: h.height, blockHash: c.hash, stateRoot: h.stateRoot, timeMs: h.timeMs })
-  }
-
-  /**
-   * One atomic LevelDB write. A chained batch hands each op to the native
-   * WriteBatch directly; the array form re-validates and copies every op in
-   * JS first, which is twice the main-thread cost per op (one op per receipt).
-   */
+  /** One atomic LevelDB write (ops.ts writeBatch). */
   private async write(ops: Op[], sync = this.sync): Promise<void> {
-    try {
-      const batch = this.db.batch()
-      try {
-        for (const op of ops) {
-          if (op.type === 'put') batch.put(op.key, op.value)
-          else batch.del(op.key)
-        }
-      } catch (e) {
-        await batch.close()
-        throw e
-      }
-      await batch.write({ sync })
-    } catch (e) {
-      throw new DbError('DB_ERROR_WRITE_FAILED', `writing to ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir })
-    }
+    await writeBatch(this.db, this.dir, ops, sync)
   }
 
   private async read(key: Uint8Array): Promise<Uint8Array | null> {
@@ -584,49 +443,6 @@ export class ChainDb {
   }
 }
 
-const put = (key: Uint8Array, value: Uint8Array): Op => ({ type: 'put', key, value })
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-
-function stateOps(writes: WriteSet): Op[] {
-  return [...writes].map(([k, v]): Op => (v === null ? { type: 'del', key: keys.state(k) } : put(keys.state(k), v)))
-}
-
-/** The tree nodes an update created, under their hashes (duplicates of stored nodes are harmless: same key, same bytes). */
-function treeOps(update: StateTreeUpdate): Op[] {
-  return update.created.map((n) => put(keys.stateNode(n.hash), encodeTreeNode(n)))
-}
-
-function metaOps(meta: MetaEntry[]): Op[] {
-  return meta.map(([k, v]): Op => (v === null ? { type: 'del', key: keys.nodeMeta(k) } : put(keys.nodeMeta(k), v)))
-}
-
-function blockOps(c: BlockCommit, head: Head): Op[] {
-  const height = head.height
-  const position = new Map(c.results.map((r, i) => [r.hash, i]))
-  const txPosition = (hash: Hex): number => position.get(hash) ?? inconsistentReceipt(height, hash)
-  return [
-    put(keys.block(height), c.blockBytes ?? encodeBlock(c.block)),
-    put(keys.blockHash(c.hash), encodeHeight(height)),
-    put(keys.commit(height), c.commit),
-    // The commit of height − 1 this block carries is the canonical one (every precommit its proposer
-    // collected): it replaces the one this node saw when it decided height − 1 (CometBFT's seen commit).
-    ...(c.block.lastCommit === null ? [] : [put(keys.commit(height - 1), encode(c.block.lastCommit))]),
-    ...c.results.map((r, index) => put(keys.tx(r.hash), encodeTxLocation({ height, index, status: r.status, error: r.error }))),
-    ...c.receipts.map((r) => put(keys.receipt(r.id), encodeReceiptEntry({ height, txPosition: txPosition(r.txHash), index: r.index, payouts: r.payouts, ...(r.flows ? { flows: r.flows } : {}) }))),
-    // DESIGN §4.1: the receipts of a trace, in chain order
-    ...c.receipts.filter((r) => r.receipt.traceId !== undefined).map((r) => put(keys.trace(r.receipt.traceId as Hex, height, txPosition(r.txHash), r.index), fromHex(r.id, 'receiptId', 32))),
-    put(keys.distribution(height), encodeDistribution(c.distribution)),
-    ...(c.flowStats === undefined ? [] : [put(keys.flowStats(height), c.flowStats)]),
-    ...stateOps(c.writes),
-    ...metaOps(c.meta ?? []),
-    put(keys.head(), encodeHead(head)),
-  ]
-}
-
-function inconsistentReceipt(height: number, txHash: Hex): never {
-  throw new DbError('DB_ERROR_INCONSISTENT_COMMIT', `block ${height}: a receipt names tx ${txHash}, which is not in the block`, { height })
-}
-
 /** Stored blocks were validated before they were committed, so their own length is the only size bound needed. */
 function decodeStoredBlock(bytes: Uint8Array): Block {
   try {
@@ -634,44 +450,4 @@ function decodeStoredBlock(bytes: Uint8Array): Block {
   } catch (e) {
     throw new DbError('DB_ERROR_CORRUPT', `stored block is damaged: ${(e as Error).message}`)
   }
-}
-
-async function checkChainInfo(db: Db, opts: ChainDbOptions): Promise<void> {
-  const wanted = { schemaVersion: SCHEMA_VERSION, genesisHash: toHex(fromHex(opts.genesisHash, 'genesisHash', 32)), chainId: opts.chainId }
-  const stored = await db.get(keys.chainInfo())
-  if (stored === undefined) {
-    await db.put(keys.chainInfo(), encodeChainInfo(wanted), { sync: true })
-    return
-  }
-  const info = decodeChainInfo(stored)
-  if (info.schemaVersion !== SCHEMA_VERSION) {
-    throw new DbError('DB_ERROR_SCHEMA_VERSION', `data dir ${opts.dir} has storage schema v${info.schemaVersion}; this node reads v${SCHEMA_VERSION}`, {
-      dir: opts.dir, stored: info.schemaVersion,
-    })
-  }
-  if (info.genesisHash !== wanted.genesisHash || info.chainId !== wanted.chainId) {
-    throw new DbError(
-      'DB_ERROR_WRONG_GENESIS',
-      `data dir ${opts.dir} belongs to chain ${info.chainId} with genesis ${info.genesisHash}, not ${wanted.chainId} with genesis ${wanted.genesisHash}`,
-      { dir: opts.dir, storedGenesisHash: info.genesisHash, storedChainId: info.chainId, genesisHash: wanted.genesisHash, chainId: wanted.chainId },
-    )
-  }
-}
-
-/** Read the whole state bucket into memory, in batches to keep the iterator's round trips few. */
-async function loadState(db: Db): Promise<MemoryStateStore> {
-  const writes: WriteSet = new Map()
-  const it = db.iterator(bucketRange(Bucket.state))
-  try {
-    for (;;) {
-      const entries = await it.nextv(4096)
-      if (entries.length === 0) break
-      for (const [k, v] of entries) writes.set(stateKeyOf(k), own(v))
-    }
-  } finally {
-    await it.close()
-  }
-  const state = new MemoryStateStore()
-  state.apply(writes)
-  return state
 }

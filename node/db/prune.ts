@@ -1,13 +1,12 @@
-import type { BatchOperation, Level } from 'level'
 import { sha256 } from '../../core/hash.js'
 import { toHex } from '../../core/bytes.js'
 import { decodeSignedTx, receiptId, DEFAULT_TX_LIMITS_UNBOUNDED } from '../../core/tx.js'
 import { blockHash, decodeBlock } from '../../state/block.js'
 import { keys } from './buckets.js'
 import { DbError } from './errors.js'
+import type { Db, Op } from './types.js'
 
-type Db = Level<Uint8Array, Uint8Array>
-type Op = BatchOperation<Db, Uint8Array, Uint8Array>
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 /** Node-metadata key holding u64be(lowest block height stored); absent = 1 (an archive node). */
 export const LOWEST_HEIGHT_META = 'db/lowestHeight'
@@ -44,4 +43,27 @@ export function pruneOps(height: number, bytes: Uint8Array): Op[] {
     })
   })
   return ops
+}
+
+/**
+ * The deletes of one pruning step (ChainDb.pruneStep): the stored blocks
+ * `from..to` with their indexes, stopping after the block that brings the
+ * blocks read to `maxBytes` (so at least one); `to` is the last height
+ * pruned. Missing heights are skipped.
+ */
+export async function pruneBatch(db: Db, from: number, to: number, maxBytes: number): Promise<{ ops: Op[]; to: number }> {
+  const ops: Op[] = []
+  let bytes = 0
+  for (const b of await db.getMany(range(from, to).map((h) => keys.block(h)))
+    .then((values) => values.map((v, i) => ({ height: from + i, bytes: v })))) {
+    if (b.bytes !== undefined) {
+      ops.push(...pruneOps(b.height, b.bytes))
+      bytes += b.bytes.length
+    }
+    if (bytes >= maxBytes) {
+      to = b.height
+      break
+    }
+  }
+  return { ops, to }
 }
