@@ -21,8 +21,11 @@ import { log, nowMs, percentile, round, sleep } from './util.js'
  * node's persistent peers are the others' proxies (discovery off, so no
  * direct connection is learnt). Each byte is held `rtt/2 ± jitter` in each
  * direction, order kept, so one connection's round trip is `rtt ± 2·jitter`.
- * Loss is not emulated: over TCP a lost segment is a retransmission, i.e.
- * more latency for what follows, which the jitter stands for.
+ * Loss is emulated as TCP sees it (the proxy's sockets are TCP, so a packet
+ * can only be late, never missing): with probability `lossRate` a chunk is
+ * "lost" and arrives one retransmission timeout later (`rtoMs`, by default
+ * Linux's minimum RTO of 200 ms or one RTT + 4 × jitter if larger), and
+ * every chunk behind it waits too (head-of-line blocking, order kept).
  */
 
 export interface DelayProxyOptions {
@@ -36,6 +39,15 @@ export interface DelayProxyOptions {
   oneWayMs: number
   /** each chunk's delay varies uniformly in ±jitterMs (never below 0, never reordering) */
   jitterMs: number
+  /** probability that a chunk is lost and retransmitted (0..1; default 0) */
+  lossRate?: number
+  /** extra delay of a lost chunk (ms); default max(200, 2 × oneWayMs + 8 × jitterMs), Linux's RTO floor or one RTT + 4 RTTVAR */
+  rtoMs?: number
+}
+
+/** The retransmission delay a lost chunk takes under `opts` (ms). */
+export function retransmissionMs(opts: DelayProxyOptions): number {
+  return opts.rtoMs ?? Math.max(200, 2 * opts.oneWayMs + 8 * opts.jitterMs)
 }
 
 interface Pending {
@@ -48,11 +60,17 @@ class DelayedPipe {
   private readonly queue: Pending[] = []
   private timer: NodeJS.Timeout | null = null
   private lastDue = 0
+  /** chunks delayed as lost */
+  lost = 0
 
   constructor(private readonly dst: Socket, private readonly opts: DelayProxyOptions) {}
 
   push(chunk: Buffer | null): void {
-    const delay = Math.max(0, this.opts.oneWayMs + (Math.random() * 2 - 1) * this.opts.jitterMs)
+    let delay = Math.max(0, this.opts.oneWayMs + (Math.random() * 2 - 1) * this.opts.jitterMs)
+    if (chunk !== null && (this.opts.lossRate ?? 0) > 0 && Math.random() < this.opts.lossRate!) {
+      delay += retransmissionMs(this.opts)
+      this.lost++
+    }
     this.lastDue = Math.max(this.lastDue, Date.now() + delay)
     this.queue.push({ dueAt: this.lastDue, chunk })
     this.arm()
@@ -190,6 +208,8 @@ export interface WanNetworkOptions {
   validators: number
   rttMs: number
   jitterMs: number
+  /** probability a chunk is lost and retransmitted (DelayProxyOptions.lossRate) */
+  lossRate?: number
   /** node --block-time */
   blockTimeMs: number
   params?: Partial<Params>
@@ -214,7 +234,7 @@ export async function startWanNetwork(opts: WanNetworkOptions): Promise<WanNetwo
     params: paramsJson(opts.params ?? {}), p2pPort: 40_000, rpcPort: 41_000,
   })
   const ports = await Promise.all(layout.nodes.map(async () => ({ p2p: await freePort(), rpc: await freePort() })))
-  const proxies = layout.nodes.map((_, i) => new DelayProxy({ targetPort: ports[i].p2p, oneWayMs: opts.rttMs / 2, jitterMs: opts.jitterMs / 2 }))
+  const proxies = layout.nodes.map((_, i) => new DelayProxy({ targetPort: ports[i].p2p, oneWayMs: opts.rttMs / 2, jitterMs: opts.jitterMs / 2, lossRate: opts.lossRate ?? 0 }))
   await Promise.all(proxies.map((p) => p.start()))
   for (const [i, n] of layout.nodes.entries()) {
     const bootstrap = layout.nodes.map((m, j) => `/ip4/127.0.0.1/tcp/${proxies[j].port}/p2p/${m.peerId}`).filter((_, j) => j !== i)
@@ -310,23 +330,30 @@ export interface WanBenchOptions {
   keep: boolean
 }
 
-/** RTTs measured by `npm run bench -- --scenario wan`; jitter is a tenth of the RTT. 0 is the loopback baseline through the same proxies. */
-export const WAN_RTTS_MS = [0, 50, 100, 200]
+/**
+ * Cases measured by `npm run bench -- --scenario wan`: RTT (jitter a tenth
+ * of it) and the share of chunks lost and retransmitted. RTT 0 is the
+ * loopback baseline through the same proxies.
+ */
+export const WAN_CASES: readonly { rttMs: number; lossRate: number }[] = [
+  { rttMs: 0, lossRate: 0 }, { rttMs: 50, lossRate: 0 }, { rttMs: 100, lossRate: 0 }, { rttMs: 200, lossRate: 0 },
+  { rttMs: 100, lossRate: 0.01 }, { rttMs: 200, lossRate: 0.02 },
+]
 
-/** `--scenario wan`: 4 validators, the default params and block time, at each RTT of WAN_RTTS_MS. */
+/** `--scenario wan`: 4 validators, the default params and block time, for each of WAN_CASES. */
 export async function runWan(opts: WanBenchOptions): Promise<Record<string, unknown>> {
   const cases: Record<string, unknown>[] = []
-  for (const rttMs of WAN_RTTS_MS) {
+  for (const { rttMs, lossRate } of WAN_CASES) {
     const jitterMs = rttMs / 10
-    log(`wan: 4 validators, rtt ${rttMs} ms ± ${jitterMs} ms`)
-    const net = await startWanNetwork({ validators: 4, rttMs, jitterMs, blockTimeMs: 1000, keep: opts.keep })
+    log(`wan: 4 validators, rtt ${rttMs} ms ± ${jitterMs} ms, loss ${lossRate * 100} %`)
+    const net = await startWanNetwork({ validators: 4, rttMs, jitterMs, lossRate, blockTimeMs: 1000, keep: opts.keep })
     try {
       await waitHeight(net, 2, 120_000)
       const figures = await measureWan(net, opts.durationS * 1000)
-      cases.push({ rttMs, jitterMs, ...figures })
-      log(`wan rtt ${rttMs}: ${JSON.stringify(figures)}`)
+      cases.push({ rttMs, jitterMs, lossRate, ...figures })
+      log(`wan rtt ${rttMs} loss ${lossRate}: ${JSON.stringify(figures)}`)
     } catch (e) {
-      cases.push({ rttMs, jitterMs, error: (e as Error).message })
+      cases.push({ rttMs, jitterMs, lossRate, error: (e as Error).message })
     } finally {
       await net.close()
     }
