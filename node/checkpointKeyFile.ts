@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fromHex, toHex } from '../core/bytes.js'
+import { toHex } from '../core/bytes.js'
 import { CheckpointKey } from '../core/checkpointKey.js'
 import type { KeyPair } from '../core/keys.js'
-import { HomeError, writeFileDurable } from './home.js'
+import { readKeyJson, writeFileDurable } from './home.js'
 
 /**
  * `<home>/checkpoint_key.json`: the validator's secp256k1 checkpoint key
@@ -12,22 +12,9 @@ import { HomeError, writeFileDurable } from './home.js'
  */
 export const checkpointKeyPath = (home: string): string => join(home, 'checkpoint_key.json')
 
+/** The checkpoint key in `path`; errors as readKeyJson (HOME_ERROR_NO_KEY, HOME_ERROR_BAD_KEY). */
 export function readCheckpointKeyFile(path: string): CheckpointKey {
-  if (!existsSync(path)) throw new HomeError('HOME_ERROR_NO_KEY', `no checkpoint key file at ${path}`)
-  let raw: { address?: string; privateKey?: string }
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as typeof raw
-  } catch (e) {
-    throw new HomeError('HOME_ERROR_BAD_KEY', `${path} is not valid JSON: ${(e as Error).message}`)
-  }
-  let key: CheckpointKey
-  try {
-    key = new CheckpointKey(fromHex(raw.privateKey, 'privateKey', 32))
-  } catch (e) {
-    throw new HomeError('HOME_ERROR_BAD_KEY', `${path}: ${(e as Error).message}`)
-  }
-  if (raw.address && raw.address.toLowerCase() !== key.address) throw new HomeError('HOME_ERROR_BAD_KEY', `${path}: address does not match the private key`)
-  return key
+  return readKeyJson(path, 'checkpoint key', (secret) => new CheckpointKey(secret))
 }
 
 export function writeCheckpointKeyFile(path: string, key: CheckpointKey): void {

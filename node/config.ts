@@ -1,7 +1,8 @@
-import { readFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import * as v from 'valibot'
 import { AttrchainError } from '../core/errors.js'
+import { readJsonFile } from './home.js'
 import { defaultMempoolOptions, type MempoolOptions } from './mempool.js'
 
 /** What `ConfigError` carries. */
@@ -198,12 +199,7 @@ export function loadConfig(home: string, flags: Raw = {}, env: NodeJS.ProcessEnv
   const cfg = defaultNodeConfig(home)
   const file = join(home, CONFIG_FILE)
   if (existsSync(file)) {
-    let raw: unknown
-    try {
-      raw = JSON.parse(readFileSync(file, 'utf8'))
-    } catch (e) {
-      throw new ConfigError('CONFIG_ERROR_INVALID', `${file} is not valid JSON: ${(e as Error).message}`)
-    }
+    const raw = readJsonFile(file, (m) => new ConfigError('CONFIG_ERROR_INVALID', m))
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('CONFIG_ERROR_INVALID', `${file} must hold a JSON object`)
     merge(cfg, raw as Raw, file)
   }

@@ -59,15 +59,22 @@ export function writeFileDurable(path: string, data: string | Uint8Array, mode =
   closeSync(dfd)
 }
 
+/**
+ * The JSON value in the file at `path`. A file that cannot be read or
+ * parsed throws `bad("<path> is not valid JSON: <why>")`, the caller's
+ * error (genesis, key and config files each have their own code).
+ */
+export function readJsonFile(path: string, bad: (message: string) => Error): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw bad(`${path} is not valid JSON: ${(e as Error).message}`)
+  }
+}
+
 export function readGenesisFile(path: string): Genesis {
   if (!existsSync(path)) throw new HomeError('HOME_ERROR_NO_GENESIS', `no genesis at ${path}; run "attrchain init" first`)
-  let raw: unknown
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (e) {
-    throw new HomeError('HOME_ERROR_BAD_GENESIS', `${path} is not valid JSON: ${(e as Error).message}`)
-  }
-  return parseGenesis(raw)
+  return parseGenesis(readJsonFile(path, (m) => new HomeError('HOME_ERROR_BAD_GENESIS', m)))
 }
 
 export function writeGenesisFile(path: string, g: Genesis): void {
@@ -84,17 +91,32 @@ export function keyToFile(k: KeyPair): KeyFile {
   return { address: k.address, publicKey: toHex(k.publicKey), privateKey: toHex(k.seed) }
 }
 
-export function readKeyFile(path: string): KeyPair {
-  if (!existsSync(path)) throw new HomeError('HOME_ERROR_NO_KEY', `no key file at ${path}`)
-  let raw: KeyFile
+/**
+ * A key file `{privateKey, address?}` (0x hex) at `path`: `make` builds the
+ * key from the 32-byte private key, and the file's address, when it gives
+ * one, must be the key's. `what` names the file in "no ... file" ("key",
+ * "checkpoint key"). Throws HOME_ERROR_NO_KEY when there is no file,
+ * HOME_ERROR_BAD_KEY (naming the path) when it is not JSON, not an object,
+ * not a 32-byte hex key or not the given address.
+ */
+export function readKeyJson<K extends { address: string }>(path: string, what: string, make: (privateKey: Uint8Array) => K): K {
+  if (!existsSync(path)) throw new HomeError('HOME_ERROR_NO_KEY', `no ${what} file at ${path}`)
+  const raw = readJsonFile(path, (m) => new HomeError('HOME_ERROR_BAD_KEY', m))
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HomeError('HOME_ERROR_BAD_KEY', `${path} must hold a JSON object {address, privateKey}`)
+  const { address, privateKey } = raw as { address?: unknown; privateKey?: unknown }
+  let key: K
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as KeyFile
+    key = make(fromHex(privateKey, 'privateKey', 32))
   } catch (e) {
-    throw new HomeError('HOME_ERROR_BAD_KEY', `${path} is not valid JSON: ${(e as Error).message}`)
+    throw new HomeError('HOME_ERROR_BAD_KEY', `${path}: ${(e as Error).message}`)
   }
-  const key = new KeyPair(fromHex(raw.privateKey, 'privateKey', 32))
-  if (raw.address && raw.address.toLowerCase() !== key.address) throw new HomeError('HOME_ERROR_BAD_KEY', `${path}: address does not match the private key`)
+  if (address && (typeof address !== 'string' || address.toLowerCase() !== key.address)) throw new HomeError('HOME_ERROR_BAD_KEY', `${path}: address does not match the private key`)
   return key
+}
+
+/** The Ed25519 key in a key file (validator_key.json, keys/<name>.json); errors as readKeyJson. */
+export function readKeyFile(path: string): KeyPair {
+  return readKeyJson(path, 'key', (seed) => new KeyPair(seed))
 }
 
 export function writeKeyFile(path: string, k: KeyPair): void {
