@@ -110,6 +110,18 @@ export class AdmissionRate {
     return true
   }
 
+  /**
+   * How long until a tx of `bytes` bytes would be taken at the current rate
+   * (ms, 0 when it would be now): the `retryAfterMs` a refused sender is
+   * told, as HTTP's Retry-After, so that well-behaved senders do not spend
+   * the node's CPU on requests it must refuse.
+   */
+  retryAfterMs(bytes: number): number {
+    if (this.rateValue === Infinity) return 0
+    const missing = Math.min(txWork(bytes), this.burst()) - this.tokens
+    return missing <= 0 ? 0 : Math.ceil((missing / this.rateValue) * 1000)
+  }
+
   /** Give back the work of a tx that `take` let through but admission then refused (bad nonce, bad signature...). */
   refund(bytes: number): void {
     const work = txWork(bytes)

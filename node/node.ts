@@ -243,7 +243,8 @@ export class AttrchainNode {
     let stx: SignedTx
     try {
       if (!this.admission.take(bytes.length)) {
-        throw mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s`)
+        const retryAfterMs = this.admission.retryAfterMs(bytes.length)
+        throw mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s (retry after ${retryAfterMs} ms)`, { retryAfterMs })
       }
       try {
         stx = await this.mempool.admit(bytes)

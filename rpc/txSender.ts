@@ -192,8 +192,12 @@ export class TxSender {
       try {
         return await this.client.sendTx(stx, opts)
       } catch (e) {
-        if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL' || Date.now() + delay > deadline) throw e
-        await new Promise((r) => setTimeout(r, delay))
+        if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL') throw e
+        // the node's hint (a congested node says when it will take the tx: `retryAfterMs`, as HTTP's Retry-After) when longer than our own backoff
+        const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+        const wait = typeof hint === 'number' && hint > delay ? Math.min(hint, 10_000) : delay
+        if (Date.now() + wait > deadline) throw e
+        await new Promise((r) => setTimeout(r, wait))
       }
     }
   }

@@ -91,6 +91,19 @@ t.test('the rate never falls below minRate, and a tx larger than the burst still
   t.ok(through, 'taken once the bucket is full')
 })
 
+t.test('retryAfterMs: 0 without a limit, else the time until the bucket holds the tx', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  t.equal(a.retryAfterMs(344), 0)
+  offer(a, c, 344, 1000)
+  a.onCommit(1)
+  while (a.take(344)) c.advance(0)
+  const wait = a.retryAfterMs(344)
+  t.ok(wait > 0 && wait <= Math.ceil((txWork(344) / a.rate) * 1000), `wait ${wait} ms at rate ${a.rate}`)
+  c.advance(wait)
+  t.ok(a.take(344), 'taken once that time has passed')
+})
+
 t.test('refund gives back what a refused tx took', async (t) => {
   const c = clock()
   const a = new AdmissionRate(opts, c.now)
