@@ -1,28 +1,30 @@
-import { TxError, type TxErrorCode } from '../core/errors.js'
 import { fromHex, toHex, u32be } from '../core/bytes.js'
 import { sha256 } from '../core/hash.js'
-import type { Address } from '../core/address.js'
-import type { Hex, Receipt, TxCall } from '../core/tx.js'
+import type { Hex, Receipt } from '../core/tx.js'
 import type { Params } from '../genesis/params.js'
 import type { BlockState } from './blockState.js'
 import type { CreditBook, DistributionRole } from './distribution.js'
 import { K } from './keys.js'
 import {
-  record, DatanetCodec, IdRefCodec, ModelCodec,
+  record, DatanetCodec, ModelCodec,
   type Contribution, type Datanet, type Model,
 } from './entities.js'
 import { creditPool } from './pool.js'
+import type { FlowList, FlowRole, FlowRule } from './flows.js'
 
 /**
  * Attribution continuity (DESIGN §4.1): model and Datanet terms, lineage
  * with a royalty stack frozen at registration, curation shares, synthetic
- * contributions, and the flows that explain every unit of a receipt's fee.
+ * contributions. The flows that explain every unit of a receipt's fee are in
+ * state/flows.ts (re-exported here), the lineage txs in state/processLineage.ts.
  *
  * The records here live under their own keys, beside the entities of
  * DESIGN §4, so that a chain that never uses lineage keeps the bytes (and
  * state roots) it had before. Work per receipt is O(stack + attribution
  * entries + provenance entries): stacks are flat, nothing walks the graph.
  */
+
+export { FLOW_RULES, FlowList, payoutsOfFlows, type Flow, type FlowRole, type FlowRule } from './flows.js'
 
 // ---------------------------------------------------------------- records
 
@@ -98,96 +100,12 @@ export function positionIdFor(s: BlockState, contributionId: Hex, datanetId: Hex
   return id
 }
 
-// ---------------------------------------------------------------- flows
-
-/** The step of DESIGN §4 / §4.1 that sent an amount where it went. */
-export type FlowRule = 'split' | 'attributionWeight' | 'pool' | 'royalty' | 'curation' | 'synthetic' | 'rounding'
-export const FLOW_RULES: readonly FlowRule[] = ['split', 'attributionWeight', 'pool', 'royalty', 'curation', 'synthetic', 'rounding']
-
-export type FlowRole = 'contributor' | 'datanetPool' | 'modelOwner' | 'operator' | 'validators' | 'treasury' | 'royalty' | 'curator'
-
-/**
- * One flow of a receipt's fee: `via` is the model, contribution or Datanet
- * whose rule moved it (null for the plain split).
- */
-export interface Flow { address: string | null; role: FlowRole; amount: bigint; rule: FlowRule; via: Hex | null }
-
-/**
- * Up to this many merged entries are found by a linear scan (the common
- * receipt has a dozen or two flows: no key string is built and hashed per
- * credit); beyond it a Map index takes over, so a receipt reaching many
- * entities stays O(flows).
- */
-const SCAN_LIMIT = 24
-
-/** Flows merged by (address, role, rule, via), in order of first appearance: bounded by the entities a receipt reaches. */
-export class FlowList {
-  readonly items: Flow[] = []
-  private index: Map<string, number> | null = null
-
-  add(address: string | null, role: FlowRole, amount: bigint, rule: FlowRule, via: Hex | null): void {
-    if (amount === 0n) return
-    const items = this.items
-    if (this.index === null) {
-      for (let i = 0; i < items.length; i++) {
-        const f = items[i]
-        if (f.address === address && f.role === role && f.rule === rule && f.via === via) {
-          f.amount += amount
-          return
-        }
-      }
-      items.push({ address, role, amount, rule, via })
-      if (items.length > SCAN_LIMIT) this.index = new Map(items.map((f, i) => [`${f.role}|${f.address}|${f.rule}|${f.via}`, i]))
-      return
-    }
-    const key = `${role}|${address}|${rule}|${via}`
-    const i = this.index.get(key)
-    if (i !== undefined) {
-      items[i].amount += amount
-      return
-    }
-    this.index.set(key, items.length)
-    items.push({ address, role, amount, rule, via })
-  }
-}
-
-/** A receipt's payouts (DESIGN §6.1): its flows summed per (address, role), first appearance first. */
-export function payoutsOfFlows(flows: Flow[]): { address: string | null; role: FlowRole; amount: bigint }[] {
-  const out: { address: string | null; role: FlowRole; amount: bigint }[] = []
-  let index: Map<string, number> | null = null
-  next: for (const f of flows) {
-    if (index === null) {
-      for (let i = 0; i < out.length; i++) {
-        if (out[i].address === f.address && out[i].role === f.role) {
-          out[i].amount += f.amount
-          continue next
-        }
-      }
-      out.push({ address: f.address, role: f.role, amount: f.amount })
-      if (out.length > SCAN_LIMIT) index = new Map(out.map((p, i) => [`${p.role}|${p.address}`, i]))
-      continue
-    }
-    const key = `${f.role}|${f.address}`
-    const i = index.get(key)
-    if (i !== undefined) out[i].amount += f.amount
-    else {
-      index.set(key, out.length)
-      out.push({ address: f.address, role: f.role, amount: f.amount })
-    }
-  }
-  return out
-}
-
 // ---------------------------------------------------------------- working copies
 
-function fail(code: TxErrorCode, message: string, meta: Record<string, unknown> = {}): never {
-  throw new TxError(code, message, meta)
-}
-
 /**
- * Lineage records read once per tx and written back once (as ReceiptWork in
- * execute.ts does for models, contributions and Datanets, whose working
- * copies it shares through `datanet` and `model`). Absent records are
+ * Lineage records read once per tx and written back once (as ReceiptWork
+ * in state/processReceipts.ts does for models, contributions and Datanets,
+ * whose working copies it shares through `datanet` and `model`). Absent records are
  * cached too: the plain path asks about every Datanet and contribution.
  */
 export class LineageWork {
@@ -473,72 +391,4 @@ function attributed(sink: LineageSink, lw: LineageWork, r: Receipt, cs: Contribu
     dn.earned += earned
   }
   toTreasury(sink, C - given, 'rounding', null)
-}
-
-// ---------------------------------------------------------------- txs
-
-/** `setModelTerms` (DESIGN §4.1): model owner only; applies to models derived later, never to frozen stacks. */
-export function setModelTerms(s: BlockState, from: Address, call: Extract<TxCall, { type: 'setModelTerms' }>): void {
-  const m = s.get(ModelCodec, K.model(call.modelId)) ?? fail('TX_ERROR_UNKNOWN_MODEL', `body[0]: no model ${call.modelId}`, { field: 'body[0]' })
-  if (m.owner !== from) fail('TX_ERROR_NOT_MODEL_OWNER', `only the model's owner ${m.owner} may set its terms`, { field: 'body[0]' })
-  const l = s.get(ModelLineageCodec, K.modelLineage(m.id)) ?? defaultLineage()
-  s.set(ModelLineageCodec, K.modelLineage(m.id), { ...l, derivativeRoyaltyBps: call.derivativeRoyaltyBps, allowDerivatives: call.allowDerivatives })
-}
-
-/** `setDatanetTerms` (DESIGN §4.1): Datanet owner only, curatorBps ≤ params.maxCuratorBps. */
-export function setDatanetTerms(s: BlockState, params: Params, from: Address, call: Extract<TxCall, { type: 'setDatanetTerms' }>): void {
-  const dn = s.get(DatanetCodec, K.datanet(call.datanetId)) ?? fail('TX_ERROR_UNKNOWN_DATANET', `body[0]: no Datanet ${call.datanetId}`, { field: 'body[0]' })
-  if (dn.owner !== from) fail('TX_ERROR_NOT_DATANET_OWNER', `only the Datanet's owner ${dn.owner} may set its terms`, { field: 'body[0]' })
-  if (call.curatorBps > params.maxCuratorBps) {
-    fail('TX_ERROR_CURATOR_BPS_TOO_HIGH', `body[1]: curatorBps ${call.curatorBps} exceeds maxCuratorBps ${params.maxCuratorBps}`, { field: 'body[1]', bound: 'maxCuratorBps' })
-  }
-  const t = s.get(DatanetTermsCodec, K.datanetTerms(dn.id)) ?? { curatorBps: 0, curationEarned: 0n }
-  s.set(DatanetTermsCodec, K.datanetTerms(dn.id), { ...t, curatorBps: call.curatorBps })
-}
-
-/**
- * The frozen royalty stack of a model with these parents (DESIGN §4.1):
- * walking the parents in order, each parent before its own stack, the first
- * bps met for an ancestor is kept. O(parents × maxRoyaltyStack); checks
- * every bound with an error that names it. Returned in ascending id.
- */
-export function buildStack(s: BlockState, params: Params, parents: Hex[]): StackEntry[] {
-  if (parents.length > params.maxModelParents) {
-    fail('TX_ERROR_TOO_MANY_PARENTS', `body[4] names ${parents.length} parents; maxModelParents is ${params.maxModelParents}`, { field: 'body[4]', bound: 'maxModelParents' })
-  }
-  const stack = new Map<Hex, number>()
-  parents.forEach((p, i) => {
-    if (!s.get(ModelCodec, K.model(p))) fail('TX_ERROR_UNKNOWN_PARENT', `body[4][${i}]: no model ${p}`, { field: `body[4][${i}]` })
-    const l = s.get(ModelLineageCodec, K.modelLineage(p)) ?? defaultLineage()
-    if (!l.allowDerivatives) fail('TX_ERROR_DERIVATIVES_NOT_ALLOWED', `body[4][${i}]: model ${p} does not allow derivatives`, { field: `body[4][${i}]` })
-    if (!stack.has(p)) stack.set(p, l.derivativeRoyaltyBps)
-    for (const e of l.stack) if (!stack.has(e.modelId)) stack.set(e.modelId, e.royaltyBps)
-  })
-  if (stack.size > params.maxRoyaltyStack) {
-    fail('TX_ERROR_ROYALTY_STACK_TOO_DEEP', `the royalty stack would hold ${stack.size} ancestors; maxRoyaltyStack is ${params.maxRoyaltyStack}`, { field: 'body[4]', bound: 'maxRoyaltyStack' })
-  }
-  let bps = 0
-  for (const v of stack.values()) bps += v
-  if (bps > params.maxRoyaltyStackBps) {
-    fail('TX_ERROR_ROYALTY_STACK_TOO_EXPENSIVE', `the royalty stack would take ${bps} bps of the owner share; maxRoyaltyStackBps is ${params.maxRoyaltyStackBps}`, { field: 'body[4]', bound: 'maxRoyaltyStackBps' })
-  }
-  return [...stack].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([modelId, royaltyBps]) => ({ modelId, royaltyBps }))
-}
-
-/** Record a new model's parents and stack, and list it as a child of each parent. */
-export function registerLineage(s: BlockState, modelId: Hex, parents: Hex[], stack: StackEntry[]): void {
-  s.set(ModelLineageCodec, K.modelLineage(modelId), { ...defaultLineage(), parents, stack })
-  for (const p of parents) {
-    const l = s.get(ModelLineageCodec, K.modelLineage(p)) ?? defaultLineage()
-    const n = l.children + 1
-    s.set(ModelLineageCodec, K.modelLineage(p), { ...l, children: n })
-    s.set(IdRefCodec, K.modelChild(p, n), { id: modelId })
-  }
-}
-
-/** `contribute` with a sourceModelId: the source must exist; its derivativeRoyaltyBps is frozen as synthBps. */
-export function recordSyntheticSource(s: BlockState, contributionId: Hex, sourceModelId: Hex): void {
-  if (!s.get(ModelCodec, K.model(sourceModelId))) fail('TX_ERROR_UNKNOWN_SOURCE_MODEL', `body[3]: no model ${sourceModelId}`, { field: 'body[3]' })
-  const synthBps = (s.get(ModelLineageCodec, K.modelLineage(sourceModelId)) ?? defaultLineage()).derivativeRoyaltyBps
-  s.set(ContributionExtraCodec, K.contributionExtra(contributionId), { sourceModelId, synthBps, curationPaid: 0n, syntheticPaid: 0n })
 }

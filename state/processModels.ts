@@ -1,7 +1,7 @@
 import type { SignedTx, TxCall } from '../core/tx.js'
 import { K } from './keys.js'
 import { ModelCodec, IdRefCodec } from './entities.js'
-import { buildStack, registerLineage } from './lineage.js'
+import { buildStack, registerLineage } from './processLineage.js'
 import { nextMeta, type ExecContext, type ReceiptRecord } from './txContext.js'
 import { requireDatanet } from './processDatanets.js'
 

@@ -6,7 +6,7 @@ import type { BlockState } from './blockState.js'
 import type { CreditBook } from './distribution.js'
 import { K } from './keys.js'
 import { AccountCodec, ValidatorCodec, LedgerCodec, ChainMetaCodec, type Account, type Validator, type ChainMeta, type Role, type Ledger } from './entities.js'
-import type { Flow } from './lineage.js'
+import type { Flow } from './flows.js'
 
 /*
  * What the tx families' processors (state/process*.ts) share: the execution
