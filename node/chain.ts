@@ -360,7 +360,7 @@ export class ChainService {
     for (const raw of block.evidence) {
       const ev = evidenceFromEncodable(raw)
       const height = ev.voteA.height
-      // the state's rule (state/executeBlock.ts maxEvidenceAge: within the unbonding period)
+      // the state's rule (state/slashing.ts maxEvidenceAge: within the unbonding period)
       if (height + maxEvidenceAge(this.config.params) < block.header.height || height >= block.header.height) {
         throw new BlockError('BLOCK_ERROR_BAD_EVIDENCE', `evidence of height ${height} is outside the accepted window`)
       }

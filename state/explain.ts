@@ -14,7 +14,7 @@ import {
  * The flows of a receipt's fee (DESIGN §4.1 `attribution_explain`): every
  * amount with the rule that sent it there, summing to the fee exactly. A
  * lineage receipt stored its flows; a plain receipt's follow from its
- * payouts (in the order execute.ts wrote them: contributors in attribution
+ * payouts (in the order processReceipts.ts wrote them: contributors in attribution
  * order or Datanet pools, then owner, operator, validators, treasury), the
  * treasury's payout split in its feeSplit share and the rounding remainder.
  */
