@@ -368,7 +368,12 @@ export function distributeLineage(sink: LineageSink, lw: LineageWork, model: Mod
   credit(sink, model.owner, 'modelOwner', keep, 'split', null)
 }
 
-/** Explicit attribution: ⌊C·wᵢ/W⌋ per contribution, curation first, then the synthetic royalty; rounding to the treasury. */
+/**
+ * Explicit attribution: ⌊C·wᵢ/W⌋ per contribution, curation first, then the
+ * synthetic royalty; rounding to the treasury. The plain path's twin is
+ * `payContributors` in state/processReceipts.ts: a change to this split goes
+ * in both.
+ */
 function attributed(sink: LineageSink, lw: LineageWork, r: Receipt, cs: Contribution[], C: bigint): void {
   let weights = 0
   for (const a of r.attribution) weights += a.weight

@@ -167,7 +167,12 @@ function applyReceipt(ctx: ExecContext, work: ReceiptWork, stx: SignedTx, id: He
   return { id, txHash: stx.hash, height: ctx.height, index: i, operator, receipt: r, payouts }
 }
 
-/** Explicit attribution: ⌊C·wᵢ/W⌋ to each contributor; returns the remainder (for the treasury). */
+/**
+ * Explicit attribution: ⌊C·wᵢ/W⌋ to each contributor; returns the remainder
+ * (for the treasury). The lineage path's twin is `attributed` in
+ * state/lineage.ts (curation and synthetic royalties, flows): a change to
+ * this split goes in both.
+ */
 function payContributors(ctx: ExecContext, work: ReceiptWork, r: Receipt, cs: Contribution[], C: bigint, payouts: Payout[]): bigint {
   let weights = 0
   for (const a of r.attribution) weights += a.weight
