@@ -1,7 +1,7 @@
 import { encode, decode, type Encodable } from '../core/codec.js'
-import { formatAmount, parseAmount } from '../core/amount.js'
+import { formatAmount } from '../core/amount.js'
 import { RpcError, RpcErrorCode } from '../rpc/errors.js'
-import { DbError } from './db/errors.js'
+import { amount, arr, corrupt as corruptRecord, decodeRecord, uint } from './db/record.js'
 import { NodeError } from './errors.js'
 import type { SignedTx } from '../core/tx.js'
 import { LedgerCodec, fromBytes, type BlockOutcome, type StateStore } from '../state/index.js'
@@ -151,26 +151,13 @@ function encodeCounts(c: FlowCounts): Encodable[] {
   return [...NUMERIC.map((k) => c[k]), ...AMOUNTS.map((k) => formatAmount(c[k])), roles]
 }
 
+/** The record name in DB_ERROR_CORRUPT (db/record.ts), the bucket's. */
+const RECORD = 'flowStats'
+const num = (v: Encodable): number => uint(v, RECORD)
+const amt = (v: Encodable): bigint => amount(v, RECORD)
+const list = (v: Encodable, len?: number): readonly Encodable[] => arr(v, RECORD, len)
 function corrupt(why: string): never {
-  throw new DbError('DB_ERROR_CORRUPT', `stored flow statistics record is damaged: ${why}`, { record: 'flowStats' })
-}
-
-function num(v: Encodable): number {
-  if (typeof v !== 'number') corrupt('expected an integer')
-  return v
-}
-
-function amt(v: Encodable): bigint {
-  try {
-    return parseAmount(v, 'flowStats')
-  } catch (e) {
-    corrupt((e as Error).message)
-  }
-}
-
-function list(v: Encodable, len?: number): readonly Encodable[] {
-  if (!Array.isArray(v) || (len !== undefined && v.length !== len)) corrupt(`expected an array${len === undefined ? '' : ` of ${len}`}`)
-  return v as readonly Encodable[]
+  return corruptRecord(RECORD, why)
 }
 
 function decodeCounts(v: Encodable): FlowCounts {
@@ -196,13 +183,7 @@ export function encodeFlowRecord(r: FlowRecord): Uint8Array {
 }
 
 export function decodeFlowRecord(bytes: Uint8Array): FlowRecord {
-  let v: Encodable
-  try {
-    v = decode(bytes, bytes.length)
-  } catch (e) {
-    corrupt((e as Error).message)
-  }
-  const a = list(v, 6)
+  const a = decodeRecord(bytes, RECORD, 6)
   if (a[0] !== FLOW_RECORD_VERSION) corrupt(`unknown version ${String(a[0])}`)
   const k = list(a[5], 5)
   return {

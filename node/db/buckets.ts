@@ -1,11 +1,15 @@
-import { encode, decode, type Encodable } from '../../core/codec.js'
+// Over 400 lines with one job: the on-disk layout, each bucket's key and its
+// record's encoder and decoder side by side, so a format is read where it is
+// written. The checks every decoder makes are in record.ts.
+import { encode } from '../../core/codec.js'
 import { u64be, readU64be, toHex, fromHex, utf8, concatBytes } from '../../core/bytes.js'
-import { formatAmount, parseAmount } from '../../core/amount.js'
+import { formatAmount } from '../../core/amount.js'
 import type { Hex } from '../../core/tx.js'
 import type { Distribution, DistributionRole } from '../../state/distribution.js'
 import type { Payout } from '../../state/execute.js'
 import { FLOW_RULES, payoutsOfFlows, type Flow, type FlowRole } from '../../state/lineage.js'
 import { DbError } from './errors.js'
+import { amount, arr, corrupt, decodeRecord, hex, oneOf, str, uint } from './record.js'
 
 /**
  * The on-disk layout (STYLE.md "Database buckets"). Every key starts with
@@ -133,57 +137,6 @@ export const encodeHeight = (height: number): Uint8Array => u64be(height)
 export const decodeHeight = (value: Uint8Array): number => {
   if (value.length !== 8) corrupt('height', 'must be 8 bytes')
   return readU64be(value)
-}
-
-// ---------------------------------------------------------------- decode helpers
-
-function corrupt(record: string, why: string): never {
-  throw new DbError('DB_ERROR_CORRUPT', `stored ${record} record is damaged: ${why}`, { record })
-}
-
-function decodeRecord(bytes: Uint8Array, record: string, len: number): Encodable[] {
-  let v: Encodable
-  try {
-    v = decode(bytes, bytes.length)
-  } catch (e) {
-    corrupt(record, (e as Error).message)
-  }
-  return arr(v, record, len)
-}
-
-function arr(v: Encodable, record: string, len?: number): Encodable[] {
-  if (!Array.isArray(v)) corrupt(record, 'expected an array')
-  const a = v as Encodable[]
-  if (len !== undefined && a.length !== len) corrupt(record, `expected ${len} fields, got ${a.length}`)
-  return a
-}
-
-function uint(v: Encodable, record: string): number {
-  if (typeof v !== 'number') corrupt(record, 'expected an integer')
-  return v as number
-}
-
-function str(v: Encodable, record: string): string {
-  if (typeof v !== 'string') corrupt(record, 'expected a string')
-  return v as string
-}
-
-function hex(v: Encodable, record: string, ...lens: number[]): Hex {
-  if (!(v instanceof Uint8Array) || !lens.includes(v.length)) corrupt(record, `expected ${lens.join(' or ')} bytes`)
-  return toHex(v as Uint8Array)
-}
-
-function amount(v: Encodable, record: string): bigint {
-  try {
-    return parseAmount(v, record)
-  } catch (e) {
-    corrupt(record, (e as Error).message)
-  }
-}
-
-function oneOf<T extends string>(v: Encodable, allowed: Record<T, true>, record: string): T {
-  if (typeof v !== 'string' || !Object.hasOwn(allowed, v)) corrupt(record, `unknown value ${String(v)}`)
-  return v as T
 }
 
 /**
