@@ -6,6 +6,9 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { AttrchainError } from '../../core/errors.js'
 import { AttrchainClient, type ResultOf } from '../../rpc/index.js'
 import { checkpointsAbi, checkpointsBytecode } from '../../contracts/AttrchainCheckpoints.artifact.js'
+import { command, usage, rpcUrlOf, RPC, JSON_OPT, HELP, type CliIo, type Opts } from './command.js'
+import { argUint } from './args.js'
+import { output } from './render.js'
 
 /**
  * `attrchain rollup deploy` and `attrchain rollup relay` (README "Rollup
@@ -250,3 +253,37 @@ export async function runRelay(o: RelayOptions & { pollMs: number; json: boolean
   }
   return 0
 }
+
+const L1_OPTS = {
+  l1: { type: 'string', arg: 'URL', desc: 'the L1 (EVM) JSON-RPC URL' },
+  key: { type: 'string', arg: '0xKEY', desc: 'the L1 account that pays the gas (default: $ATTRCHAIN_L1_KEY, else anvil\'s dev account 0: local L1s only)' },
+} as const satisfies Opts
+
+/** --l1 (required), --key (else $ATTRCHAIN_L1_KEY, else DEV_L1_KEY) and the chain's RPC URL. */
+function l1Of(ctx: { io: CliIo; values: { l1?: string; key?: string; rpc?: string } }): L1Options & { rpc: string } {
+  const { l1, key } = ctx.values
+  if (l1 === undefined) usage('--l1 URL is required')
+  return { l1, key: key ?? ctx.io.env.ATTRCHAIN_L1_KEY ?? DEV_L1_KEY, rpc: rpcUrlOf(ctx) }
+}
+
+/** The command lines of `attrchain rollup deploy` and `attrchain rollup relay`. */
+export const rollupCommands = [command({
+  name: 'rollup deploy', args: '', minArgs: 0, maxArgs: 0, options: { ...L1_OPTS, ...RPC, ...JSON_OPT, ...HELP },
+  summary: 'Deploy the checkpoint contract on the L1 with the checkpoint set that signs the chain\'s next checkpoint; prints its address',
+  run: async (ctx) => {
+    const r = await deployCheckpoints(l1Of(ctx))
+    output(ctx, { ...r, gasUsed: r.gasUsed.toString() }, () => `contract ${r.contract} on L1 chain ${r.l1ChainId}: checkpoints of ${r.chainId} after height ${r.startHeight}, ${r.signers} signers (set ${r.validatorSetHash}), gas ${r.gasUsed}`)
+    return 0
+  },
+}), command({
+  name: 'rollup relay', args: '', minArgs: 0, maxArgs: 0,
+  options: { ...L1_OPTS, contract: { type: 'string', arg: 'ADDR', desc: 'the checkpoint contract (from rollup deploy)' }, ...RPC, poll: { type: 'string', arg: 'MS', desc: 'wait between polls (default 2000)' }, ...JSON_OPT, ...HELP },
+  summary: 'Follow the chain and submit each checkpoint with > 2/3 of its signers\' power to the contract, validator-set changes included; restartable',
+  run: async (ctx) => {
+    const { contract } = ctx.values
+    if (contract === undefined) usage('--contract ADDR is required')
+    return runRelay({ ...l1Of(ctx), contract, pollMs: argUint(ctx.values.poll, '--poll') ?? 2000, json: Boolean(ctx.values.json) }, {
+      stdout: (s) => ctx.io.stdout(s + '\n'), stderr: (s) => ctx.io.stderr(s + '\n'), stopSignal: ctx.io.stopSignal(),
+    })
+  },
+})]

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { formatOpen } from '../../core/amount.js'
 import type { Hex } from '../../core/tx.js'
 import { genesisHash, genesisTimeMs, type Genesis } from '../../genesis/genesis.js'
@@ -5,6 +6,9 @@ import { PROOF_KINDS, ProofSpecError, proofKey, type ProofKind } from '../../sta
 import {
   AttrchainClient, LightClient, LightClientError, RpcLightProvider, genesisValidatorSet, verifyStateEntry, type TrustRoot, type VerifiedHeader,
 } from '../../rpc/index.js'
+import { homePaths, readGenesisFile } from '../home.js'
+import { command, usage, homeOf, rpcUrlOf, RPC, HOME, JSON_OPT, HELP } from './command.js'
+import { argHash, argHeight, argUint } from './args.js'
 
 /**
  * `attrchain verify <what> <id>`: ask a node for something, and believe it
@@ -165,3 +169,44 @@ export async function runVerify(o: VerifyOptions, io: VerifyIo): Promise<number>
   io.stdout((o.json ? JSON.stringify(s) : humanLines(s).join('\n')) + '\n')
   return 0
 }
+
+const isVerifyKind = (s: string): s is VerifyKind => (VERIFY_KINDS as readonly string[]).includes(s)
+
+/** The command line of `attrchain verify WHAT ID`: checks the arguments, picks the trust root, runs runVerify. */
+export const verifyCommand = command({
+  name: 'verify', args: 'WHAT ID', minArgs: 2, maxArgs: 2,
+  summary: 'Read something from --rpc and prove it: the header by the light client from a trusted genesis or checkpoint, the value by its state proof',
+  details: 'WHAT: header (ID a height or latest); account, validator, ledger (ID an address; ledger = attribution totals by role); datanet, datanetTerms, '
+    + 'contribution, contributionTotals, model, modelLineage (ID a 32-byte id). Trusted root: --trust-height H --trust-hash 0x… (a block hash you trust), else --genesis FILE, else HOME/genesis.json. '
+    + 'Exit 0 when everything checks out; 1 with VERIFICATION FAILED on stderr when the node\'s answer does not.',
+  options: {
+    ...RPC, ...HOME,
+    height: { type: 'string', arg: 'N', desc: 'the height whose state is read (default: the node\'s latest)' },
+    'trust-height': { type: 'string', arg: 'H', desc: 'height of a trusted checkpoint' },
+    'trust-hash': { type: 'string', arg: '0xHASH', desc: 'block hash of the trusted checkpoint' },
+    genesis: { type: 'string', arg: 'FILE', desc: 'the trusted genesis file (default HOME/genesis.json)' },
+    'trusting-period': { type: 'string', arg: 'HOURS', desc: 'how long a verified header may serve as a base (default 168)' },
+    ...JSON_OPT, ...HELP,
+  },
+  async run(ctx) {
+    const v = ctx.values
+    const [what, id] = ctx.args
+    if (!isVerifyKind(what)) usage(`WHAT must be one of ${VERIFY_KINDS.join(', ')}, got "${what}"`)
+    const idProblem = verifyIdProblem(what, id)
+    if (idProblem !== null) usage(idProblem)
+    const th = argUint(v['trust-height'], '--trust-height')
+    const tHash = v['trust-hash']
+    if ((th === undefined) !== (tHash === undefined)) usage('--trust-height and --trust-hash go together')
+    const genesisPath = v.genesis ?? homePaths(homeOf(ctx)).genesis
+    const hours = argUint(v['trusting-period'], '--trusting-period')
+    return runVerify({
+      what, id,
+      height: v.height === undefined ? 'latest' : argHeight(v.height, '--height'),
+      rpc: rpcUrlOf(ctx),
+      checkpoint: th === undefined || tHash === undefined ? null : { height: th, hash: argHash(tHash, '--trust-hash') },
+      genesis: th !== undefined ? null : v.genesis !== undefined || existsSync(genesisPath) ? readGenesisFile(genesisPath) : null,
+      ...(hours !== undefined ? { trustingPeriodMs: hours * 3_600_000 } : {}),
+      json: Boolean(v.json),
+    }, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, now: () => Date.now() })
+  },
+})
