@@ -34,6 +34,8 @@ export function argHeight(v: string, name = 'HEIGHT'): number | 'latest' {
 }
 
 /** A safe non-negative integer, or undefined when not given. */
+export function argUint(v: string, name: string): number
+export function argUint(v: string | undefined, name: string): number | undefined
 export function argUint(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
   if (!/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) usage(`${name} must be a non-negative integer, got "${v}"`)

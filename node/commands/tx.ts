@@ -39,7 +39,9 @@ function readReceipts(arg: string): TxCall {
 
 function parseDatanets(arg: string): [string, number][] {
   return arg.split(',').map((pair) => {
-    const [id, weight] = pair.split(':')
+    const parts = pair.split(':')
+    const id = parts[0]
+    const weight: string | undefined = parts[1]
     const w = argUint(weight, 'DATANETS weight')
     if (w === undefined) usage(`DATANETS: expected ID:WEIGHT[,ID:WEIGHT…], got "${arg}"`)
     return [argHash(id, 'DATANETS id'), w]
@@ -58,18 +60,13 @@ function parseAllow(arg: string): boolean {
   usage(`expected allow or deny, got "${arg}"`)
 }
 
-/** A required integer positional (the spec's min/max guarantee it is there). */
-function uint(v: string, name: string): number {
-  return argUint(v, name) as number
-}
-
 const b = txBuilders
 /** Positional args in the body order of DESIGN §3. AMOUNTs are "1.5OPEN", "1.5 OPEN" or units. */
 export const TX_SPECS: Record<TxType, TxSpec> = {
   transfer: { args: 'TO AMOUNT', min: 2, max: 2, summary: 'Move OPEN to an address', build: ([to, amount]) => b.transfer(argAddress(to, 'TO'), amount) },
   createValidator: {
     args: 'AMOUNT MONIKER COMMISSION_BPS', min: 3, max: 3, summary: 'Become a validator with self-stake AMOUNT, keeping COMMISSION_BPS of delegators\' rewards',
-    build: ([amount, moniker, bps]) => b.createValidator(amount, moniker, uint(bps, 'COMMISSION_BPS')),
+    build: ([amount, moniker, bps]) => b.createValidator(amount, moniker, argUint(bps, 'COMMISSION_BPS')),
   },
   stake: { args: 'AMOUNT', min: 1, max: 1, summary: 'Add self-stake', build: ([amount]) => b.stake(amount) },
   unstake: { args: 'AMOUNT', min: 1, max: 1, summary: 'Start unbonding self-stake', build: ([amount]) => b.unstake(amount) },
@@ -107,11 +104,11 @@ export const TX_SPECS: Record<TxType, TxSpec> = {
   claim: { args: '', min: 0, max: 0, summary: 'Pay out everything the sender has accrued in reward pools', build: () => b.claim() },
   setModelTerms: {
     args: 'MODEL_ID ROYALTY_BPS allow|deny', min: 3, max: 3, summary: 'Model owner only: royalty (bps of a derived model\'s owner share) and whether derivatives may be registered, for models derived later',
-    build: ([id, bps, allow]) => b.setModelTerms(argHash(id, 'MODEL_ID'), uint(bps, 'ROYALTY_BPS'), parseAllow(allow)),
+    build: ([id, bps, allow]) => b.setModelTerms(argHash(id, 'MODEL_ID'), argUint(bps, 'ROYALTY_BPS'), parseAllow(allow)),
   },
   setDatanetTerms: {
     args: 'DATANET_ID CURATOR_BPS', min: 2, max: 2, summary: 'Datanet owner only: the curator\'s share (bps ≤ params.maxCuratorBps) of what the Datanet\'s contributions earn',
-    build: ([id, bps]) => b.setDatanetTerms(argHash(id, 'DATANET_ID'), uint(bps, 'CURATOR_BPS')),
+    build: ([id, bps]) => b.setDatanetTerms(argHash(id, 'DATANET_ID'), argUint(bps, 'CURATOR_BPS')),
   },
   setCheckpointKey: {
     args: 'ETH_ADDRESS', min: 1, max: 1, summary: 'Validator only: the Ethereum address of its rollup checkpoint key, used from the next checkpoint on',
@@ -119,7 +116,7 @@ export const TX_SPECS: Record<TxType, TxSpec> = {
   },
   signCheckpoint: {
     args: 'HEIGHT SIGNATURE', min: 2, max: 2, summary: 'Checkpoint signer only: its 65-byte EIP-712 signature of the checkpoint at HEIGHT (validator nodes send it themselves)',
-    build: ([h, sig]) => b.signCheckpoint(uint(h, 'HEIGHT'), argBytes(sig, 'SIGNATURE', 65)),
+    build: ([h, sig]) => b.signCheckpoint(argUint(h, 'HEIGHT'), argBytes(sig, 'SIGNATURE', 65)),
   },
 }
 
