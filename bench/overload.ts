@@ -1,3 +1,6 @@
+// Why this file passes 400 lines (issue 14): it is one scenario, the
+// open-loop overload bench (flooding operators, the case runner and its
+// figures); the shared load-generation parts are in load.ts.
 import { toHex } from '../core/bytes.js'
 import { signTx } from '../core/tx.js'
 import type { KeyPair } from '../core/keys.js'

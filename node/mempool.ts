@@ -1,3 +1,7 @@
+// Why this file passes 400 lines (issue 14): it is one class, the Mempool,
+// whose indexes (by hash, by sender and nonce, the queue past a gap, byte
+// and count totals) must change together on every add, recheck and
+// eviction; its options and error codes are the rest of the file.
 import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
 import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'

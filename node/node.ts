@@ -1,3 +1,7 @@
+// Why this file passes 400 lines (issue 14): it is the composition root,
+// one job: AttrchainNode opens storage and wires chain, mempool, consensus
+// driver, p2p and JSON-RPC, and owns their start/stop order; each wired
+// part lives in its own file. Splitting the wiring would hide the order.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
