@@ -140,10 +140,6 @@ const NodeConfigSchema = v.object({ home: v.string(), ...SETTINGS })
  */
 export type NodeConfig = v.InferOutput<typeof NodeConfigSchema>
 
-/** The schema and the mempool's own type agree (compile-time check). */
-const _mempoolType: MempoolOptions = {} as NodeConfig['mempool']
-void _mempoolType
-
 /** Every setting with its default (verifyThreads and stateSync absent). */
 export function defaultNodeConfig(home: string): NodeConfig {
   return v.parse(NodeConfigSchema, { home })
