@@ -1,0 +1,158 @@
+import type { AttrchainClient, BlockInfo } from '../rpc/index.js'
+import { nowMs, percentile, round, sleep } from './util.js'
+
+// Commit tracking for the load generator (load.ts, which re-exports it):
+// every tx submitted is tracked until the block that holds it is announced
+// over WebSocket, giving latencies, per-block figures and windowed rates.
+
+/** A tx not seen in a block after this long is given up on (counted as lost). */
+const LOST_AFTER_MS = 120_000
+/** Who is told when a tracked tx is committed (or given up on). */
+export interface CommitListener {
+  onCommitted(): void
+}
+
+interface Pending {
+  op: CommitListener
+  submittedMs: number
+  receipts: number
+  measured: boolean
+}
+
+export interface BlockSeen {
+  height: number
+  atMs: number
+  txs: number
+  ours: number
+  receipts: number
+}
+
+export interface LoadStats {
+  refused: Record<string, number>
+  transportErrors: number
+  lost: number
+}
+
+/** Every tx we submitted, until the block that holds it is announced over WebSocket. */
+export class CommitTracker {
+  private readonly pending = new Map<string, Pending>()
+  /** (arrival time, receipts) per committed tx of ours */
+  commits: { atMs: number; receipts: number }[] = []
+  latenciesMs: number[] = []
+  blocks: BlockSeen[] = []
+  stats: LoadStats = { refused: {}, transportErrors: 0, lost: 0 }
+  private unsubscribes: (() => Promise<boolean>)[] = []
+  /** heights announced already: with several nodes watched, a block counts at its first announcement */
+  private readonly seenHeights = new Set<number>()
+  private sweeper: NodeJS.Timeout | null = null
+
+  /** Subscribe to `newBlocks` on every client given; each height counts once, when it is first announced. */
+  async start(...clients: AttrchainClient[]): Promise<void> {
+    for (const client of clients) this.unsubscribes.push(await client.subscribe('newBlocks', (b) => this.onBlock(b)))
+    this.sweeper = setInterval(() => this.sweep(), 5_000)
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper)
+    await Promise.all(this.unsubscribes.map((u) => u().catch(() => false)))
+    this.unsubscribes = []
+  }
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  isPending(hash: string): boolean {
+    return this.pending.has(hash)
+  }
+
+  pendingMeasured(): number {
+    let n = 0
+    for (const p of this.pending.values()) if (p.measured) n++
+    return n
+  }
+
+  track(hash: string, p: Pending): void {
+    this.pending.set(hash, p)
+  }
+
+  forget(hash: string): void {
+    if (this.pending.delete(hash)) return
+  }
+
+  private onBlock(b: BlockInfo): void {
+    const atMs = nowMs()
+    if (this.seenHeights.has(b.header.height)) return
+    this.seenHeights.add(b.header.height)
+    let ours = 0
+    let receipts = 0
+    for (const hash of b.txs) {
+      const p = this.pending.get(hash)
+      if (!p) continue
+      this.pending.delete(hash)
+      ours++
+      receipts += p.receipts
+      this.commits.push({ atMs, receipts: p.receipts })
+      if (p.measured) this.latenciesMs.push(atMs - p.submittedMs)
+      p.op.onCommitted()
+    }
+    this.blocks.push({ height: b.header.height, atMs, txs: b.txs.length, ours, receipts })
+  }
+
+  private sweep(): void {
+    const cutoff = nowMs() - LOST_AFTER_MS
+    for (const [hash, p] of this.pending) {
+      if (p.submittedMs > cutoff) continue
+      this.pending.delete(hash)
+      this.stats.lost++
+      p.op.onCommitted()
+    }
+  }
+
+  receiptsBetween(fromMs: number, toMs: number): { receipts: number; txs: number } {
+    let receipts = 0
+    let txs = 0
+    for (const c of this.commits) {
+      if (c.atMs < fromMs || c.atMs >= toMs) continue
+      receipts += c.receipts
+      txs++
+    }
+    return { receipts, txs }
+  }
+
+  resetSamples(): void {
+    this.commits = []
+    this.latenciesMs = []
+    this.blocks = []
+    this.stats = { refused: {}, transportErrors: 0, lost: 0 }
+  }
+}
+
+export interface WindowResult {
+  durationS: number
+  receipts: number
+  txs: number
+  receiptsPerSec: number
+  txsPerSec: number
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null; samples: number }
+}
+
+export function windowResult(tracker: CommitTracker, fromMs: number, toMs: number): WindowResult {
+  const { receipts, txs } = tracker.receiptsBetween(fromMs, toMs)
+  const s = (toMs - fromMs) / 1000
+  const l = tracker.latenciesMs
+  return {
+    durationS: round(s, 2), receipts, txs, receiptsPerSec: round(receipts / s), txsPerSec: round(txs / s),
+    latencyMs: { p50: round(percentile(l, 50) ?? NaN), p90: round(percentile(l, 90) ?? NaN), p99: round(percentile(l, 99) ?? NaN), max: round(percentile(l, 100) ?? NaN), samples: l.length },
+  }
+}
+
+/** Wait until no tx of ours is pending (or the timeout passes); returns how many still are. */
+export async function drain(tracker: CommitTracker, timeoutMs: number, measuredOnly = false): Promise<number> {
+  const deadline = nowMs() + timeoutMs
+  for (;;) {
+    const n = measuredOnly ? tracker.pendingMeasured() : tracker.pendingCount
+    if (n === 0 || nowMs() > deadline) return n
+    await sleep(100)
+  }
+}
