@@ -1,4 +1,5 @@
 import { AttrchainError } from '../core/errors.js'
+import { decode, type Encodable } from '../core/codec.js'
 
 export type P2PErrorCode =
   /** the host was used before start() or after stop() */
@@ -28,3 +29,16 @@ export type P2PErrorCode =
 
 /** Errors of the p2p layer; `code` tells callers (sync, RPC) what went wrong without parsing messages. */
 export class P2PError extends AttrchainError<P2PErrorCode> {}
+
+/**
+ * `bytes` as canonical msgpack of at most `max` bytes (core/codec.ts), for
+ * the decoders of the wire formats; otherwise a P2PError `code` saying
+ * "<what> is not canonical msgpack: …".
+ */
+export function decodeWire(bytes: Uint8Array, max: number, what: string, code: 'P2P_ERROR_BAD_REQUEST' | 'P2P_ERROR_BAD_RESPONSE'): Encodable {
+  try {
+    return decode(bytes, max)
+  } catch (e) {
+    throw new P2PError(code, `${what} is not canonical msgpack: ${(e as Error).message}`)
+  }
+}

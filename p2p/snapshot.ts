@@ -1,7 +1,7 @@
-import { decode, encode, type Encodable } from '../core/codec.js'
+import { encode, type Encodable } from '../core/codec.js'
 import { sha256 } from '../core/hash.js'
 import { bytesEqual, fromHex, toHex, utf8 } from '../core/bytes.js'
-import { P2PError } from './errors.js'
+import { decodeWire, P2PError } from './errors.js'
 
 /**
  * State sync snapshots (issue 17) and their protocol
@@ -78,12 +78,7 @@ export function encodeSnapshotRequest(r: SnapshotRequest): Uint8Array {
 }
 
 export function decodeSnapshotRequest(bytes: Uint8Array): SnapshotRequest {
-  let v: Encodable
-  try {
-    v = decode(bytes, MAX_SNAPSHOT_REQUEST_BYTES)
-  } catch (e) {
-    return badRequest(`snapshot request is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const v = decodeWire(bytes, MAX_SNAPSHOT_REQUEST_BYTES, 'snapshot request', 'P2P_ERROR_BAD_REQUEST')
   if (!Array.isArray(v) || v.length < 1 || v.length > 3 || !v.every(isIndex)) return badRequest('snapshot request must be [0], [1, height] or [2, height, index]')
   const [kind, height, index] = v as number[]
   if (kind === 0 && v.length === 1) return { kind: 'list' }
@@ -102,12 +97,7 @@ export function encodeSnapshotList(list: SnapshotListing[]): Uint8Array {
 }
 
 export function decodeSnapshotList(bytes: Uint8Array): SnapshotListing[] {
-  let v: Encodable
-  try {
-    v = decode(bytes, MAX_LIST_BYTES)
-  } catch (e) {
-    return bad(`snapshot list is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const v = decodeWire(bytes, MAX_LIST_BYTES, 'snapshot list', 'P2P_ERROR_BAD_RESPONSE')
   if (!Array.isArray(v) || v.length > MAX_LISTED_SNAPSHOTS) return bad(`snapshot list must be at most ${MAX_LISTED_SNAPSHOTS} entries`)
   return v.map((e, i) => {
     if (!Array.isArray(e) || e.length !== 3 || !isIndex(e[0]) || !(e[1] instanceof Uint8Array) || e[1].length !== 32 || !isIndex(e[2])) {
@@ -126,12 +116,7 @@ export function encodeManifest(m: SnapshotManifest): Uint8Array {
 
 /** The manifest, checked for shape only (its content is verified by state sync). */
 export function decodeManifest(bytes: Uint8Array): SnapshotManifest {
-  let v: Encodable
-  try {
-    v = decode(bytes, MAX_MANIFEST_BYTES)
-  } catch (e) {
-    return bad(`snapshot manifest is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const v = decodeWire(bytes, MAX_MANIFEST_BYTES, 'snapshot manifest', 'P2P_ERROR_BAD_RESPONSE')
   if (!Array.isArray(v) || v.length !== 10) return bad('snapshot manifest must have 10 fields')
   const [format, height, blockHash, stateRoot, timeMs, entries, chunkHashes, sets, flowRecord, commit] = v as Encodable[]
   if (format !== SNAPSHOT_FORMAT) bad(`snapshot format ${String(format)} is not ${SNAPSHOT_FORMAT}`)
@@ -176,12 +161,7 @@ const keyDecoder = new TextDecoder('utf-8', { fatal: true })
  */
 export function decodeChunk(bytes: Uint8Array, expectedHash: Uint8Array, after: string | null): [string, Uint8Array][] {
   if (!bytesEqual(sha256(bytes), expectedHash)) bad('snapshot chunk does not match its hash in the manifest')
-  let v: Encodable
-  try {
-    v = decode(bytes, MAX_CHUNK_BYTES + 64)
-  } catch (e) {
-    return bad(`snapshot chunk is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const v = decodeWire(bytes, MAX_CHUNK_BYTES + 64, 'snapshot chunk', 'P2P_ERROR_BAD_RESPONSE')
   if (!Array.isArray(v)) return bad('snapshot chunk must be a list of [key, value]')
   let last = after
   return v.map((e, i) => {

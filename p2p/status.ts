@@ -1,6 +1,6 @@
-import { decode, encode } from '../core/codec.js'
+import { encode } from '../core/codec.js'
 import { fromHex, toHex } from '../core/bytes.js'
-import { P2PError } from './errors.js'
+import { decodeWire, P2PError } from './errors.js'
 
 /**
  * Status handshake `/attrchain/<chainId>/status/1`: on every new connection
@@ -29,12 +29,7 @@ export function encodeStatus(s: ChainStatus): Uint8Array {
 }
 
 export function decodeStatus(bytes: Uint8Array): ChainStatus {
-  let value
-  try {
-    value = decode(bytes, MAX_STATUS_BYTES)
-  } catch (e) {
-    throw new P2PError('P2P_ERROR_BAD_RESPONSE', `status is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const value = decodeWire(bytes, MAX_STATUS_BYTES, 'status', 'P2P_ERROR_BAD_RESPONSE')
   if (!Array.isArray(value) || (value.length !== 3 && value.length !== 4)) throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status must be [chainId, genesisHash, height, lowestHeight]')
   const [chainId, genesisHash, height, lowest] = value
   if (typeof chainId !== 'string') throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'status chainId must be a string')

@@ -1,5 +1,5 @@
-import { decode, encode } from '../core/codec.js'
-import { P2PError } from './errors.js'
+import { encode } from '../core/codec.js'
+import { decodeWire, P2PError } from './errors.js'
 import type { SyncBlock } from './interface.js'
 
 /**
@@ -33,12 +33,7 @@ export function encodeSyncRequest(r: SyncRange): Uint8Array {
 }
 
 export function decodeSyncRequest(bytes: Uint8Array): SyncRange {
-  let value
-  try {
-    value = decode(bytes, MAX_SYNC_REQUEST_BYTES)
-  } catch (e) {
-    throw new P2PError('P2P_ERROR_BAD_REQUEST', `sync request is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const value = decodeWire(bytes, MAX_SYNC_REQUEST_BYTES, 'sync request', 'P2P_ERROR_BAD_REQUEST')
   if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'number' || typeof value[1] !== 'number') {
     throw new P2PError('P2P_ERROR_BAD_REQUEST', 'sync request must be [fromHeight, toHeight]')
   }
@@ -64,12 +59,7 @@ export function encodeSyncResponse(r: SyncRange, blocks: SyncBlock[], maxBytes: 
 }
 
 export function decodeSyncResponse(bytes: Uint8Array, r: SyncRange, maxBytes: number): SyncBlock[] {
-  let value
-  try {
-    value = decode(bytes, maxBytes)
-  } catch (e) {
-    throw new P2PError('P2P_ERROR_BAD_RESPONSE', `sync response is not canonical msgpack: ${(e as Error).message}`)
-  }
+  const value = decodeWire(bytes, maxBytes, 'sync response', 'P2P_ERROR_BAD_RESPONSE')
   const want = servedRange(r)
   if (!Array.isArray(value) || value.length > want.to - want.from + 1) {
     throw new P2PError('P2P_ERROR_BAD_RESPONSE', `sync response must be at most ${want.to - want.from + 1} entries`)
