@@ -28,6 +28,7 @@ const HELP = `usage: npm run bench -- [options]
   --modes LIST        receipts per submitReceipts tx, comma-separated (default 1,100,1000; overload: 1,100)
   --operators N       operators (dev accounts) sending load (default 8; overload: 16)
   --validators LIST   validator counts of the overload scenario, comma-separated (default 1,4)
+  --congestion-interval MS  overload: the nodes' mempool.congestionIntervalMs (0 = no congestion control; default: the node default, 2000)
   --block-time MS     node --block-time of the closed-loop scenarios (default 200; overload runs the node's default)
   --sync-blocks N     blocks produced for the sync scenario (default 1000)
   --profile           start nodes with --cpu-prof into bench/results/profiles/<scenario>
@@ -57,7 +58,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
     args: argv,
     options: {
       scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, modes: { type: 'string' }, operators: { type: 'string' },
-      validators: { type: 'string' }, 'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      validators: { type: 'string' }, 'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, 'congestion-interval': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) {
@@ -82,6 +83,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
       syncBlocks: int('sync-blocks', values['sync-blocks'], 1000, 1), keep: Boolean(values.keep),
       floodOperators: int('operators', values.operators, 16, 1), floodModes: list('modes', values.modes ?? '1,100', 1),
       floodValidators: list('validators', values.validators ?? '1,4', 1),
+      ...(values['congestion-interval'] !== undefined ? { congestionIntervalMs: int('congestion-interval', values['congestion-interval'], 0, 0) } : {}),
     },
   }
 }
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
     bench: 'attrchain', date: started.toISOString(), ...gitCommit(), machine: machine(),
     options: {
       scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, profile: opts.profile,
-      floodOperators: opts.floodOperators, floodModes: opts.floodModes, floodValidators: opts.floodValidators,
+      floodOperators: opts.floodOperators, floodModes: opts.floodModes, floodValidators: opts.floodValidators, congestionIntervalMs: opts.congestionIntervalMs ?? null,
     },
     summary: summary(results), scenarios: results, durationsS: { ...durationsS, total: round((nowMs() - t0) / 1000, 1) },
   }

@@ -45,13 +45,15 @@ export interface SendOutcome<T> {
   again: T[]
   /** refusals about the tx itself (`TX_ERROR_*`): they will not change */
   dropped: { tx: T; reason: string; message: string }[]
+  /** the longest `retryAfterMs` a congested node asked for (MEMPOOL_ERROR_FULL limit "rate"), 0 if none */
+  retryAfterMs: number
   /** the account nonce a MEMPOOL_ERROR_NONCE_TOO_FAR named: resend from there */
   accountNonce: number | null
 }
 
 /** Sort the replies of a `tx_send` batch of `txs` (same order) into a SendOutcome; used by the bench and the e2e flood. */
 export function sortSendReplies<T>(txs: T[], replies: RpcBatchResult[]): SendOutcome<T> {
-  const out: SendOutcome<T> = { accepted: 0, held: [], refused: {}, again: [], dropped: [], accountNonce: null }
+  const out: SendOutcome<T> = { accepted: 0, held: [], refused: {}, again: [], dropped: [], retryAfterMs: 0, accountNonce: null }
   replies.forEach((r, i) => {
     if (r.ok) {
       out.accepted++
@@ -63,7 +65,8 @@ export function sortSendReplies<T>(txs: T[], replies: RpcBatchResult[]): SendOut
       return
     }
     out.refused[reason] = (out.refused[reason] ?? 0) + 1
-    const expected = (r.error.data as { expected?: unknown } | undefined)?.expected
+    const { expected, retryAfterMs } = (r.error.data as { expected?: unknown; retryAfterMs?: unknown } | undefined) ?? {}
+    if (typeof retryAfterMs === 'number' && retryAfterMs > out.retryAfterMs) out.retryAfterMs = retryAfterMs
     if (reason === 'MEMPOOL_ERROR_NONCE_TOO_FAR' && typeof expected === 'number') out.accountNonce = expected
     if (reason.startsWith('TX_ERROR_')) out.dropped.push({ tx: txs[i]!, reason, message: r.error.message })
     else out.again.push(txs[i]!)

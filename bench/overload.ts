@@ -125,8 +125,12 @@ class FloodOperator implements CommitListener {
   }
 }
 
-/** Send one batch; returns whether anything was refused (the caller pauses then). */
-async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport'> {
+/**
+ * Send one batch; returns whether anything was refused (the caller pauses
+ * then: REFUSAL_PAUSE_MS, or the node's `retryAfterMs` up to 1 s when it
+ * named one, as an operator honouring Retry-After would).
+ */
+async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport' | number> {
   const submittedMs = nowMs()
   // A tx sent again while still pending keeps the time of the request that was first accepted.
   for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true })
@@ -162,7 +166,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
   if (again.length === 0) return 'ok'
   op.requeue(again)
   if (accountNonce !== null && op.rewind(accountNonce)) stats.rewinds++
-  return 'refused'
+  return out.retryAfterMs > REFUSAL_PAUSE_MS ? Math.min(out.retryAfterMs, 1000) : 'refused'
 }
 
 interface Flood {
@@ -180,6 +184,7 @@ function startFlood(ops: FloodOperator[], tracker: CommitTracker): Flood {
       const outcome = await sendBatch(op, op.take(), tracker, stats)
       if (outcome === 'refused') await sleep(REFUSAL_PAUSE_MS)
       else if (outcome === 'transport') await sleep(TRANSPORT_PAUSE_MS)
+      else if (typeof outcome === 'number') await sleep(outcome)
     }
   })
   return {
@@ -290,12 +295,15 @@ interface CaseOptions {
   tailBoundS: number
   profileDir: string | null
   keep: boolean
+  /** mempool.congestionIntervalMs of every node (undefined: the default) */
+  congestionIntervalMs?: number
 }
 
 async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
   const blockTimeMs = defaultNodeConfig('').blockTimeMs
   const genesis = buildDevnetGenesis({ validators: c.validators, accounts: FIRST_OPERATOR_ACCOUNT + c.operators })
-  const cluster = await startCluster({ genesis, validatorKeys: Array.from({ length: c.validators }, (_, i) => devValidatorKey(i)), start: { blockTimeMs, profileDir: c.profileDir }, keepDir: c.keep })
+  const cluster = await startCluster({ genesis, validatorKeys: Array.from({ length: c.validators }, (_, i) => devValidatorKey(i)), start: { blockTimeMs, profileDir: c.profileDir }, keepDir: c.keep,
+    ...(c.congestionIntervalMs !== undefined ? { config: { mempool: { congestionIntervalMs: c.congestionIntervalMs } } } : {}) })
   const { nodes } = cluster
   const tracker = new CommitTracker()
   const opClients: AttrchainClient[] = []
@@ -391,7 +399,7 @@ export async function runOverload(opts: BenchOptions): Promise<Record<string, un
       try {
         cases[name] = await runCase({
           validators, receiptsPerTx, operators: opts.floodOperators, durationS: opts.durationS, tailBoundS: OVERLOAD_TAIL_BOUND_S,
-          profileDir: opts.profile ? `${opts.profileRoot}/overload/${name}` : null, keep: opts.keep,
+          profileDir: opts.profile ? `${opts.profileRoot}/overload/${name}` : null, keep: opts.keep, congestionIntervalMs: opts.congestionIntervalMs,
         })
       } catch (e) {
         log(`overload ${name} failed: ${(e as Error).stack ?? e}`)

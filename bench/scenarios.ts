@@ -26,6 +26,8 @@ export interface BenchOptions {
   floodOperators: number
   floodModes: number[]
   floodValidators: number[]
+  /** overload: the nodes' mempool.congestionIntervalMs (default: the node's default; 0 = no congestion control) */
+  congestionIntervalMs?: number
 }
 
 /** Consensus timeouts for loopback (the e2e tests' values). */

@@ -21,6 +21,14 @@ import { TX_WORK } from './proposalBudget.js'
  * 100-receipt tx ~20 KiB). Only txs submitted to this node count; gossip
  * from peers was admitted (and is limited) where it was submitted.
  *
+ * A second bound keeps the queue short rather than the intake slow: while
+ * the mempool already holds more than `mempool.maxBacklogBlocks` blocks of
+ * work (the proposal budget of round 0, node/proposalBudget.ts), new txs
+ * are refused — a tx taken then would only wait for those blocks, and its
+ * submit→commit latency is what the sender sees (queueing delay bounded, as
+ * CoDel does for packets). Both limits apply only with more than one
+ * validator: a lone validator has no peers to starve and no budget.
+ *
  * Wall-clock driven and per node: never part of the state machine.
  */
 export const BYTES_PER_RECEIPT = 200
@@ -35,6 +43,14 @@ export interface AdmissionRateOptions {
 }
 
 export const defaultAdmissionRateOptions: AdmissionRateOptions = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
+
+/**
+ * Work units held by a mempool of `txs` txs and `bytes` bytes (the sum of
+ * txWork over its txs, to within one unit per tx).
+ */
+export function backlogWork(txs: number, bytes: number): number {
+  return txs * TX_WORK + Math.ceil(bytes / BYTES_PER_RECEIPT)
+}
 
 /** Work units of a raw tx of `bytes` bytes (before decoding). */
 export function txWork(bytes: number): number {

@@ -59,6 +59,12 @@ export interface MempoolOptions {
    * (node/admissionRate.ts); 0 = no rate limit
    */
   congestionIntervalMs: number
+  /**
+   * with more than one validator, tx_send is refused while the mempool holds
+   * more than this many blocks of work (the proposal budget of round 0), so
+   * that an accepted tx is committed within a few block intervals; 0 = no bound
+   */
+  maxBacklogBlocks: number
 }
 
 /**
@@ -85,10 +91,11 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxVerifyQueue: 8192,
   maxEventLoopLagMs: 400,
   congestionIntervalMs: 2000,
+  maxBacklogBlocks: 2,
 }
 
 /** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */
-export type FullReason = 'txs' | 'bytes' | 'queued' | 'sender_queued' | 'verifier' | 'event_loop' | 'rate'
+export type FullReason = 'txs' | 'bytes' | 'queued' | 'sender_queued' | 'verifier' | 'event_loop' | 'rate' | 'backlog'
 
 export interface MempoolModules {
   chainId: string

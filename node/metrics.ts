@@ -51,7 +51,7 @@ export class Metrics implements RpcMetrics {
   })
   readonly txRefused = new Counter({
     name: 'attrchain_tx_refused_total',
-    help: 'txs refused for lack of capacity (MEMPOOL_ERROR_FULL), by the limit hit (txs, bytes, queued, sender_queued, verifier, event_loop, rate) and source (rpc; gossip: one per tx, or per message when ignored unread)',
+    help: 'txs refused for lack of capacity (MEMPOOL_ERROR_FULL), by the limit hit (txs, bytes, queued, sender_queued, verifier, event_loop, rate, backlog) and source (rpc; gossip: one per tx, or per message when ignored unread)',
     labelNames: ['reason', 'source'], registers: [this.registry],
   })
   readonly admissionRate = new Gauge({

@@ -14,7 +14,7 @@ import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
 import { Mempool, MempoolError, mempoolFull } from './mempool.js'
-import { AdmissionRate, defaultAdmissionRateOptions } from './admissionRate.js'
+import { AdmissionRate, backlogWork, defaultAdmissionRateOptions } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
@@ -109,6 +109,9 @@ export class AttrchainNode {
     const metrics = new Metrics()
     metrics.height.set(chain.head.height)
     metrics.recordConcentration(chain.lastFlow)
+    const budget = new ProposalBudget({
+      ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs,
+    })
     const driver = new ConsensusDriver(
       {
         blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2, rebroadcastMs: 1000,
@@ -119,9 +122,7 @@ export class AttrchainNode {
         },
       },
       {
-        chain: consensusChain(chain, mempool, new ProposalBudget({
-          ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs,
-        })),
+        chain: consensusChain(chain, mempool, budget),
         privValidator, logger: log.child('consensus'), clock: realClock,
         onCommit: (b, c) => {
           // the pace of consensus (not of block sync) sets the rate of new txs taken over tx_send (node/admissionRate.ts)
@@ -168,6 +169,7 @@ export class AttrchainNode {
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
     node.loopLag = loopLag
+    node.proposalBudget = budget
     node.snapshots = await SnapshotStore.open({
       dir: join(config.home, 'data', 'snapshots'), interval: config.snapshotInterval, keep: config.snapshotKeep, chunkBytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
     }, log.child('snapshots'))
@@ -235,6 +237,8 @@ export class AttrchainNode {
   private checkpointSigner: CheckpointSigner | null = null
   /** rate of new work taken over tx_send while consensus is congested (issue 10) */
   readonly admission: AdmissionRate
+  /** what a proposal of this node may hold (node/proposalBudget.ts): the unit of the mempool's backlog bound */
+  private proposalBudget: ProposalBudget | null = null
   private txRelay: TxRelay | null = null
 
   /**
@@ -246,6 +250,8 @@ export class AttrchainNode {
   async submitTx(bytes: Uint8Array): Promise<SignedTx> {
     let stx: SignedTx
     try {
+      const backlog = this.backlogRefusal()
+      if (backlog) throw backlog
       if (!this.admission.take(bytes.length)) {
         const retryAfterMs = this.admission.retryAfterMs(bytes.length)
         throw mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s (retry after ${retryAfterMs} ms)`, { retryAfterMs })
@@ -262,6 +268,21 @@ export class AttrchainNode {
     }
     this.network.publishTx(stx.bytes)
     return stx
+  }
+
+  /**
+   * MEMPOOL_ERROR_FULL limit "backlog" when, with more than one validator,
+   * the mempool holds more than `mempool.maxBacklogBlocks` blocks of work
+   * (node/admissionRate.ts), else null.
+   */
+  private backlogRefusal(): MempoolError | null {
+    const blocks = this.config.mempool.maxBacklogBlocks
+    if (blocks <= 0 || !this.proposalBudget || this.chain.validatorSet(this.chain.head.height + 1).size <= 1) return null
+    const held = backlogWork(this.mempool.size, this.mempool.sizeBytes)
+    const perBlock = this.proposalBudget.limits(0).work
+    if (held <= blocks * perBlock) return null
+    const retryAfterMs = this.config.blockTimeMs
+    return mempoolFull('backlog', `the mempool holds ${(held / perBlock).toFixed(1)} blocks of work (bound ${blocks}); retry after the next block`, { retryAfterMs })
   }
 
   /** MEMPOOL_ERROR_FULL refusals by the limit hit (`limit`, a FullReason) and source. */

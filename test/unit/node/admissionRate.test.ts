@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { AdmissionRate, txWork, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
+import { AdmissionRate, txWork, backlogWork, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
 import { TX_WORK } from '../../../node/proposalBudget.js'
 
 const opts = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
@@ -23,6 +23,14 @@ function offer(a: AdmissionRate, c: ReturnType<typeof clock>, bytes: number, ms:
 t.test('work units follow the proposal budget: TX_WORK per tx plus one per receipt-sized chunk', async (t) => {
   t.equal(txWork(344), TX_WORK + 2)
   t.equal(txWork(100 * BYTES_PER_RECEIPT), TX_WORK + 100)
+})
+
+t.test('backlog work of a mempool is the sum of its txs\' work, to within one unit per tx', async (t) => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 100, max: 200_000 }), { maxLength: 200 }), (sizes) => {
+    const exact = sizes.reduce((a, b) => a + txWork(b), 0)
+    const est = backlogWork(sizes.length, sizes.reduce((a, b) => a + b, 0))
+    return est <= exact && est >= exact - sizes.length
+  }))
 })
 
 t.test('no limit while heights are healthy', async (t) => {
