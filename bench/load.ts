@@ -1,3 +1,9 @@
+/*
+ * The closed-loop load of `npm run bench` (workload setup, operators, their
+ * submit loop, sortSendReplies shared with the overload flood and the e2e
+ * flood helper). Slightly over 400 lines: one job, the operator's life;
+ * commit tracking is in bench/tracker.ts.
+ */
 import { randomBytes } from 'node:crypto'
 import { toHex } from '../core/bytes.js'
 import type { KeyPair } from '../core/keys.js'
