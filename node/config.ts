@@ -19,15 +19,22 @@ export const MIN_PRUNE_KEEP_BLOCKS = 100
 // text (environment, flags) and yields the typed value; its messages follow
 // the setting's name ("rpcPort must be ...").
 
-/** A non-negative integer (or its decimal text); `min` 1 for limits where 0 would refuse everything. */
+/**
+ * A non-negative integer (or its decimal digits as text: a blank, `0x…` or
+ * `1e3` is refused, not read as 0, 4845 or 1000); `min` 1 for limits where 0
+ * would refuse everything.
+ */
 function count(min: 0 | 1 = 0) {
   return v.pipe(
-    v.union([v.number(), v.pipe(v.string(), v.transform(Number))], 'must be a non-negative integer'),
-    v.integer('must be a non-negative integer'),
+    v.union([v.number(), v.pipe(v.string(), v.regex(/^[0-9]+$/), v.transform(Number))], 'must be a non-negative integer'),
+    v.safeInteger('must be a non-negative integer'),
     v.minValue(0, 'must be a non-negative integer'),
     v.minValue(min, 'must be at least 1'),
   )
 }
+
+/** A TCP port (0: any free port). */
+const port = () => v.pipe(count(), v.maxValue(65535, 'must be a port number, 0..65535'))
 
 const text = () => v.string('must be a string')
 
@@ -48,7 +55,7 @@ const StateSyncSchema = v.pipe(
   v.transform((x) => {
     if (typeof x !== 'string') return x
     const [h, hash, ...rest] = x.split(':')
-    return rest.length === 0 ? { trustHeight: Number(h), trustHash: hash } : null
+    return rest.length === 0 ? { trustHeight: /^[0-9]+$/.test(h) ? Number(h) : NaN, trustHash: hash } : null
   }),
   v.strictObject({
     trustHeight: v.pipe(v.number(STATE_SYNC_MESSAGE), v.safeInteger(STATE_SYNC_MESSAGE), v.minValue(1, STATE_SYNC_MESSAGE)),
@@ -65,7 +72,8 @@ export type StateSyncConfig = v.InferOutput<typeof StateSyncSchema>
  * says why they are what they are), each a non-negative integer.
  */
 const MempoolSchema = v.strictObject(
-  Object.fromEntries(Object.entries(defaultMempoolOptions).map(([k, d]) => [k, v.optional(count(), d)])) as {
+  // maxTxs and maxBytes 0 would refuse every tx: at least 1
+  Object.fromEntries(Object.entries(defaultMempoolOptions).map(([k, d]) => [k, v.optional(count(k === 'maxTxs' || k === 'maxBytes' ? 1 : 0), d)])) as {
     [K in keyof MempoolOptions]: v.OptionalSchema<ReturnType<typeof count>, number>
   },
   'must be an object',
@@ -79,9 +87,9 @@ const MempoolSchema = v.strictObject(
 const SETTINGS = {
   /** JSON-RPC bind address */
   rpcHost: v.optional(text(), '127.0.0.1'),
-  rpcPort: v.optional(count(), 8545),
+  rpcPort: v.optional(port(), 8545),
   p2pHost: v.optional(text(), '127.0.0.1'),
-  p2pPort: v.optional(count(), 26656),
+  p2pPort: v.optional(port(), 26656),
   /** multiaddrs of peers to dial at start */
   bootstrap: v.optional(list('must be a list of multiaddrs'), () => []),
   /** find more peers through the chain's DHT (issue 17); off: only the bootstrap list */

@@ -134,7 +134,7 @@ function humanLines(s: VerifiedSummary): string[] {
     `  block       ${s.blockHash}`,
     `  state root  ${s.stateRoot}`,
     `  signed by   ${formatOpen(BigInt(s.signedPower))} of ${formatOpen(BigInt(s.totalPower))} power (${percent(BigInt(s.signedPower), BigInt(s.totalPower))} %), ${s.signers} of ${s.validators} validators`,
-    `  trusted     from ${rootLine}, last step ${s.via}, ${s.lightBlocksFetched} light blocks fetched`,
+    `  trusted     from ${rootLine}, last step ${s.via}, ${s.lightBlocksFetched} light block${s.lightBlocksFetched === 1 ? '' : 's'} fetched`,
     ...(s.value === null
       ? [`  value       ABSENT: the proof shows no ${s.what} ${s.id} in the state at height ${s.height}`]
       : [s.what === 'header' ? '  header (verified):' : '  value (proven, amounts in units):', ...fieldLines(s.value as Record<string, unknown>, '    ')]),

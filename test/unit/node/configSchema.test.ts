@@ -42,3 +42,24 @@ t.test('layers: unknown settings refused naming the source, undefined flags skip
   t.notOk('verifyThreads' in defaultNodeConfig('h'), 'verifyThreads absent by default (the node picks cores - 1)')
   t.notOk('stateSync' in defaultNodeConfig('h'))
 })
+
+t.test('text numbers are decimal digits only; ports in range; limits that would refuse everything at least 1 (new-user trial)', async (t) => {
+  for (const [what, env, message] of [
+    ['blank port', { ATTRCHAIN_RPC_PORT: '' }, /environment: rpcPort must be a non-negative integer/],
+    ['space', { ATTRCHAIN_RPC_MAX_BATCH: ' ' }, /environment: rpcMaxBatch must be a non-negative integer/],
+    ['hex', { ATTRCHAIN_RPC_PORT: '0x4845' }, /environment: rpcPort must be a non-negative integer/],
+    ['exponent', { ATTRCHAIN_PRUNE_KEEP_BLOCKS: '1e3' }, /environment: pruneKeepBlocks must be a non-negative integer/],
+    ['port over 65535', { ATTRCHAIN_RPC_PORT: '99999' }, /environment: rpcPort must be a port number, 0\.\.65535/],
+    ['trust height not decimal', { ATTRCHAIN_STATE_SYNC: `0x10:0x${'ab'.repeat(32)}` }, /environment: stateSync must be/],
+  ] as const) {
+    t.throws(() => loadConfig(home(t), {}, env), { code: 'CONFIG_ERROR_INVALID', message }, what)
+  }
+  t.throws(() => loadConfig(home(t), { p2pPort: 70000 }, {}), { code: 'CONFIG_ERROR_INVALID', message: /flags: p2pPort must be a port number/ })
+  t.throws(() => loadConfig(home(t, { rpcPort: '' }), {}, {}), { code: 'CONFIG_ERROR_INVALID', message: /config\.json: rpcPort must be a non-negative integer/ })
+  for (const key of ['maxTxs', 'maxBytes'] as const) {
+    t.throws(() => loadConfig(home(t, { mempool: { [key]: 0 } }), {}, {}), { code: 'CONFIG_ERROR_INVALID', message: new RegExp(`mempool\\.${key} must be at least 1`) }, `mempool.${key} 0`)
+    t.throws(() => loadConfig(home(t, { mempool: { [key]: '' } }), {}, {}), { code: 'CONFIG_ERROR_INVALID' }, `mempool.${key} blank`)
+  }
+  t.equal(loadConfig(home(t), {}, { ATTRCHAIN_RPC_PORT: '0' }).rpcPort, 0, '0 (any free port) is a port')
+  t.equal(loadConfig(home(t), {}, { ATTRCHAIN_RPC_PORT: '65535' }).rpcPort, 65535)
+})
