@@ -115,6 +115,9 @@ t.test('testnet homes for 127.0.0.1 start as a network; a new validator joins an
   t.equal(fund.code, 0, `funding: ${fund.stdout}${fund.stderr}`)
   const create = await cli(['tx', 'createValidator', '--key', joinerKey.privateKey, '--rpc', rpc0, '--wait', '--json', '15000OPEN', 'joiner', '500'])
   t.equal(create.code, 0, `createValidator: ${create.stdout}${create.stderr}`)
+  // committed at that height on node 0; node 1 may be a block behind when asked, so it is asked once it holds that height
+  const createdAt = (JSON.parse(create.stdout) as { height: number }).height
+  await until('node 1 at the createValidator height', async () => (await nodeClients[1].status()).height >= createdAt, 45_000, 200)
   const vals = await nodeClients[1].validators()
   t.ok(vals.some((v) => v.address === joinerKey.address), 'the joiner is in the validator set')
   await until('a block carrying the joiner\'s precommit', async () => {
