@@ -50,6 +50,11 @@ export class TestChain {
     return signTx({ chainId: opts.chainId ?? this.chain.chainId, nonce, fee: opts.fee ?? this.chain.params.minTxFee, call }, key)
   }
 
+  /** What a block of `height` says of its parent (`BlockInput.prev`); none here. */
+  protected prevOf(_height: number): Pick<BlockInput, 'prev'> {
+    return {}
+  }
+
   /** Execute and apply one block. Signers default to the whole set of the previous height. */
   block(txs: SignedTx[], opts: { evidence?: SlashEvidence[]; signers?: string[] | null } = {}): BlockOutcome {
     const height = this.height + 1
@@ -58,6 +63,7 @@ export class TestChain {
     const input: BlockInput = {
       height, timeMs: this.timeMs, proposer: this.q.validatorSet(height)![0].address, txs, evidence: opts.evidence ?? [],
       lastCommitSigners: height === 1 ? null : opts.signers !== undefined ? opts.signers : (prevSet ?? []).map((m) => m.address),
+      ...this.prevOf(height),
     }
     const out = executeBlock(this.store, this.chain, this.root, input)
     this.store.apply(out.writes)
@@ -233,5 +239,17 @@ export function prng(seed: number): () => number {
     let x = Math.imul(a ^ (a >>> 15), 1 | a)
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** TestChain whose blocks carry the previous header's hash and root, as the node's do (state/checkpoint.ts records checkpoints from them). */
+export class CheckpointChain extends TestChain {
+  protected override prevOf(height: number): Pick<BlockInput, 'prev'> {
+    return { prev: { blockHash: toHex(sha256(`block/${height - 1}`)), stateRoot: toHex(this.root) } }
+  }
+
+  /** Empty blocks up to `height`. */
+  until(height: number): void {
+    while (this.height < height) this.block([])
   }
 }

@@ -1,34 +1,13 @@
 import t from 'tap'
 import { sha256 } from '../../../core/hash.js'
-import { toHex } from '../../../core/bytes.js'
 import { decodeSignedTx, type SignedTx } from '../../../core/tx.js'
 import { CheckpointKey } from '../../../core/checkpointKey.js'
 import { silentLogger } from '../../../core/logger.js'
 import { devValidatorKey } from '../../../genesis/devnet.js'
-import { executeBlock, type BlockInput, type BlockOutcome } from '../../../state/index.js'
 import { readCheckpoint } from '../../../state/checkpoint.js'
 import { CheckpointSigner, defaultCheckpointSignerOptions } from '../../../node/checkpointSigner.js'
 import { MempoolError } from '../../../node/mempool.js'
-import { TestChain } from '../../helpers/chain.js'
-
-/** TestChain whose blocks carry the previous header's hash and root, as the node's do. */
-class CheckpointChain extends TestChain {
-  override block(txs: SignedTx[]): BlockOutcome {
-    const height = this.height + 1
-    this.timeMs += 1000
-    const prevSet = this.q.validatorSet(height - 1)
-    const input: BlockInput = {
-      height, timeMs: this.timeMs, proposer: this.q.validatorSet(height)![0].address, txs, evidence: [],
-      lastCommitSigners: height === 1 ? null : (prevSet ?? []).map((m) => m.address),
-      prev: { blockHash: toHex(sha256(`block/${height - 1}`)), stateRoot: toHex(this.root) },
-    }
-    const out = executeBlock(this.store, this.chain, this.root, input)
-    this.store.apply(out.writes)
-    this.root = out.stateRoot
-    this.height = height
-    return out
-  }
-}
+import { CheckpointChain } from '../../helpers/chain.js'
 
 const INTERVAL = 5
 

@@ -2,36 +2,11 @@ import t from 'tap'
 import { sha256 } from '../../../core/hash.js'
 import { toHex, fromHex } from '../../../core/bytes.js'
 import { CheckpointKey, recoverEthAddress } from '../../../core/checkpointKey.js'
-import { executeBlock, type BlockInput, type BlockOutcome } from '../../../state/index.js'
 import {
   checkpointDigest, checkpointSetHash, readCheckpoint, readCheckpointSet, readCheckpointKey, type CheckpointRecord,
 } from '../../../state/checkpoint.js'
 import { devValidatorKey } from '../../../genesis/devnet.js'
-import { TestChain } from '../../helpers/chain.js'
-
-/** TestChain whose blocks carry the previous header's hash and root, as the node's do (state/checkpoint.ts). */
-class CheckpointChain extends TestChain {
-  override block(txs: Parameters<TestChain['block']>[0]): BlockOutcome {
-    const height = this.height + 1
-    this.timeMs += 1000
-    const prevSet = this.q.validatorSet(height - 1)
-    const input: BlockInput = {
-      height, timeMs: this.timeMs, proposer: this.q.validatorSet(height)![0].address, txs, evidence: [],
-      lastCommitSigners: height === 1 ? null : (prevSet ?? []).map((m) => m.address),
-      prev: { blockHash: toHex(sha256(`block/${height - 1}`)), stateRoot: toHex(this.root) },
-    }
-    const out = executeBlock(this.store, this.chain, this.root, input)
-    this.store.apply(out.writes)
-    this.root = out.stateRoot
-    this.height = height
-    this.blocks.push(input)
-    return out
-  }
-
-  until(height: number): void {
-    while (this.height < height) this.block([])
-  }
-}
+import { CheckpointChain, TestChain } from '../../helpers/chain.js'
 
 const INTERVAL = 5
 const ckKey = (i: number) => CheckpointKey.derivedFrom(devValidatorKey(i).seed)
