@@ -1,38 +1,17 @@
 import t from 'tap'
-import type { Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { startInProcessNode } from '../../helpers/inProcessNode.js'
 import { signTx, receiptId } from '../../../core/tx.js'
 import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
 import { UNITS_PER_OPEN } from '../../../core/amount.js'
-import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
-import { initHome } from '../../../node/init.js'
-import { loadConfig } from '../../../node/config.js'
-import { AttrchainNode } from '../../../node/node.js'
-import { silentLogger } from '../../../node/logger.js'
-import {
-  AttrchainClient, TxSender, RpcRequestError, accountAmounts, units, wsUrlFor, transfer, registerDatanet, contribute,
+import { devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
+import {TxSender, RpcRequestError, accountAmounts, units, wsUrlFor, transfer, registerDatanet, contribute,
   reviewContribution, registerModel, approveOperator, submitReceipts, claim, type BlockInfo,
 } from '../../../rpc/index.js'
 
 const OPEN = UNITS_PER_OPEN
 const SINK = '0x' + '11'.repeat(20)
 
-/** A one-validator devnet node in this process on a free port (fine at unit level: no child processes). */
-async function startNode(t: Test): Promise<{ node: AttrchainNode; client: AttrchainClient }> {
-  const home = mkdtempSync(join(tmpdir(), 'attrchain-client-'))
-  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
-  const client = new AttrchainClient(node.rpcUrl)
-  t.teardown(async () => {
-    await client.close()
-    await node.stop()
-    rmSync(home, { recursive: true, force: true })
-  })
-  return { node, client }
-}
 
 /** Poll until `check` holds, with a generous deadline (no timing assertions). */
 async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
@@ -49,7 +28,7 @@ t.test('wsUrlFor derives the WebSocket URL from the HTTP one', async (t) => {
 })
 
 t.test('every read method against a real node', async (t) => {
-  const { client } = await startNode(t)
+  const { client } = await startInProcessNode(t, 'client')
   const status = await client.status()
   t.equal(status.chainId, 'attrchain-devnet', 'chain id')
   t.equal(status.validator, devValidatorKey(0).address, 'this node validates')
@@ -103,7 +82,7 @@ t.test('every read method against a real node', async (t) => {
 })
 
 t.test('subscribe to new blocks over WebSocket', async (t) => {
-  const { client } = await startNode(t)
+  const { client } = await startInProcessNode(t, 'client')
   const heights: number[] = []
   const unsubscribe = await client.subscribe('newBlocks', (b: BlockInfo) => heights.push(b.header.height))
   await eventually('two block notifications', async () => heights.length >= 2)
@@ -112,7 +91,7 @@ t.test('subscribe to new blocks over WebSocket', async (t) => {
 })
 
 t.test('TxSender pipelines a stream without waiting, nonces consecutive', async (t) => {
-  const { client } = await startNode(t)
+  const { client } = await startInProcessNode(t, 'client')
   const key = devAccountKey(2)
   const sender = new TxSender(client, key)
   const N = 250
@@ -132,7 +111,7 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
 })
 
 t.test('TxSender reuses a refused nonce and resyncs after TX_ERROR_BAD_NONCE', async (t) => {
-  const { client } = await startNode(t)
+  const { client } = await startInProcessNode(t, 'client')
   const key = devAccountKey(3)
   const sender = new TxSender(client, key)
   const refused = await sender.send(transfer(SINK, 1n), { fee: 1n }).catch((e: unknown) => e)

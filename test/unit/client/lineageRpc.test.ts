@@ -4,19 +4,12 @@
  * over HTTP, the typed client and the CLI `query explain | lineage | trace`.
  */
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { startInProcessNode } from '../../helpers/inProcessNode.js'
 import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
-import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
-import { initHome } from '../../../node/init.js'
-import { loadConfig } from '../../../node/config.js'
-import { AttrchainNode } from '../../../node/node.js'
-import { silentLogger } from '../../../node/logger.js'
+import { devAccountKey, } from '../../../genesis/devnet.js'
 import { main, type CliIo } from '../../../node/cli.js'
-import {
-  AttrchainClient, TxSender, RpcRequestError, registerDatanet, contribute, reviewContribution, registerModel, submitReceipts, setModelTerms, setDatanetTerms, units,
+import {TxSender, RpcRequestError, registerDatanet, contribute, reviewContribution, registerModel, submitReceipts, setModelTerms, setDatanetTerms, units,
 } from '../../../rpc/index.js'
 
 async function cliJson(args: string[]): Promise<{ code: number; json: unknown; stderr: string }> {
@@ -28,15 +21,7 @@ async function cliJson(args: string[]): Promise<{ code: number; json: unknown; s
 }
 
 t.test('lineage queries round trip through a real node: client and CLI', async (t) => {
-  const home = mkdtempSync(join(tmpdir(), 'attrchain-lineage-'))
-  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
-  const client = new AttrchainClient(node.rpcUrl)
-  t.teardown(async () => {
-    await client.close()
-    await node.stop()
-    rmSync(home, { recursive: true, force: true })
-  })
+  const { node, client } = await startInProcessNode(t, 'lineage')
   const [cur, ob, of, carol, op] = [0, 1, 2, 3, 4].map((k) => new TxSender(client, devAccountKey(k)))
   /** Send and wait for commit; on MEMPOOL_ERROR_FULL (backpressure, e.g. event-loop lag on a loaded box) back off and resend, as the README says. */
   const send = async (s: TxSender, call: Parameters<TxSender['send']>[0]) => {

@@ -1,20 +1,13 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { startInProcessNode } from '../../helpers/inProcessNode.js'
 import { Ajv, type ValidateFunction } from 'ajv'
 import metaSchemaPackage from '@open-rpc/meta-schema'
 import { receiptId } from '../../../core/tx.js'
 import { PARAM_KEYS } from '../../../genesis/params.js'
 import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
-import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
-import { initHome } from '../../../node/init.js'
-import { loadConfig } from '../../../node/config.js'
-import { AttrchainNode } from '../../../node/node.js'
-import { silentLogger } from '../../../node/logger.js'
-import {
-  AttrchainClient, TxSender, RpcRequestError, chainApi, registerDatanet, setDatanetTerms, contribute, reviewContribution, registerModel,
+import { devAccountKey, } from '../../../genesis/devnet.js'
+import {TxSender, RpcRequestError, chainApi, registerDatanet, setDatanetTerms, contribute, reviewContribution, registerModel,
   setModelTerms, approveOperator, submitReceipts, transfer, wireSchemas, amountFields, type ChainMethod, type JsonSchema, type MethodDeclaration, type OpenRpcDocument,
 } from '../../../rpc/index.js'
 
@@ -76,15 +69,7 @@ t.test('chain_params declares every chain parameter, in the canonical order', as
 })
 
 t.test('a live node: rpc.discover is valid OpenRPC, and every declared method answers within its result schema', async (t) => {
-  const home = mkdtempSync(join(tmpdir(), 'attrchain-api-'))
-  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
-  const client = new AttrchainClient(node.rpcUrl)
-  t.teardown(async () => {
-    await client.close()
-    await node.stop()
-    rmSync(home, { recursive: true, force: true })
-  })
+  const { node, client } = await startInProcessNode(t, 'api')
 
   const doc = await client.call<OpenRpcDocument>('rpc.discover')
   const validate = openRpcValidator()
