@@ -55,17 +55,28 @@ export interface SendOutcome<T> {
   retryAfterMs: number
   /** the account nonce a MEMPOOL_ERROR_NONCE_TOO_FAR named: resend from there */
   accountNonce: number | null
+  /**
+   * txs accepted after an earlier call of the same batch was refused for
+   * capacity (MEMPOOL_ERROR_FULL): a later nonce that waits, not executable,
+   * in the node's mempool until the refused one is sent again. A node must
+   * not do that (it refuses the rest of a batch once it sheds one call), so
+   * this stays 0.
+   */
+  acceptedAfterRefusal: number
 }
 
 /** Sort the replies of a `tx_send` batch of `txs` (same order) into a SendOutcome; used by the bench and the e2e flood. */
 export function sortSendReplies<T>(txs: T[], replies: RpcBatchResult[]): SendOutcome<T> {
-  const out: SendOutcome<T> = { accepted: 0, held: [], refused: {}, again: [], dropped: [], retryAfterMs: 0, accountNonce: null }
+  const out: SendOutcome<T> = { accepted: 0, held: [], refused: {}, again: [], dropped: [], retryAfterMs: 0, accountNonce: null, acceptedAfterRefusal: 0 }
+  let fullBefore = false
   replies.forEach((r, i) => {
     if (r.ok) {
       out.accepted++
+      if (fullBefore) out.acceptedAfterRefusal++
       return
     }
     const reason = r.error.reason ?? `code ${r.error.code}`
+    if (reason === 'MEMPOOL_ERROR_FULL') fullBefore = true
     if (HELD.has(reason)) {
       out.held.push(txs[i]!)
       return

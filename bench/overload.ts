@@ -62,6 +62,8 @@ export interface FloodStats {
   transportErrors: number
   /** resends from the account nonce after NONCE_TOO_FAR (see REWIND_EVERY_MS) */
   rewinds: number
+  /** SendOutcome.acceptedAfterRefusal summed: 0 unless a node takes a later nonce after refusing an earlier one */
+  acceptedAfterRefusal: number
 }
 
 /** One operator: its pre-signed txs in nonce order, the refused ones to send again first. */
@@ -153,6 +155,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
     return 'transport'
   }
   const out = sortSendReplies(txs, replies)
+  stats.acceptedAfterRefusal += out.acceptedAfterRefusal
   stats.accepted += out.accepted
   stats.held += out.held.length
   for (const [reason, n] of Object.entries(out.refused)) stats.refused[reason] = (stats.refused[reason] ?? 0) + n
@@ -177,7 +180,7 @@ interface Flood {
 
 /** Every operator keeps one batch request in flight until `stop()`. */
 function startFlood(ops: FloodOperator[], tracker: CommitTracker): Flood {
-  const stats: FloodStats = { requests: 0, requestMs: [], accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0, rewinds: 0 }
+  const stats: FloodStats = { requests: 0, requestMs: [], accepted: 0, held: 0, refused: {}, dropped: 0, batchesRefusedWhole: 0, transportErrors: 0, rewinds: 0, acceptedAfterRefusal: 0 }
   let running = true
   const loops = ops.map(async (op) => {
     while (running) {
@@ -286,6 +289,23 @@ async function registerModels(clients: AttrchainClient[], keys: KeyPair[], w: Wo
   }))
 }
 
+/**
+ * What each node counted over the whole case (since start): its tx_send and
+ * gossip refusals by limit (attrchain_tx_refused_total), txs re-broadcast,
+ * and the txs left in its mempool — where the flood's refusals and its
+ * latency tail come from.
+ */
+async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
+  const refused: Record<string, number> = {}
+  for (const limit of ['txs', 'bytes', 'queued', 'sender_queued', 'verifier', 'event_loop', 'rate', 'backlog']) {
+    for (const source of ['rpc', 'gossip']) {
+      const v = await n.metric('attrchain_tx_refused_total', { reason: limit, source })
+      if (v > 0) refused[`${source}.${limit}`] = v
+    }
+  }
+  return { refused, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
+}
+
 interface CaseOptions {
   validators: number
   receiptsPerTx: number
@@ -362,10 +382,12 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     const { refused, requestMs, ...counts } = flood.stats
     const refusedTotal = Object.values(refused).reduce((x, y) => x + y, 0)
     const heightsAtEnd = await Promise.all(nodes.map(async (n) => (await n.client.status().catch(() => null))?.height ?? null))
+    const txsPerBlock = inWindow.map((b) => b.txs)
     return {
       validators: c.validators, receiptsPerTx: c.receiptsPerTx, operators: c.operators, durationS: round(s, 2),
       receiptsPerSec: round(window.receipts / s), txsPerSec: round(window.txs / s), receipts: window.receipts, txs: window.txs,
       blocksInWindow: inWindow.length, emptyBlocksInWindow: inWindow.filter((b) => b.txs === 0).length,
+      txsPerBlock: { mean: txsPerBlock.length > 0 ? round(txsPerBlock.reduce((x, y) => x + y, 0) / txsPerBlock.length) : null, max: Math.max(0, ...txsPerBlock) },
       blockIntervalMs: blockIntervals(tracker, from, to),
       roundsPerHeight: await roundsPerHeight(nodes, inWindow.map((b) => b.height)),
       latencyMs: spread(lat),
@@ -374,6 +396,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,
       peakRssMiB: nodes.map((n) => { const b = n.peakRssBytes(); return b === null ? null : round(b / 2 ** 20) }),
       heightsAtEnd,
+      perNode: await Promise.all(nodes.map((n) => nodeCounters(n).catch((e: unknown) => ({ error: (e as Error).message })))),
       presign: { perOperator: perOp, wantedPerOperator: wanted, txBytes, seconds: round(presignS, 1), ceilingReceiptsPerSec: round(ceiling) },
       signedLiveInWindow: ops.reduce((x, op) => x + op.signedLive, 0),
       ...figures,

@@ -113,17 +113,25 @@ export class AdmissionRate {
    * MEMPOOL_ERROR_FULL (limit "rate").
    */
   take(bytes: number): boolean {
+    if (!this.canTake(bytes)) return false
     const work = txWork(bytes)
-    if (this.rateValue !== Infinity) {
-      const t = this.now()
-      this.tokens = Math.min(this.burst(), this.tokens + ((t - this.refilledAt) / 1000) * this.rateValue)
-      this.refilledAt = t
-      // a tx larger than the whole burst is let through when the bucket is full, so it is never refused forever
-      if (this.tokens < Math.min(work, this.burst())) return false
-      this.tokens -= work
-    }
+    if (this.rateValue !== Infinity) this.tokens -= work
     this.admitted += work
     return true
+  }
+
+  /** Whether `take(bytes)` would take it now (nothing taken). */
+  canTake(bytes: number): boolean {
+    if (this.rateValue === Infinity) return true
+    this.refill()
+    // a tx larger than the whole burst is let through when the bucket is full, so it is never refused forever
+    return this.tokens >= Math.min(txWork(bytes), this.burst())
+  }
+
+  private refill(): void {
+    const t = this.now()
+    this.tokens = Math.min(this.burst(), this.tokens + ((t - this.refilledAt) / 1000) * this.rateValue)
+    this.refilledAt = t
   }
 
   /**

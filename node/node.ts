@@ -152,6 +152,7 @@ export class AttrchainNode {
     const methods = chainMethods({
       chain, mempool,
       submitTx: (bytes) => node!.submitTx(bytes),
+      shedTx: (byteLength, earlier) => node!.shedTx(byteLength, earlier),
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
       status: () => ({ peers: network.peers().length, syncing: sync.syncing, validator: key?.address ?? null }),
     }, new BlockJsonCache({ maxBytes: config.rpcBlockCacheBytes }))
@@ -250,12 +251,9 @@ export class AttrchainNode {
   async submitTx(bytes: Uint8Array): Promise<SignedTx> {
     let stx: SignedTx
     try {
-      const backlog = this.backlogRefusal()
-      if (backlog) throw backlog
-      if (!this.admission.take(bytes.length)) {
-        const retryAfterMs = this.admission.retryAfterMs(bytes.length)
-        throw mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s (retry after ${retryAfterMs} ms)`, { retryAfterMs })
-      }
+      const refused = this.intakeRefusal(bytes.length)
+      if (refused) throw refused
+      this.admission.take(bytes.length)
       try {
         stx = await this.mempool.admit(bytes)
       } catch (e) {
@@ -268,6 +266,36 @@ export class AttrchainNode {
     }
     this.network.publishTx(stx.bytes)
     return stx
+  }
+
+  /**
+   * Why a raw tx of `byteLength` bytes submitted over RPC would be refused
+   * for lack of capacity before it is even decoded (MEMPOOL_ERROR_FULL:
+   * limit "backlog", "rate", or the mempool's own limits), else null. Takes
+   * nothing: submitTx takes the tx's work after asking.
+   */
+  intakeRefusal(byteLength: number): MempoolError | null {
+    const backlog = this.backlogRefusal()
+    if (backlog) return backlog
+    if (!this.admission.canTake(byteLength)) {
+      const retryAfterMs = this.admission.retryAfterMs(byteLength)
+      return mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s (retry after ${retryAfterMs} ms)`, { retryAfterMs })
+    }
+    return this.mempool.refusal(byteLength)
+  }
+
+  /**
+   * tx_send's load shedding (rpc MethodSpec.shed): the capacity refusal of a
+   * raw tx of `byteLength` bytes, asked before its hex is validated or
+   * decoded; once one tx_send of a batch was refused (`earlier`), the rest
+   * of the batch is refused with the same error, so that a later nonce is
+   * never taken after an earlier one was refused (it could not execute
+   * before that one is sent again). Counted in attrchain_tx_refused_total.
+   */
+  shedTx(byteLength: number, earlier: Error | null): Error | null {
+    const refused = earlier ?? this.intakeRefusal(byteLength)
+    if (refused) this.countRefusal(refused, 'rpc')
+    return refused
   }
 
   /**

@@ -414,11 +414,12 @@ export type MethodHandler<M extends ChainMethod> = (
 ) => ResultOf<M> | RawJson | Promise<ResultOf<M> | RawJson>
 
 /**
- * The runtime spec of a declared method: its declaration plus `handler`.
+ * The runtime spec of a declared method: its declaration plus `handler`
+ * (and, for tx_send, a load-shedding hook: MethodSpec.shed).
  * The table validates the params against the declared schemas before the
  * handler runs, which is what makes the params' type true.
  */
-export function implement<M extends ChainMethod>(name: M, handler: MethodHandler<M>): MethodSpec {
+export function implement<M extends ChainMethod>(name: M, handler: MethodHandler<M>, opts: Pick<MethodSpec, 'shed'> = {}): MethodSpec {
   const declaration: MethodDeclaration = chainApi[name]
-  return { name, ...declaration, handler: (params, ctx) => handler(params as ParamsOf<M>, ctx) }
+  return { name, ...declaration, handler: (params, ctx) => handler(params as ParamsOf<M>, ctx), ...opts }
 }

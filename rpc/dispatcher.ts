@@ -11,12 +11,17 @@ import { partOf, replyOf, ResponseBudget, type Part, type Refusal, type Reply } 
  * bound), checks the envelope, runs batches concurrently in time slices,
  * validates params against the method table, calls the handler with the
  * transport's CallContext and charges every answer to the response budget.
+ * A method with a load-shedding hook (MethodSpec.shed) is asked first, before
+ * its params are validated.
  * The transports (rpc/serverHttp.ts, rpc/serverWs.ts) own sockets, limits on
  * concurrency and what "connection" means.
  */
 
 /** Longest a batch runs its items' synchronous parts before letting the event loop turn (ms). */
 const BATCH_SLICE_MS = 10
+
+/** Per batch: the error each load-shedding method (MethodSpec.shed) was first shed with. */
+type Shed = Map<string, Error>
 
 export type DispatcherOptions = Pick<RpcServerOptions, 'maxBatch' | 'maxResponseBytes'>
 
@@ -49,7 +54,7 @@ export class JsonRpcDispatcher {
     if (!parsed.ok) return replyOf(partOf(errorResponse(null, parsed.error)))
     const payload = parsed.value
     const budget = new ResponseBudget(this.opts.maxResponseBytes)
-    if (!Array.isArray(payload)) return replyOf(await this.handleRequest(payload, ctx, budget, refused))
+    if (!Array.isArray(payload)) return replyOf(await this.handleRequest(payload, ctx, budget, refused, null))
     if (payload.length === 0) return replyOf(partOf(errorResponse(null, rpcErrorObject(RpcErrorCode.invalidRequest, 'empty batch'))))
     if (payload.length > this.opts.maxBatch) {
       const message = `batch of ${payload.length} exceeds the limit of ${this.opts.maxBatch}`
@@ -61,13 +66,14 @@ export class JsonRpcDispatcher {
     // network messages are served between items that serialize large results, while a batch of cheap calls
     // (tx_send of consecutive nonces) still starts in one turn, in order.
     const pending: Promise<Part | null>[] = []
+    const shed: Shed = new Map()
     let sliceStart = performance.now()
     for (const item of payload) {
       if (performance.now() - sliceStart > BATCH_SLICE_MS) {
         await yieldToLoop()
         sliceStart = performance.now()
       }
-      pending.push(this.handleRequest(item, ctx, budget, refused))
+      pending.push(this.handleRequest(item, ctx, budget, refused, shed))
     }
     const owed = (await Promise.all(pending)).filter((r): r is Part => r !== null)
     if (owed.length === 0) return null
@@ -106,7 +112,7 @@ export class JsonRpcDispatcher {
    * The response is charged to `budget`; a result that does not fit becomes
    * the response-too-large error.
    */
-  private async handleRequest(req: unknown, ctx: CallContext, budget: ResponseBudget, refused: Refusal | null): Promise<Part | null> {
+  private async handleRequest(req: unknown, ctx: CallContext, budget: ResponseBudget, refused: Refusal | null, shed: Shed | null): Promise<Part | null> {
     const started = performance.now()
     const envelope = checkEnvelope(req)
     if (!envelope.ok) {
@@ -126,6 +132,13 @@ export class JsonRpcDispatcher {
       if (isNotification && spec.requiresId) {
         this.metrics?.onRefused?.('notification')
         throw new RpcError(RpcErrorCode.notificationNotAllowed, `${method} needs an id to answer to; sent as a notification it is not run`, { method })
+      }
+      if (spec.shed) {
+        const shedWith = spec.shed(params, shed?.get(method) ?? null)
+        if (shedWith) {
+          shed?.set(method, shedWith)
+          throw shedWith
+        }
       }
       const validParams = this.table.validateParams(spec, params)
       // An aborted signal never fires 'abort' again, so a handler that waits on it would hang; refuse instead.

@@ -75,6 +75,16 @@ export interface MethodSpec {
    */
   requiresId?: boolean
   examples?: readonly MethodExample[]
+  /**
+   * Load shedding (issue 10: a saturated node refuses at once, before
+   * decoding or verifying). Called with the raw, not yet validated params
+   * before anything else is done for the call; an error refuses the call
+   * with it, unread. `earlier` is the error an earlier call of this method
+   * in the same batch was shed with (null if none): returning it refuses
+   * the rest of the batch too (tx_send: a later nonce taken after an earlier
+   * one was refused would only wait, not executable, in the mempool).
+   */
+  shed?(params: unknown, earlier: Error | null): Error | null
 }
 
 const METHOD_NAME_RE = /^(rpc\.[a-z][A-Za-z]*|[a-z][A-Za-z0-9]*_[a-z][A-Za-z0-9]*)$/

@@ -69,6 +69,8 @@ export interface FloodStats {
   accepted: number
   refused: Record<string, number>
   transportErrors: number
+  /** txs accepted after an earlier tx of their batch was refused for capacity (SendOutcome.acceptedAfterRefusal) */
+  acceptedAfterRefusal: number
 }
 
 /** One operator: signed txs in nonce order, refused ones sent again first. */
@@ -152,6 +154,7 @@ async function sendBatch(op: FloodOperator, stats: FloodStats): Promise<number> 
   }
   const out = sortSendReplies(txs, replies)
   stats.accepted += out.accepted
+  stats.acceptedAfterRefusal += out.acceptedAfterRefusal
   for (const [reason, n] of Object.entries(out.refused)) stats.refused[reason] = (stats.refused[reason] ?? 0) + n
   const { again, accountNonce } = out
   if (again.length === 0) return 0
@@ -169,7 +172,7 @@ export interface Flood {
 }
 
 export function startFlood(ops: FloodOperator[]): Flood {
-  const stats: FloodStats = { requests: 0, accepted: 0, refused: {}, transportErrors: 0 }
+  const stats: FloodStats = { requests: 0, accepted: 0, refused: {}, transportErrors: 0, acceptedAfterRefusal: 0 }
   let running = true
   const loops = ops.map(async (op) => {
     while (running) {

@@ -145,3 +145,24 @@ t.test('invariant: over any schedule of commits and offers, work taken under a l
     },
   ), { numRuns: 200 })
 })
+
+t.test('canTake answers what take would do and takes nothing (tx_send load shedding asks it first)', async (t) => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 100, max: 30_000 }), fc.boolean()), { maxLength: 300 }), (steps) => {
+    const c = clock()
+    const a = new AdmissionRate(opts, c.now)
+    a.take(20_000)
+    c.advance(2500)
+    a.onCommit(1) // congested: a finite rate from here on
+    for (const [ms, bytes, ask] of steps) {
+      c.advance(ms)
+      if (ask) {
+        const said = a.canTake(bytes)
+        if (a.canTake(bytes) !== said) return false
+        if (a.take(bytes) !== said) return false
+      } else {
+        a.take(bytes)
+      }
+    }
+    return true
+  }))
+})

@@ -85,3 +85,40 @@ t.test('a refused payload: every request owed an answer gets the refusal, none i
   t.equal(out[0].error.data.reason, RpcErrorCode.busy)
   t.equal(ran, 0, 'nothing ran')
 })
+
+t.test('load shedding (MethodSpec.shed): asked before params are validated; once a batch call is shed, the rest of the batch is refused with the same error', async (t) => {
+  // A token bucket that refuses the 2nd call and would take the 3rd again (it refilled meanwhile): the
+  // case of a tx_send batch whose later nonce was taken after an earlier one was refused (issue 10).
+  let asked = 0
+  const seen: (Error | null)[] = []
+  const ran: unknown[] = []
+  const shedMethod: MethodSpec = {
+    name: 'test_submit', summary: 'a shed method', params: [{ name: 'n', required: true, schema: { type: 'integer' } }], result: { type: 'integer' },
+    handler: ([n]) => {
+      ran.push(n)
+      return n
+    },
+    shed: (_params, earlier) => {
+      seen.push(earlier)
+      asked++
+      return earlier ?? (asked === 2 ? new RpcError(RpcErrorCode.busy, 'busy: retry later') : null)
+    },
+  }
+  const d = new JsonRpcDispatcher({ maxBatch: 10, maxResponseBytes: 1_000_000 }, new MethodTable([...methods, shedMethod]), silentLogger, null)
+  const out = (await call(d, [
+    { jsonrpc: '2.0', id: 1, method: 'test_submit', params: [1] },
+    { jsonrpc: '2.0', id: 2, method: 'test_submit', params: [2] },
+    { jsonrpc: '2.0', id: 3, method: 'test_submit', params: [3] },
+    { jsonrpc: '2.0', id: 4, method: 'test_echo', params: [4] },
+    { jsonrpc: '2.0', id: 5, method: 'test_submit', params: ['not an integer'] },
+  ])) as { id: number; result?: unknown; error?: { code: number; message: string } }[]
+  t.same(ran, [1], 'only the call before the refusal ran')
+  t.equal(out[0].result, 1)
+  t.equal(out[1].error?.message, 'busy: retry later')
+  t.equal(out[2].error?.message, 'busy: retry later', 'a later call is refused although the hook would have let it through alone')
+  t.equal(out[3].result, 4, 'other methods of the batch are not affected')
+  t.equal(out[4].error?.message, 'busy: retry later', 'shed before its params are validated: no decoding work for a refused call')
+  t.same(seen.map((e) => (e === null ? null : (e as RpcError).code)), [null, null, RpcErrorCode.busy, RpcErrorCode.busy], 'the hook sees the earlier refusal of its batch')
+  const again = (await call(d, { jsonrpc: '2.0', id: 6, method: 'test_submit', params: [6] })) as { result?: unknown }
+  t.equal(again.result, 6, 'the next request starts afresh')
+})
