@@ -98,7 +98,7 @@ const SETTINGS = {
   p2pTargetPeers: v.optional(count(), 10),
   /** connections kept at most (libp2p connection manager's maxConnections; loopback peers are exempt) */
   p2pMaxPeers: v.optional(count(1), 50),
-  /** pause after each commit before the next height (ms) */
+  /** target interval between heights (ms): the pause after a commit is what is left of it, at least half of it */
   blockTimeMs: v.optional(count(), 1000),
   emptyBlocks: v.optional(flag('must be true or false'), true),
   /** with emptyBlocks off, the longest a proposer waits for a tx (ms) */

@@ -15,7 +15,12 @@ export interface ConsensusNetwork {
 }
 
 export interface DriverOptions {
-  /** pause after a commit before the next height starts (CometBFT's timeout_commit) */
+  /**
+   * target interval between heights (ms): after a commit the next height
+   * starts once blockTimeMs has passed since this one started, and no
+   * sooner than blockTimeMs/2 after the commit (the part of CometBFT's
+   * timeout_commit kept: late precommits; Driver.commitPauseMs)
+   */
   blockTimeMs: number
   /** propose blocks with no txs; when false a proposer waits for a tx (up to emptyBlockIntervalMs) */
   emptyBlocks: boolean

@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer'
 import { RawJson, RpcError, RpcErrorCode, stringifyJson, toJsonRpcError } from './errors.js'
 import type { JsonRpcErrorObject, RpcErrorCodeValue } from './errors.js'
 import type { Logger } from '../core/logger.js'
@@ -26,8 +27,6 @@ type Shed = Map<string, Error>
 export type DispatcherOptions = Pick<RpcServerOptions, 'maxBatch' | 'maxResponseBytes'>
 
 export class JsonRpcDispatcher {
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true })
-
   constructor(
     private readonly opts: DispatcherOptions,
     private readonly table: MethodTable,
@@ -89,12 +88,13 @@ export class JsonRpcDispatcher {
   }
 
   private parse(bytes: Buffer): { ok: true; value: unknown } | { ok: false; error: JsonRpcErrorObject } {
+    // Pure ASCII (every tx_send batch: hex) is decoded as such, 5× faster than UTF-8 on the multi-MiB batches
+    // of a flood (a fatal TextDecoder was 8 % of a node's busy time in the overload bench); else checked UTF-8.
     let text: string
-    try {
-      text = this.utf8.decode(bytes)
-    } catch {
-      return { ok: false, error: rpcErrorObject(RpcErrorCode.parse, 'request is not valid UTF-8') }
-    }
+    if (isAscii(bytes)) text = bytes.toString('ascii')
+    else if (isUtf8(bytes)) text = bytes.toString('utf8')
+    else return { ok: false, error: rpcErrorObject(RpcErrorCode.parse, 'request is not valid UTF-8') }
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1) // a byte order mark is not JSON (TextDecoder dropped it too)
     if (exceedsDepth(text, MAX_JSON_DEPTH)) {
       return { ok: false, error: rpcErrorObject(RpcErrorCode.tooDeep, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`) }
     }

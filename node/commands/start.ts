@@ -49,7 +49,7 @@ export const startCommand = command({
     'rpc-cors-origins': { type: 'string', arg: 'ORIGINS', desc: 'comma-separated origins whose web pages may use the RPC, or * (default: none)' },
     'p2p-host': { type: 'string', arg: 'HOST', desc: 'p2p bind address (default 127.0.0.1)' },
     'p2p-port': { type: 'string', arg: 'PORT', desc: 'p2p port (default 26656)' },
-    'block-time': { type: 'string', arg: 'MS', desc: 'pause after each commit before the next height (default 1000)' },
+    'block-time': { type: 'string', arg: 'MS', desc: 'target interval between heights (default 1000)' },
     bootstrap: { type: 'string', arg: 'ADDRS', desc: 'comma-separated multiaddrs of peers to dial' },
     'no-empty-blocks': { type: 'boolean', desc: 'produce a block only when there are txs' },
     'prune-keep-blocks': { type: 'string', arg: 'N', desc: 'keep only the last N blocks and their indexes (0 = archive, default; else at least 100)' },

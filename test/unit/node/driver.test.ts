@@ -101,3 +101,25 @@ t.test('no consensus before genesis time', async (t) => {
   t.ok(chain.height >= 1, `committed once genesis time passed (height ${chain.height})`)
   await d.stop()
 })
+
+t.test('blockTimeMs is the target interval between heights: the commit pause is what is left of it, and at least half of it', async (t) => {
+  // blockTimeMs 100 (driverOver). Each proposal's build takes `buildMs` of the clock.
+  for (const [buildMs, interval] of [[0, 100], [20, 100], [50, 100], [80, 130], [300, 350]] as const) {
+    const clock = new ManualClock()
+    const chain = toyChain({ genesisTimeMs: 0 })
+    const starts: number[] = []
+    const propose = chain.propose
+    chain.propose = (args) => {
+      starts.push(clock.nowMs)
+      clock.nowMs += buildMs
+      return propose(args)
+    }
+    const d = await driverOver(chain, clock)
+    await d.start()
+    await clock.advance(5 * interval + 10, () => d.settled())
+    await d.stop()
+    const gaps = starts.slice(1).map((s, i) => s - starts[i])
+    t.ok(gaps.length >= 3, `build ${buildMs} ms: several heights (${gaps.length + 1})`)
+    t.same(new Set(gaps), new Set([interval]), `build ${buildMs} ms: a height every ${interval} ms (${gaps.join(', ')})`)
+  }
+})

@@ -122,3 +122,21 @@ t.test('load shedding (MethodSpec.shed): asked before params are validated; once
   const again = (await call(d, { jsonrpc: '2.0', id: 6, method: 'test_submit', params: [6] })) as { result?: unknown }
   t.equal(again.result, 6, 'the next request starts afresh')
 })
+
+t.test('request text: ASCII and UTF-8 decoded alike, a leading byte order mark dropped, invalid UTF-8 a parse error', async (t) => {
+  const table = new MethodTable([...methods, { name: 'test_str', summary: 'echo a string', params: [{ name: 's', required: true, schema: { type: 'string' } }], result: { type: 'string' }, handler: ([s]) => s }])
+  const d = new JsonRpcDispatcher({ maxBatch: 10, maxResponseBytes: 1_000_000 }, table, silentLogger, null)
+  const send = async (bytes: Buffer): Promise<{ result?: unknown; error?: { code: number; data?: { reason?: string } } }> => {
+    const out = await d.handlePayload(bytes, ctx(), null)
+    return JSON.parse((out?.parts ?? []).join(''))
+  }
+  const req = (s: string) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'test_str', params: [s] })
+  t.equal((await send(Buffer.from(req('plain ascii')))).result, 'plain ascii')
+  t.equal((await send(Buffer.from(req('Datanet für Übersetzungen ✓ 数据')))).result, 'Datanet für Übersetzungen ✓ 数据', 'multi-byte UTF-8')
+  t.equal((await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(req('bom'))]))).result, 'bom', 'a UTF-8 byte order mark is skipped')
+  for (const bad of [Buffer.from([0x7b, 0xff, 0x7d]), Buffer.concat([Buffer.from(req('x')).subarray(0, 10), Buffer.from([0xc3]), Buffer.from(req('x')).subarray(10)])]) {
+    const r = await send(bad)
+    t.equal(r.error?.code, JsonRpcErrorCode.parseError, 'invalid UTF-8')
+    t.equal(r.error?.data?.reason, RpcErrorCode.parse)
+  }
+})
