@@ -477,3 +477,8 @@ export function receiptId(txHash: Hex | Uint8Array, index: number): Hex {
 export function callToJson(call: TxCall): Record<string, unknown> {
   return JSON.parse(JSON.stringify(call, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))
 }
+
+/** Inference receipts a tx carries (a submitReceipts tx's receipts; 0 for every other call): what params.maxBlockReceipts counts. */
+export function receiptCount(stx: SignedTx): number {
+  return stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0
+}

@@ -22,12 +22,14 @@ import { TX_WORK } from './proposalBudget.js'
  * from peers was admitted (and is limited) where it was submitted.
  *
  * A second bound keeps the queue short rather than the intake slow: while
- * the mempool already holds more than `mempool.maxBacklogBlocks` blocks of
- * work (the proposal budget of round 0, node/proposalBudget.ts), new txs
- * are refused — a tx taken then would only wait for those blocks, and its
- * submit→commit latency is what the sender sees (queueing delay bounded, as
- * CoDel does for packets). Both limits apply only with more than one
- * validator: a lone validator has no peers to starve and no budget.
+ * the mempool already holds more than `mempool.maxBacklogBlocks` proposals'
+ * worth of txs (heldBlocks: the limits of the next proposal — the params'
+ * caps and, with more than one validator, the proposal budget of round 0),
+ * new txs are refused — a tx taken then would only wait for those blocks,
+ * and its submit→commit latency is what the sender sees (queueing delay
+ * bounded, as CoDel does for packets). The rate limit applies only with
+ * more than one validator (a lone validator has no peers to starve); the
+ * backlog bound to a lone validator too.
  *
  * Wall-clock driven and per node: never part of the state machine.
  */
@@ -44,12 +46,20 @@ export interface AdmissionRateOptions {
 
 export const defaultAdmissionRateOptions: AdmissionRateOptions = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
 
+/** What a mempool holds: txs, their bytes and their inference receipts. */
+export interface Held {
+  txs: number
+  bytes: number
+  receipts: number
+}
+
 /**
- * Work units held by a mempool of `txs` txs and `bytes` bytes (the sum of
- * txWork over its txs, to within one unit per tx).
+ * How many proposals of `limits` the txs `held` would fill — by whichever
+ * limit binds: txs, bytes, receipts or work units (TX_WORK per tx plus one
+ * per receipt, node/proposalBudget.ts). The unit of the backlog bound.
  */
-export function backlogWork(txs: number, bytes: number): number {
-  return txs * TX_WORK + Math.ceil(bytes / BYTES_PER_RECEIPT)
+export function heldBlocks(held: Held, limits: { maxTxs: number; maxBytes: number; maxReceipts: number; maxWork: number }): number {
+  return Math.max(held.txs / limits.maxTxs, held.bytes / limits.maxBytes, held.receipts / limits.maxReceipts, (held.txs * TX_WORK + held.receipts) / limits.maxWork)
 }
 
 /** Work units of a raw tx of `bytes` bytes (before decoding). */

@@ -6,7 +6,7 @@ import { BlockError, type BlockErrorCode } from '../core/errors.js'
 import { NodeError } from './errors.js'
 import { sha256 } from '../core/hash.js'
 import { toHex, bytesEqual, fromHex } from '../core/bytes.js'
-import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, receiptCount, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import type { TxVerifier } from './verifier.js'
 import { MIN_OFFLOADED_RECEIPTS } from './verifier.js'
 import type { Address } from '../core/address.js'
@@ -335,9 +335,8 @@ export class ChainService {
       }
       return stx
     })
-    const count = (stx: SignedTx): number => (stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0)
-    if (verifier?.receiptIds && needIds.reduce((n, t) => n + count(t.stx), 0) >= MIN_OFFLOADED_RECEIPTS) {
-      offThread.push(verifier.receiptIds(needIds.map((t) => ({ txHash: t.txHash, count: count(t.stx) }))).then((ids) => {
+    if (verifier?.receiptIds && needIds.reduce((n, t) => n + receiptCount(t.stx), 0) >= MIN_OFFLOADED_RECEIPTS) {
+      offThread.push(verifier.receiptIds(needIds.map((t) => ({ txHash: t.txHash, count: receiptCount(t.stx) }))).then((ids) => {
         needIds.forEach((t, k) => { t.stx.receiptIds = ids[k] })
       }))
     }
@@ -408,10 +407,6 @@ export class ChainService {
     if (!members) throw new NodeError('CHAIN_ERROR_NO_VALIDATOR_SET', `no state validator set for height ${height}`)
     return members
   }
-}
-
-export function receiptCount(stx: SignedTx): number {
-  return stx.tx.call.type === 'submitReceipts' ? stx.tx.call.receipts.length : 0
 }
 
 function slashOf(e: Evidence): SlashEvidence {

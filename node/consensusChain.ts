@@ -9,6 +9,28 @@ export interface ConsensusBlock extends DriverBlock {
   readonly prepared: PreparedBlock
 }
 
+/** What a proposal may hold: the params' caps, and with more than one validator the proposal budget of the round. */
+export interface ProposalLimits {
+  maxTxs: number
+  maxBytes: number
+  maxReceipts: number
+  /** work units (node/proposalBudget.ts); Infinity for a lone validator */
+  maxWork: number
+}
+
+/**
+ * The limits of a proposal at `height` and `round` by this node: the
+ * params' caps (maxBlockTxs, maxBlockBytes, maxBlockReceipts) and, with
+ * more than one validator, the proposal budget of the round. A lone
+ * validator waits for nobody's validation: only the caps apply. Also the
+ * unit of the mempool's backlog bound (node.ts).
+ */
+export function proposalLimits(chain: ChainService, budget: ProposalBudget, height: number, round: number): ProposalLimits {
+  const { params } = chain.config
+  const limit = chain.validatorSet(height).size > 1 ? budget.limits(round) : { maxTxs: Infinity, maxReceipts: Infinity, work: Infinity }
+  return { maxTxs: Math.min(params.maxBlockTxs, limit.maxTxs), maxBytes: params.maxBlockBytes, maxReceipts: Math.min(params.maxBlockReceipts, limit.maxReceipts), maxWork: limit.work }
+}
+
 /**
  * The node's chain for the consensus driver: proposals reap the mempool
  * within the block limits (params maxBlockTxs, maxBlockBytes,
@@ -34,10 +56,8 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     knownValidatorSet: (h) => chain.knownValidatorSet(h),
     pendingTxs: () => mempool.size,
     propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
-      const { params } = chain.config
-      // A lone validator waits for nobody's validation: only the params' caps apply.
-      const limit = chain.validatorSet(height).size > 1 ? budget.limits(round) : { maxTxs: Infinity, maxReceipts: Infinity }
-      const txs = mempool.reap(Math.min(params.maxBlockTxs, limit.maxTxs), params.maxBlockBytes, Math.min(params.maxBlockReceipts, limit.maxReceipts))
+      const limit = proposalLimits(chain, budget, height, round)
+      const txs = mempool.reap(limit.maxTxs, limit.maxBytes, limit.maxReceipts)
       const started = performance.now()
       const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })
       budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)

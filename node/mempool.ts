@@ -4,7 +4,7 @@
 // eviction; its options and error codes are the rest of the file.
 import { fromHex } from '../core/bytes.js'
 import { AttrchainError } from '../core/errors.js'
-import { decodeSignedTx, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
+import { decodeSignedTx, receiptCount, signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import { TxError } from '../core/errors.js'
 import type { Address } from '../core/address.js'
 import type { Params } from '../genesis/params.js'
@@ -138,6 +138,7 @@ export class Mempool {
   private readonly queued = new Map<string, Entry>()
   private readonly queuedBySender = new Map<Address, number>()
   private bytes = 0
+  private receiptsHeld = 0
   private queuedBytes = 0
   private seq = 0
   private blocks = 0
@@ -151,6 +152,11 @@ export class Mempool {
 
   get sizeBytes(): number {
     return this.bytes
+  }
+
+  /** inference receipts of the txs held (what params.maxBlockReceipts counts) */
+  get receipts(): number {
+    return this.receiptsHeld
   }
 
   /** txs held behind a nonce gap */
@@ -232,6 +238,7 @@ export class Mempool {
     if (queue) queue.set(stx.tx.nonce, entry)
     else this.bySender.set(stx.sender, new Map([[stx.tx.nonce, entry]]))
     this.bytes += stx.bytes.length
+    this.receiptsHeld += receiptCount(stx)
     if (executable) this.promoteAfter(stx.sender, stx.tx.nonce)
     else this.setQueued(entry, true)
     return stx
@@ -358,7 +365,7 @@ export class Mempool {
     let receipts = 0
     for (const run of runs) {
       for (const e of run) {
-        const r = e.stx.tx.call.type === 'submitReceipts' ? e.stx.tx.call.receipts.length : 0
+        const r = receiptCount(e.stx)
         if (out.length >= maxTxs || bytes + e.stx.bytes.length > maxBytes || receipts + r > maxReceipts) break
         out.push(e.stx)
         bytes += e.stx.bytes.length
@@ -438,6 +445,7 @@ export class Mempool {
     queue.delete(e.stx.tx.nonce)
     this.byHash.delete(e.stx.hash)
     this.bytes -= e.stx.bytes.length
+    this.receiptsHeld -= receiptCount(e.stx)
     if (queue.size === 0) this.bySender.delete(sender)
   }
 }

@@ -14,11 +14,11 @@ import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
 import { Mempool, MempoolError, mempoolFull } from './mempool.js'
-import { AdmissionRate, backlogWork, defaultAdmissionRateOptions } from './admissionRate.js'
+import { AdmissionRate, defaultAdmissionRateOptions, heldBlocks } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
-import { consensusChain, type ConsensusBlock } from './consensusChain.js'
+import { consensusChain, proposalLimits, type ConsensusBlock } from './consensusChain.js'
 import { ProposalBudget, defaultProposalBudgetOptions } from './proposalBudget.js'
 import { chainMethods, distributionToJson, blockToJson } from './rpcMethods.js'
 import { BlockJsonCache } from './blockJsonCache.js'
@@ -299,18 +299,18 @@ export class AttrchainNode {
   }
 
   /**
-   * MEMPOOL_ERROR_FULL limit "backlog" when, with more than one validator,
-   * the mempool holds more than `mempool.maxBacklogBlocks` blocks of work
-   * (node/admissionRate.ts), else null.
+   * MEMPOOL_ERROR_FULL limit "backlog" when the mempool holds more than
+   * `mempool.maxBacklogBlocks` proposals' worth of txs (heldBlocks of the
+   * next proposal's limits, node/admissionRate.ts), else null.
    */
   private backlogRefusal(): MempoolError | null {
-    const blocks = this.config.mempool.maxBacklogBlocks
-    if (blocks <= 0 || !this.proposalBudget || this.chain.validatorSet(this.chain.head.height + 1).size <= 1) return null
-    const held = backlogWork(this.mempool.size, this.mempool.sizeBytes)
-    const perBlock = this.proposalBudget.limits(0).work
-    if (held <= blocks * perBlock) return null
+    const bound = this.config.mempool.maxBacklogBlocks
+    if (bound <= 0 || !this.proposalBudget) return null
+    const limits = proposalLimits(this.chain, this.proposalBudget, this.chain.head.height + 1, 0)
+    const held = heldBlocks({ txs: this.mempool.size, bytes: this.mempool.sizeBytes, receipts: this.mempool.receipts }, limits)
+    if (held <= bound) return null
     const retryAfterMs = this.config.blockTimeMs
-    return mempoolFull('backlog', `the mempool holds ${(held / perBlock).toFixed(1)} blocks of work (bound ${blocks}); retry after the next block`, { retryAfterMs })
+    return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
   }
 
   /** MEMPOOL_ERROR_FULL refusals by the limit hit (`limit`, a FullReason) and source. */

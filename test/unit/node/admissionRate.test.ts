@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { AdmissionRate, txWork, backlogWork, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
+import { AdmissionRate, txWork, heldBlocks, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
 import { TX_WORK } from '../../../node/proposalBudget.js'
 
 const opts = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
@@ -25,12 +25,13 @@ t.test('work units follow the proposal budget: TX_WORK per tx plus one per recei
   t.equal(txWork(100 * BYTES_PER_RECEIPT), TX_WORK + 100)
 })
 
-t.test('backlog work of a mempool is the sum of its txs\' work, to within one unit per tx', async (t) => {
-  fc.assert(fc.property(fc.array(fc.integer({ min: 100, max: 200_000 }), { maxLength: 200 }), (sizes) => {
-    const exact = sizes.reduce((a, b) => a + txWork(b), 0)
-    const est = backlogWork(sizes.length, sizes.reduce((a, b) => a + b, 0))
-    return est <= exact && est >= exact - sizes.length
-  }))
+t.test('heldBlocks: the proposals a mempool would fill, by whichever limit binds', async (t) => {
+  const caps = { maxTxs: 20_000, maxBytes: 8 * 1024 * 1024, maxReceipts: 20_000, maxWork: Infinity }
+  t.equal(heldBlocks({ txs: 10_000, bytes: 3_440_000, receipts: 10_000 }, caps), 0.5, 'one-receipt txs: the tx and receipt caps')
+  t.equal(heldBlocks({ txs: 400, bytes: 8_000_000, receipts: 40_000 }, caps), 2, '100-receipt txs: the receipt cap')
+  t.equal(heldBlocks({ txs: 10, bytes: 16 * 1024 * 1024, receipts: 0 }, caps), 2, 'large txs without receipts: the byte cap')
+  t.equal(heldBlocks({ txs: 100, bytes: 2_000_000, receipts: 10_000 }, { ...caps, maxWork: 5250 }), (100 * TX_WORK + 10_000) / 5250, 'with a budget: its work units')
+  t.equal(heldBlocks({ txs: 0, bytes: 0, receipts: 0 }, caps), 0, 'an empty mempool')
 })
 
 t.test('no limit while heights are healthy', async (t) => {

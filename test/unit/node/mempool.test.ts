@@ -210,3 +210,23 @@ t.test('relay candidates: executable txs not gossiped since a time, least recent
   t.same(mempool.relayCandidates(5000, 10).map((x) => x.hash), [a1.hash, a0.hash], 'relayed last goes last')
   t.same(mempool.relayCandidates(2500, 10).map((x) => x.hash), [a1.hash])
 })
+
+t.test('counts the inference receipts it holds (the backlog bound\'s receipts), through admission and removal', async (t) => {
+  let nonceOfA = 0
+  const { chain, mempool } = setup({}, {})
+  const a = chain.account(0)
+  const b = chain.account(1)
+  const m = setup({}, { account: (addr) => ({ balance: chain.q.balance(addr), nonce: addr === a.address ? nonceOfA : chain.q.nonce(addr) }) }).mempool
+  const h = (s: string) => `0x${Buffer.from(s.padEnd(32, '.')).toString('hex')}` as const
+  const receipts = (n: number) => Array.from({ length: n }, (_, i) => ({ modelId: h('m'), payer: a.address, fee: 1_000_000n, inputHash: h(`in${n}.${i}`), outputHash: h(`out${n}.${i}`), attribution: [] }))
+  m.add(chain.tx(a, { type: 'submitReceipts', receipts: receipts(3) }, { nonce: 0 }).bytes)
+  m.add(chain.tx(a, { type: 'submitReceipts', receipts: receipts(5) }, { nonce: 1 }).bytes)
+  m.add(chain.tx(a, transfer(b.address), { nonce: 2 }).bytes)
+  m.add(chain.tx(b, { type: 'submitReceipts', receipts: receipts(7) }, { nonce: 0 }).bytes)
+  t.equal(m.receipts, 15, 'every held tx counted once')
+  nonceOfA = 2
+  m.recheck()
+  t.equal(m.size, 2, 'a\'s first two txs included')
+  t.equal(m.receipts, 7, 'their receipts no longer counted')
+  t.equal(mempool.receipts, 0, 'an empty mempool holds none')
+})
