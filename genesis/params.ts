@@ -86,7 +86,7 @@ export function defaultParams(): Params {
     maxAttribution: 64,
     maxBlockTxs: 20_000,
     maxBlockBytes: 8 * 1024 * 1024,
-    maxBlockReceipts: 20_000,
+    maxBlockReceipts: 40_000,
     minValidatorStake: 10_000n * UNITS_PER_OPEN,
     maxValidators: 100,
     unbondingBlocks: 100,

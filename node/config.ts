@@ -109,7 +109,7 @@ const SETTINGS = {
   rpcMaxBodyBytes: v.optional(count(), 5 * 1024 * 1024),
   rpcMaxBatch: v.optional(count(), 100),
   /** largest response to one request or batch (bytes); batch items past it get error -32005 (issue 12 item 4) */
-  rpcMaxResponseBytes: v.optional(count(1), 16 * 1024 * 1024),
+  rpcMaxResponseBytes: v.optional(count(1), 32 * 1024 * 1024),
   /** HTTP requests and WebSocket messages served at once, over all connections / per connection; more get -32005 busy */
   rpcMaxConcurrentRequests: v.optional(count(1), 64),
   rpcMaxConcurrentRequestsPerConnection: v.optional(count(1), 8),

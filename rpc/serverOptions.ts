@@ -69,9 +69,10 @@ export const defaultRpcServerOptions: RpcServerOptions = {
   topics: ['newBlocks', 'distributions'],
   wsPingIntervalMs: 30_000,
   version: '0.1.0',
-  // geth caps batch responses at 25 MB; 16 MiB holds two full 20,000-receipt blocks (6.5 MB of JSON each).
-  maxResponseBytes: 16 * 1024 * 1024,
-  // With the response cap this bounds response memory to about 64 × 16 MiB in the worst case; reads of cached blocks share one string.
+  // geth caps batch responses at 25 MB; 32 MiB holds one full block of maxBlockReceipts (40,000 receipts in 100-receipt
+  // txs: 20.5 MB of JSON with full tx bodies, at the 8 MiB byte cap) with room to spare.
+  maxResponseBytes: 32 * 1024 * 1024,
+  // With the response cap this bounds response memory to about 64 × 32 MiB in the worst case; reads of cached blocks share one string.
   maxConcurrentRequests: 64,
   maxConcurrentRequestsPerConnection: 8,
   corsOrigins: [],

@@ -15,7 +15,7 @@ function home(t: Test, config?: unknown): string {
 t.test('RPC limits and CORS origins: defaults, file, env and flags', async (t) => {
   const d = loadConfig(home(t), {}, {})
   t.same(d.rpcCorsOrigins, [], 'no origin by default')
-  t.equal(d.rpcMaxResponseBytes, 16 * 1024 * 1024)
+  t.equal(d.rpcMaxResponseBytes, 32 * 1024 * 1024)
   t.equal(d.rpcMaxConcurrentRequests, 64)
   t.equal(d.rpcMaxConcurrentRequestsPerConnection, 8)
   t.equal(d.rpcBlockCacheBytes, 64 * 1024 * 1024)
