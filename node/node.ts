@@ -90,7 +90,7 @@ export class AttrchainNode {
     const loopLag = new EventLoopLag()
     mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId, params: genesis.params, verifier, eventLoopLagMs: () => loopLag.ms, now: () => Date.now(),
-      account: (a) => ({ balance: chain.queries.balance(a), nonce: chain.queries.nonce(a) }),
+      account: (a) => chain.queries.nonceAndBalance(a),
     })
     const key = existsSync(paths.validatorKey) ? readKeyFile(paths.validatorKey) : null
     const privValidator = key ? await PrivValidator.open(key, new FileWalStore(paths.signState)) : null

@@ -39,6 +39,12 @@ export class StateQueries {
     return this.view().get(AccountCodec, K.account(address))?.nonce ?? 0
   }
 
+  /** Nonce and balance (units of OPEN) of an account in one state read: what the mempool checks a tx against. */
+  nonceAndBalance(address: Address): { nonce: number; balance: bigint } {
+    const a = this.view().get(AccountCodec, K.account(address))
+    return { nonce: a?.nonce ?? 0, balance: a?.balance ?? 0n }
+  }
+
   balance(address: Address): bigint {
     return this.view().get(AccountCodec, K.account(address))?.balance ?? 0n
   }
