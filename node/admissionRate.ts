@@ -46,6 +46,17 @@ export interface AdmissionRateOptions {
 
 export const defaultAdmissionRateOptions: AdmissionRateOptions = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
 
+/**
+ * The interval beyond which a height counts as congested: the node's
+ * `mempool.congestionIntervalMs`, but never less than two block times — a
+ * chain run with `blockTimeMs` 5000 has healthy 5 s heights, and a fixed 2 s
+ * threshold counted every one of them as congested and throttled tx intake
+ * to the minimum rate (0 keeps the limit off).
+ */
+export function congestionThresholdMs(congestionIntervalMs: number, blockTimeMs: number): number {
+  return congestionIntervalMs <= 0 ? 0 : Math.max(congestionIntervalMs, 2 * blockTimeMs)
+}
+
 /** What a mempool holds: txs, their bytes and their inference receipts. */
 export interface Held {
   txs: number

@@ -14,7 +14,7 @@ import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
 import { Mempool, MempoolError, mempoolFull } from './mempool.js'
-import { AdmissionRate, defaultAdmissionRateOptions, heldBlocks } from './admissionRate.js'
+import { AdmissionRate, congestionThresholdMs, defaultAdmissionRateOptions, heldBlocks } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
@@ -63,7 +63,7 @@ export class AttrchainNode {
     private readonly wal: ConsensusWal | null,
     readonly verifier: SignatureVerifier,
   ) {
-    this.admission = new AdmissionRate({ ...defaultAdmissionRateOptions, targetIntervalMs: config.mempool.congestionIntervalMs }, () => performance.now())
+    this.admission = new AdmissionRate({ ...defaultAdmissionRateOptions, targetIntervalMs: congestionThresholdMs(config.mempool.congestionIntervalMs, config.blockTimeMs) }, () => performance.now())
   }
 
   static async start(config: NodeConfig, logger?: Logger): Promise<AttrchainNode> {

@@ -11,9 +11,14 @@
  * Cost model: work units = txs × TX_WORK + receipts (a tx's envelope, nonce,
  * fee and signature bookkeeping cost about five receipts' worth of execution,
  * measured with `npm run bench`: ~85 µs per tx against ~16 µs per receipt).
- * The time per unit is an exponentially weighted moving average over blocks
- * of at least MIN_OBSERVED_WORK units (smaller ones are dominated by fixed
- * costs). The budget of round r is `fraction × (timeoutProposeMs + r ×
+ * The time per unit is the slowest of the last RECENT_BLOCKS blocks of at
+ * least MIN_OBSERVED_WORK units (smaller ones are dominated by fixed costs):
+ * on CPUs shared with other nodes the same work takes up to twice as long
+ * from one block to the next, and a block sized by an average (it was an
+ * EWMA) was now and then too large for a validator that executed it at a
+ * slow moment — its prevote missed the propose timeout and the height
+ * needed a second round (about one height in fifty under the 4-validator
+ * flood). Sized by the recent worst case, such heights were not seen again. The budget of round r is `fraction × (timeoutProposeMs + r ×
  * timeoutProposeDeltaMs)` with fraction 0.4: the proposer's build and
  * each validator's validation both execute the block before the validators'
  * propose timeout runs out, and the transfer comes on top (0.3 cost 20 % of
@@ -23,7 +28,7 @@
  */
 export const TX_WORK = 5
 const MIN_OBSERVED_WORK = 200
-const EWMA_WEIGHT = 0.3
+const RECENT_BLOCKS = 8
 
 export interface ProposalBudgetOptions {
   timeoutProposeMs: number
@@ -40,6 +45,8 @@ export const defaultProposalBudgetOptions = { fraction: 0.4, initialMsPerWork: 0
 
 export class ProposalBudget {
   private msPerWork: number
+  /** ms per work unit of the last RECENT_BLOCKS observed blocks, oldest first */
+  private readonly recent: number[] = []
 
   constructor(private readonly opts: ProposalBudgetOptions) {
     this.msPerWork = opts.initialMsPerWork
@@ -54,10 +61,12 @@ export class ProposalBudget {
   observe(txs: number, receipts: number, ms: number): void {
     const work = ProposalBudget.work(txs, receipts)
     if (work < MIN_OBSERVED_WORK || !(ms >= 0)) return
-    this.msPerWork = (1 - EWMA_WEIGHT) * this.msPerWork + EWMA_WEIGHT * (ms / work)
+    this.recent.push(ms / work)
+    if (this.recent.length > RECENT_BLOCKS) this.recent.shift()
+    this.msPerWork = Math.max(...this.recent)
   }
 
-  /** The measured time per work unit (ms). */
+  /** The measured time per work unit (ms): the slowest of the recent blocks. */
   get costMsPerWork(): number {
     return this.msPerWork
   }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { AdmissionRate, txWork, heldBlocks, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
+import { AdmissionRate, congestionThresholdMs, txWork, heldBlocks, BYTES_PER_RECEIPT } from '../../../node/admissionRate.js'
 import { TX_WORK } from '../../../node/proposalBudget.js'
 
 const opts = { targetIntervalMs: 2000, minRate: 500, burstSeconds: 0.5 }
@@ -166,4 +166,19 @@ t.test('canTake answers what take would do and takes nothing (tx_send load shedd
     }
     return true
   }))
+})
+
+t.test('the congestion threshold is never under two block times (a 5 s block chain is not always congested)', async (t) => {
+  t.equal(congestionThresholdMs(2000, 1000), 2000, 'the default devnet: 2 s')
+  t.equal(congestionThresholdMs(2000, 200), 2000)
+  t.equal(congestionThresholdMs(2000, 5000), 10_000, 'slow blocks: two block times')
+  t.equal(congestionThresholdMs(0, 5000), 0, '0 keeps the limit off')
+  // Healthy 5 s heights under the threshold: the rate stays unlimited.
+  const c = clock()
+  const a = new AdmissionRate({ ...opts, targetIntervalMs: congestionThresholdMs(2000, 5000) }, c.now)
+  for (let h = 0; h < 5; h++) {
+    c.advance(5000)
+    a.onCommit(0)
+  }
+  t.equal(a.rate, Infinity)
 })
