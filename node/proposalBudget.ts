@@ -18,7 +18,10 @@
  * EWMA) was now and then too large for a validator that executed it at a
  * slow moment — its prevote missed the propose timeout and the height
  * needed a second round (about one height in fifty under the 4-validator
- * flood). Sized by the recent worst case, such heights were not seen again. The budget of round r is `fraction × (timeoutProposeMs + r ×
+ * flood). Sized by the recent worst case, none did in the runs since. Four
+ * blocks, not eight: with eight the closed-loop devnet-4 bench at 100
+ * receipts per tx fell to 5.9–9.4k receipts/s (8.0–12.9k before); with four
+ * it measured 7.3–10.2k, within the noise of before. The budget of round r is `fraction × (timeoutProposeMs + r ×
  * timeoutProposeDeltaMs)` with fraction 0.4: the proposer's build and
  * each validator's validation both execute the block before the validators'
  * propose timeout runs out, and the transfer comes on top (0.3 cost 20 % of
@@ -28,7 +31,7 @@
  */
 export const TX_WORK = 5
 const MIN_OBSERVED_WORK = 200
-const RECENT_BLOCKS = 8
+const RECENT_BLOCKS = 4
 
 export interface ProposalBudgetOptions {
   timeoutProposeMs: number
