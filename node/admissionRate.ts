@@ -1,4 +1,5 @@
-import { TX_WORK } from './proposalBudget.js'
+import { ProposalBudget, TX_WORK } from './proposalBudget.js'
+import type { ProposalLimits } from './consensusChain.js'
 
 /**
  * How much new work a node accepts over `tx_send` while consensus is
@@ -69,8 +70,8 @@ export interface Held {
  * limit binds: txs, bytes, receipts or work units (TX_WORK per tx plus one
  * per receipt, node/proposalBudget.ts). The unit of the backlog bound.
  */
-export function heldBlocks(held: Held, limits: { maxTxs: number; maxBytes: number; maxReceipts: number; maxWork: number }): number {
-  return Math.max(held.txs / limits.maxTxs, held.bytes / limits.maxBytes, held.receipts / limits.maxReceipts, (held.txs * TX_WORK + held.receipts) / limits.maxWork)
+export function heldBlocks(held: Held, limits: ProposalLimits): number {
+  return Math.max(held.txs / limits.maxTxs, held.bytes / limits.maxBytes, held.receipts / limits.maxReceipts, ProposalBudget.work(held.txs, held.receipts) / limits.maxWork)
 }
 
 /** Work units of a raw tx of `bytes` bytes (before decoding). */
