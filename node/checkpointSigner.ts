@@ -26,7 +26,7 @@ export interface CheckpointSignerModules {
   /** the committed state (read after each commit) */
   state: StateStore
   nonce(address: string): number
-  /** admit to the mempool and gossip (node.submitTx) */
+  /** admit to the mempool and gossip as a node-originated tx (node.submitTx with `local: true`: no intake load shedding) */
   submitTx(bytes: Uint8Array): Promise<SignedTx>
   logger: Logger
 }

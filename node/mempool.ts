@@ -206,11 +206,18 @@ export class Mempool {
    * As `add`, with the signature verified by the verifier (a worker thread):
    * everything cheap is checked first, so a tx refused for its nonce or fee
    * costs no verification, and a saturated node refuses before decoding.
+   * `shed: false` skips that load shedding (`refusal`) for a tx the node
+   * originates itself (node.ts submitTx `local`); the count and byte limits
+   * still apply.
    */
-  async admit(bytes: Uint8Array): Promise<SignedTx> {
+  async admit(bytes: Uint8Array, opts: { shed?: boolean } = {}): Promise<SignedTx> {
+    const shed = opts.shed !== false
     const verifier = this.modules.verifier
-    if (!verifier) return this.add(bytes)
-    const refused = this.refusal(bytes.length)
+    if (!verifier) {
+      if (shed) return this.add(bytes)
+      return this.addDecoded(decodeSignedTx(bytes, this.limits()))
+    }
+    const refused = shed ? this.refusal(bytes.length) : null
     if (refused) throw refused
     const stx = decodeSignedTx(bytes, this.limits(), { verify: false })
     this.check(stx)

@@ -178,7 +178,7 @@ export class AttrchainNode {
     if (key && params.checkpointInterval > 0 && existsSync(checkpointKeyPath(config.home))) {
       node.checkpointSigner = new CheckpointSigner(
         { chainId: genesis.chainId, params, validatorKey: key, checkpointKey: readCheckpointKeyFile(checkpointKeyPath(config.home)), ...defaultCheckpointSignerOptions },
-        { state: chain.db.state, nonce: (a) => chain.queries.nonce(a), submitTx: (b) => node!.submitTx(b), logger: log.child('checkpoint') },
+        { state: chain.db.state, nonce: (a) => chain.queries.nonce(a), submitTx: (b) => node!.submitTx(b, { local: true }), logger: log.child('checkpoint') },
       )
     }
     node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => Date.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
@@ -247,22 +247,35 @@ export class AttrchainNode {
    * A saturated node refuses at once with MEMPOOL_ERROR_FULL (Mempool
    * `refusal`), counted in attrchain_tx_refused_total; the txs it holds are
    * re-broadcast until included (node/txRelay.ts).
+   *
+   * `local: true` is for txs this node originates as part of the protocol
+   * (the validator's checkpoint signature, node/checkpointSigner.ts): they
+   * skip the intake limits that shed operator load (backlog, congestion
+   * rate, verifier and event-loop saturation), since refusing them under an
+   * operator flood would only delay the protocol, while their number is
+   * bounded by the protocol (one per checkpoint). They are checked like any
+   * tx otherwise (signature, nonce, fee, the mempool's count and byte
+   * limits) and take no share of the congestion rate.
    */
-  async submitTx(bytes: Uint8Array): Promise<SignedTx> {
+  async submitTx(bytes: Uint8Array, opts: { local?: boolean } = {}): Promise<SignedTx> {
     let stx: SignedTx
-    try {
-      const refused = this.intakeRefusal(bytes.length)
-      if (refused) throw refused
-      this.admission.take(bytes.length)
+    if (opts.local === true) {
+      stx = await this.mempool.admit(bytes, { shed: false })
+    } else {
       try {
-        stx = await this.mempool.admit(bytes)
+        const refused = this.intakeRefusal(bytes.length)
+        if (refused) throw refused
+        this.admission.take(bytes.length)
+        try {
+          stx = await this.mempool.admit(bytes)
+        } catch (e) {
+          this.admission.refund(bytes.length)
+          throw e
+        }
       } catch (e) {
-        this.admission.refund(bytes.length)
+        this.countRefusal(e, 'rpc')
         throw e
       }
-    } catch (e) {
-      this.countRefusal(e, 'rpc')
-      throw e
     }
     this.network.publishTx(stx.bytes)
     return stx

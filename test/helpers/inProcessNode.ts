@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildDevnetGenesis, devValidatorKey } from '../../genesis/devnet.js'
+import type { Params } from '../../genesis/params.js'
 import { initHome } from '../../node/init.js'
 import { loadConfig } from '../../node/config.js'
 import { AttrchainNode } from '../../node/node.js'
@@ -12,11 +13,11 @@ import { AttrchainClient } from '../../rpc/index.js'
 /**
  * A one-validator devnet node in this process on free ports, 50 ms blocks
  * (fine at unit level: no child processes), with a client; both stopped and
- * the home deleted when `t` ends.
+ * the home deleted when `t` ends. `params` override the genesis params.
  */
-export async function startInProcessNode(t: Test, name: string): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
+export async function startInProcessNode(t: Test, name: string, opts: { params?: Partial<Params> } = {}): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
   const home = mkdtempSync(join(tmpdir(), `attrchain-${name}-`))
-  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10 }), validatorKey: devValidatorKey(0) })
+  initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10, ...(opts.params ? { params: opts.params } : {}) }), validatorKey: devValidatorKey(0) })
   const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
   const client = new AttrchainClient(node.rpcUrl)
   t.teardown(async () => {

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { toHex } from '../../../core/bytes.js'
+import { signTx } from '../../../core/tx.js'
+import { DEVNET_CHAIN_ID, devAccountKey } from '../../../genesis/devnet.js'
+import { defaultParams } from '../../../genesis/params.js'
+import { RpcRequestError } from '../../../rpc/index.js'
+import { startInProcessNode } from '../../helpers/inProcessNode.js'
+
+/*
+ * Node-originated protocol txs (the validator's checkpoint signature) skip
+ * the intake limits that shed operator load (node.submitTx `local`): an
+ * operator flood that fills the backlog must not keep the validator's own
+ * protocol tx out. The backlog is filled deterministically here: txs behind
+ * a nonce gap are held (never reaped), and with maxBlockTxs 2 three of them
+ * are 1.5 blocks of backlog, over the default bound of 1.
+ */
+t.test('a node-originated tx passes the intake limits an RPC tx is refused by, and is committed', async (t) => {
+  const { node, client } = await startInProcessNode(t, 'local-tx', { params: { maxBlockTxs: 2 } })
+  const fee = defaultParams().minTxFee
+  const gapped = devAccountKey(1)
+  // nonces 1..3 of an account at nonce 0: held behind the gap
+  for (let nonce = 1; nonce <= 3; nonce++) {
+    const stx = signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, gapped)
+    await client.call('tx_send', [toHex(stx.bytes)])
+  }
+  const own = signTx({ chainId: DEVNET_CHAIN_ID, nonce: 0, fee, call: { type: 'transfer', to: devAccountKey(4).address, amount: 7n } }, devAccountKey(3))
+
+  const refused = await client.call('tx_send', [toHex(own.bytes)]).then(() => null, (e: unknown) => e)
+  t.ok(refused instanceof RpcRequestError, 'the RPC tx is refused')
+  t.equal((refused as RpcRequestError).reason, 'MEMPOOL_ERROR_FULL')
+  t.equal(((refused as RpcRequestError).data as { limit?: string }).limit, 'backlog', 'for the backlog')
+  t.equal(node.mempool.has(own.hash), false, 'and not held')
+
+  const admitted = await node.submitTx(own.bytes, { local: true })
+  t.equal(admitted.hash, own.hash, 'the same tx is taken as node-originated')
+  const r = await client.call('tx_get', [own.hash])
+  t.ok(r !== null, 'and is known to the node')
+  const done = await node.waitForTx(own.hash, AbortSignal.timeout(30_000))
+  t.equal(done.status, 'ok', 'and committed')
+
+  // still checked like any tx: a replay is refused
+  await t.rejects(node.submitTx(own.bytes, { local: true }), /nonce/i, 'a replayed node-originated tx is refused')
+})
