@@ -389,6 +389,8 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       blocksInWindow: inWindow.length, emptyBlocksInWindow: inWindow.filter((b) => b.txs === 0).length,
       txsPerBlock: { mean: txsPerBlock.length > 0 ? round(txsPerBlock.reduce((x, y) => x + y, 0) / txsPerBlock.length) : null, max: Math.max(0, ...txsPerBlock) },
       blockIntervalMs: blockIntervals(tracker, from, to),
+      // per block of the window: [s since the flood started, height, txs] (where the slow heights were)
+      timeline: inWindow.map((b) => [round((b.atMs - from) / 1000, 2), b.height, b.txs]),
       roundsPerHeight: await roundsPerHeight(nodes, inWindow.map((b) => b.height)),
       latencyMs: spread(lat),
       refusals: { total: refusedTotal, byReason: refused },

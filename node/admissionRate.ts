@@ -14,7 +14,9 @@ import type { ProposalLimits } from './consensusChain.js'
  * the intake it actually saw); each healthy height adds back a tenth of the
  * rate it had before the cut (additive increase, multiplicative decrease, as
  * TCP congestion control). Until the first congested height there is no
- * limit, so a healthy network is never slowed.
+ * limit, so a healthy network is never slowed; and a congested height during
+ * which this node took less than `minRate` over tx_send cuts nothing (its
+ * intake did not cause it, and a limit would not relieve it).
  *
  * Work units are those of node/proposalBudget.ts (TX_WORK per tx plus one
  * per receipt), estimated before decoding from the size: a receipt costs
@@ -120,6 +122,11 @@ export class AdmissionRate {
     if (this.opts.targetIntervalMs <= 0) return
     if (round > 0 || intervalMs > this.opts.targetIntervalMs) {
       this.congestedValue++
+      // Not this node's intake's doing (startup, a peer away, a partition, a
+      // flood at other nodes): a cut would not relieve it, and would set the
+      // slow additive step of a tiny intake (it did: one round-1 height at
+      // startup left a devnet at 500 units/s plus 50 per height).
+      if (intake < this.opts.minRate) return
       const before = Math.min(this.rateValue, intake)
       this.rateValue = Math.max(this.opts.minRate, before / 2)
       this.step = Math.max(this.opts.minRate, before) / 10
@@ -166,6 +173,20 @@ export class AdmissionRate {
     if (this.rateValue === Infinity) return 0
     const missing = Math.min(txWork(bytes), this.burst()) - this.tokens
     return missing <= 0 ? 0 : Math.ceil((missing / this.rateValue) * 1000)
+  }
+
+  /**
+   * The `retryAfterMs` of a refused tx of `bytes` bytes that follows, in the
+   * same batch, a refused one told `earlierMs`: that plus the time the bucket
+   * takes to refill this tx's work (rounded up per tx), so the batch's last
+   * hint says when the node expects to take all of its refused txs; at most
+   * the time the bucket takes to fill from empty (burstSeconds), since
+   * senders waiting longer would leave a full bucket unused.
+   */
+  retryAfterLaterMs(earlierMs: number, bytes: number): number {
+    if (this.rateValue === Infinity) return earlierMs
+    const refill = Math.ceil((Math.min(txWork(bytes), this.burst()) / this.rateValue) * 1000)
+    return Math.max(earlierMs, Math.min(earlierMs + refill, Math.ceil(this.opts.burstSeconds * 1000)))
   }
 
   /** Give back the work of a tx that `take` let through but admission then refused (bad nonce, bad signature...). */

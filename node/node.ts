@@ -110,7 +110,7 @@ export class AttrchainNode {
     metrics.height.set(chain.head.height)
     metrics.recordConcentration(chain.lastFlow)
     const budget = new ProposalBudget({
-      ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs,
+      ...defaultProposalBudgetOptions, timeoutProposeMs: params.timeoutProposeMs, timeoutProposeDeltaMs: params.timeoutProposeDeltaMs, maxTxReceipts: params.maxReceiptsPerTx,
     })
     const driver = new ConsensusDriver(
       {
@@ -306,9 +306,25 @@ export class AttrchainNode {
    * before that one is sent again). Counted in attrchain_tx_refused_total.
    */
   shedTx(byteLength: number, earlier: Error | null): Error | null {
-    const refused = earlier ?? this.intakeRefusal(byteLength)
+    const refused = earlier ? this.laterInBatch(earlier, byteLength) : this.intakeRefusal(byteLength)
     if (refused) this.countRefusal(refused, 'rpc')
     return refused
+  }
+
+  /**
+   * The refusal of a tx_send that follows one refused in the same batch: the
+   * same error, except that a rate refusal's `retryAfterMs` grows with each
+   * refused tx by the time the token bucket takes to refill that tx's work
+   * (up to the time it takes to fill: AdmissionRate.retryAfterLaterMs), so
+   * the batch's largest hint says when this node expects to take the
+   * batch's refused txs, not only the first. An operator honouring it does
+   * not send the rest of the batch back before the node can take it: a
+   * refused batch costs the node its parse, and the sender its serialization.
+   */
+  private laterInBatch(earlier: Error, byteLength: number): Error {
+    if (!(earlier instanceof MempoolError) || earlier.meta.limit !== 'rate' || typeof earlier.meta.retryAfterMs !== 'number') return earlier
+    const retryAfterMs = this.admission.retryAfterLaterMs(earlier.meta.retryAfterMs, byteLength)
+    return mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s, and refused an earlier tx of this batch (retry after ${retryAfterMs} ms)`, { retryAfterMs })
   }
 
   /**

@@ -21,7 +21,19 @@
  * flood). Sized by the recent worst case, none did in the runs since. Four
  * blocks, not eight: with eight the closed-loop devnet-4 bench at 100
  * receipts per tx fell to 5.9–9.4k receipts/s (8.0–12.9k before); with four
- * it measured 7.3–10.2k, within the noise of before. The budget of round r is `fraction × (timeoutProposeMs + r ×
+ * it measured 7.3–10.2k, within the noise of before.
+ *
+ * Slow start: a proposal holds at most GROWTH times the work of the largest
+ * of the last RECENT_BLOCKS blocks observed (at least minWork), as TCP's
+ * slow start doubles its window per round trip rather than sending what a
+ * stale estimate allows. The cost per work unit is learnt from blocks of
+ * some size; after an idle spell the last such blocks may be minutes old,
+ * measured on an idle machine, and a flood starting then met a budget of
+ * 20,000 receipts, a block that took the validators past their propose
+ * timeout, and a next round with a larger budget still: the 4-validator
+ * flood at 100 receipts per tx had no commit for its first 5 s, then a
+ * 40,000-receipt block in round 2. Doubling per height reaches a full block
+ * in a few heights. The budget of round r is `fraction × (timeoutProposeMs + r ×
  * timeoutProposeDeltaMs)` with fraction 0.4: the proposer's build and
  * each validator's validation both execute the block before the validators'
  * propose timeout runs out, and the transfer comes on top (0.3 cost 20 % of
@@ -32,6 +44,7 @@
 export const TX_WORK = 5
 const MIN_OBSERVED_WORK = 200
 const RECENT_BLOCKS = 4
+const GROWTH = 2
 
 export interface ProposalBudgetOptions {
   timeoutProposeMs: number
@@ -42,6 +55,12 @@ export interface ProposalBudgetOptions {
   initialMsPerWork: number
   /** never propose less than this many work units, so that a slow node still makes progress */
   minWork: number
+  /**
+   * receipts of the largest tx the params allow (params.maxReceiptsPerTx):
+   * a proposal may always hold one such tx, or a chain whose budget is small
+   * (slow start after idle, a slow node) could never include it (0: none)
+   */
+  maxTxReceipts?: number
 }
 
 export const defaultProposalBudgetOptions = { fraction: 0.4, initialMsPerWork: 0.02, minWork: 500 }
@@ -50,6 +69,8 @@ export class ProposalBudget {
   private msPerWork: number
   /** ms per work unit of the last RECENT_BLOCKS observed blocks, oldest first */
   private readonly recent: number[] = []
+  /** work units of the last RECENT_BLOCKS observed blocks of any size (the slow-start bound) */
+  private readonly recentWork: number[] = []
 
   constructor(private readonly opts: ProposalBudgetOptions) {
     this.msPerWork = opts.initialMsPerWork
@@ -63,6 +84,8 @@ export class ProposalBudget {
   /** A block of `txs` txs and `receipts` receipts took `ms` to execute here (building or validating it). */
   observe(txs: number, receipts: number, ms: number): void {
     const work = ProposalBudget.work(txs, receipts)
+    this.recentWork.push(work)
+    if (this.recentWork.length > RECENT_BLOCKS) this.recentWork.shift()
     if (work < MIN_OBSERVED_WORK || !(ms >= 0)) return
     this.recent.push(ms / work)
     if (this.recent.length > RECENT_BLOCKS) this.recent.shift()
@@ -74,11 +97,13 @@ export class ProposalBudget {
     return this.msPerWork
   }
 
-  /** Limits for a proposal of `round`, to be applied on top of the params' caps. */
+  /** Limits for a proposal of `round`, to be applied on top of the params' caps: the round's budget, within the slow-start bound. */
   limits(round: number): { maxTxs: number; maxReceipts: number; work: number } {
     const { timeoutProposeMs, timeoutProposeDeltaMs, fraction, minWork } = this.opts
     const budgetMs = fraction * (timeoutProposeMs + round * timeoutProposeDeltaMs)
-    const work = Math.max(minWork, Math.floor(budgetMs / this.msPerWork))
+    const floor = Math.max(minWork, ProposalBudget.work(1, this.opts.maxTxReceipts ?? 0))
+    const slowStart = Math.max(floor, GROWTH * Math.max(0, ...this.recentWork))
+    const work = Math.min(slowStart, Math.max(floor, Math.floor(budgetMs / this.msPerWork)))
     // A block of one-receipt txs costs TX_WORK + 1 per tx; a batched one about 1 per receipt.
     return { maxTxs: Math.max(1, Math.floor(work / (TX_WORK + 1))), maxReceipts: work, work }
   }

@@ -87,7 +87,7 @@ t.test('the rate never falls below minRate, and a tx larger than the burst still
   const c = clock()
   const a = new AdmissionRate(opts, c.now)
   for (let h = 0; h < 20; h++) {
-    c.advance(3000)
+    offer(a, c, 344, 3000)
     a.onCommit(1)
   }
   t.equal(a.rate, opts.minRate)
@@ -98,6 +98,25 @@ t.test('the rate never falls below minRate, and a tx larger than the burst still
     through = a.take(huge)
   }
   t.ok(through, 'taken once the bucket is full')
+})
+
+t.test('a congested height during which the node took less than minRate cuts nothing (startup, a peer away: not its intake)', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  // the devnet's first heights: a round-1 height with no tx_send at all
+  c.advance(1800)
+  a.onCommit(1)
+  t.equal(a.congestedHeights, 1, 'counted as congested')
+  t.equal(a.rate, Infinity, 'but no limit: it was not this node\'s intake')
+  c.advance(1000)
+  a.take(20_000) // 105 units in a 2.5 s height: 42 units/s
+  c.advance(1500)
+  a.onCommit(0)
+  t.equal(a.rate, Infinity, 'nor a slow height with a trickle of txs')
+  // the same node under a flood: its intake is what congests, and it is cut
+  offer(a, c, 344, 2500)
+  a.onCommit(1)
+  t.ok(Number.isFinite(a.rate) && a.rate >= opts.minRate, `cut to ${a.rate}`)
 })
 
 t.test('retryAfterMs: 0 without a limit, else the time until the bucket holds the tx', async (t) => {
@@ -111,6 +130,25 @@ t.test('retryAfterMs: 0 without a limit, else the time until the bucket holds th
   t.ok(wait > 0 && wait <= Math.ceil((txWork(344) / a.rate) * 1000), `wait ${wait} ms at rate ${a.rate}`)
   c.advance(wait)
   t.ok(a.take(344), 'taken once that time has passed')
+})
+
+t.test('retryAfterLaterMs: a batch\'s refused tail is told when the bucket holds all of it, at most a full bucket\'s time', async (t) => {
+  const c = clock()
+  const a = new AdmissionRate(opts, c.now)
+  t.equal(a.retryAfterLaterMs(7, 344), 7, 'no limit: the earlier hint')
+  offer(a, c, 344, 1000)
+  a.onCommit(1)
+  while (a.take(344)) c.advance(0)
+  const perTx = Math.ceil((txWork(344) / a.rate) * 1000)
+  let hint = a.retryAfterMs(344)
+  const first = hint
+  for (let i = 1; i < 100; i++) {
+    const next = a.retryAfterLaterMs(hint, 344)
+    t.ok(next >= hint, 'never shrinks along the batch')
+    hint = next
+  }
+  t.equal(hint, Math.min(first + 99 * perTx, opts.burstSeconds * 1000), `100 refused txs: ${hint} ms at rate ${a.rate}`)
+  t.equal(a.retryAfterLaterMs(0, 100 * BYTES_PER_RECEIPT * 1000), opts.burstSeconds * 1000, 'a huge tail: capped at the time the bucket takes to fill')
 })
 
 t.test('refund gives back what a refused tx took', async (t) => {
@@ -151,9 +189,9 @@ t.test('canTake answers what take would do and takes nothing (tx_send load shedd
   fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 100, max: 30_000 }), fc.boolean()), { maxLength: 300 }), (steps) => {
     const c = clock()
     const a = new AdmissionRate(opts, c.now)
-    a.take(20_000)
-    c.advance(2500)
+    offer(a, c, 344, 2500)
     a.onCommit(1) // congested: a finite rate from here on
+    if (!Number.isFinite(a.rate)) return false
     for (const [ms, bytes, ask] of steps) {
       c.advance(ms)
       if (ask) {
