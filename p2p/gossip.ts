@@ -143,7 +143,27 @@ export class Gossip {
     )
   }
 
+  /**
+   * Tx messages are validated concurrently (their signatures in the worker
+   * threads) but answered in the order they arrived, so that gossipsub
+   * delivers them in that order: a sender's txs published in two messages
+   * otherwise reached peers out of nonce order whenever the second verified
+   * first, and the peers refused the later nonces as queued behind a gap
+   * (MEMPOOL_ERROR_FULL `sender_queued`, up to 5,000 per node in a 20 s
+   * flood), leaving them to their own node's turn to propose.
+   */
+  private txsAnswered: Promise<unknown> = Promise.resolve()
+
   async validate(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    if (kind !== 'txs') return this.validateNow(kind, peer, msg)
+    const before = this.txsAnswered
+    const result = this.validateNow(kind, peer, msg)
+    this.txsAnswered = result.catch(() => undefined)
+    await before
+    return result
+  }
+
+  private async validateNow(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
     // Backpressure: a saturated node reads no tx gossip (ignore: not forwarded, nobody penalised); the senders re-broadcast.
     if (kind === 'txs' && this.handlers.txGossipBusy?.()) {
       this.counters.txs.ignored++

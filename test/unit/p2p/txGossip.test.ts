@@ -75,3 +75,26 @@ t.test('gossiped tx signatures are verified through verifyTxSignatures (off the 
   await waitFor('the forged tx rejected', () => receiver.stats().txs.rejected > 0, { timeoutMs: 10_000, retryMs: 500, retry: () => sender.publishTx(bad) })
   t.notOk(rec.txs.some((x) => x.tx.tx.nonce === 8), 'the forged signature was never delivered')
 })
+
+t.test('tx messages are delivered in the order they arrived, even when a later one verifies first (a sender\'s nonces stay in order)', async (t) => {
+  const first = makeTx(20)
+  const second = makeTx(21)
+  class SlowFirstRecorder extends Recorder {
+    async verifyTxSignatures(txs: SignedTx[]): Promise<boolean[]> {
+      // the first message's signatures take longer than the second's
+      if (txs.some((stx) => stx.hash === first.hash)) await new Promise((r) => setTimeout(r, 300))
+      return txs.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
+    }
+  }
+  const sender = host('sender3', new Recorder(1))
+  await sender.start()
+  const rec = new SlowFirstRecorder(1)
+  const receiver = host('receiver3', rec, [sender.multiaddrs()[0]!])
+  await receiver.start()
+  await waitFor('tx-topic subscriptions', () => sender.gossipPeers('txs').length === 1 && receiver.peers().length === 1)
+  const delivered = (hash: string): number => rec.txs.findIndex((x) => x.tx.hash === hash)
+  await waitFor('both txs delivered', () => delivered(first.hash) >= 0 && delivered(second.hash) >= 0, {
+    timeoutMs: 10_000, retryMs: 1000, retry: () => { sender.relayTxs([first.bytes]); sender.relayTxs([second.bytes]) },
+  })
+  t.ok(delivered(first.hash) < delivered(second.hash), `first at ${delivered(first.hash)}, second at ${delivered(second.hash)}`)
+})
