@@ -34,6 +34,15 @@ function host(name: string, recorder: Recorder, bootstrap: string[] = []): P2PNe
   return net
 }
 
+/** A sender and a receiver recording with `rec`, the receiver bootstrapped to the sender, both started. */
+async function pair(suffix: string, rec: Recorder): Promise<{ sender: P2PNetwork; receiver: P2PNetwork }> {
+  const sender = host(`sender${suffix}`, new Recorder(1))
+  await sender.start()
+  const receiver = host(`receiver${suffix}`, rec, [sender.multiaddrs()[0]!])
+  await receiver.start()
+  return { sender, receiver }
+}
+
 t.test('a busy node ignores tx gossip unread; the relay gets the same tx through later', async (t) => {
   const sender = host('sender', new Recorder(1))
   await sender.start()
@@ -59,11 +68,8 @@ t.test('gossiped tx signatures are verified through verifyTxSignatures (off the 
       return txs.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
     }
   }
-  const sender = host('sender2', new Recorder(1))
-  await sender.start()
   const rec = new VerifyingRecorder(1)
-  const receiver = host('receiver2', rec, [sender.multiaddrs()[0]!])
-  await receiver.start()
+  const { sender, receiver } = await pair('2', rec)
   const good = makeTx(7)
   const forged = makeTx(8)
   const bad = new Uint8Array(forged.bytes)
@@ -86,11 +92,8 @@ t.test('tx messages are delivered in the order they arrived, even when a later o
       return txs.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
     }
   }
-  const sender = host('sender3', new Recorder(1))
-  await sender.start()
   const rec = new SlowFirstRecorder(1)
-  const receiver = host('receiver3', rec, [sender.multiaddrs()[0]!])
-  await receiver.start()
+  const { sender, receiver } = await pair('3', rec)
   await waitFor('tx-topic subscriptions', () => sender.gossipPeers('txs').length === 1 && receiver.peers().length === 1)
   const delivered = (hash: string): number => rec.txs.findIndex((x) => x.tx.hash === hash)
   await waitFor('both txs delivered', () => delivered(first.hash) >= 0 && delivered(second.hash) >= 0, {
