@@ -71,6 +71,7 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     },
     commit: async (b, commit) => {
       await chain.commitBlock(b.prepared, commit)
+      budget.committed(b.prepared.txs.length, b.prepared.outcome.receipts.length)
       mempool.recheck()
     },
   }

@@ -24,7 +24,7 @@
  * it measured 7.3–10.2k, within the noise of before.
  *
  * Slow start: a proposal holds at most GROWTH times the work of the largest
- * of the last RECENT_BLOCKS blocks observed (at least minWork), as TCP's
+ * of the last RECENT_BLOCKS committed blocks (at least minWork), as TCP's
  * slow start doubles its window per round trip rather than sending what a
  * stale estimate allows. The cost per work unit is learnt from blocks of
  * some size; after an idle spell the last such blocks may be minutes old,
@@ -33,7 +33,10 @@
  * timeout, and a next round with a larger budget still: the 4-validator
  * flood at 100 receipts per tx had no commit for its first 5 s, then a
  * 40,000-receipt block in round 2. Doubling per height reaches a full block
- * in a few heights. The budget of round r is `fraction × (timeoutProposeMs + r ×
+ * in a few heights. Committed blocks only: when proposals that failed their
+ * round counted, a too-large round-0 block raised the bound of the round-1
+ * proposer, whose block was larger still (a 5 s height in round 2). The
+ * budget of round r is `fraction × (timeoutProposeMs + r ×
  * timeoutProposeDeltaMs)` with fraction 0.4: the proposer's build and
  * each validator's validation both execute the block before the validators'
  * propose timeout runs out, and the transfer comes on top (0.3 cost 20 % of
@@ -69,7 +72,7 @@ export class ProposalBudget {
   private msPerWork: number
   /** ms per work unit of the last RECENT_BLOCKS observed blocks, oldest first */
   private readonly recent: number[] = []
-  /** work units of the last RECENT_BLOCKS observed blocks of any size (the slow-start bound) */
+  /** work units of the last RECENT_BLOCKS committed blocks, of any size (the slow-start bound) */
   private readonly recentWork: number[] = []
 
   constructor(private readonly opts: ProposalBudgetOptions) {
@@ -84,12 +87,20 @@ export class ProposalBudget {
   /** A block of `txs` txs and `receipts` receipts took `ms` to execute here (building or validating it). */
   observe(txs: number, receipts: number, ms: number): void {
     const work = ProposalBudget.work(txs, receipts)
-    this.recentWork.push(work)
-    if (this.recentWork.length > RECENT_BLOCKS) this.recentWork.shift()
     if (work < MIN_OBSERVED_WORK || !(ms >= 0)) return
     this.recent.push(ms / work)
     if (this.recent.length > RECENT_BLOCKS) this.recent.shift()
     this.msPerWork = Math.max(...this.recent)
+  }
+
+  /**
+   * A block of `txs` txs and `receipts` receipts was committed: the
+   * slow-start bound follows committed blocks only (a proposal that failed
+   * its round, too large to check in time, must not raise it).
+   */
+  committed(txs: number, receipts: number): void {
+    this.recentWork.push(ProposalBudget.work(txs, receipts))
+    if (this.recentWork.length > RECENT_BLOCKS) this.recentWork.shift()
   }
 
   /** The measured time per work unit (ms): the slowest of the recent blocks. */
