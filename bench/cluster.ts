@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +13,7 @@ import { loadOrCreateNodeKey } from '../p2p/index.js'
 import { AttrchainClient } from '../rpc/index.js'
 import { log, sleep } from './util.js'
 import { NODE_RUNTIME_FLAGS } from '../node/runtime.js'
+import { freePort } from '../test/helpers/ports.js'
 
 /**
  * Node processes for the benchmarks: real `attrchain start` children, each
@@ -33,13 +33,7 @@ export function killAllNodes(): void {
   LIVE.clear()
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
+export { freePort }
 
 export function benchTempDir(): string {
   return mkdtempSync(join(tmpdir(), 'attrchain-bench-'))

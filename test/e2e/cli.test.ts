@@ -3,7 +3,6 @@ import { CHILD_ENV } from '../helpers/childEnv.js'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +11,7 @@ import { TX_TYPES } from '../../core/tx.js'
 import { devAccountKey } from '../../genesis/devnet.js'
 import { AttrchainClient } from '../../rpc/index.js'
 import { main, type CliIo } from '../../node/cli.js'
+import { freePort } from '../helpers/ports.js'
 
 const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 const SINK = '0x' + '22'.repeat(20)
@@ -45,13 +45,6 @@ async function inProcess(args: string[]): Promise<Run> {
   return { code, stdout, stderr }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 function exited(p: ChildProcess): Promise<number | null> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode)

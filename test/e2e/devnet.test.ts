@@ -11,6 +11,7 @@ import { fromHex, toHex } from '../../core/bytes.js'
 import { KeyPair } from '../../core/keys.js'
 import { devAccountKey, devValidatorKey } from '../../genesis/devnet.js'
 import { AttrchainClient, TxSender, transfer } from '../../rpc/index.js'
+import { freePort } from '../helpers/ports.js'
 
 const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 const ENV = CHILD_ENV
@@ -29,13 +30,6 @@ interface Devnet {
   stderr: () => string
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 async function canListen(port: number): Promise<boolean> {
   const server = createServer()

@@ -2,10 +2,10 @@ import t from 'tap'
 import { CHILD_ENV } from '../helpers/childEnv.js'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../helpers/ports.js'
 
 // Issue 12 item 8: a terminal's Ctrl-C sends SIGINT to the whole process
 // group. The devnet's nodes got it too, began stopping, and the parent's
@@ -16,13 +16,6 @@ import { fileURLToPath } from 'node:url'
 const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.url))
 const DEADLINE_MS = 90_000
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 function alive(pid: number): boolean {
   try {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { CHILD_ENV } from './childEnv.js'
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from './ports.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,13 +15,7 @@ export const BIN = fileURLToPath(new URL('../../bin/attrchain.js', import.meta.u
 /** Children get the caller's environment without ATTRCHAIN_* settings, so only flags count. */
 const ENV = CHILD_ENV
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
+export { freePort }
 
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
