@@ -195,9 +195,9 @@ export class Mempool {
     return null
   }
 
-  /** Decode, verify and admit raw tx bytes; throws a TxError or MempoolError saying why not. */
-  add(bytes: Uint8Array): SignedTx {
-    const refused = this.refusal(bytes.length)
+  /** Decode, verify and admit raw tx bytes; throws a TxError or MempoolError saying why not. `shed: false` as in `admit`. */
+  add(bytes: Uint8Array, opts: { shed?: boolean } = {}): SignedTx {
+    const refused = opts.shed === false ? null : this.refusal(bytes.length)
     if (refused) throw refused
     return this.addDecoded(decodeSignedTx(bytes, this.limits()))
   }
@@ -211,13 +211,9 @@ export class Mempool {
    * still apply.
    */
   async admit(bytes: Uint8Array, opts: { shed?: boolean } = {}): Promise<SignedTx> {
-    const shed = opts.shed !== false
     const verifier = this.modules.verifier
-    if (!verifier) {
-      if (shed) return this.add(bytes)
-      return this.addDecoded(decodeSignedTx(bytes, this.limits()))
-    }
-    const refused = shed ? this.refusal(bytes.length) : null
+    if (!verifier) return this.add(bytes, opts)
+    const refused = opts.shed === false ? null : this.refusal(bytes.length)
     if (refused) throw refused
     const stx = decodeSignedTx(bytes, this.limits(), { verify: false })
     this.check(stx)

@@ -24,7 +24,8 @@
  * it measured 7.3–10.2k, within the noise of before.
  *
  * Slow start: a proposal holds at most GROWTH times the work of the largest
- * of the last RECENT_BLOCKS committed blocks (at least minWork), as TCP's
+ * of the last RECENT_BLOCKS committed blocks (never below minWork nor one
+ * tx of maxTxReceipts), as TCP's
  * slow start doubles its window per round trip rather than sending what a
  * stale estimate allows. The cost per work unit is learnt from blocks of
  * some size; after an idle spell the last such blocks may be minutes old,
