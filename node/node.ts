@@ -291,8 +291,7 @@ export class AttrchainNode {
     const backlog = this.backlogRefusal()
     if (backlog) return backlog
     if (!this.admission.canTake(byteLength)) {
-      const retryAfterMs = this.admission.retryAfterMs(byteLength)
-      return mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s (retry after ${retryAfterMs} ms)`, { retryAfterMs })
+      return this.rateRefusal(this.admission.retryAfterMs(byteLength), '')
     }
     return this.mempool.refusal(byteLength)
   }
@@ -323,8 +322,12 @@ export class AttrchainNode {
    */
   private laterInBatch(earlier: Error, byteLength: number): Error {
     if (!(earlier instanceof MempoolError) || earlier.meta.limit !== 'rate' || typeof earlier.meta.retryAfterMs !== 'number') return earlier
-    const retryAfterMs = this.admission.retryAfterLaterMs(earlier.meta.retryAfterMs, byteLength)
-    return mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s, and refused an earlier tx of this batch (retry after ${retryAfterMs} ms)`, { retryAfterMs })
+    return this.rateRefusal(this.admission.retryAfterLaterMs(earlier.meta.retryAfterMs, byteLength), ', and refused an earlier tx of this batch')
+  }
+
+  /** MEMPOOL_ERROR_FULL limit "rate" with its `retryAfterMs` (ms); `why` is appended to the reason. */
+  private rateRefusal(retryAfterMs: number, why: string): MempoolError {
+    return mempoolFull('rate', `consensus is congested: this node takes new txs at ${Math.round(this.admission.rate)} work units/s${why} (retry after ${retryAfterMs} ms)`, { retryAfterMs })
   }
 
   /**
