@@ -25,9 +25,13 @@ export function makeEvidence(first: Vote, second: Vote): Evidence {
   return compareValues(first, second) <= 0 ? { voteA: first, voteB: second } : { voteA: second, voteB: first }
 }
 
-/** Wire form: `[voteA, voteB]`, each as in `encodeVote`. */
+/** Wire and block form: `[voteA, voteB]`, each as `voteToEncodable` gives it. */
+export function evidenceToEncodable(e: Evidence): Encodable {
+  return [voteToEncodable(e.voteA), voteToEncodable(e.voteB)]
+}
+
 export function encodeEvidence(e: Evidence): Uint8Array {
-  return encode([voteToEncodable(e.voteA), voteToEncodable(e.voteB)])
+  return encode(evidenceToEncodable(e))
 }
 
 export function evidenceHash(e: Evidence): Uint8Array {

@@ -31,7 +31,7 @@ export {
   type CommitSignature,
   type CommitExpectation,
 } from './commit.js'
-export { makeEvidence, encodeEvidence, decodeEvidence, evidenceFromEncodable, evidenceHash, verifyEvidence, type Evidence } from './evidence.js'
+export { makeEvidence, encodeEvidence, decodeEvidence, evidenceToEncodable, evidenceFromEncodable, evidenceHash, verifyEvidence, type Evidence } from './evidence.js'
 export { VoteSet } from './voteSet.js'
 export {
   PrivValidator,

@@ -17,8 +17,8 @@ import {
   type Block, type BlockOutcome, type ChainConfig, type SlashEvidence, type ValidatorSetMember,
 } from '../state/index.js'
 import {
-  ValidatorSet, commitFromEncodable, commitToEncodable, encodeCommit, verifyCommit, evidenceFromEncodable, verifyEvidence, encodeValidatorSet,
-  decodeValidatorSet, voteToEncodable, type Commit, type Evidence, type ValidatorInfo,
+  ValidatorSet, commitFromEncodable, commitToEncodable, encodeCommit, verifyCommit, evidenceFromEncodable, evidenceToEncodable, verifyEvidence, encodeValidatorSet,
+  decodeValidatorSet, type Commit, type Evidence, type ValidatorInfo,
 } from '../consensus/index.js'
 import { nodeMetaKeys, type ChainDb, type Head } from './db/index.js'
 import type { Logger } from './logger.js'
@@ -210,8 +210,14 @@ export class ChainService {
     const height = head.height + 1
     const timeMs = Math.max(args.timeMs, head.timeMs + 1, this.genesisTimeMs)
     const lastCommit: Encodable | null = args.lastCommit ? commitToEncodable(args.lastCommit) : null
-    // evidence that aged out of the window while pending would make our own proposal invalid
-    args = { ...args, evidence: args.evidence.filter((e) => e.voteA.height + maxEvidenceAge(this.config.params) >= height) }
+    // Evidence outside the window of this height (h + 1 … h + maxEvidenceAge) would make our own proposal invalid: one of
+    // the current height (a double sign seen in an earlier round of it) waits for the next block, one that aged out while
+    // pending is dropped; a (validator, height) already punished would change nothing.
+    args = {
+      ...args,
+      evidence: args.evidence.filter((e) => e.voteA.height < height && e.voteA.height + maxEvidenceAge(this.config.params) >= height
+        && !this.queries.doubleSignPunished(e.voteA.validator, e.voteA.height)),
+    }
     const evidence = args.evidence.map((e) => evidenceToEncodable(e))
     const partial: Block = {
       header: {
@@ -411,11 +417,6 @@ export class ChainService {
 
 function slashOf(e: Evidence): SlashEvidence {
   return { validator: e.voteA.validator, height: e.voteA.height }
-}
-
-/** Block form of evidence: `[voteA, voteB]` as consensus encodes it. */
-function evidenceToEncodable(e: Evidence): Encodable {
-  return [voteToEncodable(e.voteA), voteToEncodable(e.voteB)]
 }
 
 /** The change set from one height's members to the next (power 0 removes), by address. */

@@ -7,7 +7,7 @@
 import { toHex } from '../core/bytes.js'
 import { NodeError } from './errors.js'
 import {
-  initConsensus, step, addPrecommit, evidenceHash, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
+  initConsensus, step, addPrecommit, type ConsensusState, type ConsensusInput, type ConsensusOutput, type Commit,
   type Evidence, type Proposal, type Vote,
 } from '../consensus/index.js'
 import type { Logger } from './logger.js'
@@ -19,6 +19,15 @@ export {
 } from './driverTypes.js'
 
 const MAX_BUFFERED_MESSAGES = 10_000
+/**
+ * Double-sign evidence held for inclusion, at most this many (validator,
+ * height) pairs. Only a validator that really signed twice produces valid
+ * evidence, one pair per height it did; this bounds the pool whatever the
+ * window (Driver.addEvidence).
+ */
+const MAX_PENDING_EVIDENCE = 1_000
+/** Evidence one proposal carries at most, oldest first (≈ 400 bytes each; the rest wait for the next block). */
+const MAX_EVIDENCE_PER_BLOCK = 100
 /** Inputs held while block sync has consensus paused (replayed if sync did not move the head). */
 const MAX_PAUSED_INPUTS = 10_000
 
@@ -36,7 +45,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private readonly blocks = new Map<string, { height: number; bytes: Uint8Array }>()
   private readonly prepared = new Map<string, B>()
   private readonly future = new Map<number, ConsensusInput[]>()
-  private readonly pendingEvidence = new Map<string, Evidence>()
+  /** evidence to include in our proposals, by `validator/height`, with when it was last published */
+  private readonly pendingEvidence = new Map<string, { evidence: Evidence; sentAt: number }>()
   private lastCommit: Commit | null = null
   private stopped = false
   private paused = false
@@ -124,6 +134,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
    * costs every peer a block decode.
    */
   private rebroadcast(): void {
+    this.rebroadcastEvidence()
     const network = this.modules.network
     if (!network || !this.state || this.state.decision !== null || this.paused) return
     if (this.clock.now() - this.heightStartedAt < 2 * this.opts.rebroadcastMs) return
@@ -206,8 +217,47 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     if (extended) this.lastCommit = extended
   }
 
-  addEvidence(e: Evidence): void {
-    this.pendingEvidence.set(toHex(evidenceHash(e)), e)
+  /**
+   * Hold double-sign evidence for our next proposal (CometBFT's evidence
+   * pool): one item per (validator, height), since a second changes nothing
+   * in the state (state/slashing.ts applyEvidence). `broadcast`: publish it
+   * to every node (evidence this node detected itself), so that whichever
+   * validator proposes next includes it — the node that sees the
+   * conflicting votes may be the equivocator's other half, whose own
+   * proposals can lose to its twin's at every height, while the others have
+   * decided before the second vote reaches them. Returns false when not
+   * added (held already, or the pool is full).
+   */
+  addEvidence(e: Evidence, opts: { broadcast?: boolean } = {}): boolean {
+    const key = evidenceKey(e)
+    if (this.pendingEvidence.has(key) || this.pendingEvidence.size >= MAX_PENDING_EVIDENCE) return false
+    this.pendingEvidence.set(key, { evidence: e, sentAt: this.clock.now() })
+    if (opts.broadcast) this.modules.network?.broadcastEvidence?.(e)
+    return true
+  }
+
+  /** Whether evidence of this one's (validator, height) is held for inclusion. */
+  hasEvidence(e: Evidence): boolean {
+    return this.pendingEvidence.has(evidenceKey(e))
+  }
+
+  /** Drop held evidence that a block of `nextHeight` could no longer include (DriverOptions.maxEvidenceAge). */
+  private pruneEvidence(nextHeight: number): void {
+    const age = this.opts.maxEvidenceAge
+    if (age === undefined) return
+    for (const [key, p] of this.pendingEvidence) if (p.evidence.voteA.height + age < nextHeight) this.pendingEvidence.delete(key)
+  }
+
+  /** Held evidence not yet in a block is published again every two periods: a publish before the mesh formed, or to a peer that was down, is lost. */
+  private rebroadcastEvidence(): void {
+    const network = this.modules.network
+    if (!network?.broadcastEvidence || this.paused) return
+    const now = this.clock.now()
+    for (const p of this.pendingEvidence.values()) {
+      if (now - p.sentAt < 2 * this.opts.rebroadcastMs) continue
+      p.sentAt = now
+      network.broadcastEvidence(p.evidence, ++this.relays)
+    }
   }
 
   /**
@@ -249,6 +299,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
         for (const input of held) if (input.kind === 'vote' && input.vote.height === height) this.addLatePrecommit(input.vote)
       }
       this.prepared.clear()
+      this.pruneEvidence(height + 1)
       for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
       for (const h of [...this.future.keys()]) if (h <= height) this.future.delete(h)
       for (const input of held) if (inputHeight(input) > height + 1) this.buffer(inputHeight(input), input)
@@ -372,7 +423,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
         return this.decide(out.height, out.blockHash, out.commit)
       case 'evidence':
         this.log.warn('double signing detected', { validator: out.evidence.voteA.validator, height: out.evidence.voteA.height })
-        this.addEvidence(out.evidence)
+        this.addEvidence(out.evidence, { broadcast: !this.replaying })
         return
       case 'rejected':
         this.log.debug('consensus message rejected', { code: out.code, reason: out.reason, validator: out.validator })
@@ -384,7 +435,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     const { chain, privValidator } = this.modules
     if (!privValidator) return
     if (!this.opts.emptyBlocks) await this.waitForTxs()
-    const evidence = [...this.pendingEvidence.values()]
+    const evidence = [...this.pendingEvidence.values()].map((p) => p.evidence)
+      .sort((a, b) => a.voteA.height - b.voteA.height).slice(0, MAX_EVIDENCE_PER_BLOCK)
     const p = await chain.propose({ height, round, timeMs: this.clock.now(), proposer: privValidator.address, lastCommit: this.lastCommit, evidence })
     this.blocks.set(p.hash, { height, bytes: p.bytes })
     this.prepared.set(p.hash, p)
@@ -434,7 +486,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
       this.modules.onHalt?.(height, reason)
       return
     }
-    for (const e of p.evidence) this.pendingEvidence.delete(toHex(evidenceHash(e)))
+    for (const e of p.evidence) this.pendingEvidence.delete(evidenceKey(e))
+    this.pruneEvidence(height + 1)
     this.lastCommit = commit
     this.prepared.clear()
     for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
@@ -463,6 +516,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
 
 /** The least share of blockTimeMs a node pauses after a commit (Driver.commitPauseMs). */
 const COMMIT_PAUSE_FLOOR = 0.5
+
+/** One pool entry per (validator, height): what the state punishes once (state/slashing.ts applyEvidence). */
+function evidenceKey(e: Evidence): string {
+  return `${e.voteA.validator}/${e.voteA.height}`
+}
 
 function inputHeight(input: ConsensusInput): number {
   return input.kind === 'proposal' ? input.proposal.height : input.kind === 'vote' ? input.vote.height : input.height

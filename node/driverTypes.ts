@@ -12,6 +12,8 @@ export interface ConsensusNetwork {
   /** `relay` numbers a re-broadcast of a message already sent */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void
   broadcastVote(vote: Vote, relay?: number): void
+  /** double-sign evidence, to every node (absent: evidence stays with the node that saw it) */
+  broadcastEvidence?(evidence: Evidence, relay?: number): void
 }
 
 export interface DriverOptions {
@@ -37,6 +39,12 @@ export interface DriverOptions {
   rebroadcastMs: number
   /** signature verification for the consensus core (the simulator memoises it) */
   verifier?: SignatureVerifier
+  /**
+   * Evidence of height h may go in blocks h + 1 … h + maxEvidenceAge
+   * (state/slashing.ts); older pending evidence is dropped. Absent: kept
+   * until included.
+   */
+  maxEvidenceAge?: number
 }
 
 /** A block as the driver handles it: built here or received, then validated, then committed. */

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RpcError, RpcErrorCode } from '../rpc/errors.js'
 import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import { genesisHash } from '../genesis/genesis.js'
-import type { StakingEvent } from '../state/index.js'
+import { maxEvidenceAge, type StakingEvent } from '../state/index.js'
 import { PrivValidator, type Commit } from '../consensus/index.js'
 import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
@@ -115,6 +115,7 @@ export class AttrchainNode {
     const driver = new ConsensusDriver(
       {
         blockTimeMs: config.blockTimeMs, emptyBlocks: config.emptyBlocks, emptyBlockIntervalMs: config.emptyBlockIntervalMs, maxBufferedHeights: 2, rebroadcastMs: 1000,
+        maxEvidenceAge: maxEvidenceAge(params),
         timeouts: {
           proposeMs: params.timeoutProposeMs, proposeDeltaMs: params.timeoutProposeDeltaMs,
           prevoteMs: params.timeoutPrevoteMs, prevoteDeltaMs: params.timeoutPrevoteDeltaMs,
@@ -132,7 +133,10 @@ export class AttrchainNode {
         onHalt: () => metrics.consensusHalted.set(1),
         onMessageDelay: (kind, ms) => metrics.consensusMessageDelay.observe({ kind }, ms / 1000),
         wal,
-        network: { broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r) },
+        network: {
+          broadcastProposal: (p, b, r) => network.broadcastProposal(p, b, r), broadcastVote: (v, r) => network.broadcastVote(v, r),
+          broadcastEvidence: (e, r) => network.broadcastEvidence(e, r),
+        },
       },
     )
     const sync = new BlockSync(defaultBlockSyncOptions, {
@@ -496,6 +500,14 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
       ? true
       : n().verifier.verify(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature)))),
     onVote: (v) => n().driver.onVote(v),
+    // double-sign evidence another node saw: ours to include when we propose (gossipsub forwards it on)
+    onEvidence: (e) => void n().driver.addEvidence(e),
+    knownEvidence: (e) => n().driver.hasEvidence(e) || n().chain.queries.doubleSignPunished(e.voteA.validator, e.voteA.height),
+    evidenceValidatorSet: async (height) => {
+      const next = n().chain.head.height + 1
+      if (height >= next + 2 || height + maxEvidenceAge(n().chain.config.params) < next) return null
+      return n().chain.validatorSetAt(height)
+    },
     getStatus: () => ({ height: n().chain.head.height, lowestHeight: n().chain.db.lowestHeight() }),
     getBlocks: async (from, to) => n().chain.db.getBlocks(from, Math.min(to, from + 99)),
     serveSnapshot: (req) => serveSnapshotRequest(n().snapshots, req),

@@ -2,13 +2,13 @@ import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type Messa
 import type { PeerId } from '@libp2p/interface'
 import { toHex } from '../core/bytes.js'
 import type { Logger } from '../core/logger.js'
-import type { Proposal, Vote } from '../consensus/index.js'
+import type { Evidence, Proposal, Vote } from '../consensus/index.js'
 import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type Verdict } from './interface.js'
 import type { P2POptions } from './options.js'
 import type { ReqResp } from './reqresp.js'
-import { encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, topicName } from './topics.js'
+import { encodeEvidenceMessage, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
-import { GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
+import { GOSSIP_REJECT_REASONS, validateEvidence, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
 const VERDICT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -28,9 +28,9 @@ export interface GossipModules {
 }
 
 /**
- * The three gossip topics (DESIGN §6): publishing (txs batched, proposals
- * with their block inline up to INLINE_BLOCK_BYTES, votes), one validator per
- * topic (p2p/validation.ts) with the counters behind the gossip metrics, and
+ * The gossip topics (DESIGN §6, plus evidence): publishing (txs batched,
+ * proposals with their block inline up to INLINE_BLOCK_BYTES, votes,
+ * double-sign evidence), one validator per topic (p2p/validation.ts) with the counters behind the gossip metrics, and
  * delivery of accepted messages to the node's handlers.
  */
 export class Gossip {
@@ -83,6 +83,11 @@ export class Gossip {
 
   broadcastVote(vote: Vote, relay?: number): void {
     this.publish('votes', encodeVoteMessage(vote, relay))
+  }
+
+  /** Double-sign evidence to every node, so that whichever validator proposes next can include it. */
+  broadcastEvidence(evidence: Evidence, relay?: number): void {
+    this.publish('evidence', encodeEvidenceMessage(evidence, relay))
   }
 
   /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
@@ -177,7 +182,7 @@ export class Gossip {
     let result: Settled
     try {
       const first = validateGossip(this.validatorCtx, kind, msg.data)
-      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first
+      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first.verdict === 'lookup' ? await this.completeEvidence(first.evidence) : first
       if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
         const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
         if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad_signature', detail: 'tx' }
@@ -209,10 +214,19 @@ export class Gossip {
     try {
       if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
       else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
+      else if (message.kind === 'evidence') this.handlers.onEvidence?.(message.evidence, from)
       else this.handlers.onVote(message.vote, from)
     } catch (e) {
       this.log.error('gossip handler threw', { topic: message.kind, error: e as Error })
     }
+  }
+
+  /** Well-formed evidence: known or unwanted ones are ignored unverified, the rest checked against the set of their height. */
+  private async completeEvidence(evidence: Evidence): Promise<Settled> {
+    const h = this.handlers
+    if (!h.onEvidence || !h.evidenceValidatorSet) return { verdict: 'ignore', reason: 'evidence_out_of_window' }
+    if (h.knownEvidence?.(evidence)) return { verdict: 'ignore', reason: 'known_evidence' }
+    return validateEvidence(this.validatorCtx, evidence, await h.evidenceValidatorSet(evidence.voteA.height))
   }
 
   /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */

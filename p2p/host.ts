@@ -7,7 +7,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Proposal, Vote } from '../consensus/index.js'
+import type { Evidence, Proposal, Vote } from '../consensus/index.js'
 import type { Logger } from '../core/logger.js'
 import { P2PError } from './errors.js'
 import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type P2PModules, type PeerInfo, type SyncBlock } from './interface.js'
@@ -177,6 +177,11 @@ export class P2PNetwork {
 
   broadcastVote(vote: Vote, relay?: number): void {
     this.gossip.broadcastVote(vote, relay)
+  }
+
+  /** Double-sign evidence on the evidence topic; `relay` as for broadcastProposal. */
+  broadcastEvidence(evidence: Evidence, relay?: number): void {
+    this.gossip.broadcastEvidence(evidence, relay)
   }
 
   /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */

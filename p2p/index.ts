@@ -20,6 +20,6 @@ export { SYNC_MAX_BLOCKS } from './sync.js'
 export { loadOrCreateNodeKey } from './nodeKey.js'
 export { defaultDiscoveryOptions, dhtProtocol, type DiscoveryOptions } from './discovery.js'
 export {
-  GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock,
+  GOSSIP_REJECT_REASONS, validateGossip, validateProposalBlock, validateEvidence,
   type GossipIgnoreReason, type GossipMessage, type GossipRejectReason, type Settled, type Validation, type ValidatorContext,
 } from './validation.js'

@@ -1,5 +1,5 @@
 import type { SignedTx } from '../core/tx.js'
-import type { Proposal, Vote } from '../consensus/index.js'
+import type { Evidence, Proposal, Vote, ValidatorSet } from '../consensus/index.js'
 import type { Logger } from '../core/logger.js'
 import type { GossipRejectReason } from './validation.js'
 
@@ -34,6 +34,25 @@ export interface P2PHandlers {
   knownTx?(hash: string): Uint8Array | undefined
   /** a vote with a valid signature of a known validator */
   onVote(vote: Vote, from: string): void
+  /**
+   * Double-sign evidence whose two votes verify against the validator set
+   * of their height and conflict (consensus verifyEvidence). Absent: the
+   * node takes no evidence from the network (the topic's messages are ignored).
+   */
+  onEvidence?(evidence: Evidence, from: string): void
+  /**
+   * The validator set that voted at `height`, to check gossiped evidence
+   * against; `null` when the node cannot tell or no block it would build
+   * may include evidence of that height any more (outside the evidence
+   * window, state/slashing.ts maxEvidenceAge): the message is then ignored.
+   */
+  evidenceValidatorSet?(height: number): Promise<ValidatorSet | null>
+  /**
+   * True when this node already holds this evidence or has already punished
+   * its (validator, height): the message is ignored before any signature
+   * is checked, so that relays of known evidence cost nothing.
+   */
+  knownEvidence?(evidence: Evidence): boolean
   /** our committed height and the lowest block height we serve (absent: 1), sent in the status handshake */
   getStatus(): { height: number; lowestHeight?: number }
   /**
@@ -56,9 +75,9 @@ export interface P2PModules {
   handlers: P2PHandlers
 }
 
-export type GossipKind = 'txs' | 'proposals' | 'votes'
+export type GossipKind = 'txs' | 'proposals' | 'votes' | 'evidence'
 
-export const GOSSIP_KINDS: readonly GossipKind[] = ['txs', 'proposals', 'votes']
+export const GOSSIP_KINDS: readonly GossipKind[] = ['txs', 'proposals', 'votes', 'evidence']
 
 /** Outcome of a topic validator, as gossipsub's TopicValidatorResult. */
 export type Verdict = 'accept' | 'ignore' | 'reject'

@@ -6,16 +6,18 @@ export interface MessageLimits {
   txs: number
   proposals: number
   votes: number
+  evidence: number
 }
 
 /**
  * Proposals carry the whole block: its txs (≤ maxBlockBytes) plus header,
  * last commit and evidence, which the chain bounds by a further 1 MiB
  * (node/chain.ts); one more MiB leaves room for the proposal and framing.
- * A tx batch must fit at least one maximal tx. A vote is under 200 bytes.
+ * A tx batch must fit at least one maximal tx. A vote is under 200 bytes,
+ * evidence two votes.
  */
 export function messageLimitsFor(maxBlockBytes: number): MessageLimits {
-  return { proposals: maxBlockBytes + 2 * 1024 * 1024, txs: 2 * MAX_TX_BYTES, votes: 4 * 1024 }
+  return { proposals: maxBlockBytes + 2 * 1024 * 1024, txs: 2 * MAX_TX_BYTES, votes: 4 * 1024, evidence: 4 * 1024 }
 }
 
 export interface P2POptions {

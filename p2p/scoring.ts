@@ -10,9 +10,9 @@ const RPC_OVERHEAD_BYTES = 64 * 1024
 
 /**
  * gossipsub as the host runs it (DESIGN §6): `StrictNoSign` with
- * content-addressed ids (sha256 of the data; txs, proposals and votes carry
- * their own signatures, and identical bytes from two peers are one message),
- * our three topics only, inbound frames bounded by the largest message.
+ * content-addressed ids (sha256 of the data; txs, proposals, votes and
+ * evidence carry their own signatures, and identical bytes from two peers
+ * are one message), our four topics only, inbound frames bounded by the largest message.
  */
 export function gossipsubOptions(opts: P2POptions): Parameters<typeof gossipsub>[0] {
   const limits = opts.maxMessageBytes
@@ -28,7 +28,7 @@ export function gossipsubOptions(opts: P2POptions): Parameters<typeof gossipsub>
     // Consensus re-broadcasts identical votes; a no-op is the right answer.
     ignoreDuplicatePublishError: true,
     allowedTopics: topics,
-    maxInboundDataLength: Math.max(limits.txs, limits.proposals, limits.votes) + RPC_OVERHEAD_BYTES,
+    maxInboundDataLength: Math.max(...Object.values(limits)) + RPC_OVERHEAD_BYTES,
     scoreParams: scoreParams(topics),
   }
 }

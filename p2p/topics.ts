@@ -1,5 +1,5 @@
 import { decode, encode, type Encodable } from '../core/codec.js'
-import { encodeProposal, decodeProposal, encodeVote, type Proposal, type Vote } from '../consensus/index.js'
+import { encodeProposal, decodeProposal, encodeVote, evidenceToEncodable, type Evidence, type Proposal, type Vote } from '../consensus/index.js'
 import type { GossipKind } from './interface.js'
 
 /**
@@ -10,6 +10,8 @@ import type { GossipKind } from './interface.js'
  *                                        null when the block is over INLINE_BLOCK_BYTES
  *                                        (receivers fetch it by hash, /block/1)
  *   votes      vote                       as consensus encodes it
+ *   evidence   [voteA, voteB]             double-sign evidence as blocks carry it
+ *                                        (CometBFT's evidence channel)
  */
 export function topicName(chainId: string, kind: GossipKind): string {
   return `/attrchain/${chainId}/${kind}`
@@ -70,6 +72,12 @@ export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array
 
 export function proposalFromMessageValue(value: Encodable): Proposal {
   return decodeProposal(encode(value))
+}
+
+/** `[voteA, voteB]`, or `[voteA, voteB, relay]` for a re-broadcast (see encodeProposalMessage). */
+export function encodeEvidenceMessage(e: Evidence, relay?: number): Uint8Array {
+  const value = evidenceToEncodable(e) as Encodable[]
+  return encode(relay === undefined ? value : [...value, relay])
 }
 
 /** The vote itself, or `[vote, relay]` for a re-broadcast (see encodeProposalMessage). */

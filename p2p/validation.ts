@@ -2,7 +2,10 @@ import { decode, type Encodable } from '../core/codec.js'
 import { isAttrchainError } from '../core/errors.js'
 import { toHex } from '../core/bytes.js'
 import { decodeSignedTx, type SignedTx, type TxLimits } from '../core/tx.js'
-import { voteFromEncodable, verifyProposalSignature, verifyVoteSignature, type Proposal, type Vote } from '../consensus/index.js'
+import {
+  evidenceFromEncodable, verifyEvidence, voteFromEncodable, verifyProposalSignature, verifyVoteSignature,
+  type Evidence, type Proposal, type ValidatorSet, type Vote,
+} from '../consensus/index.js'
 import { decodeBlock, blockHash, commitHash, txRoot, type Block } from '../state/index.js'
 import type { GossipKind, P2PHandlers } from './interface.js'
 import type { MessageLimits } from './options.js'
@@ -12,6 +15,7 @@ export type GossipMessage =
   | { kind: 'txs'; txs: SignedTx[] }
   | { kind: 'proposals'; proposal: Proposal; blockBytes: Uint8Array }
   | { kind: 'votes'; vote: Vote }
+  | { kind: 'evidence'; evidence: Evidence }
 
 /**
  * Why a gossip message is rejected (its forwarder penalised), one line each.
@@ -26,8 +30,9 @@ export const GOSSIP_REJECT_REASONS = {
   bad_tx: 'a tx of the batch does not decode or is statically invalid',
   bad_proposal: 'the proposal does not decode',
   bad_vote: 'the vote does not decode',
+  bad_evidence: 'the evidence does not decode, or its two votes are not one validator\'s conflicting votes of one (height, round, type) in that height\'s set',
   bad_block: "the proposal's block does not decode",
-  bad_signature: 'a tx, proposal or vote signature does not verify',
+  bad_signature: 'a tx, proposal, vote or evidence signature does not verify',
   wrong_chain: 'a tx or block of another chain id',
   block_height_mismatch: "the block's height is not the proposal's",
   block_hash_mismatch: 'the block does not hash to the proposed blockHash',
@@ -43,20 +48,26 @@ export type GossipIgnoreReason =
   | 'unknown_signer'
   /** the proposal's block could not be obtained from the forwarder */
   | 'block_unavailable'
+  /** evidence this node holds already, or whose (validator, height) it has punished */
+  | 'known_evidence'
+  /** evidence of a height whose set this node cannot tell, or outside the evidence window */
+  | 'evidence_out_of_window'
 
 /**
  * `fetch`: a well-signed proposal whose block was too large to ride along;
  * the host fetches it from the forwarding peer, then calls
- * validateProposalBlock.
+ * validateProposalBlock. `lookup`: well-formed evidence; the host looks up
+ * the validator set of its height (storage), then calls validateEvidence.
  */
 export type Validation =
   | { verdict: 'accept'; message: GossipMessage }
   | { verdict: 'reject'; reason: GossipRejectReason; detail?: string }
   | { verdict: 'ignore'; reason: GossipIgnoreReason }
   | { verdict: 'fetch'; proposal: Proposal }
+  | { verdict: 'lookup'; evidence: Evidence }
 
 /** A final outcome: what a topic validator returns. */
-export type Settled = Exclude<Validation, { verdict: 'fetch' }>
+export type Settled = Exclude<Validation, { verdict: 'fetch' } | { verdict: 'lookup' }>
 
 export interface ValidatorContext {
   chainId: string
@@ -96,6 +107,7 @@ export function validateGossip(ctx: ValidatorContext, kind: GossipKind, data: Ui
   }
   if (kind === 'txs') return validateTxBatch(ctx, value)
   if (kind === 'proposals') return validateProposal(ctx, value)
+  if (kind === 'evidence') return decodeEvidenceMessage(value)
   return validateVote(ctx, value)
 }
 
@@ -169,4 +181,31 @@ function validateVote(ctx: ValidatorContext, value: Encodable): Validation {
   if (pubKey === null) return ignore('unknown_signer')
   if (!verifyVoteSignature(ctx.chainId, vote, pubKey)) return reject('bad_signature', 'vote')
   return { verdict: 'accept', message: { kind: 'votes', vote } }
+}
+
+/** `[voteA, voteB]` or `[voteA, voteB, relay]` (encodeEvidenceMessage): its shape and ordering; the signatures need the set of its height. */
+function decodeEvidenceMessage(value: Encodable): Validation {
+  const items = Array.isArray(value) && value.length === 3 && typeof value[2] === 'number' ? (value as Encodable[]).slice(0, 2) : value
+  try {
+    return { verdict: 'lookup', evidence: evidenceFromEncodable(items) }
+  } catch (e) {
+    return rejectError('bad_evidence', e)
+  }
+}
+
+/**
+ * Gossiped double-sign evidence against `set`, the validator set of its
+ * height (consensus verifyEvidence, DESIGN §5): both votes signed by one
+ * member for one (height, round, type) and different values. A set this
+ * node cannot tell (`null`) ignores it.
+ */
+export function validateEvidence(ctx: ValidatorContext, evidence: Evidence, set: ValidatorSet | null): Settled {
+  if (set === null) return ignore('evidence_out_of_window')
+  try {
+    verifyEvidence(evidence, set, ctx.chainId)
+  } catch (e) {
+    const code = isAttrchainError(e) ? e.code : 'UNEXPECTED'
+    return reject(code === 'CONSENSUS_ERROR_BAD_SIGNATURE' ? 'bad_signature' : 'bad_evidence', code)
+  }
+  return { verdict: 'accept', message: { kind: 'evidence', evidence } }
 }

@@ -7,7 +7,7 @@ import { BlockState } from './blockState.js'
 import { K } from './keys.js'
 import {
   AccountCodec, AddressListCodec, ContributionCodec, DatanetCodec, DelegationCodec, IdRefCodec, LedgerCodec, RewardPositionCodec, RewardPositionsCodec,
-  MissedCodec, ModelCodec, UnbondingCodec, ValidatorCodec, ValidatorSetCodec, ChainMetaCodec, AllowanceCodec, ROLES,
+  MarkerCodec, MissedCodec, ModelCodec, UnbondingCodec, ValidatorCodec, ValidatorSetCodec, ChainMetaCodec, AllowanceCodec, ROLES,
   type Contribution, type Datanet, type RewardPosition, type Model, type Validator, type ContributionStatus,
 } from './entities.js'
 import { pending, debtFor } from './pool.js'
@@ -124,6 +124,11 @@ export class StateQueries {
         missed: s.get(MissedCodec, K.missed(a))?.heights.length ?? 0,
       }
     })
+  }
+
+  /** Whether double-sign evidence of `validator` at `height` has been applied (state/slashing.ts applyEvidence: once per pair). */
+  doubleSignPunished(validator: Address, height: number): boolean {
+    return this.view().get(MarkerCodec, K.evidence(validator, height)) !== undefined
   }
 
   /** The set that commits `height` (known up to head + 2). */

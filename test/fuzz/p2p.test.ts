@@ -14,12 +14,12 @@ import { decode, encode, type Encodable } from '../../core/codec.js'
 import { signTx } from '../../core/tx.js'
 import { genesisHash } from '../../genesis/genesis.js'
 import { devAccountKey, devValidatorKey } from '../../genesis/devnet.js'
-import { voteSignBytes, proposalSignBytes, type Vote, type Proposal } from '../../consensus/index.js'
-import { topicName, statusProtocol, syncProtocol, blockProtocol, blockPartsProtocol, encodeTxBatch, encodeVoteMessage, encodeProposalMessage } from '../../p2p/topics.js'
+import { voteSignBytes, proposalSignBytes, makeEvidence, type Vote, type Proposal } from '../../consensus/index.js'
+import { topicName, statusProtocol, syncProtocol, blockProtocol, blockPartsProtocol, encodeTxBatch, encodeVoteMessage, encodeProposalMessage, encodeEvidenceMessage } from '../../p2p/topics.js'
 import { encodeStatus, MAX_STATUS_BYTES } from '../../p2p/status.js'
 import { encodeSyncRequest } from '../../p2p/sync.js'
 import { readFrame, writeFrame } from '../../p2p/stream.js'
-import type { GossipKind } from '../../p2p/index.js'
+import { GOSSIP_KINDS, type GossipKind } from '../../p2p/index.js'
 import { startNetwork, heightOf } from '../helpers/network.js'
 import { until } from '../helpers/nodeProcess.js'
 import { byteMutation, applyMutations, treeMutation, applyTreeMutation } from './arbitraries.js'
@@ -58,7 +58,7 @@ class RoguePeer {
       await readFrame(stream, MAX_STATUS_BYTES, signal)
       await writeFrame(stream, encodeStatus({ chainId: this.chainId, genesisHash: this.genesisHash, height: 1 }), signal)
     })
-    for (const kind of ['txs', 'proposals', 'votes'] as const) node.services.pubsub.subscribe(topicName(this.chainId, kind))
+    for (const kind of GOSSIP_KINDS) node.services.pubsub.subscribe(topicName(this.chainId, kind))
     await node.dial(multiaddr(target))
     this.target = target
   }
@@ -123,8 +123,8 @@ t.test('rogue peer fuzzes gossip and request protocols; the node keeps serving a
   const v0 = devValidatorKey(0)
   const stranger = new KeyPair(sha256('attrchain/test/fuzz/stranger'))
   const txBytes = signTx({ chainId, nonce: 0, fee: net.genesis.params.minTxFee, call: { type: 'transfer', to: stranger.address, amount: 1n } }, devAccountKey(5)).bytes
-  const voteOf = (key: KeyPair, h: number): Vote => {
-    const u = { type: 'prevote' as const, height: h, round: 0, blockHash: sha256(`b/${h}`), validator: key.address }
+  const voteOf = (key: KeyPair, h: number, value = `b/${h}`): Vote => {
+    const u = { type: 'prevote' as const, height: h, round: 0, blockHash: sha256(value), validator: key.address }
     return { ...u, signature: key.sign(voteSignBytes(chainId, u)) }
   }
   const proposalOf = (key: KeyPair, h: number): Proposal => {
@@ -135,6 +135,11 @@ t.test('rogue peer fuzzes gossip and request protocols; the node keeps serving a
     txs: [encodeTxBatch([txBytes]), encodeTxBatch([txBytes, txBytes], 3)],
     votes: [encodeVoteMessage(voteOf(stranger, height + 1)), encodeVoteMessage(voteOf(v0, height + 10_000))],
     proposals: [encodeProposalMessage(proposalOf(stranger, height + 1), new Uint8Array([0x90])), encodeProposalMessage(proposalOf(v0, height + 10_000), null)],
+    // a stranger's (not in the set) and one of a height far ahead (outside the window): never valid, so the fuzz slashes nobody
+    evidence: [
+      encodeEvidenceMessage(makeEvidence(voteOf(stranger, height), voteOf(stranger, height, 'other'))),
+      encodeEvidenceMessage(makeEvidence(voteOf(v0, height + 10_000), voteOf(v0, height + 10_000, 'other')), 7),
+    ],
   }
   const streamSeeds = [encodeSyncRequest({ from: 1, to: 100 }), encodeSyncRequest({ from: 1, to: 2 ** 53 - 1 }), encode([1]), encode(new Uint8Array(32)), encodeStatus({ chainId, genesisHash: gHash, height: 2 ** 53 - 1 })]
 
@@ -161,7 +166,7 @@ t.test('rogue peer fuzzes gossip and request protocols; the node keeps serving a
     }
   })
 
-  for (const kind of ['txs', 'proposals', 'votes'] as const) {
+  for (const kind of ['txs', 'proposals', 'votes', 'evidence'] as const) {
     t.test(`gossip topic ${kind}`, async (t) => {
       const payloads = fc.sample(mutated(seeds[kind]), { seed: FUZZ_SEED, numRuns: runs(300) })
       for (const [i, p] of payloads.entries()) {

@@ -161,9 +161,9 @@ export class SimNode {
       },
     )
     const addEvidence = driver.addEvidence.bind(driver)
-    driver.addEvidence = (e: Evidence): void => {
+    driver.addEvidence = (e: Evidence, opts?: { broadcast?: boolean }): boolean => {
       this.onEvidence(e)
-      addEvidence(e)
+      return addEvidence(e, opts)
     }
     this.driver = driver
     this.restoring = true

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
 import { signTx, receiptId, type SignedTx, type TxCall } from '../../../core/tx.js'
 import { SignatureVerifier } from '../../../node/verifier.js'
-import { decodeCommit, type Commit } from '../../../consensus/index.js'
+import { decodeCommit, makeEvidence, voteSignBytes, type Commit, type Evidence, type Vote } from '../../../consensus/index.js'
 import { sha256 } from '../../../core/hash.js'
 import { encode, decode, type Encodable } from '../../../core/codec.js'
 import { openChain, signCommit } from '../../helpers/nodeChain.js'
@@ -160,4 +160,32 @@ t.test('the commit of H stored is the canonical one of block H + 1, with precomm
   await n.chain.commitBlock(p2, signCommit(g4.chainId, p2, keys.slice(1)))
   t.same(decodeCommit((await n.db.getCommit(1))!).signatures.map((s) => s.validator), full.signatures.map((s) => s.validator), 'after block 2: the four signatures it carries')
   t.same(n.chain.queries.validators().map((v) => v.missed), [0, 0, 0, 0], 'nobody counted absent at height 1')
+})
+
+t.test('a proposal carries held evidence only inside its window: a double sign of the current height waits for the next block, a punished (validator, height) is not repeated', async (t) => {
+  const g4 = buildDevnetGenesis({ validators: 4, accounts: 1 })
+  const keys = [0, 1, 2, 3].map(devValidatorKey)
+  const n = await openChain(g4)
+  t.teardown(() => n.close())
+  const prevote = (round: number, value: string): Vote => {
+    const u = { type: 'prevote' as const, height: 1, round, blockHash: sha256(value), validator: keys[1]!.address }
+    return { ...u, signature: keys[1]!.sign(voteSignBytes(g4.chainId, u)) }
+  }
+  const round0 = makeEvidence(prevote(0, 'a'), prevote(0, 'b'))
+  const round1 = makeEvidence(prevote(1, 'a'), prevote(1, 'b'))
+  const build = (h: number, lastCommit: Commit | null, evidence: Evidence[]) =>
+    n.chain.buildBlock({ timeMs: Date.parse(g4.genesisTime) + h * 1000, proposer: n.chain.validatorSet(h).proposer.address, txs: [], lastCommit, evidence })
+  // seen in round 0 of height 1, held while this node proposes in round 1 of the same height: evidence of height 1 cannot go in block 1
+  const p1 = build(1, null, [round0])
+  t.equal(p1.block.evidence.length, 0, 'not in a block of its own height')
+  const c1 = signCommit(g4.chainId, p1, keys)
+  await n.chain.commitBlock(p1, c1)
+  const p2 = build(2, c1, [round0])
+  t.equal(p2.block.evidence.length, 1, 'in the next block')
+  t.equal(p2.outcome.events.filter((e) => e.kind === 'slash').length, 1, 'slashed once')
+  const c2 = signCommit(g4.chainId, p2, keys)
+  await n.chain.commitBlock(p2, c2)
+  t.ok(n.chain.queries.doubleSignPunished(keys[1]!.address, 1), 'the pair is marked punished')
+  const p3 = build(3, c2, [round0, round1])
+  t.equal(p3.block.evidence.length, 0, 'neither the same evidence nor another of the same (validator, height) again')
 })

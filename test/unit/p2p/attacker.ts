@@ -10,7 +10,7 @@ import { sha256 } from '../../../core/hash.js'
 import { topicName, statusProtocol } from '../../../p2p/topics.js'
 import { encodeStatus, MAX_STATUS_BYTES } from '../../../p2p/status.js'
 import { readFrame, writeFrame } from '../../../p2p/stream.js'
-import type { GossipKind } from '../../../p2p/index.js'
+import { GOSSIP_KINDS, type GossipKind } from '../../../p2p/index.js'
 
 /**
  * A bare libp2p peer that passes the status handshake honestly and then
@@ -39,7 +39,7 @@ export class Attacker {
       await readFrame(stream, MAX_STATUS_BYTES, signal)
       await writeFrame(stream, encodeStatus({ chainId: this.chainId, genesisHash: this.genesisHash, height: 1 }), signal)
     })
-    for (const kind of ['txs', 'proposals', 'votes'] as const) node.services.pubsub.subscribe(topicName(this.chainId, kind))
+    for (const kind of GOSSIP_KINDS) node.services.pubsub.subscribe(topicName(this.chainId, kind))
     await node.dial(multiaddr(target))
   }
 

@@ -5,7 +5,7 @@ import { sha256 } from '../../../core/hash.js'
 import { fromHex, toHex } from '../../../core/bytes.js'
 import { KeyPair } from '../../../core/keys.js'
 import { signTx, type SignedTx } from '../../../core/tx.js'
-import { proposalSignBytes, voteSignBytes, type Proposal, type Vote, type VoteType } from '../../../consensus/index.js'
+import { makeEvidence, proposalSignBytes, voteSignBytes, ValidatorSet, type Evidence, type Proposal, type Vote, type VoteType } from '../../../consensus/index.js'
 import { blockHash, encodeBlock, txRoot, ZERO_HASH } from '../../../state/index.js'
 import type { Logger } from '../../../node/logger.js'
 import type { P2PHandlers, SyncBlock } from '../../../p2p/index.js'
@@ -40,10 +40,18 @@ export function signProposal(key: KeyPair, height: number, round: number, hash: 
   return { ...unsigned, signature: key.sign(proposalSignBytes(chainId, unsigned)) }
 }
 
-export function signVote(key: KeyPair, height: number, round: number, type: VoteType = 'prevote', chainId = CHAIN_ID): Vote {
-  const unsigned = { type, height, round, blockHash: sha256(`block/${height}/${round}`), validator: key.address }
+export function signVote(key: KeyPair, height: number, round: number, type: VoteType = 'prevote', chainId = CHAIN_ID, value = `block/${height}/${round}`): Vote {
+  const unsigned = { type, height, round, blockHash: sha256(value), validator: key.address }
   return { ...unsigned, signature: key.sign(voteSignBytes(chainId, unsigned)) }
 }
+
+/** `key` signed two prevotes for different blocks at (height, round): double-sign evidence. */
+export function doubleSign(key: KeyPair, height: number, round = 0): Evidence {
+  return makeEvidence(signVote(key, height, round), signVote(key, height, round, 'prevote', CHAIN_ID, `other/${height}/${round}`))
+}
+
+/** The fixtures' validators with equal power, as the set of every known height. */
+export const validatorSet = ValidatorSet.create(validators.map((v) => ({ address: v.address, pubKey: v.publicKey, power: 10n })))
 
 export function makeTx(nonce: number, chainId = CHAIN_ID): SignedTx {
   return signTx({ chainId, nonce, fee: 10n ** 15n, call: { type: 'transfer', to: validators[0]!.address, amount: 1n } }, account)
@@ -62,6 +70,7 @@ export class Recorder implements P2PHandlers {
   readonly txs: { tx: SignedTx; from: string }[] = []
   readonly proposals: { proposal: Proposal; blockBytes: Uint8Array; from: string }[] = []
   readonly votes: { vote: Vote; from: string }[] = []
+  readonly evidence: { evidence: Evidence; from: string }[] = []
   readonly blocks = new Map<number, SyncBlock>()
   /** heights whose getBlocks never answers, to exercise request timeouts */
   readonly stallFrom = new Set<number>()
@@ -80,6 +89,19 @@ export class Recorder implements P2PHandlers {
 
   onVote(vote: Vote, from: string): void {
     this.votes.push({ vote, from })
+  }
+
+  onEvidence(evidence: Evidence, from: string): void {
+    this.evidence.push({ evidence, from })
+  }
+
+  /** Evidence already delivered (by validator and height) is known, as a node's pool would hold it. */
+  knownEvidence(e: Evidence): boolean {
+    return this.evidence.some((x) => x.evidence.voteA.validator === e.voteA.validator && x.evidence.voteA.height === e.voteA.height)
+  }
+
+  evidenceValidatorSet(height: number): Promise<ValidatorSet | null> {
+    return Promise.resolve(height > KNOWN_HEIGHTS ? null : validatorSet)
   }
 
   getStatus(): { height: number } {

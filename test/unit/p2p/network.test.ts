@@ -6,10 +6,10 @@ import { bytesEqual } from '../../../core/bytes.js'
 import { encode } from '../../../core/codec.js'
 import { encodeVote } from '../../../consensus/index.js'
 import { P2PNetwork, type GossipKind, type P2PInit } from '../../../p2p/index.js'
-import { encodeTxBatch } from '../../../p2p/topics.js'
+import { encodeEvidenceMessage, encodeTxBatch } from '../../../p2p/topics.js'
 import { Attacker } from './attacker.js'
 import {
-  CHAIN_ID, GENESIS, OTHER_GENESIS, MemoryLogger, Recorder, flip, freePort, makeBlock, makeTx, signProposal, signVote, tempDir, validators, waitFor,
+  CHAIN_ID, GENESIS, OTHER_GENESIS, MemoryLogger, Recorder, doubleSign, flip, freePort, makeBlock, makeTx, signProposal, signVote, tempDir, validators, waitFor,
 } from './fixtures.js'
 
 const tmp = tempDir()
@@ -32,7 +32,7 @@ function host(name: string, recorder: Recorder, init: Partial<P2PInit> = {}, log
   return net
 }
 
-const allKinds: GossipKind[] = ['txs', 'proposals', 'votes']
+const allKinds: GossipKind[] = ['txs', 'proposals', 'votes', 'evidence']
 const meshed = (net: P2PNetwork, n: number) => allKinds.every((k) => net.gossipPeers(k).length >= n)
 
 // A, B, C share a chain. B starts first and bootstraps from A, which is not up yet: it must keep redialling.
@@ -103,6 +103,21 @@ t.test('a tx batch, a proposal and a vote published on one host reach the others
 
   t.ok(c.stats().votes.published >= 1, 'publisher counts its messages')
   t.ok(a.stats().votes.accepted >= 1 && a.stats().txs.accepted >= 1, 'receivers count accepts')
+})
+
+t.test('double-sign evidence seen by one host reaches the others once; its re-broadcasts are ignored unverified', async (t) => {
+  const ev = doubleSign(validators[1]!, 11)
+  let relay = 0
+  await waitFor('evidence on A and C', () => recA.evidence.length > 0 && recC.evidence.length > 0, {
+    retry: () => b.broadcastEvidence(ev, relay++),
+  })
+  t.same(recC.evidence[0]!.evidence, ev, 'delivered as sent')
+  const ignoredBefore = c.stats().evidence.ignored
+  await waitFor('a re-broadcast to be ignored as known', () => c.stats().evidence.ignored > ignoredBefore, {
+    retry: () => b.broadcastEvidence(ev, 1000 + relay++),
+  })
+  t.equal(recC.evidence.length, 1, 'delivered once')
+  t.ok(b.stats().evidence.published >= 1 && c.stats().evidence.accepted >= 1, 'counted on the evidence topic')
 })
 
 t.test('a 6 MB block is left out of the proposal message and pulled by hash (gossipsub frames cap at 4 MiB)', async (t) => {
@@ -177,6 +192,7 @@ t.test('garbage and bad signatures on every topic are rejected and later valid m
     ['txs', forgedTx],
     ['proposals', encode([new Uint8Array(3), new Uint8Array(5000).fill(0xc1)])],
     ['votes', encodeVote({ ...vote, signature: flip(vote.signature) })],
+    ['evidence', encodeEvidenceMessage({ voteA: vote, voteB: vote })],
   ]
   const before = b.stats()
   await waitFor('B to reject one message per topic', () => allKinds.every((k) => b.stats()[k].rejected > before[k].rejected), {

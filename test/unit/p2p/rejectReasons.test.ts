@@ -1,10 +1,12 @@
 import t from 'tap'
 import { encode, decode } from '../../../core/codec.js'
 import { DEFAULT_TX_LIMITS } from '../../../core/tx.js'
+import { KeyPair } from '../../../core/keys.js'
+import { sha256 } from '../../../core/hash.js'
 import { encodeProposal, encodeVote } from '../../../consensus/index.js'
-import { GOSSIP_REJECT_REASONS, messageLimitsFor, validateGossip, validateProposalBlock, type GossipKind, type ValidatorContext } from '../../../p2p/index.js'
-import { encodeProposalMessage, encodeTxBatch } from '../../../p2p/topics.js'
-import { CHAIN_ID, KNOWN_HEIGHTS, Recorder, flip, makeBlock, makeTx, signProposal, signVote, validators } from './fixtures.js'
+import { GOSSIP_REJECT_REASONS, messageLimitsFor, validateEvidence, validateGossip, validateProposalBlock, type GossipKind, type ValidatorContext } from '../../../p2p/index.js'
+import { encodeEvidenceMessage, encodeProposalMessage, encodeTxBatch } from '../../../p2p/topics.js'
+import { CHAIN_ID, KNOWN_HEIGHTS, Recorder, doubleSign, flip, makeBlock, makeTx, signProposal, signVote, validatorSet, validators } from './fixtures.js'
 
 /**
  * Gossip reject reasons are codes from a closed set (GOSSIP_REJECT_REASONS),
@@ -20,8 +22,10 @@ const ctx: ValidatorContext = {
 const v0 = validators[0]!
 const known = new Set(Object.keys(GOSSIP_REJECT_REASONS))
 
+/** The verdict's reason; evidence is checked on against the fixtures' set, as the host does after looking it up. */
 function reason(kind: GossipKind, data: Uint8Array): string {
-  const r = validateGossip(ctx, kind, data)
+  const first = validateGossip(ctx, kind, data)
+  const r = first.verdict === 'lookup' ? validateEvidence(ctx, first.evidence, validatorSet) : first
   return r.verdict === 'reject' || r.verdict === 'ignore' ? r.reason : r.verdict
 }
 
@@ -31,6 +35,7 @@ t.test('each kind of bad message gets its reason code', async (t) => {
   const block = makeBlock(5, v0)
   const p = signProposal(v0, 5, 0, block.hash)
   const v = signVote(v0, 3, 1, 'precommit')
+  const ev = doubleSign(v0, 3)
   const cases: [string, GossipKind, Uint8Array, string][] = [
     ['oversize', 'txs', new Uint8Array(ctx.limits.txs + 1), 'oversize'],
     ['garbage', 'txs', new Uint8Array([0xc1, 0xff, 0x00]), 'malformed'],
@@ -49,6 +54,13 @@ t.test('each kind of bad message gets its reason code', async (t) => {
     ['vote that does not decode', 'votes', encode([9, 3, 1, null, new Uint8Array(20), new Uint8Array(64)]), 'bad_vote'],
     ['bad vote signature', 'votes', encodeVote({ ...v, signature: flip(v.signature) }), 'bad_signature'],
     ['unknown signer (ignored)', 'votes', encodeVote(signVote(v0, KNOWN_HEIGHTS + 5, 0)), 'unknown_signer'],
+    ['evidence not two votes', 'evidence', encode([decode(encodeVote(v))]), 'bad_evidence'],
+    ['evidence votes out of order', 'evidence', encode([...(decode(encodeEvidenceMessage(ev)) as unknown[])].reverse() as never), 'bad_evidence'],
+    ['evidence of two heights', 'evidence', encodeEvidenceMessage({ voteA: ev.voteA, voteB: signVote(v0, 4, 0, 'prevote', CHAIN_ID, 'zzz') }), 'bad_evidence'],
+    ['evidence signed by a non-member', 'evidence', encodeEvidenceMessage(doubleSign(new KeyPair(sha256('attrchain/test/p2p/stranger')), 3)), 'bad_evidence'],
+    ['evidence with a forged vote', 'evidence', encodeEvidenceMessage({ ...ev, voteB: { ...ev.voteB, signature: flip(ev.voteB.signature) } }), 'bad_signature'],
+    ['good evidence', 'evidence', encodeEvidenceMessage(ev), 'accept'],
+    ['good evidence, re-broadcast', 'evidence', encodeEvidenceMessage(ev, 9), 'accept'],
   ]
   for (const [what, kind, data, want] of cases) t.equal(reason(kind, data), want, what)
   const swapped = validateProposalBlock(ctx, p, makeBlock(5, v0, { swapTxs: true }).bytes)
@@ -60,15 +72,19 @@ t.test('whatever the bytes, a reject reason is one of the declared codes', async
   let seed = 0x5eed
   const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000
   const seen = new Set<string>()
-  const valid = [encodeTxBatch([makeTx(0).bytes]), encodeVote(signVote(v0, 3, 1)), encodeProposalMessage(signProposal(v0, 5, 0, makeBlock(5, v0).hash), makeBlock(5, v0).bytes)]
-  const kinds: GossipKind[] = ['txs', 'votes', 'proposals']
-  for (let i = 0; i < 3000; i++) {
-    const k = i % 3
+  const valid = [
+    encodeTxBatch([makeTx(0).bytes]), encodeVote(signVote(v0, 3, 1)), encodeProposalMessage(signProposal(v0, 5, 0, makeBlock(5, v0).hash), makeBlock(5, v0).bytes),
+    encodeEvidenceMessage(doubleSign(v0, 3)),
+  ]
+  const kinds: GossipKind[] = ['txs', 'votes', 'proposals', 'evidence']
+  for (let i = 0; i < 4000; i++) {
+    const k = i % kinds.length
     const bytes = Uint8Array.from(valid[k]!)
     // flip a few bytes, sometimes truncate
     for (let j = 0; j < 1 + Math.floor(next() * 4); j++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256)
     const data = next() < 0.2 ? bytes.subarray(0, Math.floor(next() * bytes.length)) : bytes
-    const r = validateGossip(ctx, kinds[k]!, data)
+    const first = validateGossip(ctx, kinds[k]!, data)
+    const r = first.verdict === 'lookup' ? validateEvidence(ctx, first.evidence, validatorSet) : first
     if (r.verdict !== 'reject') continue
     seen.add(r.reason)
     if (!known.has(r.reason)) t.fail(`message ${i}: undeclared reason ${r.reason}`)
