@@ -54,6 +54,7 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     },
     validatorSet: (h) => chain.validatorSet(h),
     knownValidatorSet: (h) => chain.knownValidatorSet(h),
+    evidenceSettled: (e) => chain.queries.doubleSignPunished(e.voteA.validator, e.voteA.height),
     pendingTxs: () => mempool.size,
     propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
       const limit = proposalLimits(chain, budget, height, round)

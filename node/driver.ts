@@ -241,11 +241,12 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     return this.pendingEvidence.has(evidenceKey(e))
   }
 
-  /** Drop held evidence that a block of `nextHeight` could no longer include (DriverOptions.maxEvidenceAge). */
+  /** Drop held evidence already applied, or that a block of `nextHeight` could no longer include (DriverOptions.maxEvidenceAge). */
   private pruneEvidence(nextHeight: number): void {
-    const age = this.opts.maxEvidenceAge
-    if (age === undefined) return
-    for (const [key, p] of this.pendingEvidence) if (p.evidence.voteA.height + age < nextHeight) this.pendingEvidence.delete(key)
+    const age = this.opts.maxEvidenceAge ?? Infinity
+    for (const [key, p] of this.pendingEvidence) {
+      if (p.evidence.voteA.height + age < nextHeight || this.modules.chain.evidenceSettled?.(p.evidence)) this.pendingEvidence.delete(key)
+    }
   }
 
   /** Held evidence not yet in a block is published again every two periods: a publish before the mesh formed, or to a peer that was down, is lost. */

@@ -75,6 +75,12 @@ export interface DriverChain<B extends DriverBlock = DriverBlock> {
   validatorSet(height: number): ValidatorSet
   /** the set of `height` if held without IO (heights near the head), else undefined */
   knownValidatorSet(height: number): ValidatorSet | undefined
+  /**
+   * True once the state has applied evidence of this one's (validator,
+   * height) — by a block this node committed through block sync, say: the
+   * driver drops it from its pool (absent: kept until included or too old)
+   */
+  evidenceSettled?(evidence: Evidence): boolean
   /** txs waiting to be proposed (with empty blocks off a proposer waits for one) */
   pendingTxs(): number
   /** build the proposal for head + 1 (getValue() of the paper) */

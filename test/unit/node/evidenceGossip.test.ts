@@ -8,7 +8,7 @@ import { loadConfig } from '../../../node/config.js'
 import { AttrchainNode } from '../../../node/node.js'
 import { silentLogger } from '../../../core/logger.js'
 import { sha256 } from '../../../core/hash.js'
-import { voteSignBytes, type Vote } from '../../../consensus/index.js'
+import { makeEvidence, voteSignBytes, type Vote } from '../../../consensus/index.js'
 import { FAST_PARAMS } from '../../helpers/network.js'
 import { until } from '../../helpers/nodeProcess.js'
 
@@ -63,4 +63,8 @@ t.test('evidence seen only by a node that never proposes is gossiped, included b
     if (b && b.evidence.length > 0) carrier = b.header.proposer
   }
   t.ok(carrier !== null && carrier !== observer.validatorAddress, `the evidence came in a block of validator ${carrier}`)
+  const top = v0.chain.head.height
+  await until('two more heights everywhere', async () => nodes.every((n) => n.chain.head.height >= top + 2), 30_000)
+  const same = makeEvidence(prevote(H, 'one block'), prevote(H, 'another block'))
+  t.same(nodes.map((n) => n.driver.hasEvidence(same)), [false, false, false, false], 'no node holds it any more (nor re-publishes it)')
 })
