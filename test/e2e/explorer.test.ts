@@ -37,8 +37,9 @@ t.test('the explorer shows the chain as the RPC reports it', { skip: existsSync(
     const f = await client.call<{ summary: { receipts: number } }>('stats_flow', [{ fromHeight: 1 }])
     return st.height > 0 && f.summary.receipts >= 60
   }, 90_000, 250)
-  stop.abort()
-  await streaming
+  // the stream goes on while the pages are checked (each compares a fixed window or height with the RPC): the
+  // address page's chart covers only the last 100 blocks (~30 s here), and the operator must have earned in them
+  t.teardown(() => stop.abort())
 
   const shots = mkdtempSync(join(tmpdir(), 'attrchain-explorer-shots-'))
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] })
@@ -154,6 +155,8 @@ t.test('the explorer shows the chain as the RPC reports it', { skip: existsSync(
   t.same(earned.rows, [...expectEarned].map(([role, amount]) => ({ role, amount: amount.toString() })), 'the address chart\'s figures equal chain_getDistribution of its blocks')
   t.ok(earned.rows.some((r) => r.role === 'operator' && BigInt(r.amount) > 0n), 'the operator earned in the window')
   await page.screenshot({ path: join(shots, 'address-operator.png'), fullPage: true })
+  stop.abort()
+  await streaming
 
   // the navigation bar reaches every list page, each with content and no error
   const pages: [string, string][] = [['Blocks', 'blocks'], ['Datanets', 'datanets'], ['Models', 'models'], ['Leaderboards', 'leaderboards'], ['Validators', 'validators'], ['Dashboard', 'dashboard']]

@@ -73,10 +73,11 @@ t.test('a 4-validator network: agreement, faults, sync', async (t) => {
     }))
     const flat = results.flat()
     t.equal(flat.filter((r) => r.status === 'ok').length, 20, 'all 20 receipt txs (400 receipts) committed through four different nodes')
-    const m = await v3.client.getModel(model.hash)
-    t.equal(m?.receipts, 400, 'the model counts every receipt on a node that received none of them directly')
+    // each node confirmed its own txs; v3 may still be a height behind the last of the others' (CI once read 380 here)
     const top = Math.max(...flat.map((r) => r.height!))
     await allReach(net.nodes, top)
+    const m = await v3.client.getModel(model.hash)
+    t.equal(m?.receipts, 400, 'the model counts every receipt on a node that received only a quarter of them directly')
     await assertAgreement(t, net.nodes, top)
   })
 
@@ -95,7 +96,8 @@ t.test('a 4-validator network: agreement, faults, sync', async (t) => {
   t.test('two of four stopped (400k of 750k left): the chain halts without forking; one restarted: it resumes', async (t) => {
     await v1.stop()
     await v3.stop()
-    const halted = await heightOf(v0)
+    // the higher of the two: v0 (not needed for a quorum) may trail v2, whose precommit every commit needs
+    const halted = Math.max(...(await Promise.all([v0, v2].map(heightOf))))
     await new Promise((r) => setTimeout(r, 4000))
     const after = await Promise.all([v0, v2].map(heightOf))
     t.ok(after.every((h) => h <= halted + 1), `no progress without 2/3 of the power (${halted} → ${after.join(', ')})`)
@@ -116,6 +118,8 @@ t.test('a 4-validator network: agreement, faults, sync', async (t) => {
     const status = await full.client.status()
     t.equal(status.validator, null, 'it is not a validator')
     await until('the full node to follow new heights', async () => (await heightOf(full)) >= target + 3, 60_000)
+    // the full node may have the newest block from another validator before v0 does
+    await allReach([v0], target + 3)
     await assertAgreement(t, [v0, full], target + 3)
     await full.stop()
   })

@@ -42,6 +42,8 @@ t.test('a genesis time in the future: no block before it, and block 1 in round 0
   const genesisMs = Date.now() + 15_000
   const net = await startNetwork({ validators: 4, blockTimeMs: 500, genesis: { genesisTime: new Date(genesisMs).toISOString() } })
   t.teardown(() => net.close())
+  // four nodes may take over 15 s to start on a loaded 2-core machine: the round of block 1 says something only if all were up before genesis
+  const upBeforeGenesis = Date.now() < genesisMs - 2000
   // Before the fix a lone node stamped blocks genesis + 1 ms, + 2 ms… before genesis, and 4 validators needed ~23 rounds for block 1.
   while (Date.now() < genesisMs - 1000) {
     for (const n of net.nodes) t.equal((await n.client.status()).height, 0, `${n.name}: no block before genesis time`)
@@ -51,6 +53,7 @@ t.test('a genesis time in the future: no block before it, and block 1 in round 0
   const b1 = (await net.nodes[0]!.client.getBlock(1))!
   t.ok(b1.header.timeMs >= genesisMs, 'block 1 is not stamped before genesis')
   const c1 = await net.nodes[0]!.client.getCommit(1)
-  t.ok(c1!.round <= 1, `block 1 committed in round ${c1!.round}`)
+  if (upBeforeGenesis) t.ok(c1!.round <= 1, `block 1 committed in round ${c1!.round}`)
+  else t.comment(`the nodes came up after genesis time; block 1 committed in round ${c1!.round} (not asserted)`)
   await until('a block at least 1 s after genesis', async () => ((await net.nodes[0]!.client.getBlock('latest'))!.header.timeMs > genesisMs + 1000))
 })
