@@ -4,20 +4,24 @@ import { P2PError } from './errors.js'
 
 /**
  * Compact blocks (issue 10: proposals do not re-ship what validators already
- * hold). A block too large to ride inside its proposal message is pulled by
- * a validator from the peer that forwarded the proposal, over
- * `/attrchain/<chainId>/blockparts/1`:
+ * hold). A block too large to ride inside its proposal message rides as its
+ * compact body `[header, [txHash(32)…], lastCommit, evidence]` instead (up
+ * to INLINE_COMPACT_BYTES; p2p/topics.ts); the validator fills in every tx
+ * its mempool holds (verified at admission, so not verified again) and
+ * pulls only the missing ones from the peer that forwarded the proposal,
+ * over `/attrchain/<chainId>/blockparts/1`:
  *
- *   request  [blockHash(32), null]        → compact body [header, [txHash(32)…], lastCommit, evidence]
+ *   request  [blockHash(32), null]        → compact body (a proposal that came with neither block nor body)
  *   request  [blockHash(32), [index…]]    → [txBytes…] of those positions
  *
- * The validator fills in every tx its mempool holds (verified at admission,
- * so not verified again), asks for the missing positions only, and
- * re-encodes the block: the codec is canonical, so the bytes are the
- * proposer's, and gossip validation still checks the header hash and the
- * txRoot (which binds every tx hash) before anything is accepted. On any
- * failure the whole block is pulled over `/block/1` as before. Written here
- * because it is attrchain's own block format: no library knows it.
+ * The block is re-encoded from its parts: the codec is canonical, so the
+ * bytes are the proposer's, and gossip validation still checks the header
+ * hash and the txRoot (which binds every tx hash) before anything is
+ * accepted. On any failure the whole block is pulled over `/block/1`.
+ * Riding along saves the body's round trip, which under the 4-validator
+ * flood took 20–660 ms (the proposer's event loop busy with admission) and
+ * made validators miss their propose timeout. Written here because it is
+ * attrchain's own block format: no library knows it.
  */
 export interface CompactBlock {
   header: Encodable
@@ -55,6 +59,11 @@ export function decodeCompact(bytes: Uint8Array, maxBytes: number, maxTxs: numbe
   } catch (e) {
     throw malformed((e as Error).message)
   }
+  return compactFromValue(value, maxTxs)
+}
+
+/** A compact body already decoded (inside a proposal message), of at most `maxTxs` tx hashes; throws P2P_ERROR_BAD_RESPONSE when malformed. */
+export function compactFromValue(value: Encodable, maxTxs: number): CompactBlock {
   if (!Array.isArray(value) || value.length !== 4 || !Array.isArray(value[1])) throw malformed('must be [header, [txHash…], lastCommit, evidence]')
   const hashes = value[1] as Encodable[]
   if (hashes.length > maxTxs) throw malformed(`${hashes.length} txs exceed ${maxTxs}`)

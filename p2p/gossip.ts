@@ -5,8 +5,9 @@ import type { Logger } from '../core/logger.js'
 import type { Evidence, Proposal, Vote } from '../consensus/index.js'
 import { GOSSIP_KINDS, type GossipKind, type GossipStats, type P2PHandlers, type Verdict } from './interface.js'
 import type { P2POptions } from './options.js'
+import type { CompactBlock } from './compactBlock.js'
 import type { ReqResp } from './reqresp.js'
-import { encodeEvidenceMessage, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, topicName } from './topics.js'
+import { encodeEvidenceMessage, encodeProposalMessage, encodeTxBatch, encodeVoteMessage, INLINE_BLOCK_BYTES, INLINE_COMPACT_BYTES, topicName } from './topics.js'
 import { TxBatcher } from './txBatcher.js'
 import { GOSSIP_REJECT_REASONS, validateEvidence, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
@@ -77,8 +78,10 @@ export class Gossip {
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
     if (blockBytes.length <= INLINE_BLOCK_BYTES) return this.publish('proposals', encodeProposalMessage(proposal, blockBytes, relay))
-    this.modules.reqresp.rememberBlock(toHex(proposal.blockHash), blockBytes)
-    this.publish('proposals', encodeProposalMessage(proposal, null, relay))
+    const hash = toHex(proposal.blockHash)
+    this.modules.reqresp.rememberBlock(hash, blockBytes)
+    const { compact } = this.modules.reqresp.partsOf(hash, blockBytes)
+    this.publish('proposals', encodeProposalMessage(proposal, compact.length <= INLINE_COMPACT_BYTES ? { compact } : null, relay))
   }
 
   broadcastVote(vote: Vote, relay?: number): void {
@@ -182,7 +185,7 @@ export class Gossip {
     let result: Settled
     try {
       const first = validateGossip(this.validatorCtx, kind, msg.data)
-      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal) : first.verdict === 'lookup' ? await this.completeEvidence(first.evidence) : first
+      result = first.verdict === 'fetch' ? await this.completeProposal(peer, first.proposal, first.compact) : first.verdict === 'lookup' ? await this.completeEvidence(first.evidence) : first
       if (result.verdict === 'accept' && result.message.kind === 'txs' && this.validatorCtx.deferTxSignatures) {
         const verdicts = await this.handlers.verifyTxSignatures!(result.message.txs)
         if (verdicts.some((ok) => !ok)) result = { verdict: 'reject', reason: 'bad_signature', detail: 'tx' }
@@ -229,9 +232,9 @@ export class Gossip {
     return validateEvidence(this.validatorCtx, evidence, await h.evidenceValidatorSet(evidence.voteA.height))
   }
 
-  /** A validly signed proposal that came without its block: pull the block from the peer that forwarded it. */
-  private async completeProposal(peer: PeerId, proposal: Proposal): Promise<Settled> {
-    const bytes = await this.modules.reqresp.blockFor(peer, proposal.blockHash)
+  /** A validly signed proposal that came without its block (with its compact body, or not even that): the block, filled in from the mempool and pulled from the peer that forwarded it. */
+  private async completeProposal(peer: PeerId, proposal: Proposal, compact?: CompactBlock): Promise<Settled> {
+    const bytes = await this.modules.reqresp.blockFor(peer, proposal.blockHash, compact)
     // Not provable misbehaviour: the forwarder may have evicted it, or the link failed.
     if (bytes === null) return { verdict: 'ignore', reason: 'block_unavailable' }
     const result = validateProposalBlock(this.validatorCtx, proposal, bytes)

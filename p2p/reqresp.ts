@@ -10,7 +10,7 @@ import { readFrame, request, streamError, writeFrame } from './stream.js'
 import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
-import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts } from './compactBlock.js'
+import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts, type CompactBlock } from './compactBlock.js'
 import { blockPartsProtocol, blockProtocol, syncProtocol } from './topics.js'
 import {
   decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
@@ -48,7 +48,7 @@ export class ReqResp {
   /** the same blocks split for compact serving, made on first request */
   private readonly partsCache = new Map<string, BlockParts>()
   /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
-  readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0 }
+  readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0, bodiesFetched: 0 }
   /** per-peer budget of /snapshot/1 requests served */
   private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
 
@@ -66,12 +66,31 @@ export class ReqResp {
   }
 
   /**
-   * The block of a proposal that came without it: held here, else the
-   * compact body from the forwarder filled in from the mempool, else the
-   * whole block from the forwarder; null when none of them works.
+   * The block of a proposal that came without it: held here, else its
+   * compact body (`compact`, when it rode in the proposal message; else
+   * pulled from the forwarder) filled in from the mempool, else the whole
+   * block from the forwarder; null when none of them works.
    */
-  async blockFor(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
-    return this.blockCache.get(toHex(hash)) ?? (await this.fetchCompactBlock(peer, hash)) ?? (await this.fetchBlock(peer, hash))
+  async blockFor(peer: PeerId, hash: Uint8Array, compact?: CompactBlock): Promise<Uint8Array | null> {
+    const held = this.blockCache.get(toHex(hash))
+    if (held) return held
+    const filled = compact ? await this.fillCompact(peer, hash, compact, AbortSignal.timeout(this.opts.requestTimeoutMs)) : await this.fetchCompactBlock(peer, hash)
+    return filled ?? (await this.fetchBlock(peer, hash))
+  }
+
+  /**
+   * The parts of a block this node proposes or forwards (cached for serving
+   * `/blockparts/1`): its compact body rides in the proposal message when
+   * the whole block is too large to.
+   */
+  partsOf(hash: string, blockBytes: Uint8Array): BlockParts {
+    let parts = this.partsCache.get(hash)
+    if (!parts) {
+      parts = blockParts(blockBytes)
+      this.partsCache.set(hash, parts)
+      for (const k of this.partsCache.keys()) if (!this.blockCache.has(k)) this.partsCache.delete(k)
+    }
+    return parts
   }
 
   /** Blocks [from, to] from one peer: a consecutive prefix from `from` (maybe empty) of at most 100 blocks. */
@@ -123,22 +142,36 @@ export class ReqResp {
    * hook, the peer does not hold the block, or anything does not check out.
    */
   private async fetchCompactBlock(peer: PeerId, hash: Uint8Array): Promise<Uint8Array | null> {
-    const known = this.handlers.knownTx
-    if (!known) return null
+    if (!this.handlers.knownTx) return null
     const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
     const maxBytes = this.opts.maxMessageBytes.proposals
     try {
-      const ask = async (indexes: number[] | null): Promise<Uint8Array> => {
-        const stream = await this.modules.open(peer, blockPartsProtocol(this.opts.chainId), signal)
-        return request(stream, encodePartsRequest(hash, indexes), maxBytes, signal)
-      }
-      const body = await ask(null)
+      const body = await this.askParts(peer, hash, null, signal)
       if (body.length === 0) return null
-      const compact = decodeCompact(body, maxBytes, Math.floor(maxBytes / 32))
+      this.compactStats.bodiesFetched++
+      return await this.fillCompact(peer, hash, decodeCompact(body, maxBytes, Math.floor(maxBytes / 32)), signal)
+    } catch (e) {
+      this.compactStats.fallbacks++
+      this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      return null
+    }
+  }
+
+  /** One `/blockparts/1` request to `peer`: the compact body (`indexes` null) or the txs at `indexes`. */
+  private async askParts(peer: PeerId, hash: Uint8Array, indexes: number[] | null, signal: AbortSignal): Promise<Uint8Array> {
+    const stream = await this.modules.open(peer, blockPartsProtocol(this.opts.chainId), signal)
+    return request(stream, encodePartsRequest(hash, indexes), this.opts.maxMessageBytes.proposals, signal)
+  }
+
+  /** The block of a compact body: the txs the mempool holds, the others pulled from `peer`; null (counted as a fallback) on any failure. */
+  private async fillCompact(peer: PeerId, hash: Uint8Array, compact: CompactBlock, signal: AbortSignal): Promise<Uint8Array | null> {
+    const known = this.handlers.knownTx
+    if (!known) return null
+    try {
       const txs: (Uint8Array | undefined)[] = compact.txHashes.map((h) => known(toHex(h)))
       const missing = txs.flatMap((t, i) => (t === undefined ? [i] : []))
       if (missing.length > 0) {
-        const fetched = decodeTxParts(await ask(missing), maxBytes, missing.map((i) => compact.txHashes[i]!))
+        const fetched = decodeTxParts(await this.askParts(peer, hash, missing, signal), this.opts.maxMessageBytes.proposals, missing.map((i) => compact.txHashes[i]!))
         missing.forEach((i, k) => { txs[i] = fetched[k] })
       }
       this.compactStats.blocks++
@@ -147,7 +180,7 @@ export class ReqResp {
       return assembleBlock(compact, txs as Uint8Array[])
     } catch (e) {
       this.compactStats.fallbacks++
-      this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
+      this.log.debug('compact block fill failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })
       return null
     }
   }
@@ -164,12 +197,7 @@ export class ReqResp {
         await writeFrame(stream, new Uint8Array(0), signal)
         return
       }
-      let parts = this.partsCache.get(key)
-      if (!parts) {
-        parts = blockParts(full)
-        this.partsCache.set(key, parts)
-        for (const k of this.partsCache.keys()) if (!this.blockCache.has(k)) this.partsCache.delete(k)
-      }
+      const parts = this.partsOf(key, full)
       const { txs } = parts
       if (req.indexes !== null && req.indexes.some((i) => i >= txs.length)) throw new P2PError('P2P_ERROR_BAD_REQUEST', 'tx index beyond the block')
       await writeFrame(stream, req.indexes === null ? parts.compact : encode(req.indexes.map((i) => txs[i]!)), signal)

@@ -6,9 +6,11 @@ import type { GossipKind } from './interface.js'
  * Gossip topics and their wire formats (DESIGN §6). Every payload is
  * canonical msgpack:
  *   txs        [signedTx bytes…]          a small batch, 1 to MAX_TX_BATCH
- *   proposals  [proposal, blockBytes | null]  proposal as consensus encodes it;
- *                                        null when the block is over INLINE_BLOCK_BYTES
- *                                        (receivers fetch it by hash, /block/1)
+ *   proposals  [proposal, blockBytes | compact | null]  proposal as consensus encodes it;
+ *                                        a block over INLINE_BLOCK_BYTES rides as its
+ *                                        compact body [header, [txHash…], lastCommit, evidence]
+ *                                        (p2p/compactBlock.ts), or as null when that is over
+ *                                        INLINE_COMPACT_BYTES (receivers pull it by hash)
  *   votes      vote                       as consensus encodes it
  *   evidence   [voteA, voteB]             double-sign evidence as blocks carry it
  *                                        (CometBFT's evidence channel)
@@ -46,6 +48,13 @@ export function blockPartsProtocol(chainId: string): string {
  */
 export const INLINE_BLOCK_BYTES = 256 * 1024
 
+/**
+ * A larger block rides as its compact body up to this size (32 bytes per
+ * tx: 32,000 txs), so a validator pulls only the txs its mempool lacks, in
+ * one round trip or none; within gossipsub 17's 4 MiB frame.
+ */
+export const INLINE_COMPACT_BYTES = 1024 * 1024
+
 /** Receivers accept batches up to this size whatever the sender's txBatchMax, so nodes may tune it independently. */
 export const MAX_TX_BATCH = 1024
 
@@ -60,14 +69,16 @@ export function encodeTxBatch(txs: Uint8Array[], relay?: number): Uint8Array {
  * bytes-level codecs, hence the decode/encode round trip of its ~150 bytes.
  */
 /**
- * `[proposal, blockBytes | null]`, or with a trailing relay counter when a
- * validator re-broadcasts: gossipsub drops bytes it has seen within its
- * 2-minute window, so a peer that joined after the first publish would
+ * `[proposal, blockBytes | compact | null]` (`compact`: the encoded compact
+ * body, embedded as its msgpack value), or with a trailing relay counter
+ * when a validator re-broadcasts: gossipsub drops bytes it has seen within
+ * its 2-minute window, so a peer that joined after the first publish would
  * never get the message; the counter makes each re-broadcast new bytes.
  */
-export function encodeProposalMessage(proposal: Proposal, blockBytes: Uint8Array | null, relay?: number): Uint8Array {
+export function encodeProposalMessage(proposal: Proposal, block: Uint8Array | { compact: Uint8Array } | null, relay?: number): Uint8Array {
   const p = decode(encodeProposal(proposal))
-  return encode(relay === undefined ? [p, blockBytes] : [p, blockBytes, relay])
+  const body = block === null || block instanceof Uint8Array ? block : decode(block.compact)
+  return encode(relay === undefined ? [p, body] : [p, body, relay])
 }
 
 export function proposalFromMessageValue(value: Encodable): Proposal {

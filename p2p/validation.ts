@@ -10,6 +10,7 @@ import { decodeBlock, blockHash, commitHash, txRoot, type Block } from '../state
 import type { GossipKind, P2PHandlers } from './interface.js'
 import type { MessageLimits } from './options.js'
 import { MAX_TX_BATCH, proposalFromMessageValue } from './topics.js'
+import { compactFromValue, type CompactBlock } from './compactBlock.js'
 
 export type GossipMessage =
   | { kind: 'txs'; txs: SignedTx[] }
@@ -54,8 +55,9 @@ export type GossipIgnoreReason =
   | 'evidence_out_of_window'
 
 /**
- * `fetch`: a well-signed proposal whose block was too large to ride along;
- * the host fetches it from the forwarding peer, then calls
+ * `fetch`: a well-signed proposal whose block was too large to ride along
+ * (its compact body, when that did); the host fills the block in from its
+ * mempool and pulls the rest from the forwarding peer, then calls
  * validateProposalBlock. `lookup`: well-formed evidence; the host looks up
  * the validator set of its height (storage), then calls validateEvidence.
  */
@@ -63,7 +65,7 @@ export type Validation =
   | { verdict: 'accept'; message: GossipMessage }
   | { verdict: 'reject'; reason: GossipRejectReason; detail?: string }
   | { verdict: 'ignore'; reason: GossipIgnoreReason }
-  | { verdict: 'fetch'; proposal: Proposal }
+  | { verdict: 'fetch'; proposal: Proposal; compact?: CompactBlock }
   | { verdict: 'lookup'; evidence: Evidence }
 
 /** A final outcome: what a topic validator returns. */
@@ -133,7 +135,15 @@ function validateTxBatch(ctx: ValidatorContext, value: Encodable): Validation {
 function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   const shaped = Array.isArray(value) && (value.length === 2 || (value.length === 3 && typeof value[2] === 'number'))
   const [proposalValue, blockValue] = shaped ? (value as Encodable[]) : [null, undefined]
-  if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array))) return reject('bad_shape')
+  if (blockValue === undefined || (blockValue !== null && !(blockValue instanceof Uint8Array) && !Array.isArray(blockValue))) return reject('bad_shape')
+  let compact: CompactBlock | undefined
+  if (Array.isArray(blockValue)) {
+    try {
+      compact = compactFromValue(blockValue, Math.floor(ctx.limits.proposals / 32))
+    } catch (e) {
+      return rejectError('bad_block', e)
+    }
+  }
   let proposal: Proposal
   try {
     proposal = proposalFromMessageValue(proposalValue as Encodable)
@@ -143,7 +153,7 @@ function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
   if (pubKey === null) return ignore('unknown_signer')
   if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad_signature', 'proposal')
-  if (blockValue === null) return { verdict: 'fetch', proposal }
+  if (!(blockValue instanceof Uint8Array)) return { verdict: 'fetch', proposal, ...(compact ? { compact } : {}) }
   return validateProposalBlock(ctx, proposal, blockValue)
 }
 

@@ -75,4 +75,5 @@ t.test('a validator fills a large proposal in from its mempool and pulls only th
   t.equal(validator.compactStats.txsKnown, 360 * assembled, '360 txs from the mempool')
   t.equal(validator.compactStats.txsFetched, 40 * assembled, 'only the 40 missing txs pulled')
   t.equal(validator.compactStats.fallbacks, 0)
+  t.equal(validator.compactStats.bodiesFetched, 0, 'the compact body rode in the proposal message: no round trip for it')
 })

@@ -6,6 +6,7 @@ import { DEFAULT_TX_LIMITS } from '../../../core/tx.js'
 import { encodeProposal, encodeVote } from '../../../consensus/index.js'
 import { messageLimitsFor, validateGossip, validateProposalBlock, type GossipKind, type ValidatorContext } from '../../../p2p/index.js'
 import { encodeProposalMessage, encodeTxBatch } from '../../../p2p/topics.js'
+import { blockParts, decodeCompact } from '../../../p2p/compactBlock.js'
 import { decodeStatus, encodeStatus, statusMismatch } from '../../../p2p/status.js'
 import { decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange } from '../../../p2p/sync.js'
 import { TxBatcher } from '../../../p2p/txBatcher.js'
@@ -78,8 +79,16 @@ t.test('proposals: signature, block hash, height and chain checked; unknown heig
     ['block left out (too large to inline): fetch it', encodeProposalMessage(p, null), 'fetch'],
     ['block left out, bad signature: no fetch', encodeProposalMessage({ ...p, signature: flip(p.signature) }, null), 'reject'],
     ['block neither bytes nor null', encode([decode(encodeProposal(p)), 5]), 'reject'],
+    ['compact body beside it (block too large to inline): fill it in', encodeProposalMessage(p, { compact: blockParts(block.bytes).compact }), 'fetch'],
+    ['compact body, bad signature: no fill', encodeProposalMessage({ ...p, signature: flip(p.signature) }, { compact: blockParts(block.bytes).compact }), 'reject'],
+    ['compact body whose tx hashes are not 32 bytes', encode([decode(encodeProposal(p)), [1, [new Uint8Array(31)], null, []]]), 'reject'],
+    ['compact body of the wrong shape', encode([decode(encodeProposal(p)), [1, 2]]), 'reject'],
   ]
   for (const [what, data, want] of cases) t.equal(verdict('proposals', data), want, what)
+  const withBody = validateGossip(ctx, 'proposals', encodeProposalMessage(p, { compact: blockParts(block.bytes).compact }))
+  t.same(withBody.verdict === 'fetch' ? withBody.compact?.txHashes : null, decodeCompact(blockParts(block.bytes).compact, 1 << 20, 1000).txHashes, 'the compact body is handed on for the fill')
+  const bare = validateGossip(ctx, 'proposals', encodeProposalMessage(p, null))
+  t.ok(bare.verdict === 'fetch' && bare.compact === undefined, 'none without one: the host pulls the body too')
 })
 
 t.test('a fetched block is checked against the proposal as an inline one is', async (t) => {
