@@ -47,7 +47,9 @@ export class ReqResp {
   private readonly blockCache = new Map<string, Uint8Array>()
   /** the same blocks split for compact serving, made on first request */
   private readonly partsCache = new Map<string, BlockParts>()
-  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1 */
+  /** blocks being pulled now, by hash: a re-proposal of the same block (a later round) waits for that pull instead of starting another */
+  private readonly pulling = new Map<string, Promise<Uint8Array | null>>()
+  /** compact block fetches: blocks assembled, txs found in the mempool, txs pulled from the peer, fallbacks to /block/1, compact bodies pulled (not carried by the proposal) */
   readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0, bodiesFetched: 0 }
   /** per-peer budget of /snapshot/1 requests served */
   private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
@@ -63,6 +65,7 @@ export class ReqResp {
   clear(): void {
     this.blockCache.clear()
     this.partsCache.clear()
+    this.pulling.clear()
   }
 
   /**
@@ -72,8 +75,18 @@ export class ReqResp {
    * block from the forwarder; null when none of them works.
    */
   async blockFor(peer: PeerId, hash: Uint8Array, compact?: CompactBlock): Promise<Uint8Array | null> {
-    const held = this.blockCache.get(toHex(hash))
+    const key = toHex(hash)
+    const held = this.blockCache.get(key)
     if (held) return held
+    const pulling = this.pulling.get(key)
+    // the same block already on its way (from this peer or another): use it, or pull it here if that pull failed
+    if (pulling) return (await pulling) ?? this.pullBlock(peer, hash, compact)
+    const pull = this.pullBlock(peer, hash, compact).finally(() => this.pulling.delete(key))
+    this.pulling.set(key, pull)
+    return pull
+  }
+
+  private async pullBlock(peer: PeerId, hash: Uint8Array, compact?: CompactBlock): Promise<Uint8Array | null> {
     const filled = compact ? await this.fillCompact(peer, hash, compact, AbortSignal.timeout(this.opts.requestTimeoutMs)) : await this.fetchCompactBlock(peer, hash)
     return filled ?? (await this.fetchBlock(peer, hash))
   }
