@@ -64,16 +64,15 @@ export function encodeTxBatch(txs: Uint8Array[], relay?: number): Uint8Array {
 }
 
 /**
- * The proposal sits in the message as its own msgpack array, not as nested
- * bytes, so the message stays one canonical value; consensus exposes only
- * bytes-level codecs, hence the decode/encode round trip of its ~150 bytes.
- */
-/**
  * `[proposal, blockBytes | compact | null]` (`compact`: the encoded compact
- * body, embedded as its msgpack value), or with a trailing relay counter
+ * body), or with a trailing relay counter
  * when a validator re-broadcasts: gossipsub drops bytes it has seen within
  * its 2-minute window, so a peer that joined after the first publish would
  * never get the message; the counter makes each re-broadcast new bytes.
+ * The proposal and a compact body sit in the message as their own msgpack
+ * arrays, not as nested bytes, so the message stays one canonical value;
+ * consensus and compactBlock.ts expose bytes-level codecs, hence a
+ * decode/encode round trip (~150 bytes for the proposal, 32 per tx for the body).
  */
 export function encodeProposalMessage(proposal: Proposal, block: Uint8Array | { compact: Uint8Array } | null, relay?: number): Uint8Array {
   const p = decode(encodeProposal(proposal))

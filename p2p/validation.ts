@@ -153,7 +153,7 @@ function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   const pubKey = ctx.validatorPubKey(proposal.height, proposal.proposer)
   if (pubKey === null) return ignore('unknown_signer')
   if (!verifyProposalSignature(ctx.chainId, proposal, pubKey)) return reject('bad_signature', 'proposal')
-  if (!(blockValue instanceof Uint8Array)) return { verdict: 'fetch', proposal, ...(compact ? { compact } : {}) }
+  if (!(blockValue instanceof Uint8Array)) return { verdict: 'fetch', proposal, compact }
   return validateProposalBlock(ctx, proposal, blockValue)
 }
 
