@@ -44,6 +44,13 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   /** block bytes by hash, from our own proposals and proposals received */
   private readonly blocks = new Map<string, { height: number; bytes: Uint8Array }>()
   private readonly prepared = new Map<string, B>()
+  /**
+   * Blocks whose validation consensus requested before their bytes were
+   * here (hash → height): +2/3 precommits can arrive before the proposal
+   * whose block is still being pulled, and the core asks only once, so the
+   * validation runs when the block arrives (onProposal).
+   */
+  private readonly awaitingBlock = new Map<string, number>()
   private readonly future = new Map<number, ConsensusInput[]>()
   /** evidence to include in our proposals, by `validator/height`, with when it was last published */
   private readonly pendingEvidence = new Map<string, { evidence: Evidence; sentAt: number }>()
@@ -192,8 +199,14 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     this.enqueue(async () => {
       this.modules.onMessageDelay?.('proposal', this.clock.now() - arrived)
       if (proposal.height < this.height) return
-      this.blocks.set(toHex(proposal.blockHash), { height: proposal.height, bytes: blockBytes })
+      const key = toHex(proposal.blockHash)
+      this.blocks.set(key, { height: proposal.height, bytes: blockBytes })
       await this.input({ kind: 'proposal', proposal })
+      const awaited = this.awaitingBlock.get(key)
+      if (awaited !== undefined && awaited === this.state?.height) {
+        this.awaitingBlock.delete(key)
+        await this.validate(awaited, proposal.blockHash)
+      }
     })
   }
 
@@ -300,6 +313,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
         for (const input of held) if (input.kind === 'vote' && input.vote.height === height) this.addLatePrecommit(input.vote)
       }
       this.prepared.clear()
+      this.awaitingBlock.clear()
       this.pruneEvidence(height + 1)
       for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
       for (const h of [...this.future.keys()]) if (h <= height) this.future.delete(h)
@@ -456,7 +470,10 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     const key = toHex(blockHash)
     if (this.prepared.has(key)) return this.input({ kind: 'proposalValidated', height, blockHash, valid: true })
     const bytes = this.blocks.get(key)?.bytes
-    if (!bytes) return
+    if (!bytes) {
+      this.awaitingBlock.set(key, height)
+      return
+    }
     try {
       const p = await this.modules.chain.validate(bytes, this.clock.now())
       if (p.hash !== key) throw new NodeError('DRIVER_ERROR_HASH_MISMATCH', 'block bytes do not hash to the proposed hash')
@@ -491,6 +508,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     this.pruneEvidence(height + 1)
     this.lastCommit = commit
     this.prepared.clear()
+    this.awaitingBlock.clear()
     for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
     this.log.info('block committed', { height, hash: key, txs: p.txCount, round: commit.round, ms: this.clock.now() - started })
     this.modules.onCommit(p, commit)
