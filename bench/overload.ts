@@ -303,7 +303,9 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
       if (v > 0) refused[`${source}.${limit}`] = v
     }
   }
-  return { refused, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
+  const gossipTxs: Record<string, number> = {}
+  for (const result of ['accepted', 'ignored', 'rejected']) gossipTxs[result] = await n.metric('attrchain_gossip_messages_total', { topic: 'txs', result })
+  return { refused, gossipTxs, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
 }
 
 interface CaseOptions {

@@ -42,7 +42,7 @@ export function proposalLimits(chain: ChainService, budget: ProposalBudget, heig
  */
 export function consensusChain(chain: ChainService, mempool: Mempool, budget: ProposalBudget): DriverChain<ConsensusBlock> {
   const wrap = (p: PreparedBlock): ConsensusBlock => ({
-    hash: p.hash, bytes: p.bytes, txCount: p.txs.length, evidence: p.block.evidence.map((e) => evidenceFromEncodable(e)), prepared: p,
+    hash: p.hash, bytes: p.bytes, txCount: p.txs.length, evidence: p.block.evidence.map((e) => evidenceFromEncodable(e)), timeMs: p.block.header.timeMs, prepared: p,
   })
   return {
     chainId: chain.config.chainId,
@@ -59,15 +59,15 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
       const limit = proposalLimits(chain, budget, height, round)
       const txs = mempool.reap(limit.maxTxs, limit.maxBytes, limit.maxReceipts)
-      const started = performance.now()
       const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })
-      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      budget.observe(p.txs.length, p.outcome.receipts.length, p.executeMs)
+      mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },
     validate: async (bytes, nowMs) => {
-      const started = performance.now()
       const p = await chain.validateBlock(bytes, { nowMs })
-      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      budget.observe(p.txs.length, p.outcome.receipts.length, p.executeMs, p.checkMs)
+      if (p.block.header.height === chain.head.height + 1) mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },
     commit: async (b, commit) => {

@@ -67,6 +67,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private rebroadcastTimer: unknown = null
   private relays = 0
   private heightStartedAt = 0
+  /** when this node first held +2/3 precommits for one block of the current height (clock ms); null before */
+  private precommitQuorumAt: number | null = null
   private readonly log: Logger
 
   private readonly clock: DriverClock
@@ -348,6 +350,7 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     if (!keepWal) this.modules.wal?.reset()
     this.own = { proposal: null, votes: [] }
     this.heightStartedAt = this.clock.now()
+    this.precommitQuorumAt = null
     const validators = this.modules.chain.validatorSet(height)
     const self = this.modules.privValidator?.address ?? null
     const config = { chainId: this.modules.chain.chainId, self, timeouts: this.opts.timeouts, ...(this.opts.verifier ? { verifier: this.opts.verifier } : {}) }
@@ -370,6 +373,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     if (h > s.height) return this.buffer(h, input)
     if (h === s.height && !this.replaying) this.log_(input)
     const { outputs } = step(s, input)
+    if (input.kind === 'vote' && input.vote.type === 'precommit' && h === s.height && this.precommitQuorumAt === null
+      && s.rounds.get(input.vote.round)?.precommits.twoThirdsBlock() != null) this.precommitQuorumAt = this.clock.now()
     await this.handle(outputs)
   }
 
@@ -512,24 +517,41 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
     this.log.info('block committed', { height, hash: key, txs: p.txCount, round: commit.round, ms: this.clock.now() - started })
     this.modules.onCommit(p, commit)
-    this.setTimer(this.commitPauseMs(), () => this.enqueue(() => this.startHeight(height + 1)))
+    this.setTimer(this.commitPauseMs(p), () => this.enqueue(() => this.startHeight(height + 1)))
   }
 
   /**
-   * How long to wait after a commit before the next height: what is left of
-   * `blockTimeMs` since this height started, and at least COMMIT_PAUSE_FLOOR
-   * of it. So heights come every blockTimeMs while consensus takes less than
-   * half of it, and every (consensus time + blockTimeMs/2) under load — not
-   * blockTimeMs + consensus time as a fixed pause (CometBFT's timeout_commit)
-   * would give: a "1 s" devnet made 1.4–1.6 s blocks under a flood. The floor
-   * is the pause's other job: late precommits still reach the next proposer's
-   * lastCommit (an honest validator a little slower than the first +2/3 is
-   * not counted absent), and slower peers finish the commit before the next
-   * proposal arrives.
+   * How long to wait after committing `block` before the next height: until
+   * `blockTimeMs` after the block's header time, and at least
+   * COMMIT_PAUSE_FLOOR of it after this node first held +2/3 precommits for
+   * it; never more than blockTimeMs. So heights come every blockTimeMs while
+   * consensus takes less than half of it, and every (consensus time +
+   * blockTimeMs/2) under load — not blockTimeMs + consensus time as a fixed
+   * pause (CometBFT's timeout_commit) would give: a "1 s" devnet made
+   * 1.4–1.6 s blocks under a flood.
+   *
+   * Both anchors are common to the validators: the header time is the
+   * proposer's clock when it proposed, and +2/3 precommits reach everyone at
+   * about the same moment. Anchored on this node's own height start and
+   * decision instead (as before), a validator that decided late — it
+   * validated a 40,000-receipt block 300 ms slower than its peers, or got
+   * the proposal late — started every later height late by as much: under
+   * the 4-validator flood the validators' height starts spread by 200–800 ms
+   * (traced), and when the late one was the next proposer its proposal
+   * reached the others after their 1 s propose timeout and the height needed
+   * a second round. Now a late decider starts at once and the spread
+   * closes. The floor is the pause's other job: late precommits still reach
+   * the next proposer's lastCommit (an honest validator a little slower
+   * than the first +2/3 is not counted absent). With clocks that differ
+   * between hosts the header time shifts the start by the proposer's offset,
+   * bounded by the blockTimeMs cap.
    */
-  private commitPauseMs(): number {
-    const took = this.clock.now() - this.heightStartedAt
-    return Math.max(this.opts.blockTimeMs - took, COMMIT_PAUSE_FLOOR * this.opts.blockTimeMs)
+  private commitPauseMs(block: DriverBlock): number {
+    const now = this.clock.now()
+    const { blockTimeMs } = this.opts
+    const anchor = block.timeMs ?? this.heightStartedAt
+    const quorumAt = this.precommitQuorumAt ?? now
+    return Math.min(blockTimeMs, Math.max(0, anchor + blockTimeMs - now, quorumAt + COMMIT_PAUSE_FLOOR * blockTimeMs - now))
   }
 }
 

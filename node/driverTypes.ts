@@ -56,6 +56,12 @@ export interface DriverBlock {
   readonly txCount: number
   /** the double-sign evidence it includes (dropped from what this node will propose) */
   readonly evidence: readonly Evidence[]
+  /**
+   * its header time (ms): the proposer's clock when it proposed, the same
+   * for every validator — the anchor of the next height's start
+   * (ConsensusDriver commitPauseMs); absent: this node's own height start
+   */
+  readonly timeMs?: number
 }
 
 /**

@@ -145,6 +145,9 @@ export class Mempool {
   private queuedBytes = 0
   private seq = 0
   private blocks = 0
+  /** the txs held that the proposal in flight carries (markProposed), and their totals */
+  private proposed = new Set<string>()
+  private proposedHeld: { txs: number; bytes: number; receipts: number } = { txs: 0, bytes: 0, receipts: 0 }
 
   constructor(private readonly opts: MempoolOptions, private readonly modules: MempoolModules) {}
 
@@ -160,6 +163,40 @@ export class Mempool {
   /** inference receipts of the txs held (what params.maxBlockReceipts counts) */
   get receipts(): number {
     return this.receiptsHeld
+  }
+
+  /**
+   * What the mempool holds beyond the proposal in flight (markProposed):
+   * txs, their bytes and their receipts. The unit of the backlog bound
+   * (MempoolOptions.maxBacklogBlocks): the txs a validated proposal carries
+   * leave with its commit, so only the rest waits for a later block.
+   */
+  get backlog(): { txs: number; bytes: number; receipts: number } {
+    const p = this.proposedHeld
+    return { txs: this.byHash.size - p.txs, bytes: this.bytes - p.bytes, receipts: this.receiptsHeld - p.receipts }
+  }
+
+  /**
+   * The proposal this node built or validated for the next height carries
+   * these txs (hashes): until the next `recheck` (its commit) or the next
+   * call (a later round's proposal), they do not count in `backlog`.
+   * Txs not held here (pulled with the block) count nowhere.
+   */
+  markProposed(hashes: Iterable<string>): void {
+    this.proposed = new Set()
+    this.proposedHeld = { txs: 0, bytes: 0, receipts: 0 }
+    for (const h of hashes) {
+      const e = this.byHash.get(h)
+      if (e === undefined || this.proposed.has(h)) continue
+      this.proposed.add(h)
+      this.countProposed(e, 1)
+    }
+  }
+
+  private countProposed(e: Entry, sign: 1 | -1): void {
+    this.proposedHeld.txs += sign
+    this.proposedHeld.bytes += sign * e.stx.bytes.length
+    this.proposedHeld.receipts += sign * receiptCount(e.stx)
   }
 
   /** txs held behind a nonce gap */
@@ -391,6 +428,7 @@ export class Mempool {
    */
   recheck(): void {
     this.blocks++
+    this.markProposed([])
     for (const [sender, queue] of this.bySender) {
       const account = this.modules.account(sender)
       let spendable = account.balance
@@ -450,6 +488,7 @@ export class Mempool {
     this.setQueued(e, false)
     queue.delete(e.stx.tx.nonce)
     this.byHash.delete(e.stx.hash)
+    if (this.proposed.delete(e.stx.hash)) this.countProposed(e, -1)
     this.bytes -= e.stx.bytes.length
     this.receiptsHeld -= receiptCount(e.stx)
     if (queue.size === 0) this.bySender.delete(sender)

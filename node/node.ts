@@ -343,7 +343,7 @@ export class AttrchainNode {
     const bound = this.config.mempool.maxBacklogBlocks
     if (bound <= 0 || !this.proposalBudget) return null
     const limits = proposalLimits(this.chain, this.proposalBudget, this.chain.head.height + 1, 0)
-    const held = heldBlocks({ txs: this.mempool.size, bytes: this.mempool.sizeBytes, receipts: this.mempool.receipts }, limits)
+    const held = heldBlocks(this.mempool.backlog, limits)
     if (held <= bound) return null
     const retryAfterMs = this.config.blockTimeMs
     return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
@@ -490,9 +490,9 @@ function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
     },
     txGossipBusy: () => {
       const refused = n().mempool.refusal(0)
-      if (refused) n().countRefusal(refused, 'gossip')
-      return refused !== null
+      return refused === null ? null : String(refused.meta.limit)
     },
+    txGossipIgnored: (reason) => n().metrics.txRefused.inc({ reason, source: 'gossip' }),
     onProposal: (p, bytes) => n().driver.onProposal(p, bytes),
     knownTx: (hash) => n().mempool.get(hash)?.bytes,
     // gossiped txs: signatures in the verifier's worker threads (admission priority), none for txs already held

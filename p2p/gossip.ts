@@ -11,6 +11,9 @@ import { encodeEvidenceMessage, encodeProposalMessage, encodeTxBatch, encodeVote
 import { TxBatcher } from './txBatcher.js'
 import { GOSSIP_REJECT_REASONS, validateEvidence, validateGossip, validateProposalBlock, type GossipMessage, type GossipRejectReason, type Settled, type ValidatorContext } from './validation.js'
 
+/** How often a tx message waiting for a busy node looks again (ms). */
+const TX_GOSSIP_POLL_MS = 20
+
 const VERDICT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
   ignore: TopicValidatorResult.Ignore,
@@ -172,8 +175,7 @@ export class Gossip {
   }
 
   private async validateNow(kind: GossipKind, peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
-    // Backpressure: a saturated node reads no tx gossip (ignore: not forwarded, nobody penalised); the senders re-broadcast.
-    if (kind === 'txs' && this.handlers.txGossipBusy?.()) {
+    if (kind === 'txs' && !(await this.txCapacity(msg.data.length))) {
       this.counters.txs.ignored++
       return TopicValidatorResult.Ignore
     }
@@ -209,6 +211,45 @@ export class Gossip {
     return VERDICT[result.verdict]
   }
 
+  /** bytes of tx messages waiting in txCapacity */
+  private txWaitingBytes = 0
+
+  /**
+   * Backpressure on tx gossip (issue 10): a message that arrives while the
+   * node is busy waits, in arrival order, until it is not (polled every
+   * TX_GOSSIP_POLL_MS), for txGossipMaxWaitMs at most and while the waiting
+   * messages stay within txGossipMaxWaitingBytes; past either bound it is
+   * ignored unread (not forwarded, nobody penalised) and the sender's relay
+   * brings its txs again later. Ignoring at once, as this did before,
+   * turned every short stall (a block's execution holds the event loop for
+   * 100–300 ms under the 4-validator flood) into lost txs: the senders'
+   * later nonces then sat behind a gap on the peers (refused
+   * `sender_queued`, 900–4,600 per node in a 20 s flood, most runs) until
+   * their own node's turn to propose or the 10 s relay. Waiting is what Lodestar's
+   * network processor does with gossip work: bounded queues, dropped only
+   * when full. Returns whether to go on reading the message.
+   */
+  private async txCapacity(bytes: number): Promise<boolean> {
+    const busy = (): string | null => this.handlers.txGossipBusy?.() ?? null
+    let reason = busy()
+    if (reason === null) return true
+    if (this.txWaitingBytes + bytes <= this.opts.txGossipMaxWaitingBytes) {
+      this.txWaitingBytes += bytes
+      try {
+        const deadline = performance.now() + this.opts.txGossipMaxWaitMs
+        while (reason !== null && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, TX_GOSSIP_POLL_MS))
+          reason = busy()
+        }
+      } finally {
+        this.txWaitingBytes -= bytes
+      }
+      if (reason === null) return true
+    }
+    this.handlers.txGossipIgnored?.(reason)
+    return false
+  }
+
   deliver(detail: GossipsubMessage): void {
     const message = this.accepted.get(detail.msg)
     if (message === undefined) return
@@ -216,7 +257,9 @@ export class Gossip {
     const from = detail.propagationSource.toString()
     try {
       if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
-      else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
+      else if (message.kind === 'proposals') {
+        this.handlers.onProposal(message.proposal, message.blockBytes, from)
+      }
       else if (message.kind === 'evidence') this.handlers.onEvidence?.(message.evidence, from)
       else this.handlers.onVote(message.vote, from)
     } catch (e) {

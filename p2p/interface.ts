@@ -19,8 +19,16 @@ export interface SyncBlock {
 export interface P2PHandlers {
   /** txs whose signatures and static format have been verified (pass them to `Mempool.addDecoded`) */
   onTxs(txs: SignedTx[], from: string): void
-  /** true while the node is too busy for tx gossip: tx messages are then ignored unread (not forwarded, the peer not penalised) */
-  txGossipBusy?(): boolean
+  /**
+   * Why the node is too busy for tx gossip now (a short reason, e.g. the
+   * MEMPOOL_ERROR_FULL limit), else null. A tx message arriving then waits
+   * for it to recover (P2POptions txGossipMaxWaitMs, txGossipMaxWaitingBytes)
+   * and past those bounds is ignored unread (not forwarded, the peer not
+   * penalised), and `txGossipIgnored` is told why.
+   */
+  txGossipBusy?(): string | null
+  /** a tx message was ignored unread because the node stayed busy (`reason`, from txGossipBusy) */
+  txGossipIgnored?(reason: string): void
   /** a proposal with a valid proposer signature and block bytes whose header hashes to its blockHash */
   onProposal(proposal: Proposal, blockBytes: Uint8Array, from: string): void
   /**

@@ -36,6 +36,13 @@ export interface P2POptions {
   txBatchMax: number
   /** a queued tx waits at most this long for others to share its message */
   txBatchDelayMs: number
+  /**
+   * a tx message that arrives while the node is busy (P2PHandlers.txGossipBusy)
+   * waits this long at most for it to recover before it is ignored unread (ms)
+   */
+  txGossipMaxWaitMs: number
+  /** bytes of tx messages waiting so at once; one that would pass it is ignored unread at once */
+  txGossipMaxWaitingBytes: number
   /** static tx limits checked when a gossiped tx is decoded (from the genesis params) */
   txLimits: TxLimits
   /** how often connected peers are asked for their height */
@@ -59,6 +66,8 @@ export const defaultP2POptions: Omit<P2POptions, 'chainId' | 'genesisHash' | 'no
   maxMessageBytes: messageLimitsFor(8 * 1024 * 1024),
   txBatchMax: 64,
   txBatchDelayMs: 20,
+  txGossipMaxWaitMs: 1000,
+  txGossipMaxWaitingBytes: 16 * 1024 * 1024,
   txLimits: DEFAULT_TX_LIMITS,
   statusIntervalMs: 2000,
   requestTimeoutMs: 10_000,

@@ -124,38 +124,76 @@ t.test('blockTimeMs is the target interval between heights: the commit pause is 
   }
 })
 
-t.test('precommits for a block that arrive before its proposal: the block is validated when it comes, and the height decided (not left to block sync)', async (t) => {
-  // Under the 4-validator flood a validator pulling a proposal's missing txs got +2/3 precommits first; consensus
-  // asked for the block's validation then, the driver had no bytes yet and dropped the request, and the core does
-  // not ask twice: the node sat in later rounds until block sync brought the height 2-3 s later.
+/**
+ * A driver for one of four validators that is not height 1's round-0
+ * proposer, over the toy chain; `precommit` and `propose` hand it the other
+ * validators' signed messages for block 1.
+ */
+async function fourValidators(blockTimeMs: number, proposeMs = defaultTimeoutOptions.proposeMs) {
   const keys = [0, 1, 2, 3].map((i) => new KeyPair(sha256(`attrchain/test/driver/set4/${i}`)))
   const set4 = ValidatorSet.create(keys.map((k) => ({ address: k.address, pubKey: k.publicKey, power: 10n })))
   const proposerKey = keys.find((k) => k.address === set4.proposer.address)!
-  const others = keys.filter((k) => k !== proposerKey)
-  const self = others[0]!
+  const self = keys.find((k) => k !== proposerKey)!
   const clock = new ManualClock()
   const chain = toyChain({ genesisTimeMs: 0 })
   chain.validatorSet = () => set4
   chain.knownValidatorSet = () => set4
   const pv = await PrivValidator.open(self, new MemoryWalStore())
   const d = new ConsensusDriver(
-    { blockTimeMs: 100, emptyBlocks: true, emptyBlockIntervalMs: 1000, timeouts: defaultTimeoutOptions, maxBufferedHeights: 2, rebroadcastMs: 1000 },
+    { blockTimeMs, emptyBlocks: true, emptyBlockIntervalMs: 1000, timeouts: { ...defaultTimeoutOptions, proposeMs }, maxBufferedHeights: 2, rebroadcastMs: 1000 },
     { chain, privValidator: pv, network: null, logger: silentLogger, onCommit: () => {}, clock, wal: null },
   )
-  await d.start()
-  await clock.advance(10, () => d.settled())
   const bytes = new TextEncoder().encode('block 1')
   const blockHash = sha256(bytes)
-  for (const k of [proposerKey, ...others.slice(1)]) {
-    const vote = { type: 'precommit' as const, height: 1, round: 0, blockHash, validator: k.address }
-    d.onVote({ ...vote, signature: k.sign(voteSignBytes(chain.chainId, vote)) })
+  /** +2/3 precommits for block 1 in round 0, from the three other validators */
+  const precommit = (): void => {
+    for (const k of keys.filter((k) => k !== self)) {
+      const vote = { type: 'precommit' as const, height: 1, round: 0, blockHash, validator: k.address }
+      d.onVote({ ...vote, signature: k.sign(voteSignBytes(chain.chainId, vote)) })
+    }
   }
+  /** the round-0 proposal of block 1, with its bytes */
+  const propose = (): void => {
+    const proposal = { height: 1, round: 0, validRound: -1, blockHash, proposer: proposerKey.address }
+    d.onProposal({ ...proposal, signature: proposerKey.sign(proposalSignBytes(chain.chainId, proposal)) }, bytes)
+  }
+  return { d, clock, chain, precommit, propose }
+}
+
+t.test('precommits for a block that arrive before its proposal: the block is validated when it comes, and the height decided (not left to block sync)', async (t) => {
+  // Under the 4-validator flood a validator pulling a proposal's missing txs got +2/3 precommits first; consensus
+  // asked for the block's validation then, the driver had no bytes yet and dropped the request, and the core does
+  // not ask twice: the node sat in later rounds until block sync brought the height 2-3 s later.
+  const { d, clock, chain, precommit, propose } = await fourValidators(100)
+  await d.start()
+  await clock.advance(10, () => d.settled())
+  precommit()
   await clock.advance(10, () => d.settled())
   t.equal(chain.height, 0, 'nothing decided without the block')
-  const proposal = { height: 1, round: 0, validRound: -1, blockHash, proposer: proposerKey.address }
-  d.onProposal({ ...proposal, signature: proposerKey.sign(proposalSignBytes(chain.chainId, proposal)) }, bytes)
+  propose()
   await clock.advance(10, () => d.settled())
   t.equal(chain.height, 1, 'height 1 decided once its block arrived')
   t.equal(chain.commits[0]?.round, 0, 'in round 0, with the precommits that came first')
+  await d.stop()
+})
+
+t.test('a validator that decides late starts the next height with its peers: the pause runs from the header time and the precommit quorum, not from its own decision', async (t) => {
+  // Anchored on its own height start and decision, a validator that validated late started every later height late
+  // by as much; when it then proposed, its proposal reached the others after their propose timeout (a round lost).
+  const { d, clock, chain, precommit, propose } = await fourValidators(1000, 3000)
+  await d.start()
+  await clock.advance(0, () => d.settled())
+  const startedAt = clock.nowMs
+  const validate = chain.validate
+  chain.validate = async (bytes, nowMs) => ({ ...(await validate(bytes, nowMs)), timeMs: startedAt })
+  await clock.advance(10, () => d.settled())
+  precommit()
+  await clock.advance(890, () => d.settled())
+  propose()
+  await clock.advance(1, () => d.settled())
+  t.equal(chain.height, 1, 'height 1 decided 900 ms into it, on the late proposal')
+  t.equal(d.height, 1, 'height 2 not started yet')
+  await clock.advance(startedAt + 1010 - clock.nowMs, () => d.settled())
+  t.equal(d.height, 2, 'height 2 started 1,000 ms after the header time (decision + half a block time would be 1,400 ms)')
   await d.stop()
 })

@@ -230,3 +230,20 @@ t.test('counts the inference receipts it holds (the backlog bound\'s receipts), 
   t.equal(m.receipts, 7, 'their receipts no longer counted')
   t.equal(mempool.receipts, 0, 'an empty mempool holds none')
 })
+
+t.test('backlog: what the mempool holds beyond the proposal in flight; its txs count again after the next commit or proposal', async (t) => {
+  const { chain, mempool } = setup()
+  const a = chain.account(0)
+  const txs = [0, 1, 2, 3].map((nonce) => chain.tx(a, transfer(a.address), { nonce }))
+  for (const tx of txs) mempool.add(tx.bytes)
+  const all = { txs: 4, bytes: txs.reduce((s, x) => s + x.bytes.length, 0), receipts: 0 }
+  t.same(mempool.backlog, all, 'no proposal: everything held')
+  mempool.markProposed([txs[0].hash, txs[1].hash, txs[1].hash, '0x' + '11'.repeat(32)])
+  t.same(mempool.backlog, { txs: 2, bytes: txs[2].bytes.length + txs[3].bytes.length, receipts: 0 }, 'the proposed txs held here are out of it (once each; unknown hashes count nowhere)')
+  mempool.markProposed([txs[3].hash])
+  t.same(mempool.backlog.txs, 3, "a later round's proposal replaces the earlier one")
+  chain.block([mempool.get(txs[0].hash)!])
+  mempool.recheck()
+  t.same(mempool.backlog, { txs: 3, bytes: all.bytes - txs[0].bytes.length, receipts: 0 }, 'after a commit: the rest held, none marked')
+  t.equal(mempool.size, 3)
+})
