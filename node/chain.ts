@@ -31,14 +31,6 @@ export interface PreparedBlock {
   hash: string
   txs: SignedTx[]
   outcome: BlockOutcome
-  /**
-   * How long executing the block took here (ms, wall clock, executeBlock
-   * alone: not the decoding, signature checks or waits before it) — what
-   * the proposal budget (node/proposalBudget.ts) learns from; never state.
-   */
-  executeMs: number
-  /** how long checking it before execution took here (ms, wall clock: decoding, signature checks and the waits for them); 0 for a block built here */
-  checkMs: number
 }
 
 /** A block decoded ahead of validation (ChainService.predecode). */
@@ -237,7 +229,6 @@ export class ChainService {
       lastCommit,
       evidence,
     }
-    const started = performance.now()
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
       height, timeMs, proposer: args.proposer, txs: args.txs, evidence: args.evidence.map(slashOf),
       lastCommitSigners: args.lastCommit ? args.lastCommit.signatures.map((s) => s.validator) : null,
@@ -245,7 +236,7 @@ export class ChainService {
     })
     const block: Block = { ...partial, header: { ...partial.header, stateRoot: toHex(outcome.stateRoot) } }
     const bytes = encodeBlock(block)
-    return { block, bytes, hash: blockHash(block.header), txs: args.txs, outcome, executeMs: performance.now() - started, checkMs: 0 }
+    return { block, bytes, hash: blockHash(block.header), txs: args.txs, outcome }
   }
 
   /**
@@ -255,7 +246,6 @@ export class ChainService {
    */
   async validateBlock(bytes: Uint8Array, opts: { nowMs?: number; predecoded?: PredecodedBlock; committed?: boolean } = {}): Promise<PreparedBlock> {
     const { params } = this.config
-    const checkStarted = performance.now()
     const pre = opts.predecoded?.bytes === bytes ? opts.predecoded : null
     const block = pre?.block ?? this.decodeBlock(bytes)
     const h = block.header
@@ -279,15 +269,13 @@ export class ChainService {
     const txs = await (pre?.txs ?? this.decodeTxs(block.txs, txHashes, opts.committed === true))
     const receipts = txs.reduce((n, t) => n + receiptCount(t), 0)
     if (receipts > params.maxBlockReceipts) bad('BLOCK_ERROR_TOO_MANY_RECEIPTS', `${receipts} receipts exceed maxBlockReceipts ${params.maxBlockReceipts}`)
-    const executeStarted = performance.now()
     const outcome = executeBlock(this.modules.db.state, this.config, fromHex(head.stateRoot), {
       height: h.height, timeMs: h.timeMs, proposer: h.proposer, txs, evidence: evidence.map(slashOf),
       lastCommitSigners: lastCommit ? lastCommit.signatures.map((s) => s.validator) : null,
       prev: { blockHash: head.blockHash, stateRoot: head.stateRoot },
     })
-    const executeMs = performance.now() - executeStarted
     if (!bytesEqual(outcome.stateRoot, fromHex(h.stateRoot))) bad('BLOCK_ERROR_BAD_STATE_ROOT', `state root ${toHex(outcome.stateRoot)} after execution, header says ${h.stateRoot}`)
-    return { block, bytes, hash: blockHash(h), txs, outcome, executeMs, checkMs: executeStarted - checkStarted }
+    return { block, bytes, hash: blockHash(h), txs, outcome }
   }
 
   /** A block's bytes decoded, within the size a valid block can have (its txs plus room for header, commit and evidence). */

@@ -59,14 +59,16 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
       const limit = proposalLimits(chain, budget, height, round)
       const txs = mempool.reap(limit.maxTxs, limit.maxBytes, limit.maxReceipts)
+      const started = performance.now()
       const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })
-      budget.observe(p.txs.length, p.outcome.receipts.length, p.executeMs)
+      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
       mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },
     validate: async (bytes, nowMs) => {
+      const started = performance.now()
       const p = await chain.validateBlock(bytes, { nowMs })
-      budget.observe(p.txs.length, p.outcome.receipts.length, p.executeMs, p.checkMs)
+      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
       if (p.block.header.height === chain.head.height + 1) mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },

@@ -73,8 +73,6 @@ export class ProposalBudget {
   private msPerWork: number
   /** ms per work unit of the last RECENT_BLOCKS observed blocks, oldest first */
   private readonly recent: number[] = []
-  /** check time (ms) before execution of the last RECENT_BLOCKS observed blocks, oldest first */
-  private readonly recentCheckMs: number[] = []
   /** work units of the last RECENT_BLOCKS committed blocks, of any size (the slow-start bound) */
   private readonly recentWork: number[] = []
 
@@ -87,27 +85,13 @@ export class ProposalBudget {
     return txs * TX_WORK + receipts
   }
 
-  /**
-   * A block of `txs` txs and `receipts` receipts took `ms` to execute here
-   * (building or validating it), after `checkMs` spent checking it before
-   * execution (decoding, lastCommit and evidence signatures, signatures of
-   * txs the mempool lacked, and the waits for the event loop and the
-   * verifier in between; 0 for a block built here). Execution is a cost per
-   * work unit; the check is a cost per block, taken off the round's budget
-   * (the slowest of the last RECENT_BLOCKS). Counted per work unit, as the
-   * wall time of the whole validation was before, a 200 ms wait of a
-   * 500-tx block read as 0.07 ms per unit where execution took 0.02, and
-   * shrank the next blocks to a third (traced under the 4-validator flood:
-   * limits of 500–700 txs after such blocks, 2,000–4,000 otherwise).
-   */
-  observe(txs: number, receipts: number, ms: number, checkMs = 0): void {
+  /** A block of `txs` txs and `receipts` receipts took `ms` to execute here (building or validating it). */
+  observe(txs: number, receipts: number, ms: number): void {
     const work = ProposalBudget.work(txs, receipts)
-    if (work < MIN_OBSERVED_WORK || !(ms >= 0) || !(checkMs >= 0)) return
+    if (work < MIN_OBSERVED_WORK || !(ms >= 0)) return
     this.recent.push(ms / work)
     if (this.recent.length > RECENT_BLOCKS) this.recent.shift()
     this.msPerWork = Math.max(...this.recent)
-    this.recentCheckMs.push(checkMs)
-    if (this.recentCheckMs.length > RECENT_BLOCKS) this.recentCheckMs.shift()
   }
 
   /**
@@ -128,7 +112,7 @@ export class ProposalBudget {
   /** Limits for a proposal of `round`, to be applied on top of the params' caps: the round's budget, within the slow-start bound. */
   limits(round: number): { maxTxs: number; maxReceipts: number; work: number } {
     const { timeoutProposeMs, timeoutProposeDeltaMs, fraction, minWork } = this.opts
-    const budgetMs = fraction * (timeoutProposeMs + round * timeoutProposeDeltaMs) - Math.max(0, ...this.recentCheckMs)
+    const budgetMs = fraction * (timeoutProposeMs + round * timeoutProposeDeltaMs)
     const floor = Math.max(minWork, ProposalBudget.work(1, this.opts.maxTxReceipts ?? 0))
     const slowStart = Math.max(floor, GROWTH * Math.max(0, ...this.recentWork))
     const work = Math.min(slowStart, Math.max(floor, Math.floor(budgetMs / this.msPerWork)))

@@ -87,23 +87,3 @@ t.test('slow start follows committed blocks only: a proposal that failed its rou
   b.observe(0, bound, 100) // the round-0 proposal, validated here; its round failed all the same (contention, transfer)
   t.ok(b.limits(1).work <= bound, `the round-1 proposal is not larger (${b.limits(1).work})`)
 })
-
-t.test('the check before execution is a cost per block, taken off the budget, not spread over the work units', async (t) => {
-  // 3,000 one-receipt txs (18,000 units) executed in 360 ms (0.02 ms per unit) after a 200 ms check (decoding,
-  // signatures of the lastCommit, a wait for the busy event loop): as wall time per unit (0.031) a 400 ms budget
-  // held 12,900 units; now it holds (400 - 200) / 0.02 = 10,000 — and a small block's wait no longer reads as an
-  // expensive unit: 500 txs (3,000 units) in 60 ms after the same 200 ms wait read 0.087 ms per unit (4,600 units).
-  const b = new ProposalBudget(opts)
-  for (let i = 0; i < 4; i++) b.committed(3000, 3000) // past slow start
-  b.observe(500, 500, 60, 200)
-  t.equal(b.costMsPerWork, 0.02, 'execution alone sets the cost per unit')
-  t.equal(b.limits(0).work, 10_000, '(400 ms - 200 ms check) / 0.02 ms per unit')
-  b.observe(500, 500, 60, 20)
-  t.equal(b.limits(0).work, 10_000, 'the slowest recent check counts')
-  for (let i = 0; i < 4; i++) b.observe(500, 500, 60, 20)
-  t.equal(b.limits(0).work, 19_000, 'and ages out: (400 - 20) / 0.02')
-  for (let i = 0; i < 4; i++) b.observe(500, 500, 60, 900)
-  t.equal(b.limits(0).work, opts.minWork, 'a check longer than the budget leaves minWork')
-  b.observe(500, 500, 60, Number.NaN)
-  t.equal(b.limits(0).work, opts.minWork, 'nonsense timings are not learnt from')
-})
