@@ -51,6 +51,15 @@ export function blockParts(blockBytes: Uint8Array): BlockParts {
   return { compact: encode([header, list.map((t) => sha256(t)), lastCommit, evidence]), txs: list }
 }
 
+/**
+ * The most tx hashes a compact body within `maxBytes` can name (32 bytes
+ * each): the tx-count bound of decodeCompact and compactFromValue for a
+ * body carried in, or pulled as, a proposal of at most `maxBytes`.
+ */
+export function maxCompactTxs(maxBytes: number): number {
+  return Math.floor(maxBytes / 32)
+}
+
 /** Decode a compact body of at most `maxTxs` tx hashes. */
 export function decodeCompact(bytes: Uint8Array, maxBytes: number, maxTxs: number): CompactBlock {
   let value: Encodable

@@ -257,9 +257,7 @@ export class Gossip {
     const from = detail.propagationSource.toString()
     try {
       if (message.kind === 'txs') this.handlers.onTxs(message.txs, from)
-      else if (message.kind === 'proposals') {
-        this.handlers.onProposal(message.proposal, message.blockBytes, from)
-      }
+      else if (message.kind === 'proposals') this.handlers.onProposal(message.proposal, message.blockBytes, from)
       else if (message.kind === 'evidence') this.handlers.onEvidence?.(message.evidence, from)
       else this.handlers.onVote(message.vote, from)
     } catch (e) {

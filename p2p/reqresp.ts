@@ -10,7 +10,7 @@ import { readFrame, request, streamError, writeFrame } from './stream.js'
 import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
-import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, type BlockParts, type CompactBlock } from './compactBlock.js'
+import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, maxCompactTxs, type BlockParts, type CompactBlock } from './compactBlock.js'
 import { blockPartsProtocol, blockProtocol, syncProtocol } from './topics.js'
 import {
   decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
@@ -162,7 +162,7 @@ export class ReqResp {
       const body = await this.askParts(peer, hash, null, signal)
       if (body.length === 0) return null
       this.compactStats.bodiesFetched++
-      return await this.fillCompact(peer, hash, decodeCompact(body, maxBytes, Math.floor(maxBytes / 32)), signal)
+      return await this.fillCompact(peer, hash, decodeCompact(body, maxBytes, maxCompactTxs(maxBytes)), signal)
     } catch (e) {
       this.compactStats.fallbacks++
       this.log.debug('compact block fetch failed; pulling the whole block', { peer: peer.toString(), hash: toHex(hash), error: e as Error })

@@ -10,7 +10,7 @@ import { decodeBlock, blockHash, commitHash, txRoot, type Block } from '../state
 import type { GossipKind, P2PHandlers } from './interface.js'
 import type { MessageLimits } from './options.js'
 import { MAX_TX_BATCH, proposalFromMessageValue } from './topics.js'
-import { compactFromValue, type CompactBlock } from './compactBlock.js'
+import { compactFromValue, maxCompactTxs, type CompactBlock } from './compactBlock.js'
 
 export type GossipMessage =
   | { kind: 'txs'; txs: SignedTx[] }
@@ -139,7 +139,7 @@ function validateProposal(ctx: ValidatorContext, value: Encodable): Validation {
   let compact: CompactBlock | undefined
   if (Array.isArray(blockValue)) {
     try {
-      compact = compactFromValue(blockValue, Math.floor(ctx.limits.proposals / 32))
+      compact = compactFromValue(blockValue, maxCompactTxs(ctx.limits.proposals))
     } catch (e) {
       return rejectError('bad_block', e)
     }
