@@ -357,9 +357,22 @@ export class P2PNetwork {
     }
   }
 
+  /**
+   * A stream to `peer` on one of its open connections; never dials. A
+   * request to a peer this node is not connected to fails at once with
+   * P2P_ERROR_DIAL_FAILED. libp2p's dialProtocol would dial by peer id
+   * from the peer store, which holds the listen addresses the peer
+   * advertised over identify: a request racing a disconnect then connected
+   * straight to those, around the configured bootstrap address (a proxy,
+   * a NAT mapping) and around a partition, and past the peer limit the
+   * bootstrap loop and discovery keep. Connections are made only by
+   * dialBootstrap and discovery.
+   */
   private async openStream(node: Libp2p<Services>, peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> {
+    const conn = node.getConnections(peer).find((c) => c.status === 'open')
+    if (conn === undefined) throw new P2PError('P2P_ERROR_DIAL_FAILED', `cannot open ${protocol}: not connected to the peer`, { peer: peer.toString() })
     try {
-      return await node.dialProtocol(peer, protocol, { signal })
+      return await conn.newStream(protocol, { signal })
     } catch (e) {
       if (signal.aborted) throw new P2PError('P2P_ERROR_TIMEOUT', `opening ${protocol} timed out`, { peer: peer.toString() })
       const unsupported = (e as Error | null)?.name === 'UnsupportedProtocolError'
