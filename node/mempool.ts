@@ -45,14 +45,7 @@ export interface MempoolOptions {
   maxQueuedTxs: number
   /** bytes of queued txs held at once */
   maxQueuedBytes: number
-  /**
-   * queued txs of one sender. 256, not 64: gossipsub delivers a sender's
-   * tx messages out of order now and then (one reached every peer
-   * 30-350 ms after the next three in a traced flood), and 64 txs behind
-   * such a late message filled the queue, refusing the rest
-   * (`sender_queued`, up to 1,600 per node in a 20 s flood); queued txs do
-   * not count in the backlog bound (Mempool.backlog)
-   */
+  /** queued txs of one sender */
   maxQueuedPerSender: number
   /** committed blocks after which a tx still queued is dropped */
   queuedLifetimeBlocks: number
@@ -96,7 +89,7 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxFutureNonces: 1024,
   maxQueuedTxs: 2048,
   maxQueuedBytes: 8 * 1024 * 1024,
-  maxQueuedPerSender: 256,
+  maxQueuedPerSender: 64,
   queuedLifetimeBlocks: 60,
   maxVerifyQueue: 8192,
   maxEventLoopLagMs: 400,
@@ -150,7 +143,6 @@ export class Mempool {
   private bytes = 0
   private receiptsHeld = 0
   private queuedBytes = 0
-  private queuedReceipts = 0
   private seq = 0
   private blocks = 0
   /** the txs held that the proposal in flight carries (markProposed), and their totals */
@@ -174,33 +166,21 @@ export class Mempool {
   }
 
   /**
-   * The executable txs the mempool holds beyond the proposal in flight
-   * (markProposed): txs, their bytes and their receipts. The unit of the
-   * backlog bound (MempoolOptions.maxBacklogBlocks): the txs a validated
-   * proposal carries leave with its commit, so only the rest waits for a
-   * later block. Queued txs (behind a nonce gap) do not count: no block can
-   * take them until the gap is filled, and counting them shut intake
-   * whenever gossip delivered a sender's txs out of order (a tx message
-   * reaching a peer after the next ones), which a 20 s 4-validator flood
-   * does every run: with a per-sender queue large enough to ride out such
-   * a reordering (maxQueuedPerSender 256), throughput fell by a quarter.
+   * What the mempool holds beyond the proposal in flight (markProposed):
+   * txs, their bytes and their receipts. The unit of the backlog bound
+   * (MempoolOptions.maxBacklogBlocks): the txs a validated proposal carries
+   * leave with its commit, so only the rest waits for a later block.
    */
   get backlog(): { txs: number; bytes: number; receipts: number } {
     const p = this.proposedHeld
-    return {
-      txs: this.byHash.size - this.queued.size - p.txs,
-      bytes: this.bytes - this.queuedBytes - p.bytes,
-      receipts: this.receiptsHeld - this.queuedReceipts - p.receipts,
-    }
+    return { txs: this.byHash.size - p.txs, bytes: this.bytes - p.bytes, receipts: this.receiptsHeld - p.receipts }
   }
 
   /**
    * The proposal this node built or validated for the next height carries
    * these txs (hashes): until the next `recheck` (its commit) or the next
    * call (a later round's proposal), they do not count in `backlog`.
-   * Txs not held here (pulled with the block) count nowhere. `proposedHeld`
-   * totals those of them that are executable here (a block may carry the
-   * nonces this node lacks before one it holds queued).
+   * Txs not held here (pulled with the block) count nowhere.
    */
   markProposed(hashes: Iterable<string>): void {
     this.proposed = new Set()
@@ -209,7 +189,7 @@ export class Mempool {
       const e = this.byHash.get(h)
       if (e === undefined || this.proposed.has(h)) continue
       this.proposed.add(h)
-      if (!e.queued) this.countProposed(e, 1)
+      this.countProposed(e, 1)
     }
   }
 
@@ -401,8 +381,6 @@ export class Mempool {
     if (n === 0) this.queuedBySender.delete(sender)
     else this.queuedBySender.set(sender, n)
     this.queuedBytes += delta * e.stx.bytes.length
-    this.queuedReceipts += delta * receiptCount(e.stx)
-    if (this.proposed.has(e.stx.hash)) this.countProposed(e, queued ? -1 : 1)
     if (queued) {
       e.queuedSince = this.blocks
       this.queued.set(e.stx.hash, e)
@@ -510,7 +488,7 @@ export class Mempool {
     this.setQueued(e, false)
     queue.delete(e.stx.tx.nonce)
     this.byHash.delete(e.stx.hash)
-    if (this.proposed.delete(e.stx.hash)) this.countProposed(e, -1) // executable: setQueued above
+    if (this.proposed.delete(e.stx.hash)) this.countProposed(e, -1)
     this.bytes -= e.stx.bytes.length
     this.receiptsHeld -= receiptCount(e.stx)
     if (queue.size === 0) this.bySender.delete(sender)

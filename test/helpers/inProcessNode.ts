@@ -12,14 +12,13 @@ import { AttrchainClient } from '../../rpc/index.js'
 
 /**
  * A one-validator devnet node in this process on free ports, 50 ms blocks
- * unless `blockTimeMs` (fine at unit level: no child processes), with a
- * client; both stopped and the home deleted when `t` ends. `params`
- * override the genesis params.
+ * (fine at unit level: no child processes), with a client; both stopped and
+ * the home deleted when `t` ends. `params` override the genesis params.
  */
-export async function startInProcessNode(t: Test, name: string, opts: { params?: Partial<Params>; blockTimeMs?: number } = {}): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
+export async function startInProcessNode(t: Test, name: string, opts: { params?: Partial<Params> } = {}): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
   const home = mkdtempSync(join(tmpdir(), `attrchain-${name}-`))
   initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10, ...(opts.params ? { params: opts.params } : {}) }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: opts.blockTimeMs ?? 50 }, {}), silentLogger)
+  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
   const client = new AttrchainClient(node.rpcUrl)
   t.teardown(async () => {
     await client.close()

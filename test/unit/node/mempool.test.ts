@@ -247,28 +247,3 @@ t.test('backlog: what the mempool holds beyond the proposal in flight; its txs c
   t.same(mempool.backlog, { txs: 3, bytes: all.bytes - txs[0].bytes.length, receipts: 0 }, 'after a commit: the rest held, none marked')
   t.equal(mempool.size, 3)
 })
-
-t.test('backlog counts executable txs only: queued ones (behind a nonce gap) wait for the gap, not for a block', async (t) => {
-  const { chain, mempool } = setup()
-  const a = chain.account(0)
-  const h = (s: string) => `0x${Buffer.from(s.padEnd(32, '.')).toString('hex')}` as const
-  const receipts = (n: number) => Array.from({ length: n }, (_, i) => ({ modelId: h('m'), payer: a.address, fee: 1_000_000n, inputHash: h(`in${n}.${i}`), outputHash: h(`out${n}.${i}`), attribution: [] }))
-  const [tx0, tx1, tx2, tx3] = [0, 1, 2, 3].map((nonce) => chain.tx(a, { type: 'submitReceipts', receipts: receipts(nonce + 2) }, { nonce }))
-  mempool.add(tx2.bytes)
-  mempool.add(tx3.bytes)
-  t.equal(mempool.queuedSize, 2)
-  t.same(mempool.backlog, { txs: 0, bytes: 0, receipts: 0 }, 'two txs held behind the gap: no backlog')
-  // another proposer's block carries nonces 0..2; this node holds only 2, queued
-  mempool.markProposed([tx0.hash, tx1.hash, tx2.hash])
-  t.same(mempool.backlog, { txs: 0, bytes: 0, receipts: 0 }, 'a queued tx marked proposed is not taken off twice')
-  mempool.add(tx1.bytes)
-  t.same(mempool.backlog, { txs: 0, bytes: 0, receipts: 0 }, 'nonce 1 arrives, still behind the gap: no backlog')
-  mempool.add(tx0.bytes)
-  t.equal(mempool.queuedSize, 0, 'the gap filled: all executable')
-  const bytes = tx0.bytes.length + tx1.bytes.length + tx3.bytes.length
-  t.same(mempool.backlog, { txs: 3, bytes, receipts: 2 + 3 + 5 }, 'the proposed tx held at marking is out of it once executable (counted once); the rest is the backlog')
-  chain.block([tx0, tx1, tx2].map((x) => mempool.get(x.hash)!))
-  mempool.recheck()
-  t.same(mempool.backlog, { txs: 1, bytes: tx3.bytes.length, receipts: 5 }, 'after the commit: nonce 3 still the backlog')
-  t.equal(mempool.size, 1)
-})
