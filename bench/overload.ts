@@ -305,7 +305,15 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   }
   const gossipTxs: Record<string, number> = {}
   for (const result of ['accepted', 'ignored', 'rejected']) gossipTxs[result] = await n.metric('attrchain_gossip_messages_total', { topic: 'txs', result })
-  return { refused, gossipTxs, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
+  // per stage: blocks, mean ms, and how many took over 0.5 s and 1 s (attrchain_block_processing_seconds buckets)
+  const blockProcessing: Record<string, Record<string, number>> = {}
+  for (const stage of ['build', 'validate', 'commit']) {
+    const blocks = await n.metric('attrchain_block_processing_seconds_count', { stage })
+    const sum = await n.metric('attrchain_block_processing_seconds_sum', { stage })
+    const upTo = (le: string): Promise<number> => n.metric('attrchain_block_processing_seconds_bucket', { stage, le })
+    blockProcessing[stage] = { blocks, meanMs: blocks > 0 ? round((sum / blocks) * 1000) : 0, over500ms: blocks - (await upTo('0.5')), over1s: blocks - (await upTo('1')) }
+  }
+  return { refused, gossipTxs, blockProcessing, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
 }
 
 interface CaseOptions {

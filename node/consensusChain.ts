@@ -40,7 +40,10 @@ export function proposalLimits(chain: ChainService, budget: ProposalBudget, heig
  * and a commit is ChainService's one atomic batch followed by a mempool
  * recheck.
  */
-export function consensusChain(chain: ChainService, mempool: Mempool, budget: ProposalBudget): DriverChain<ConsensusBlock> {
+/** A stage of a block's processing on this node: `build` (reap and execute a proposal), `validate` (check and execute a peer's), `commit` (write it and recheck the mempool). */
+export type BlockStage = 'build' | 'validate' | 'commit'
+
+export function consensusChain(chain: ChainService, mempool: Mempool, budget: ProposalBudget, onStage?: (stage: BlockStage, ms: number) => void): DriverChain<ConsensusBlock> {
   const wrap = (p: PreparedBlock): ConsensusBlock => ({
     hash: p.hash, bytes: p.bytes, txCount: p.txs.length, evidence: p.block.evidence.map((e) => evidenceFromEncodable(e)), timeMs: p.block.header.timeMs, prepared: p,
   })
@@ -61,21 +64,27 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
       const txs = mempool.reap(limit.maxTxs, limit.maxBytes, limit.maxReceipts)
       const started = performance.now()
       const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })
-      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      const ms = performance.now() - started
+      budget.observe(p.txs.length, p.outcome.receipts.length, ms)
+      onStage?.('build', ms)
       mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },
     validate: async (bytes, nowMs) => {
       const started = performance.now()
       const p = await chain.validateBlock(bytes, { nowMs })
-      budget.observe(p.txs.length, p.outcome.receipts.length, performance.now() - started)
+      const ms = performance.now() - started
+      budget.observe(p.txs.length, p.outcome.receipts.length, ms)
+      onStage?.('validate', ms)
       if (p.block.header.height === chain.head.height + 1) mempool.markProposed(p.txs.map((t) => t.hash))
       return wrap(p)
     },
     commit: async (b, commit) => {
+      const started = performance.now()
       await chain.commitBlock(b.prepared, commit)
       budget.committed(b.prepared.txs.length, b.prepared.outcome.receipts.length)
       mempool.recheck()
+      onStage?.('commit', performance.now() - started)
     },
   }
 }

@@ -46,6 +46,11 @@ export class Metrics implements RpcMetrics {
     name: 'attrchain_consensus_message_delay_seconds', help: 'time a proposal or vote waited between its arrival at the consensus driver and its processing',
     labelNames: ['kind'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
   })
+  /** CometBFT's state_block_processing_time, split by stage (node/consensusChain.ts BlockStage) */
+  readonly blockProcessing = new Histogram({
+    name: 'attrchain_block_processing_seconds', help: 'wall time of a block\'s processing by consensus on this node, by stage: build (reap and execute a proposal), validate (check and execute a peer\'s proposal), commit (write it and recheck the mempool)',
+    labelNames: ['stage'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [this.registry],
+  })
   readonly consensusHalted = new Gauge({
     name: 'attrchain_consensus_halted', help: '1 once consensus halted (a decided block could not be committed; see the error log), else 0', registers: [this.registry],
   })

@@ -123,7 +123,7 @@ export class AttrchainNode {
         },
       },
       {
-        chain: consensusChain(chain, mempool, budget),
+        chain: consensusChain(chain, mempool, budget, (stage, ms) => metrics.blockProcessing.observe({ stage }, ms / 1000)),
         privValidator, logger: log.child('consensus'), clock: realClock,
         onCommit: (b, c) => {
           // the pace of consensus (not of block sync) sets the rate of new txs taken over tx_send (node/admissionRate.ts)
