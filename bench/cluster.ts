@@ -53,6 +53,8 @@ export interface StartOptions {
   blockTimeMs: number
   /** a directory for `--cpu-prof`, or null */
   profileDir: string | null
+  /** the node's --log-level (default warn; node.log in the home, kept with --keep) */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error'
   extraFlags?: string[]
 }
 
@@ -115,7 +117,7 @@ export class BenchNode {
     }
     const args = [
       ...nodeFlags, BIN, 'start', '--home', this.home, '--rpc-port', String(this.rpcPort), '--p2p-port', String(this.p2pPort),
-      '--block-time', String(opts.blockTimeMs), '--log-level', 'warn', ...(opts.extraFlags ?? []),
+      '--block-time', String(opts.blockTimeMs), '--log-level', opts.logLevel ?? 'warn', ...(opts.extraFlags ?? []),
     ]
     const child = spawn(process.execPath, args, { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] })
     child.stderr!.pipe(createWriteStream(join(this.home, 'node.log'), { flags: 'a' }))
@@ -162,17 +164,27 @@ export class BenchNode {
 
   /** A counter or gauge from the node's `/metrics` (summed over label sets matching `labels`); throws after 30 s without an answer. */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
-    let sum = 0
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(name)) continue
-      const m = /^([a-zA-Z_:]+)(\{[^}]*\})?\s+(\S+)/.exec(line)
-      if (!m || m[1] !== name) continue
-      const ls = m[2] ?? ''
-      if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) sum += Number(m[3])
-    }
-    return sum
+    return (await this.metrics())(name, labels)
   }
+
+  /** One /metrics snapshot: a lookup like `metric` over it (values read together, e.g. a histogram's count and buckets). */
+  async metrics(): Promise<(name: string, labels?: Record<string, string>) => number> {
+    const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text()
+    return (name, labels = {}) => metricValue(text, name, labels)
+  }
+}
+
+/** The sum of the samples of `name` in Prometheus text whose labels include `labels`. */
+function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const m = /^([a-zA-Z_:]+)(\{[^}]*\})?\s+(\S+)/.exec(line)
+    if (!m || m[1] !== name) continue
+    const ls = m[2] ?? ''
+    if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) sum += Number(m[3])
+  }
+  return sum
 }
 
 function procStatusKb(pid: number, field: string): number | null {

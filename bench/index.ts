@@ -32,7 +32,7 @@ const HELP = `usage: npm run bench -- [options]
   --block-time MS     node --block-time of the closed-loop scenarios (default 200; overload runs the node's default)
   --sync-blocks N     blocks produced for the sync scenario (default 1000)
   --profile           start nodes with --cpu-prof into bench/results/profiles/<scenario>
-  --keep              keep the node homes (temp dirs) for inspection
+  --keep              keep the node homes (temp dirs) for inspection; overload nodes then log at info level (node.log: one line per committed block)
   -h, --help`
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))

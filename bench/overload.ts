@@ -307,11 +307,12 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   for (const result of ['accepted', 'ignored', 'rejected']) gossipTxs[result] = await n.metric('attrchain_gossip_messages_total', { topic: 'txs', result })
   // per stage: blocks, mean ms, and how many took over 0.5 s and 1 s (attrchain_block_processing_seconds buckets)
   const blockProcessing: Record<string, Record<string, number>> = {}
+  const snapshot = await n.metrics()
   for (const stage of ['build', 'validate', 'commit']) {
-    const blocks = await n.metric('attrchain_block_processing_seconds_count', { stage })
-    const sum = await n.metric('attrchain_block_processing_seconds_sum', { stage })
-    const upTo = (le: string): Promise<number> => n.metric('attrchain_block_processing_seconds_bucket', { stage, le })
-    blockProcessing[stage] = { blocks, meanMs: blocks > 0 ? round((sum / blocks) * 1000) : 0, over500ms: blocks - (await upTo('0.5')), over1s: blocks - (await upTo('1')) }
+    const blocks = snapshot('attrchain_block_processing_seconds_count', { stage })
+    const sum = snapshot('attrchain_block_processing_seconds_sum', { stage })
+    const upTo = (le: string): number => snapshot('attrchain_block_processing_seconds_bucket', { stage, le })
+    blockProcessing[stage] = { blocks, meanMs: blocks > 0 ? round((sum / blocks) * 1000) : 0, over500ms: blocks - upTo('0.5'), over1s: blocks - upTo('1') }
   }
   return { refused, gossipTxs, blockProcessing, relayed: await n.metric('attrchain_tx_relayed_total'), mempoolTxs: await n.metric('attrchain_mempool_txs'), admissionRate: await n.metric('attrchain_admission_rate') }
 }
@@ -332,7 +333,7 @@ interface CaseOptions {
 async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
   const blockTimeMs = defaultNodeConfig('').blockTimeMs
   const genesis = buildDevnetGenesis({ validators: c.validators, accounts: FIRST_OPERATOR_ACCOUNT + c.operators })
-  const cluster = await startCluster({ genesis, validatorKeys: Array.from({ length: c.validators }, (_, i) => devValidatorKey(i)), start: { blockTimeMs, profileDir: c.profileDir }, keepDir: c.keep,
+  const cluster = await startCluster({ genesis, validatorKeys: Array.from({ length: c.validators }, (_, i) => devValidatorKey(i)), start: { blockTimeMs, profileDir: c.profileDir, logLevel: c.keep ? 'info' : 'warn' }, keepDir: c.keep,
     ...(c.congestionIntervalMs !== undefined ? { config: { mempool: { congestionIntervalMs: c.congestionIntervalMs } } } : {}) })
   const { nodes } = cluster
   const tracker = new CommitTracker()

@@ -21,13 +21,14 @@ export interface ProposalLimits {
 /**
  * The limits of a proposal at `height` and `round` by this node: the
  * params' caps (maxBlockTxs, maxBlockBytes, maxBlockReceipts) and, with
- * more than one validator, the proposal budget of the round. A lone
- * validator waits for nobody's validation: only the caps apply. Also the
- * unit of the mempool's backlog bound (node.ts).
+ * more than one validator, the proposal budget of the round for a proposer
+ * `lateMs` into it (ProposalBudget.limits). A lone validator waits for
+ * nobody's validation: only the caps apply. Also the unit of the mempool's
+ * backlog bound (node.ts), with lateMs 0.
  */
-export function proposalLimits(chain: ChainService, budget: ProposalBudget, height: number, round: number): ProposalLimits {
+export function proposalLimits(chain: ChainService, budget: ProposalBudget, height: number, round: number, lateMs = 0): ProposalLimits {
   const { params } = chain.config
-  const limit = chain.validatorSet(height).size > 1 ? budget.limits(round) : { maxTxs: Infinity, maxReceipts: Infinity, work: Infinity }
+  const limit = chain.validatorSet(height).size > 1 ? budget.limits(round, lateMs) : { maxTxs: Infinity, maxReceipts: Infinity, work: Infinity }
   return { maxTxs: Math.min(params.maxBlockTxs, limit.maxTxs), maxBytes: params.maxBlockBytes, maxReceipts: Math.min(params.maxBlockReceipts, limit.maxReceipts), maxWork: limit.work }
 }
 
@@ -59,8 +60,8 @@ export function consensusChain(chain: ChainService, mempool: Mempool, budget: Pr
     knownValidatorSet: (h) => chain.knownValidatorSet(h),
     evidenceSettled: (e) => chain.queries.doubleSignPunished(e.voteA.validator, e.voteA.height),
     pendingTxs: () => mempool.size,
-    propose: ({ height, round, timeMs, proposer, lastCommit, evidence }) => {
-      const limit = proposalLimits(chain, budget, height, round)
+    propose: ({ height, round, timeMs, proposer, lastCommit, evidence, lateMs }) => {
+      const limit = proposalLimits(chain, budget, height, round, lateMs)
       const txs = mempool.reap(limit.maxTxs, limit.maxBytes, limit.maxReceipts)
       const started = performance.now()
       const p = chain.buildBlock({ timeMs, proposer, txs, lastCommit, evidence })

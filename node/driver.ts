@@ -69,6 +69,8 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private heightStartedAt = 0
   /** when this node first held +2/3 precommits for one block of the current height (clock ms); null before */
   private precommitQuorumAt: number | null = null
+  /** the common start of the next height (clock ms), set at each decision (nextHeightStart) */
+  private nextHeightDue: { height: number; at: number } | null = null
   private readonly log: Logger
 
   private readonly clock: DriverClock
@@ -457,10 +459,13 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     if (!this.opts.emptyBlocks) await this.waitForTxs()
     const evidence = [...this.pendingEvidence.values()].map((p) => p.evidence)
       .sort((a, b) => a.voteA.height - b.voteA.height).slice(0, MAX_EVIDENCE_PER_BLOCK)
-    const p = await chain.propose({ height, round, timeMs: this.clock.now(), proposer: privValidator.address, lastCommit: this.lastCommit, evidence })
+    const now = this.clock.now()
+    const due = this.nextHeightDue
+    const lateMs = round === 0 && due !== null && due.height === height ? Math.max(0, now - due.at) : 0
+    const p = await chain.propose({ height, round, timeMs: now, proposer: privValidator.address, lastCommit: this.lastCommit, evidence, lateMs })
     this.blocks.set(p.hash, { height, bytes: p.bytes })
     this.prepared.set(p.hash, p)
-    this.log.debug('proposal built', { height, round, txs: p.txCount, hash: p.hash })
+    this.log.debug('proposal built', { height, round, txs: p.txCount, hash: p.hash, lateMs })
     await this.input({ kind: 'proposalValue', height, round, blockHash: hexBytes(p.hash) })
   }
 
@@ -517,7 +522,9 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     for (const [hash, b] of this.blocks) if (b.height <= height) this.blocks.delete(hash)
     this.log.info('block committed', { height, hash: key, txs: p.txCount, round: commit.round, ms: this.clock.now() - started })
     this.modules.onCommit(p, commit)
-    this.setTimer(this.commitPauseMs(p), () => this.enqueue(() => this.startHeight(height + 1)))
+    const due = this.nextHeightStart(p)
+    this.nextHeightDue = { height: height + 1, at: due }
+    this.setTimer(Math.max(0, due - this.clock.now()), () => this.enqueue(() => this.startHeight(height + 1)))
   }
 
   /**
@@ -545,17 +552,22 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
    * than the first +2/3 is not counted absent). With clocks that differ
    * between hosts the header time shifts the start by the proposer's offset,
    * bounded by the blockTimeMs cap.
+   *
+   * Returns the start (clock ms); it may be in the past when this node's
+   * commit ended after it (a slow commit of a large block): the node then
+   * starts at once, late, and if it proposes in round 0 its peers' propose
+   * timeouts have run since this start (the `lateMs` of DriverChain.propose).
    */
-  private commitPauseMs(block: DriverBlock): number {
+  private nextHeightStart(block: DriverBlock): number {
     const now = this.clock.now()
     const { blockTimeMs } = this.opts
     const anchor = block.timeMs ?? this.heightStartedAt
     const quorumAt = this.precommitQuorumAt ?? now
-    return Math.min(blockTimeMs, Math.max(0, anchor + blockTimeMs - now, quorumAt + COMMIT_PAUSE_FLOOR * blockTimeMs - now))
+    return Math.min(now + blockTimeMs, Math.max(anchor + blockTimeMs, quorumAt + COMMIT_PAUSE_FLOOR * blockTimeMs))
   }
 }
 
-/** The least share of blockTimeMs a node pauses after a commit (Driver.commitPauseMs). */
+/** The least share of blockTimeMs a node pauses after a commit (Driver.nextHeightStart). */
 const COMMIT_PAUSE_FLOOR = 0.5
 
 /** One pool entry per (validator, height): what the state punishes once (state/slashing.ts applyEvidence). */

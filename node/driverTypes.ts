@@ -21,7 +21,7 @@ export interface DriverOptions {
    * target interval between heights (ms): after a commit the next height
    * starts once blockTimeMs has passed since this one started, and no
    * sooner than blockTimeMs/2 after the commit (the part of CometBFT's
-   * timeout_commit kept: late precommits; Driver.commitPauseMs)
+   * timeout_commit kept: late precommits; Driver.nextHeightStart)
    */
   blockTimeMs: number
   /** propose blocks with no txs; when false a proposer waits for a tx (up to emptyBlockIntervalMs) */
@@ -59,7 +59,7 @@ export interface DriverBlock {
   /**
    * its header time (ms): the proposer's clock when it proposed, the same
    * for every validator — the anchor of the next height's start
-   * (ConsensusDriver commitPauseMs); absent: this node's own height start
+   * (ConsensusDriver nextHeightStart); absent: this node's own height start
    */
   readonly timeMs?: number
 }
@@ -89,8 +89,14 @@ export interface DriverChain<B extends DriverBlock = DriverBlock> {
   evidenceSettled?(evidence: Evidence): boolean
   /** txs waiting to be proposed (with empty blocks off a proposer waits for one) */
   pendingTxs(): number
-  /** build the proposal for head + 1 (getValue() of the paper) */
-  propose(args: { height: number; round: number; timeMs: number; proposer: Address; lastCommit: Commit | null; evidence: Evidence[] }): Promise<B> | B
+  /**
+   * build the proposal for head + 1 (getValue() of the paper). `lateMs`:
+   * how far into the round's propose timeout the validators already are
+   * when this node proposes — in round 0 the time since the height's common
+   * start (Driver.nextHeightStart), 0 in later rounds; a proposal that must
+   * still be received, validated and executed in the rest should be smaller
+   */
+  propose(args: { height: number; round: number; timeMs: number; proposer: Address; lastCommit: Commit | null; evidence: Evidence[]; lateMs: number }): Promise<B> | B
   /** validate a block proposed for head + 1 (execute and compare); throws when invalid */
   validate(bytes: Uint8Array, nowMs: number): Promise<B>
   /** commit a decided block with its certificate, durably */

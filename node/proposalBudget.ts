@@ -109,10 +109,26 @@ export class ProposalBudget {
     return this.msPerWork
   }
 
-  /** Limits for a proposal of `round`, to be applied on top of the params' caps: the round's budget, within the slow-start bound. */
-  limits(round: number): { maxTxs: number; maxReceipts: number; work: number } {
+  /**
+   * Limits for a proposal of `round`, to be applied on top of the params'
+   * caps: the round's budget, within the slow-start bound. `lateMs` (ms):
+   * how much of the round's propose timeout the validators have already
+   * spent when the proposer builds (DriverChain.propose; a proposer whose
+   * commit of the last block ended after the height's common start). The
+   * build, the transfer and each validator's execution must fit in what is
+   * left: the proposer's build and the validators' execution take the
+   * budget each, so lateness takes half of itself off the budget
+   * (2 × budget + transfer ≤ timeout − lateMs), never below the floor.
+   * Seen under the 4-validator flood at 100 receipts per tx
+   * (`block committed` log lines): the commit of a 109-tx block took one
+   * validator 876 ms against 303–485 ms for the others, so it started the
+   * next height about 500 ms after them; as that height's proposer it would
+   * have sent a block sized for the full timeout into half of it.
+   */
+  limits(round: number, lateMs = 0): { maxTxs: number; maxReceipts: number; work: number } {
     const { timeoutProposeMs, timeoutProposeDeltaMs, fraction, minWork } = this.opts
-    const budgetMs = fraction * (timeoutProposeMs + round * timeoutProposeDeltaMs)
+    const timeoutMs = timeoutProposeMs + round * timeoutProposeDeltaMs
+    const budgetMs = Math.max(0, fraction * timeoutMs - Math.min(timeoutMs, Math.max(0, lateMs)) / 2)
     const floor = Math.max(minWork, ProposalBudget.work(1, this.opts.maxTxReceipts ?? 0))
     const slowStart = Math.max(floor, GROWTH * Math.max(0, ...this.recentWork))
     const work = Math.min(slowStart, Math.max(floor, Math.floor(budgetMs / this.msPerWork)))

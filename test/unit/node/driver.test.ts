@@ -124,6 +124,33 @@ t.test('blockTimeMs is the target interval between heights: the commit pause is 
   }
 })
 
+t.test('a proposer whose commit of the last block ended after the height\'s common start tells the chain how late it is (lateMs)', async (t) => {
+  // blockTimeMs 100: heights start 100 ms after the last one started (toy blocks have no header time). A commit that
+  // takes 300 ms ends 200 ms after that start: the next proposal is built 200 ms into the validators' propose timeout.
+  for (const [commitMs, late] of [[0, 0], [30, 0], [300, 200]] as const) {
+    const clock = new ManualClock()
+    const chain = toyChain({ genesisTimeMs: 0 })
+    const lateness: number[] = []
+    const propose = chain.propose
+    chain.propose = (args) => {
+      lateness.push(args.lateMs)
+      return propose(args)
+    }
+    const commit = chain.commit
+    chain.commit = async (b, c) => {
+      clock.nowMs += commitMs
+      return commit(b, c)
+    }
+    const d = await driverOver(chain, clock)
+    await d.start()
+    await clock.advance(2_000, () => d.settled())
+    await d.stop()
+    t.ok(lateness.length >= 3, `commit ${commitMs} ms: several proposals (${lateness.length})`)
+    t.equal(lateness[0], 0, `commit ${commitMs} ms: the first height has no previous start to be late for`)
+    t.same(new Set(lateness.slice(1)), new Set([late]), `commit ${commitMs} ms: every later proposal ${late} ms late (${lateness.join(', ')})`)
+  }
+})
+
 /**
  * A driver for one of four validators that is not height 1's round-0
  * proposer, over the toy chain; `precommit` and `propose` hand it the other

@@ -87,3 +87,21 @@ t.test('slow start follows committed blocks only: a proposal that failed its rou
   b.observe(0, bound, 100) // the round-0 proposal, validated here; its round failed all the same (contention, transfer)
   t.ok(b.limits(1).work <= bound, `the round-1 proposal is not larger (${b.limits(1).work})`)
 })
+
+t.test('a late proposer proposes less: lateness takes half of itself off the budget, never below the floor', async (t) => {
+  const b = new ProposalBudget(opts)
+  // 0.02 ms per work unit measured; slow start allows far more than the budget
+  for (let i = 0; i < 4; i++) {
+    b.observe(1000, 100_000, 0.02 * ProposalBudget.work(1000, 100_000))
+    b.committed(1000, 100_000)
+  }
+  const onTime = b.limits(0).work
+  t.equal(onTime, Math.floor((0.4 * 1000) / 0.02), 'on time: 40 % of the propose timeout')
+  t.equal(b.limits(0, 0).work, onTime, 'lateMs 0 is on time')
+  t.equal(b.limits(0, 400).work, Math.floor((0.4 * 1000 - 200) / 0.02), '400 ms late: 200 ms of budget left')
+  t.ok(b.limits(0, 400).work * 2 * 0.02 + 400 <= 0.8 * 1000, 'build + validation + lateness stay within the timeout less the transfer share')
+  t.equal(b.limits(0, 800).work, opts.minWork, '800 ms late: nothing left but the floor')
+  t.equal(b.limits(0, 60_000).work, opts.minWork, 'far past the timeout: the floor')
+  t.equal(b.limits(0, -50).work, onTime, 'a negative lateness (clock skew) counts as none')
+  t.ok(b.limits(1, 400).work > b.limits(0, 400).work, 'a later round\'s longer timeout leaves more')
+})
