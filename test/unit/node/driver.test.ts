@@ -43,7 +43,8 @@ class ManualClock implements DriverClock {
   }
 }
 
-function toyChain(opts: { genesisTimeMs: number; failCommitAt?: number }): DriverChain & { height: number; commits: Commit[] } {
+/** A toy chain of empty blocks; `onPropose` sees each propose call first (and may move the clock: a slow build). */
+function toyChain(opts: { genesisTimeMs: number; failCommitAt?: number; onPropose?: (args: Parameters<DriverChain['propose']>[0]) => void }): DriverChain & { height: number; commits: Commit[] } {
   const block = (h: number): DriverBlock => {
     const bytes = new TextEncoder().encode(`block ${h}`)
     return { hash: toHex(sha256(bytes)), bytes, txCount: 0, evidence: [] }
@@ -55,7 +56,10 @@ function toyChain(opts: { genesisTimeMs: number; failCommitAt?: number }): Drive
     validatorSet: () => set,
     knownValidatorSet: () => set,
     pendingTxs: () => 0,
-    propose: ({ height }: { height: number }) => block(height),
+    propose: (args: Parameters<DriverChain['propose']>[0]) => {
+      opts.onPropose?.(args)
+      return block(args.height)
+    },
     validate: async () => block(chain.height + 1),
     commit: async (_b: DriverBlock, c: Commit) => {
       if (c.height === opts.failCommitAt) throw new Error('disk full')
@@ -106,14 +110,11 @@ t.test('blockTimeMs is the target interval between heights: the commit pause is 
   // blockTimeMs 100 (driverOver). Each proposal's build takes `buildMs` of the clock.
   for (const [buildMs, interval] of [[0, 100], [20, 100], [50, 100], [80, 130], [300, 350]] as const) {
     const clock = new ManualClock()
-    const chain = toyChain({ genesisTimeMs: 0 })
     const starts: number[] = []
-    const propose = chain.propose
-    chain.propose = (args) => {
+    const chain = toyChain({ genesisTimeMs: 0, onPropose: () => {
       starts.push(clock.nowMs)
       clock.nowMs += buildMs
-      return propose(args)
-    }
+    } })
     const d = await driverOver(chain, clock)
     await d.start()
     await clock.advance(5 * interval + 10, () => d.settled())
@@ -129,13 +130,8 @@ t.test('a proposer whose commit of the last block ended after the height\'s comm
   // takes 300 ms ends 200 ms after that start: the next proposal is built 200 ms into the validators' propose timeout.
   for (const [commitMs, late] of [[0, 0], [30, 0], [300, 200]] as const) {
     const clock = new ManualClock()
-    const chain = toyChain({ genesisTimeMs: 0 })
     const lateness: number[] = []
-    const propose = chain.propose
-    chain.propose = (args) => {
-      lateness.push(args.lateMs)
-      return propose(args)
-    }
+    const chain = toyChain({ genesisTimeMs: 0, onPropose: (args) => lateness.push(args.lateMs) })
     const commit = chain.commit
     chain.commit = async (b, c) => {
       clock.nowMs += commitMs
