@@ -32,6 +32,9 @@ export function proposalLimits(chain: ChainService, budget: ProposalBudget, heig
   return { maxTxs: Math.min(params.maxBlockTxs, limit.maxTxs), maxBytes: params.maxBlockBytes, maxReceipts: Math.min(params.maxBlockReceipts, limit.maxReceipts), maxWork: limit.work }
 }
 
+/** A stage of a block's processing on this node: `build` (reap and execute a proposal), `validate` (check and execute a peer's), `commit` (write it and recheck the mempool). */
+export type BlockStage = 'build' | 'validate' | 'commit'
+
 /**
  * The node's chain for the consensus driver: proposals reap the mempool
  * within the block limits (params maxBlockTxs, maxBlockBytes,
@@ -39,11 +42,9 @@ export function proposalLimits(chain: ChainService, budget: ProposalBudget, heig
  * validators can execute in time, learnt from this node's own executions:
  * node/proposalBudget.ts), validation executes the block against the head,
  * and a commit is ChainService's one atomic batch followed by a mempool
- * recheck.
+ * recheck. `onStage` is told the wall time (ms) of each stage
+ * (attrchain_block_processing_seconds).
  */
-/** A stage of a block's processing on this node: `build` (reap and execute a proposal), `validate` (check and execute a peer's), `commit` (write it and recheck the mempool). */
-export type BlockStage = 'build' | 'validate' | 'commit'
-
 export function consensusChain(chain: ChainService, mempool: Mempool, budget: ProposalBudget, onStage?: (stage: BlockStage, ms: number) => void): DriverChain<ConsensusBlock> {
   const wrap = (p: PreparedBlock): ConsensusBlock => ({
     hash: p.hash, bytes: p.bytes, txCount: p.txs.length, evidence: p.block.evidence.map((e) => evidenceFromEncodable(e)), timeMs: p.block.header.timeMs, prepared: p,

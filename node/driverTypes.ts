@@ -19,9 +19,10 @@ export interface ConsensusNetwork {
 export interface DriverOptions {
   /**
    * target interval between heights (ms): after a commit the next height
-   * starts once blockTimeMs has passed since this one started, and no
-   * sooner than blockTimeMs/2 after the commit (the part of CometBFT's
-   * timeout_commit kept: late precommits; Driver.nextHeightStart)
+   * starts blockTimeMs after the committed header's time, no sooner than
+   * blockTimeMs/2 after this node first held +2/3 precommits (the part of
+   * CometBFT's timeout_commit kept: late precommits) and no later than
+   * blockTimeMs after the commit (Driver.nextHeightStart)
    */
   blockTimeMs: number
   /** propose blocks with no txs; when false a proposer waits for a tx (up to emptyBlockIntervalMs) */

@@ -18,7 +18,7 @@ export type P2PErrorCode =
   | 'P2P_ERROR_BAD_RESPONSE'
   /** a request or stream open that took too long */
   | 'P2P_ERROR_TIMEOUT'
-  /** the peer could not be dialled or does not speak the protocol (`meta.unsupported`) */
+  /** the peer could not be dialled, is not connected (requests never dial: host.ts openStream), or does not speak the protocol (`meta.unsupported`) */
   | 'P2P_ERROR_DIAL_FAILED'
   /** a stream reset or failed mid-frame */
   | 'P2P_ERROR_STREAM_FAILED'
