@@ -75,7 +75,8 @@ class FloodOperator implements CommitListener {
   signedLive = 0
   private lastRewindMs = -Infinity
 
-  constructor(readonly key: KeyPair, readonly client: AttrchainClient, stock: FloodTx[], private readonly job: SignJob) {
+  /** `origin`: the validator address of the node `client` talks to (CommitTracker.latenciesByProposerMs) */
+  constructor(readonly key: KeyPair, readonly client: AttrchainClient, readonly origin: string, stock: FloodTx[], private readonly job: SignJob) {
     this.stock = stock
   }
 
@@ -135,7 +136,7 @@ class FloodOperator implements CommitListener {
 async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport' | number> {
   const submittedMs = nowMs()
   // A tx sent again while still pending keeps the time of the request that was first accepted.
-  for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true })
+  for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true, origin: op.origin })
   stats.requests++
   let replies
   try {
@@ -360,7 +361,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     const presignS = (nowMs() - t0) / 1000
     log(`  signed in ${round(presignS)} s`)
     for (let i = 0; i < c.operators; i++) opClients.push(new AttrchainClient(nodes[i % nodes.length].url, { timeoutMs: FLOOD_RPC_TIMEOUT_MS }))
-    const ops = keys.map((k, i) => new FloodOperator(k, opClients[i], stocks[i], jobOf(i, perOp)))
+    const ops = keys.map((k, i) => new FloodOperator(k, opClients[i], devValidatorKey(i % nodes.length).address, stocks[i], jobOf(i, perOp)))
     await tracker.start(...nodes.map((n) => n.client))
     const probe = probeOf(nodes, nodes[0])
     await probe.begin()
@@ -405,6 +406,8 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       timeline: inWindow.map((b) => [round((b.atMs - from) / 1000, 2), b.height, b.txs]),
       roundsPerHeight: await roundsPerHeight(nodes, inWindow.map((b) => b.height)),
       latencyMs: spread(lat),
+      // the same latencies by whether the tx's block came from the node it was submitted to (CommitTracker.latenciesByProposerMs)
+      latencyByProposerMs: { submittedToProposer: spread(tracker.latenciesByProposerMs.own), submittedElsewhere: spread(tracker.latenciesByProposerMs.other) },
       refusals: { total: refusedTotal, byReason: refused },
       flood: { ...counts, requestMs: spread(requestMs), acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },
       firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,

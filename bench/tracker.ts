@@ -17,6 +17,8 @@ interface Pending {
   submittedMs: number
   receipts: number
   measured: boolean
+  /** validator address of the node the tx was submitted to (a full node: none) */
+  origin?: string
 }
 
 export interface BlockSeen {
@@ -39,6 +41,13 @@ export class CommitTracker {
   /** (arrival time, receipts) per committed tx of ours */
   commits: { atMs: number; receipts: number }[] = []
   latenciesMs: number[] = []
+  /**
+   * The measured latencies of txs with an origin, split by whether the
+   * block that holds the tx was proposed by the node the tx was submitted
+   * to (`own`) or by another (`other`): a tx reaches another proposer only
+   * through tx gossip, so a long `other` tail is gossip that did not carry it.
+   */
+  latenciesByProposerMs: { own: number[]; other: number[] } = { own: [], other: [] }
   blocks: BlockSeen[] = []
   stats: LoadStats = { refused: {}, transportErrors: 0, lost: 0 }
   private unsubscribes: (() => Promise<boolean>)[] = []
@@ -93,7 +102,10 @@ export class CommitTracker {
       ours++
       receipts += p.receipts
       this.commits.push({ atMs, receipts: p.receipts })
-      if (p.measured) this.latenciesMs.push(atMs - p.submittedMs)
+      if (p.measured) {
+        this.latenciesMs.push(atMs - p.submittedMs)
+        if (p.origin !== undefined) this.latenciesByProposerMs[p.origin === b.header.proposer ? 'own' : 'other'].push(atMs - p.submittedMs)
+      }
       p.op.onCommitted()
     }
     this.blocks.push({ height: b.header.height, atMs, txs: b.txs.length, ours, receipts })
@@ -123,6 +135,7 @@ export class CommitTracker {
   resetSamples(): void {
     this.commits = []
     this.latenciesMs = []
+    this.latenciesByProposerMs = { own: [], other: [] }
     this.blocks = []
     this.stats = { refused: {}, transportErrors: 0, lost: 0 }
   }
