@@ -32,6 +32,7 @@ export class Metrics implements RpcMetrics {
   readonly mempoolTxs = new Gauge({ name: 'attrchain_mempool_txs', help: 'txs in the mempool', registers: [this.registry] })
   readonly mempoolBytes = new Gauge({ name: 'attrchain_mempool_bytes', help: 'bytes of txs in the mempool', registers: [this.registry] })
   readonly peers = new Gauge({ name: 'attrchain_peers', help: 'connected peers of this chain', registers: [this.registry] })
+  readonly dhtLookups = new Counter({ name: 'attrchain_p2p_dht_lookups_total', help: 'DHT lookups run by peer discovery (paused while they find no new peer)', registers: [this.registry] })
   readonly gossipMessages = new Counter({
     name: 'attrchain_gossip_messages_total', help: 'gossip messages validated, by topic and result (accept/ignore/reject)',
     labelNames: ['topic', 'result'], registers: [this.registry],

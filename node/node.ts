@@ -356,10 +356,14 @@ export class AttrchainNode {
 
   private metricsTimer: NodeJS.Timeout | null = null
   private lastGossip: GossipStats | null = null
+  private lastDhtLookups = 0
 
   private startMetricsPolling(): void {
     this.metricsTimer = setInterval(() => {
       this.metrics.peers.set(this.network.peers().length)
+      const lookups = this.network.dhtLookups
+      if (lookups > this.lastDhtLookups) this.metrics.dhtLookups.inc(lookups - this.lastDhtLookups)
+      this.lastDhtLookups = lookups
       this.metrics.mempoolTxs.set(this.mempool.size)
       this.metrics.mempoolBytes.set(this.mempool.sizeBytes)
       this.metrics.admissionRate.set(Number.isFinite(this.admission.rate) ? Math.round(this.admission.rate) : -1)

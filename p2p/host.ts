@@ -170,6 +170,11 @@ export class P2PNetwork {
     return this.gossip.stats()
   }
 
+  /** DHT lookups peer discovery has started since the host started (0 with discovery off). */
+  get dhtLookups(): number {
+    return this.discovery?.lookups ?? 0
+  }
+
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
     this.gossip.broadcastProposal(proposal, blockBytes, relay)

@@ -65,3 +65,30 @@ t.test(`${N} hosts bootstrapped from one address find each other`, async (t) => 
   const reports = loggers.flatMap((l) => l.lines).filter((l) => l.msg.includes('another chain'))
   t.ok(reports.length <= 1, `the stranger is reported at most once (${reports.length})`)
 })
+
+t.test('a network smaller than the target pauses its lookups, and still finds a host that joins', async (t) => {
+  // Target 10, three hosts: once they know each other no lookup can find anyone new. Before the pause each
+  // host ran one lookup after another (17-20 in the 6 s window below at a 100 ms interval);
+  // paused, the pause doubles from 100 ms to 2 s, so at most 3 or 4 fall in the window. Load only lowers the count.
+  const discovery = { ...defaultDiscoveryOptions, intervalMs: 100, maxLookupIntervalMs: 2000 }
+  const hub = host('p0', new MemoryLogger(), { discovery })
+  await hub.start()
+  const hubAddr = hub.multiaddrs()[0]!
+  const small = [hub, host('p1', new MemoryLogger(), { discovery, bootstrap: [hubAddr] }), host('p2', new MemoryLogger(), { discovery, bootstrap: [hubAddr] })]
+  await Promise.all(small.slice(1).map((h) => h.start()))
+  await waitFor('three hosts connected to each other', () => small.every((h) => h.peers().length === 2), { timeoutMs: 45_000 })
+  await new Promise((r) => setTimeout(r, 8000))
+  const before = small.map((h) => h.dhtLookups)
+  await new Promise((r) => setTimeout(r, 6000))
+  const during = small.map((h, i) => h.dhtLookups - before[i])
+  t.comment(`lookups per host in 6 s with every peer known: ${during.join(', ')}`)
+  for (const [i, n] of during.entries()) t.ok(n <= 5, `host ${i} paused its lookups (${n} in 6 s)`)
+  t.ok(before.every((n) => n > 0), 'every host looked up while it was short of peers')
+
+  const late = host('p3', new MemoryLogger(), { discovery, bootstrap: [hubAddr] })
+  await late.start()
+  const all = [...small, late]
+  await waitFor('every host at 3 peers after a fourth joined', () => all.every((h) => h.peers().length === 3), { timeoutMs: 45_000 })
+    .catch((e: Error) => t.fail(`${e.message}; peers: ${all.map((h) => h.peers().length).join(', ')}`))
+  t.pass('the paused hosts found the host that joined')
+})
