@@ -103,8 +103,9 @@ export class CommitTracker {
       receipts += p.receipts
       this.commits.push({ atMs, receipts: p.receipts })
       if (p.measured) {
-        this.latenciesMs.push(atMs - p.submittedMs)
-        if (p.origin !== undefined) this.latenciesByProposerMs[p.origin === b.header.proposer ? 'own' : 'other'].push(atMs - p.submittedMs)
+        const latencyMs = atMs - p.submittedMs
+        this.latenciesMs.push(latencyMs)
+        if (p.origin !== undefined) this.latenciesByProposerMs[p.origin === b.header.proposer ? 'own' : 'other'].push(latencyMs)
       }
       p.op.onCommitted()
     }

@@ -144,11 +144,6 @@ export class PeerDiscovery {
     this.modules.node.removeEventListener('peer:discovery', this.onDiscovery)
   }
 
-  /** Distinct peers with an open connection. */
-  connectedPeers(): number {
-    return new Set(this.modules.node.getConnections().map((c) => c.remotePeer.toString())).size
-  }
-
   private filling = false
 
   private tick(): void {
@@ -162,13 +157,13 @@ export class PeerDiscovery {
   /** Dial known, unconnected, unbanned peers whose backoff has passed, up to the target; short of candidates, look up more. */
   private async fill(): Promise<void> {
     const { node } = this.modules
-    const connectedPeers = this.connectedPeers()
-    if (connectedPeers < this.lastConnected) this.nextLookupAt = this.lookupPauseMs = 0
-    this.lastConnected = connectedPeers
-    const missing = this.opts.targetPeers - connectedPeers - this.dialing.size
+    // distinct peers with an open connection
+    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()))
+    if (connected.size < this.lastConnected) this.nextLookupAt = this.lookupPauseMs = 0
+    this.lastConnected = connected.size
+    const missing = this.opts.targetPeers - connected.size - this.dialing.size
     if (missing <= 0) return
     const self = node.peerId.toString()
-    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()))
     const now = Date.now()
     const known = new Set<string>()
     let started = 0
