@@ -217,7 +217,8 @@ export class TxSender {
   /**
    * Sign every call with consecutive nonces and submit them in JSON-RPC
    * batches sent concurrently. One result per call, in order; a refused tx
-   * does not stop the others.
+   * does not stop the others. Txs refused with MEMPOOL_ERROR_FULL are sent
+   * again with backoff for up to `opts.fullRetryMs` (as `send` does).
    */
   async sendMany(calls: readonly TxCall[], opts: SendOptions = {}): Promise<SendManyResult[]> {
     const signed: { stx: SignedTx; alloc: Allocation }[] = []
@@ -226,15 +227,7 @@ export class TxSender {
     const chunks: (typeof signed)[] = []
     for (let i = 0; i < signed.length; i += size) chunks.push(signed.slice(i, i + size))
     const wait = opts.wait ?? 'none'
-    const results = await Promise.all(chunks.map(async (chunk): Promise<SendManyResult[]> => {
-      let replies: RpcBatchResult<TxSendResult>[]
-      try {
-        replies = await this.client.batch(chunk.map((s): TableCall<'tx_send'> => ({ method: 'tx_send', params: [toHex(s.stx.bytes), { wait }] })))
-      } catch (e) {
-        return chunk.map(() => ({ ok: false, error: e as Error }))
-      }
-      return replies
-    }))
+    const results = await Promise.all(chunks.map((chunk) => this.sendChunkThroughBackpressure(chunk.map((s) => s.stx), wait, opts)))
     const flat = results.flat()
     // Refused nonces are released highest first so that the counter can fall back over a refused tail.
     for (let i = flat.length - 1; i >= 0; i--) {
@@ -245,6 +238,43 @@ export class TxSender {
       }
     }
     return flat
+  }
+
+  /**
+   * One `sendMany` batch: sent, then its txs refused with MEMPOOL_ERROR_FULL
+   * sent again (the same signed bytes, as `send` does) with the same backoff
+   * and `fullRetryMs` bound, until each is answered otherwise or the bound
+   * passes. Results in the batch's order.
+   */
+  private async sendChunkThroughBackpressure(txs: readonly SignedTx[], wait: WaitMode, opts: SendOptions): Promise<SendManyResult[]> {
+    const out: SendManyResult[] = new Array(txs.length)
+    let pending = txs.map((_, i) => i)
+    const deadline = Date.now() + (opts.fullRetryMs ?? FULL_RETRY_MS)
+    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+      let replies: RpcBatchResult<TxSendResult>[]
+      try {
+        replies = await this.client.batch(pending.map((i): TableCall<'tx_send'> => ({ method: 'tx_send', params: [toHex(txs[i].bytes), { wait }] })))
+      } catch (e) {
+        for (const i of pending) out[i] = { ok: false, error: e as Error }
+        return out
+      }
+      const full: number[] = []
+      let hint = 0
+      for (const [k, r] of replies.entries()) {
+        const i = pending[k]
+        out[i] = r
+        if (!r.ok && r.error instanceof RpcRequestError && r.error.reason === 'MEMPOOL_ERROR_FULL') {
+          full.push(i)
+          const h = (r.error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+          if (typeof h === 'number' && h > hint) hint = h
+        }
+      }
+      if (full.length === 0) return out
+      const pause = hint > delay ? Math.min(hint, 10_000) : delay
+      if (Date.now() + pause > deadline) return out
+      await new Promise((r) => setTimeout(r, pause))
+      pending = full
+    }
   }
 
   private async resyncOnce(alloc: Allocation): Promise<void> {

@@ -7,18 +7,22 @@ import type { Params } from '../../genesis/params.js'
 import { initHome } from '../../node/init.js'
 import { loadConfig } from '../../node/config.js'
 import { AttrchainNode } from '../../node/node.js'
+import type { MempoolOptions } from '../../node/mempool.js'
 import { silentLogger } from '../../core/logger.js'
 import { AttrchainClient } from '../../rpc/index.js'
 
 /**
  * A one-validator devnet node in this process on free ports, 50 ms blocks
  * (fine at unit level: no child processes), with a client; both stopped and
- * the home deleted when `t` ends. `params` override the genesis params.
+ * the home deleted when `t` ends. `params` override the genesis params,
+ * `mempool` the node's mempool limits (config.json's `mempool` keys).
  */
-export async function startInProcessNode(t: Test, name: string, opts: { params?: Partial<Params> } = {}): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
+export async function startInProcessNode(t: Test, name: string, opts: { params?: Partial<Params>; mempool?: Partial<MempoolOptions> } = {}): Promise<{ node: AttrchainNode; client: AttrchainClient; home: string }> {
   const home = mkdtempSync(join(tmpdir(), `attrchain-${name}-`))
   initHome({ home, genesis: buildDevnetGenesis({ validators: 1, accounts: 10, ...(opts.params ? { params: opts.params } : {}) }), validatorKey: devValidatorKey(0) })
-  const node = await AttrchainNode.start(loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {}), silentLogger)
+  const config = loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50 }, {})
+  Object.assign(config.mempool, opts.mempool)
+  const node = await AttrchainNode.start(config, silentLogger)
   const client = new AttrchainClient(node.rpcUrl)
   t.teardown(async () => {
     await client.close()

@@ -95,7 +95,8 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
   const key = devAccountKey(2)
   const sender = new TxSender(client, key)
   const N = 250
-  const results = await sender.sendMany(Array.from({ length: N }, () => transfer(SINK, 1n)), { wait: 'none' })
+  // a generous backpressure bound: beside other test processes the node's event loop lags and it sheds txs (MEMPOOL_ERROR_FULL) as it should
+  const results = await sender.sendMany(Array.from({ length: N }, () => transfer(SINK, 1n)), { wait: 'none', fullRetryMs: 120_000 })
   t.ok(results.every((r) => r.ok), 'every tx admitted')
   t.equal(sender.nextNonce, N, 'nonces handed out locally')
   const single = await Promise.all([sender.send(transfer(SINK, 1n)), sender.send(transfer(SINK, 1n))])
@@ -108,6 +109,19 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
     t.equal(rec?.nonce, i, `tx ${i} carries nonce ${i}`)
     if (i >= 3) break
   }
+})
+
+t.test('TxSender.sendMany resends the txs a full mempool refused (MEMPOOL_ERROR_FULL) until taken', async (t) => {
+  // A mempool of 20 txs: one batch of 100 gets 80 FULL refusals; as blocks empty the mempool the sender's retries land them all.
+  const { client } = await startInProcessNode(t, 'client', { mempool: { maxTxs: 20 } })
+  const key = devAccountKey(4)
+  const sender = new TxSender(client, key)
+  const N = 100
+  const results = await sender.sendMany(Array.from({ length: N }, () => transfer(SINK, 1n)), { wait: 'none', fullRetryMs: 60_000 })
+  const refused = results.filter((r) => !r.ok).map((r) => (r.ok ? '' : String((r.error as RpcRequestError).reason)))
+  t.same(refused, [], 'every tx admitted in the end')
+  await eventually('all txs committed', async () => (await client.getAccount(key.address)).nonce === N)
+  t.equal(sender.nextNonce, N, 'no nonce handed back')
 })
 
 t.test('TxSender reuses a refused nonce and resyncs after TX_ERROR_BAD_NONCE', async (t) => {
