@@ -179,7 +179,7 @@ function metricValue(text: string, name: string, labels: Record<string, string>)
   let sum = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue
-    const m = /^([a-zA-Z_:]+)(\{[^}]*\})?\s+(\S+)/.exec(line)
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line)
     if (!m || m[1] !== name) continue
     const ls = m[2] ?? ''
     if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) sum += Number(m[3])

@@ -293,8 +293,9 @@ async function registerModels(clients: AttrchainClient[], keys: KeyPair[], w: Wo
 /**
  * What each node counted over the whole case (since start): its tx_send and
  * gossip refusals by limit (attrchain_tx_refused_total), txs re-broadcast,
- * and the txs left in its mempool — where the flood's refusals and its
- * latency tail come from.
+ * the txs left in its mempool, its blocks' processing times and how long
+ * proposals and votes waited at its consensus driver — where the flood's
+ * refusals and its latency tail come from.
  */
 async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   // one /metrics snapshot for every figure (it was one fetch per figure, 22 in all)
@@ -316,7 +317,15 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
     const upTo = (le: string): number => snapshot('attrchain_block_processing_seconds_bucket', { stage, le })
     blockProcessing[stage] = { blocks, meanMs: blocks > 0 ? round((sum / blocks) * 1000) : 0, over500ms: blocks - upTo('0.5'), over1s: blocks - upTo('1') }
   }
-  return { refused, gossipTxs, blockProcessing, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
+  // per kind (proposal, vote): messages, mean ms, and how many waited over 10 ms and 100 ms at the consensus driver (attrchain_consensus_message_delay_seconds)
+  const consensusMessageDelay: Record<string, Record<string, number>> = {}
+  for (const kind of ['proposal', 'vote']) {
+    const messages = snapshot('attrchain_consensus_message_delay_seconds_count', { kind })
+    const sum = snapshot('attrchain_consensus_message_delay_seconds_sum', { kind })
+    const upTo = (le: string): number => snapshot('attrchain_consensus_message_delay_seconds_bucket', { kind, le })
+    consensusMessageDelay[kind] = { messages, meanMs: messages > 0 ? round((sum / messages) * 1000, 1) : 0, over10ms: messages - upTo('0.01'), over100ms: messages - upTo('0.1') }
+  }
+  return { refused, gossipTxs, blockProcessing, consensusMessageDelay, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
 }
 
 interface CaseOptions {

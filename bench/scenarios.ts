@@ -83,6 +83,8 @@ export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
   })
   return {
     begin: async () => {
+      // a scrape resets each node's event-loop delay histogram (prom-client's default metrics), so `end` reads the window's
+      await Promise.all(nodes.map((n) => n.metrics()))
       m0 = await metrics()
       t0 = nowMs()
       cpu0 = nodes.map((n) => n.cpuSeconds())
@@ -90,6 +92,11 @@ export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
     },
     end: async () => {
       const s = (nowMs() - t0) / 1000
+      // read before any other scrape (which would reset it): how long a message arriving at a node could wait for its event loop
+      const loops = await Promise.all(nodes.map(async (n) => {
+        const m = await n.metrics()
+        return { p99Ms: round(m('attrchain_process_nodejs_eventloop_lag_p99_seconds') * 1000), maxMs: round(m('attrchain_process_nodejs_eventloop_lag_max_seconds') * 1000) }
+      }))
       const cpu = nodes.map((n, i) => {
         const c = n.cpuSeconds()
         return c === null || cpu0[i] === null ? null : round((100 * (c - (cpu0[i] as number))) / s)
@@ -104,6 +111,8 @@ export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
           consensusRoundsPerHeight: blocks > 0 ? round((m.rounds - m0.rounds) / blocks, 2) : null, mempoolTxsAtEnd: await watch.metric('attrchain_mempool_txs'),
         },
         cpuPercentOfOneCore: { nodes: cpu, harness: round((100 * (self.user + self.system)) / 1e6 / s) },
+        // per node over the window: the event loop's delay (Node's monitorEventLoopDelay, ms): p99 and the longest single stall
+        eventLoopDelayMs: loops,
       }
     },
   }
