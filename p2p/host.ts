@@ -189,9 +189,9 @@ export class P2PNetwork {
     this.gossip.broadcastEvidence(evidence, relay)
   }
 
-  /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs). */
-  publishTx(txBytes: Uint8Array): void {
-    this.gossip.publishTx(txBytes)
+  /** Queues a mempool-admitted tx for the next batch (sent within txBatchDelayMs); false when not queued (GossipService.publishTx: no peer on the tx topic, or too large). */
+  publishTx(txBytes: Uint8Array): boolean {
+    return this.gossip.publishTx(txBytes)
   }
 
   /**

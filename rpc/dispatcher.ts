@@ -18,8 +18,69 @@ import { partOf, replyOf, ResponseBudget, type Part, type Refusal, type Reply } 
  * concurrency and what "connection" means.
  */
 
-/** Longest a batch runs its items' synchronous parts before letting the event loop turn (ms). */
-const BATCH_SLICE_MS = 10
+/** Longest the JSON-RPC server runs requests' synchronous parts in one turn of the event loop before letting it turn (ms). */
+const RPC_SLICE_MS = 10
+
+/**
+ * The JSON-RPC server's share of a turn of the event loop, shared by every
+ * payload of every transport in this process (issue 10: consensus first).
+ * Each payload's parse and each batch item's start ask `enter()` first;
+ * once RPC work has run RPC_SLICE_MS since the last yield, the next waits
+ * for the loop's check phase (setImmediate), so timers (consensus timeouts)
+ * and the poll phase (votes and proposals arriving from peers) run between
+ * slices. Before, each HTTP body was parsed as soon as it arrived: sixteen
+ * operators' 2 MiB batches arriving together were parsed and started back
+ * to back in one poll phase, and the loop stalled for 0.8-2 s (the overload
+ * bench's `eventLoopDelayMs`). One slice may still overrun by one
+ * unsplittable step (the JSON parse of one body, ≤ rpcMaxBodyBytes).
+ */
+class RpcLoopSlice {
+  private startedAt = Number.NEGATIVE_INFINITY
+  /** waiters, released in arrival order */
+  private readonly queue: (() => void)[] = []
+  private draining = false
+
+  /**
+   * null while the current slice lasts and nobody waits: go on synchronously
+   * (awaiting a resolved promise would let every caller of this turn pass the
+   * check before any of them ran); else a promise that resolves on a later
+   * turn, in arrival order.
+   */
+  enter(): Promise<void> | null {
+    if (!this.draining && performance.now() - this.startedAt <= RPC_SLICE_MS) return null
+    return new Promise((resolve) => {
+      this.queue.push(resolve)
+      if (!this.draining) {
+        this.draining = true
+        setImmediate(this.drain)
+      }
+    })
+  }
+
+  /** A new turn: a new slice, and waiters released from the front. */
+  private readonly drain = (): void => {
+    this.startedAt = performance.now()
+    this.releaseNext()
+  }
+
+  private releaseNext(): void {
+    const next = this.queue.shift()
+    if (next === undefined) {
+      this.draining = false
+      return
+    }
+    if (performance.now() - this.startedAt > RPC_SLICE_MS) {
+      this.queue.unshift(next)
+      setImmediate(this.drain)
+      return
+    }
+    next()
+    // queued after the released waiter's continuation, so it runs once that waiter's synchronous part has
+    queueMicrotask(() => this.releaseNext())
+  }
+}
+
+const rpcSlice = new RpcLoopSlice()
 
 /** Per batch: the error each load-shedding method (MethodSpec.shed) was first shed with. */
 type Shed = Map<string, Error>
@@ -49,6 +110,8 @@ export class JsonRpcDispatcher {
   }
 
   private async servePayload(bytes: Buffer, ctx: CallContext, refused: Refusal | null): Promise<Reply | null> {
+    const turn = rpcSlice.enter()
+    if (turn) await turn
     const parsed = this.parse(bytes)
     if (!parsed.ok) return replyOf(partOf(errorResponse(null, parsed.error)))
     const payload = parsed.value
@@ -60,18 +123,15 @@ export class JsonRpcDispatcher {
       return replyOf(partOf(errorResponse(null, rpcErrorObject(RpcErrorCode.batchTooLarge, message))))
     }
     // Items run concurrently (a batch of tx_send with wait "commit" waits for one block, not one per item).
-    // Starting one runs its synchronous part, serialization of a synchronous result included; once a turn
-    // of the event loop has run BATCH_SLICE_MS the next item waits for the next turn, so consensus timers and
-    // network messages are served between items that serialize large results, while a batch of cheap calls
-    // (tx_send of consecutive nonces) still starts in one turn, in order.
+    // Starting one runs its synchronous part, serialization of a synchronous result included; once the RPC's
+    // slice of the event loop's turn is spent (RpcLoopSlice, shared with every other payload) the next item
+    // waits for a later turn, so consensus timers and network messages are served between items, while a
+    // batch of cheap calls (tx_send of consecutive nonces) still starts in one turn, in order.
     const pending: Promise<Part | null>[] = []
     const shed: Shed = new Map()
-    let sliceStart = performance.now()
     for (const item of payload) {
-      if (performance.now() - sliceStart > BATCH_SLICE_MS) {
-        await yieldToLoop()
-        sliceStart = performance.now()
-      }
+      const turn = rpcSlice.enter()
+      if (turn) await turn
       pending.push(this.handleRequest(item, ctx, budget, refused, shed))
     }
     const owed = (await Promise.all(pending)).filter((r): r is Part => r !== null)
@@ -218,10 +278,6 @@ type JsonRpcId = string | number | null
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
-}
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }
 
 type Envelope =

@@ -130,3 +130,19 @@ t.test('tx messages are delivered in the order they arrived, even when a later o
   })
   t.ok(delivered(first.hash) < delivered(second.hash), `first at ${delivered(first.hash)}, second at ${delivered(second.hash)}`)
 })
+
+t.test('a node with no peer on the tx topic queues nothing to gossip (a lone validator encodes no batches); once a peer subscribes, txs are queued and arrive', async (t) => {
+  const lone = host('lone', new Recorder(1))
+  await lone.start()
+  t.equal(lone.publishTx(makeTx(40).bytes), false, 'alone: not queued (TxRelay publishes pending txs once a peer subscribes)')
+  const rec = new Recorder(1)
+  const peer = host('lonePeer', rec, [lone.multiaddrs()[0]!])
+  await peer.start()
+  await waitFor('tx-topic subscriptions', () => lone.gossipPeers('txs').length === 1 && peer.peers().length === 1)
+  const tx = makeTx(41)
+  let queued = false
+  await waitFor('the tx on the peer', () => rec.txs.some((x) => x.tx.hash === tx.hash), {
+    timeoutMs: 10_000, retryMs: 500, retry: () => { queued = lone.publishTx(tx.bytes) || queued },
+  })
+  t.ok(queued, 'with a subscriber: queued')
+})

@@ -140,3 +140,40 @@ t.test('request text: ASCII and UTF-8 decoded alike, a leading byte order mark d
     t.equal(r.error?.data?.reason, RpcErrorCode.parse)
   }
 })
+
+t.test('payloads share one slice of the event loop\'s turn: one slow item per turn, a timer due meanwhile runs between them (issue 10: consensus first)', async (t) => {
+  // Each item keeps the thread 15 ms, more than the RPC's 10 ms slice, so every item ends a slice.
+  const log: string[] = []
+  // turns of the event loop so far (a setImmediate that re-arms itself), and the turn each item ran in
+  let turns = 0
+  const turnOf = new Map<string, number>()
+  const slow: MethodSpec = {
+    name: 'test_slow', summary: 'busy for 15 ms', params: [{ name: 'tag', required: true, schema: { type: 'string' } }], result: { type: 'string' },
+    handler: ([tag]) => {
+      const until = performance.now() + 15
+      while (performance.now() < until) { /* busy: a synchronous handler, as a large serialization is */ }
+      log.push(tag as string)
+      turnOf.set(tag as string, turns)
+      return tag as string
+    },
+  }
+  const d = new JsonRpcDispatcher({ maxBatch: 10, maxResponseBytes: 1_000_000 }, new MethodTable([slow]), silentLogger, null)
+  const batch = (p: string) => Buffer.from(JSON.stringify([1, 2, 3].map((i) => ({ jsonrpc: '2.0', id: i, method: 'test_slow', params: [`${p}${i}`] }))))
+  // Two batches that arrive together (as HTTP bodies in one poll phase) and a timer armed with them (a
+  // consensus timeout). Before the shared slice, each body was parsed and its batch started at once: the
+  // two batches' first items ran back to back before the timer could.
+  let ticking = true
+  const tick = (): void => {
+    turns++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const timer = new Promise<void>((resolve) => setTimeout(() => { log.push('timer'); resolve() }, 0))
+  const [a, b] = await Promise.all([d.handlePayload(batch('a'), ctx(), null), d.handlePayload(batch('b'), ctx(), null), timer.then(() => undefined)])
+  ticking = false
+  t.ok(a !== null && b !== null, 'both answered')
+  t.ok(log.indexOf('timer') >= 0 && log.indexOf('timer') <= 1, `the timer ran after at most one slow item (order: ${log.join(' ')})`)
+  const items = log.filter((x) => x !== 'timer')
+  t.same(items, ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'], 'items run in arrival order')
+  t.equal(new Set(turnOf.values()).size, items.length, `each slow item in a turn of its own (turns ${[...turnOf.values()].join(' ')})`)
+})
