@@ -51,6 +51,26 @@ function refusedAtAdmission(e: unknown): e is RpcRequestError {
   return [JsonRpcErrorCode.txRejected, JsonRpcErrorCode.mempoolRejected, JsonRpcErrorCode.invalidParams, JsonRpcErrorCode.invalidRequest].includes(e.code as never)
 }
 
+/**
+ * For a MEMPOOL_ERROR_FULL refusal (backpressure: send the same tx again
+ * later), the node's `retryAfterMs` hint in ms (0 without one); null for
+ * any other outcome.
+ */
+function fullRefusalHint(e: unknown): number | null {
+  if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL') return null
+  const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+  return typeof hint === 'number' && hint > 0 ? hint : 0
+}
+
+/**
+ * How long to wait before sending FULL-refused txs again (ms): our own
+ * backoff `delay`, or the node's hint when longer (a congested node says
+ * when it will take the tx, as HTTP's Retry-After), at most 10 s.
+ */
+function backoffPause(delay: number, hint: number): number {
+  return hint > delay ? Math.min(hint, 10_000) : delay
+}
+
 interface Allocation {
   nonce: number
   generation: number
@@ -192,10 +212,9 @@ export class TxSender {
       try {
         return await this.client.sendTx(stx, opts)
       } catch (e) {
-        if (!(e instanceof RpcRequestError) || e.reason !== 'MEMPOOL_ERROR_FULL') throw e
-        // the node's hint (a congested node says when it will take the tx: `retryAfterMs`, as HTTP's Retry-After) when longer than our own backoff
-        const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
-        const wait = typeof hint === 'number' && hint > delay ? Math.min(hint, 10_000) : delay
+        const hint = fullRefusalHint(e)
+        if (hint === null) throw e
+        const wait = backoffPause(delay, hint)
         if (Date.now() + wait > deadline) throw e
         await new Promise((r) => setTimeout(r, wait))
       }
@@ -263,14 +282,13 @@ export class TxSender {
       for (const [k, r] of replies.entries()) {
         const i = pending[k]
         out[i] = r
-        if (!r.ok && r.error instanceof RpcRequestError && r.error.reason === 'MEMPOOL_ERROR_FULL') {
-          full.push(i)
-          const h = (r.error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
-          if (typeof h === 'number' && h > hint) hint = h
-        }
+        const h = r.ok ? null : fullRefusalHint(r.error)
+        if (h === null) continue
+        full.push(i)
+        hint = Math.max(hint, h)
       }
       if (full.length === 0) return out
-      const pause = hint > delay ? Math.min(hint, 10_000) : delay
+      const pause = backoffPause(delay, hint)
       if (Date.now() + pause > deadline) return out
       await new Promise((r) => setTimeout(r, pause))
       pending = full

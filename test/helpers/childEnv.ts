@@ -9,7 +9,12 @@
  */
 export const CHILD_ENV: NodeJS.ProcessEnv = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTRCHAIN_'))),
-  // tap's process tracking re-injects itself into every spawn; this tells the
-  // child's coverage hook to record no file.
+  // tap's process tracking re-injects itself into every spawn. Its coverage
+  // hook, told only to record no file, still ran V8's precise block coverage
+  // (an inspector session with callCount and detailed counters) in every
+  // node process for its whole life, which slowed all their JavaScript:
+  // '0' keeps the session from starting; the exclusion stays as a second
+  // guard.
+  _TAPJS_PROCESSINFO_COVERAGE_: '0',
   _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/.*/',
 }
