@@ -383,6 +383,13 @@ export class AttrchainNode {
     this.metricsTimer.unref()
   }
 
+  /**
+   * The outcome of tx `hash` once a block that commits it is applied after
+   * this call (a tx committed before it is not seen: call it before the tx
+   * can be committed, as `tx_send` with wait "commit" does, in the same turn
+   * as the admission). Rejects with RPC_ERROR_TIMEOUT after
+   * `txCommitTimeoutMs` (ms) and RPC_ERROR_ABORTED when `signal` aborts.
+   */
   waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }> {
     return new Promise((resolve, reject) => {
       const set = this.waiters.get(hash) ?? new Set()

@@ -28,11 +28,11 @@ const RPC_SLICE_MS = 10
  * once RPC work has run RPC_SLICE_MS since the last yield, the next waits
  * for the loop's check phase (setImmediate), so timers (consensus timeouts)
  * and the poll phase (votes and proposals arriving from peers) run between
- * slices. Before, each HTTP body was parsed as soon as it arrived: sixteen
- * operators' 2 MiB batches arriving together were parsed and started back
- * to back in one poll phase, and the loop stalled for 0.8-2 s (the overload
- * bench's `eventLoopDelayMs`). One slice may still overrun by one
- * unsplittable step (the JSON parse of one body, ≤ rpcMaxBodyBytes).
+ * slices. Before, each HTTP body was parsed as soon as it arrived, so
+ * sixteen operators' 2 MiB batches arriving together were parsed and
+ * started back to back in one poll phase (the overload bench's nodes stall
+ * for 0.4-1.4 s at worst: `eventLoopDelayMs`). One slice may still overrun
+ * by one unsplittable step (the JSON parse of one body, ≤ rpcMaxBodyBytes).
  */
 class RpcLoopSlice {
   private startedAt = Number.NEGATIVE_INFINITY

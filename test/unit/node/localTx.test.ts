@@ -31,11 +31,15 @@ t.test('a node-originated tx passes the intake limits an RPC tx is refused by, a
   t.equal(((refused as RpcRequestError).data as { limit?: string }).limit, 'backlog', 'for the backlog')
   t.equal(node.mempool.has(own.hash), false, 'and not held')
 
+  // Waiting starts before the tx is submitted, as tx_send's wait "commit" does: waitForTx only sees commits
+  // after it is called, and with 50 ms blocks the tx could commit during the tx_get round trip below (it did,
+  // with another test process beside this one: the wait then ran into its 30 s abort).
+  const committed = node.waitForTx(own.hash, AbortSignal.timeout(30_000))
   const admitted = await node.submitTx(own.bytes, { local: true })
   t.equal(admitted.hash, own.hash, 'the same tx is taken as node-originated')
   const r = await client.call('tx_get', [own.hash])
   t.ok(r !== null, 'and is known to the node')
-  const done = await node.waitForTx(own.hash, AbortSignal.timeout(30_000))
+  const done = await committed
   t.equal(done.status, 'ok', 'and committed')
 
   // still checked like any tx: a replay is refused
