@@ -309,23 +309,31 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   }
   const gossipTxs: Record<string, number> = {}
   for (const result of ['accepted', 'ignored', 'rejected']) gossipTxs[result] = snapshot('attrchain_gossip_messages_total', { topic: 'txs', result })
-  // per stage: blocks, mean ms, and how many took over 0.5 s and 1 s (attrchain_block_processing_seconds buckets)
+  // per stage: blocks, mean ms, and how many took over 0.5 s and 1 s
   const blockProcessing: Record<string, Record<string, number>> = {}
   for (const stage of ['build', 'validate', 'commit']) {
-    const blocks = snapshot('attrchain_block_processing_seconds_count', { stage })
-    const sum = snapshot('attrchain_block_processing_seconds_sum', { stage })
-    const upTo = (le: string): number => snapshot('attrchain_block_processing_seconds_bucket', { stage, le })
-    blockProcessing[stage] = { blocks, meanMs: blocks > 0 ? round((sum / blocks) * 1000) : 0, over500ms: blocks - upTo('0.5'), over1s: blocks - upTo('1') }
+    blockProcessing[stage] = histogramFigures(snapshot, 'attrchain_block_processing_seconds', { stage }, 'blocks', [['over500ms', '0.5'], ['over1s', '1']])
   }
-  // per kind (proposal, vote): messages, mean ms, and how many waited over 10 ms and 100 ms at the consensus driver (attrchain_consensus_message_delay_seconds)
+  // per kind (proposal, vote): messages, mean ms, and how many waited over 10 ms and 100 ms at the consensus driver
   const consensusMessageDelay: Record<string, Record<string, number>> = {}
   for (const kind of ['proposal', 'vote']) {
-    const messages = snapshot('attrchain_consensus_message_delay_seconds_count', { kind })
-    const sum = snapshot('attrchain_consensus_message_delay_seconds_sum', { kind })
-    const upTo = (le: string): number => snapshot('attrchain_consensus_message_delay_seconds_bucket', { kind, le })
-    consensusMessageDelay[kind] = { messages, meanMs: messages > 0 ? round((sum / messages) * 1000, 1) : 0, over10ms: messages - upTo('0.01'), over100ms: messages - upTo('0.1') }
+    consensusMessageDelay[kind] = histogramFigures(snapshot, 'attrchain_consensus_message_delay_seconds', { kind }, 'messages', [['over10ms', '0.01'], ['over100ms', '0.1']])
   }
   return { refused, gossipTxs, blockProcessing, consensusMessageDelay, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
+}
+
+/**
+ * One series (`labels`) of the histogram `name` (in seconds) from a /metrics
+ * snapshot: its observations under `countKey`, their mean in ms, and for
+ * each [key, le] how many were over `le` seconds (count minus that bucket).
+ */
+function histogramFigures(
+  snapshot: Awaited<ReturnType<BenchNode['metrics']>>, name: string, labels: Record<string, string>, countKey: string, over: [key: string, le: string][],
+): Record<string, number> {
+  const count = snapshot(`${name}_count`, labels)
+  const out: Record<string, number> = { [countKey]: count, meanMs: count > 0 ? round((snapshot(`${name}_sum`, labels) / count) * 1000) : 0 }
+  for (const [key, le] of over) out[key] = count - snapshot(`${name}_bucket`, { ...labels, le })
+  return out
 }
 
 interface CaseOptions {

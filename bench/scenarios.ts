@@ -74,13 +74,15 @@ export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
   let t0 = 0
   let cpu0: (number | null)[] = []
   let self0 = process.cpuUsage()
-  let m0 = { receipts: 0, failed: 0, height: 0, rounds: 0 }
-  const metrics = async () => ({
-    receipts: await watch.metric('attrchain_receipts_total'),
-    failed: await watch.metric('attrchain_txs_total', { status: 'failed' }),
-    height: await watch.metric('attrchain_height'),
-    rounds: await watch.metric('attrchain_consensus_rounds_per_height_sum'),
-  })
+  let m0 = { receipts: 0, failed: 0, height: 0, rounds: 0, mempoolTxs: 0 }
+  // the watched node's figures from one /metrics snapshot (values of one instant, one fetch)
+  const metrics = async () => {
+    const m = await watch.metrics()
+    return {
+      receipts: m('attrchain_receipts_total'), failed: m('attrchain_txs_total', { status: 'failed' }), height: m('attrchain_height'),
+      rounds: m('attrchain_consensus_rounds_per_height_sum'), mempoolTxs: m('attrchain_mempool_txs'),
+    }
+  }
   return {
     begin: async () => {
       // a scrape resets each node's event-loop delay histogram (prom-client's default metrics), so `end` reads the window's
@@ -92,23 +94,23 @@ export function probeOf(nodes: BenchNode[], watch: BenchNode): Probe {
     },
     end: async () => {
       const s = (nowMs() - t0) / 1000
-      // read before any other scrape (which would reset it): how long a message arriving at a node could wait for its event loop
-      const loops = await Promise.all(nodes.map(async (n) => {
-        const m = await n.metrics()
-        return { p99Ms: round(m('attrchain_process_nodejs_eventloop_lag_p99_seconds') * 1000), maxMs: round(m('attrchain_process_nodejs_eventloop_lag_max_seconds') * 1000) }
-      }))
       const cpu = nodes.map((n, i) => {
         const c = n.cpuSeconds()
         return c === null || cpu0[i] === null ? null : round((100 * (c - (cpu0[i] as number))) / s)
       })
       const self = process.cpuUsage(self0)
+      // read before any other scrape (which would reset it): how long a message arriving at a node could wait for its event loop
+      const loops = await Promise.all(nodes.map(async (n) => {
+        const m = await n.metrics()
+        return { p99Ms: round(m('attrchain_process_nodejs_eventloop_lag_p99_seconds') * 1000), maxMs: round(m('attrchain_process_nodejs_eventloop_lag_max_seconds') * 1000) }
+      }))
       const m = await metrics()
       const blocks = m.height - m0.height
       return {
         nodeMetrics: {
           receiptsPerSec: round((m.receipts - m0.receipts) / s), failedTxs: m.failed - m0.failed, blocks,
           receiptsPerBlock: blocks > 0 ? round((m.receipts - m0.receipts) / blocks) : null,
-          consensusRoundsPerHeight: blocks > 0 ? round((m.rounds - m0.rounds) / blocks, 2) : null, mempoolTxsAtEnd: await watch.metric('attrchain_mempool_txs'),
+          consensusRoundsPerHeight: blocks > 0 ? round((m.rounds - m0.rounds) / blocks, 2) : null, mempoolTxsAtEnd: m.mempoolTxs,
         },
         cpuPercentOfOneCore: { nodes: cpu, harness: round((100 * (self.user + self.system)) / 1e6 / s) },
         // per node over the window: the event loop's delay (Node's monitorEventLoopDelay, ms): p99 and the longest single stall

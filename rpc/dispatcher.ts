@@ -64,16 +64,16 @@ class RpcLoopSlice {
   }
 
   private releaseNext(): void {
-    const next = this.queue.shift()
+    const next = this.queue[0]
     if (next === undefined) {
       this.draining = false
       return
     }
     if (performance.now() - this.startedAt > RPC_SLICE_MS) {
-      this.queue.unshift(next)
       setImmediate(this.drain)
       return
     }
+    this.queue.shift()
     next()
     // queued after the released waiter's continuation, so it runs once that waiter's synchronous part has
     queueMicrotask(() => this.releaseNext())

@@ -35,6 +35,11 @@ export interface SendOptions {
 }
 
 const FULL_RETRY_MS = 10_000
+/** The backoff between resends of FULL-refused txs: from the first delay, doubling, up to the longest (ms). */
+const BACKOFF_FIRST_MS = 100
+const BACKOFF_MAX_MS = 2000
+/** The longest a node's `retryAfterMs` hint is followed (ms). */
+const MAX_HINT_MS = 10_000
 
 export type SendManyResult = { ok: true; result: TxSendResult } | { ok: false; error: Error }
 
@@ -68,7 +73,7 @@ function fullRefusalHint(e: unknown): number | null {
  * when it will take the tx, as HTTP's Retry-After), at most 10 s.
  */
 function backoffPause(delay: number, hint: number): number {
-  return hint > delay ? Math.min(hint, 10_000) : delay
+  return hint > delay ? Math.min(hint, MAX_HINT_MS) : delay
 }
 
 interface Allocation {
@@ -208,7 +213,7 @@ export class TxSender {
   /** The same signed tx sent again while the node answers MEMPOOL_ERROR_FULL, backing off, for up to `fullRetryMs`. */
   private async sendThroughBackpressure(stx: SignedTx, opts: SendOptions): Promise<TxSendResult> {
     const deadline = Date.now() + (opts.fullRetryMs ?? FULL_RETRY_MS)
-    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+    for (let delay = BACKOFF_FIRST_MS; ; delay = Math.min(BACKOFF_MAX_MS, delay * 2)) {
       try {
         return await this.client.sendTx(stx, opts)
       } catch (e) {
@@ -269,7 +274,7 @@ export class TxSender {
     const out: SendManyResult[] = new Array(txs.length)
     let pending = txs.map((_, i) => i)
     const deadline = Date.now() + (opts.fullRetryMs ?? FULL_RETRY_MS)
-    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+    for (let delay = BACKOFF_FIRST_MS; ; delay = Math.min(BACKOFF_MAX_MS, delay * 2)) {
       let replies: RpcBatchResult<TxSendResult>[]
       try {
         replies = await this.client.batch(pending.map((i): TableCall<'tx_send'> => ({ method: 'tx_send', params: [toHex(txs[i].bytes), { wait }] })))
