@@ -7,13 +7,11 @@ import { AttrchainError } from '../core/errors.js'
 import { toHex } from '../core/bytes.js'
 import { formatOpen } from '../core/amount.js'
 import type { KeyPair } from '../core/keys.js'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { genesisHash, type Genesis } from '../genesis/genesis.js'
 import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../genesis/devnet.js'
 import { AttrchainClient, units, type AccountInfo } from '../rpc/index.js'
 import { initHome } from './init.js'
 import { homePaths, readGenesisFile, writeFileDurable } from './home.js'
-import { loadOrCreateNodeKey } from '../p2p/index.js'
 import { NODE_RUNTIME_FLAGS } from './runtime.js'
 
 /**
@@ -97,6 +95,8 @@ export interface DevnetLayout {
  * devnet parent; an existing key is kept.
  */
 export async function createNodeKey(path: string): Promise<{ peerId: string }> {
+  // loaded here, not at the top: libp2p is most of a CLI process's start-up (node/commands/index.ts)
+  const [{ loadOrCreateNodeKey }, { peerIdFromPrivateKey }] = await Promise.all([import('../p2p/index.js'), import('@libp2p/peer-id')])
   const { key } = await loadOrCreateNodeKey(path)
   return { peerId: peerIdFromPrivateKey(key).toString() }
 }

@@ -1,5 +1,3 @@
-import { loadConfig } from '../config.js'
-import { AttrchainNode } from '../node.js'
 import { PARENT_PID_ENV } from '../devnet.js'
 import { command, usage, homeOf, HOME, HELP } from './command.js'
 
@@ -63,14 +61,16 @@ export const startCommand = command({
   },
   async run(ctx) {
     const v = ctx.values
+    // Listening before the node starts: a signal during startup stops it as soon as it is up.
+    const stop = Promise.race([ctx.io.stopSignal(), ...[parentGone(ctx.io.env)].filter((p): p is Promise<string> => p !== null)])
+    // the node's modules are loaded only by the command that runs one: most of a CLI process's start-up otherwise
+    const [{ loadConfig }, { AttrchainNode }] = await Promise.all([import('../config.js'), import('../node.js')])
     const config = loadConfig(homeOf(ctx), {
       rpcHost: v['rpc-host'], rpcPort: v['rpc-port'], rpcCorsOrigins: v['rpc-cors-origins'], p2pHost: v['p2p-host'], p2pPort: v['p2p-port'], blockTimeMs: v['block-time'],
       bootstrap: v.bootstrap, emptyBlocks: v['no-empty-blocks'] ? false : undefined, logLevel: v['log-level'], logFormat: v['log-format'],
       pruneKeepBlocks: v['prune-keep-blocks'], snapshotInterval: v['snapshot-interval'], snapshotKeep: v['snapshot-keep'],
       stateSync: stateSyncFlag(v['state-sync-height'], v['state-sync-hash']),
     }, ctx.io.env)
-    // Listening before the node starts: a signal during startup stops it as soon as it is up.
-    const stop = Promise.race([ctx.io.stopSignal(), ...[parentGone(ctx.io.env)].filter((p): p is Promise<string> => p !== null)])
     const node = await AttrchainNode.start(config)
     const why = await stop
     node.log.info('stopping', { why })

@@ -7,7 +7,7 @@ import { toHex, fromHex } from '../../../core/bytes.js'
 import { CheckpointKey } from '../../../core/checkpointKey.js'
 import { checkpointDigest, checkpointSetHash, type CheckpointSigner } from '../../../state/checkpoint.js'
 import { checkpointsAbi, checkpointsBytecode } from '../../../contracts/AttrchainCheckpoints.artifact.js'
-import { CheckpointRelay, RollupError, DEV_L1_KEY } from '../../../node/commands/rollup.js'
+import { CheckpointRelay, RollupError, DEV_L1_KEY } from '../../../node/rollupRelay.js'
 import { startAnvil } from '../../helpers/anvil.js'
 
 /**

@@ -2,6 +2,12 @@ import t from 'tap'
 import { main, type CliIo } from '../../../node/cli.js'
 import { COMMANDS, GROUPS } from '../../../node/commands/index.js'
 import { TX_TYPES } from '../../../core/tx.js'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { CHILD_ENV } from '../../helpers/childEnv.js'
 
 /**
  * The command table of node/commands/ and the dispatcher of node/cli.ts
@@ -70,4 +76,31 @@ t.test('typed option values reach the command: --print signs offline with --chai
   t.match(printed.raw, /^0x[0-9a-f]+$/, 'the raw tx')
   const human = await cli(['tx', 'transfer', to, '1OPEN', '--key', '0x' + '22'.repeat(32), '--chain-id', 'c-1', '--nonce', '7', '--fee', '3', '--print'])
   t.equal(human.stdout, printed.raw + '\n', 'without --json: the raw tx alone')
+})
+
+t.test('the command table loads none of the node: no libp2p, viem, LevelDB or prom-client until a command that needs one runs', async (t) => {
+  // Every module the child resolves is written to a file by a resolve hook registered ahead of tsx.
+  const dir = mkdtempSync(join(tmpdir(), 'attrchain-cli-modules-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const log = join(dir, 'resolved.txt')
+  const hooks = join(dir, 'hooks.mjs')
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context)
+  appendFileSync(${JSON.stringify(log)}, r.url + '\\n')
+  return r
+}
+`)
+  const register = join(dir, 'register.mjs')
+  writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+  const cli = fileURLToPath(new URL('../../../node/cli.ts', import.meta.url))
+  const run = spawnSync(process.execPath, ['--import', register, '--import', 'tsx', '--input-type=module', '-e',
+    `const { main } = await import(${JSON.stringify(pathToFileURL(cli).href)}); process.exitCode = await main(['--help'], { stdout() {}, stderr() {}, env: {}, stopSignal: () => new Promise(() => {}) })`,
+  ], { env: CHILD_ENV, encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)) })
+  t.equal(run.status, 0, `attrchain --help in a child exits 0 (${run.stderr.slice(0, 500)})`)
+  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean)
+  t.ok(urls.some((u) => u.endsWith('/node/commands/start.ts')), `the command table was loaded (${urls.length} modules)`)
+  for (const heavy of ['/node_modules/libp2p/', '/node_modules/@libp2p/', '/node_modules/viem/', '/node_modules/classic-level/', '/node_modules/prom-client/', '/node/node.ts']) {
+    t.same(urls.filter((u) => u.includes(heavy)).slice(0, 3), [], `nothing under ${heavy}`)
+  }
 })
