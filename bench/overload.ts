@@ -149,7 +149,9 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
       const reason = e.reason ?? `code ${e.code}`
       stats.batchesRefusedWhole++
       stats.refused[reason] = (stats.refused[reason] ?? 0) + txs.length
-      return 'refused'
+      // a body refused unread (MEMPOOL_ERROR_FULL) names when to come back, as a per-tx refusal does
+      const hint = (e.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+      return typeof hint === 'number' && hint > REFUSAL_PAUSE_MS ? Math.min(hint, 1000) : 'refused'
     }
     stats.transportErrors++
     if (stats.transportErrors <= 3) log(`  transport error (batch sent again): ${(e as Error).message}`)
@@ -292,7 +294,8 @@ async function registerModels(clients: AttrchainClient[], keys: KeyPair[], w: Wo
 
 /**
  * What each node counted over the whole case (since start): its tx_send and
- * gossip refusals by limit (attrchain_tx_refused_total), txs re-broadcast,
+ * gossip refusals by limit (attrchain_tx_refused_total), the tx_send
+ * bodies it refused unread (attrchain_rpc_refused_total{reason="tx_intake"}), txs re-broadcast,
  * the txs left in its mempool, its blocks' processing times and how long
  * proposals and votes waited at its consensus driver — where the flood's
  * refusals and its latency tail come from.
@@ -307,6 +310,8 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
       if (v > 0) refused[`${source}.${limit}`] = v
     }
   }
+  // whole tx_send bodies refused unread (RpcServerModules.shedBody): bodies, not txs
+  const bodiesRefusedUnread = snapshot('attrchain_rpc_refused_total', { reason: 'tx_intake' })
   const gossipTxs: Record<string, number> = {}
   for (const result of ['accepted', 'ignored', 'rejected']) gossipTxs[result] = snapshot('attrchain_gossip_messages_total', { topic: 'txs', result })
   // per stage: blocks, mean ms, and how many took over 0.5 s and 1 s
@@ -319,7 +324,7 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   for (const kind of ['proposal', 'vote']) {
     consensusMessageDelay[kind] = histogramFigures(snapshot, 'attrchain_consensus_message_delay_seconds', { kind }, 'messages', [['over10ms', '0.01'], ['over100ms', '0.1']])
   }
-  return { refused, gossipTxs, blockProcessing, consensusMessageDelay, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
+  return { refused, bodiesRefusedUnread, gossipTxs, blockProcessing, consensusMessageDelay, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
 }
 
 /**

@@ -170,6 +170,8 @@ export class AttrchainNode {
       {
         methods, logger: log.child('rpc'), metrics, rootPage: explorer.rootPage,
         extraRoutes: { ...explorer.routes, '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) },
+        // a large body (a tx_send batch) is refused unread when this node would refuse any tx now, whatever its size
+        shedBody: () => node!.intakeRefusal(1),
       },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)

@@ -49,6 +49,7 @@ export class RpcServer {
     const stopSignal = this.stopController.signal
     this.http = new HttpTransport(this.opts, {
       dispatcher, limits: this.limits, origins, log: this.log, metrics, extraRoutes: modules.extraRoutes ?? {}, rootPage, stopSignal,
+      shedBody: modules.shedBody ? (n) => modules.shedBody!(n) : null,
     })
     this.ws = new WsTransport(this.opts, { dispatcher, limits: this.limits, origins, log: this.log, stopSignal, isOpen: () => this.httpServer !== null })
   }

@@ -3,9 +3,10 @@ import type { Duplex } from 'node:stream'
 import { RpcErrorCode, toJsonRpcError, type RpcErrorCodeValue } from './errors.js'
 import type { Logger } from '../core/logger.js'
 import type { CallContext } from './methodTable.js'
-import type { RouteHandler, RpcMetrics, RpcServerOptions } from './serverOptions.js'
+import { SHED_BODY_MIN_BYTES, type RouteHandler, type RpcMetrics, type RpcServerOptions } from './serverOptions.js'
 import type { ConcurrencyLimits, Load } from './serverLimits.js'
 import { errorResponse, errorText, rpcErrorObject, type JsonRpcDispatcher } from './dispatcher.js'
+import { BodyBuffers, POOLED_BODIES_KEPT, POOLED_BODY_MIN_BYTES } from './bodyBuffers.js'
 
 /**
  * The HTTP transport of the RPC server: JSON-RPC on POST `/`, `/health`,
@@ -76,15 +77,27 @@ export interface HttpTransportModules {
   rootPage: RouteHandler | null
   /** aborted when the server stops: every handler's signal follows it */
   stopSignal: AbortSignal
+  /** RpcServerModules.shedBody */
+  shedBody: ((declaredBytes: number) => Error | null) | null
+}
+
+/** A request body: `bytes`, and the reused buffer under it to give back once answered (null: joined from chunks). */
+interface Body {
+  bytes: Buffer
+  pooled: Buffer | null
 }
 
 export class HttpTransport {
   private readonly httpLoads = new WeakMap<Duplex, Load>()
+  /** large bodies are copied into reused buffers (rpc/bodyBuffers.ts) */
+  readonly bodies: BodyBuffers
 
   constructor(
     private readonly opts: RpcServerOptions,
     private readonly m: HttpTransportModules,
-  ) {}
+  ) {
+    this.bodies = new BodyBuffers(opts.maxBodyBytes, POOLED_BODY_MIN_BYTES, POOLED_BODIES_KEPT)
+  }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url)
@@ -143,21 +156,27 @@ export class HttpTransport {
   }
 
   private async handleHttpRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.shedUnread(req, res)) return
     const body = await this.readBody(req, res)
     if (body === null) return
-    const load = this.httpLoadOf(req.socket)
-    const refused = this.m.limits.acquire(load)
-    if (refused) {
-      // Refused before parsing, so the answer is one error with id null (an HTTP client reads its own response anyway).
-      this.m.metrics?.onRefused?.(refused.reason)
-      res.setHeader('Retry-After', '1')
-      sendJson(res, 503, errorResponse(null, toJsonRpcError(refused.error).error))
-      return
-    }
     try {
-      await this.serveHttpRpc(req, res, body)
+      const load = this.httpLoadOf(req.socket)
+      const refused = this.m.limits.acquire(load)
+      if (refused) {
+        // Refused before parsing, so the answer is one error with id null (an HTTP client reads its own response anyway).
+        this.m.metrics?.onRefused?.(refused.reason)
+        res.setHeader('Retry-After', '1')
+        sendJson(res, 503, errorResponse(null, toJsonRpcError(refused.error).error))
+        return
+      }
+      try {
+        await this.serveHttpRpc(req, res, body.bytes)
+      } finally {
+        this.m.limits.release(load)
+      }
     } finally {
-      this.m.limits.release(load)
+      // the dispatcher has parsed the body into strings long before it answers: nothing reads these bytes now
+      if (body.pooled) this.bodies.release(body.pooled)
     }
   }
 
@@ -181,38 +200,79 @@ export class HttpTransport {
     res.end()
   }
 
+  /**
+   * A large body the node would refuse anyway (RpcServerModules.shedBody) is
+   * answered at once and discarded unread; true when it was. node:http
+   * drains the rest of the body once the response is sent, so the
+   * connection stays usable and the client reads its answer.
+   */
+  private shedUnread(req: IncomingMessage, res: ServerResponse): boolean {
+    const declared = Number(req.headers['content-length'])
+    if (this.m.shedBody === null || !(declared >= SHED_BODY_MIN_BYTES) || declared > this.opts.maxBodyBytes) return false
+    const refused = this.m.shedBody(declared)
+    if (refused === null) return false
+    this.m.metrics?.onRefused?.('tx_intake')
+    const error = toJsonRpcError(refused).error
+    const hintMs = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+    res.setHeader('Retry-After', String(typeof hintMs === 'number' && hintMs > 0 ? Math.ceil(hintMs / 1000) : 1))
+    sendJson(res, 503, errorResponse(null, error))
+    req.resume()
+    return true
+  }
+
   private httpLoadOf(socket: Duplex): Load {
     let load = this.httpLoads.get(socket)
     if (!load) this.httpLoads.set(socket, (load = { inFlight: 0 }))
     return load
   }
 
-  /** The request body, or null when it was refused (already answered) or the client went away. */
-  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+  /**
+   * The request body, or null when it was refused (already answered) or the
+   * client went away. A large body with a Content-Length is copied into a
+   * reused buffer as it arrives (BodyBuffers), any other is joined from its
+   * chunks; node:http never delivers more body than Content-Length declares.
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Body | null> {
     const limit = this.opts.maxBodyBytes
     return new Promise((resolve) => {
-      if (Number(req.headers['content-length']) > limit) {
+      const declared = Number(req.headers['content-length'])
+      if (declared > limit) {
         this.refuseTooLarge(req, res)
         resolve(null)
         return
       }
+      let pooled = this.bodies.take(declared)
       const chunks: Buffer[] = []
       let size = 0
+      const giveBack = (): void => {
+        if (pooled) this.bodies.release(pooled)
+        pooled = null
+      }
       const onData = (chunk: Buffer): void => {
-        size += chunk.length
-        if (size <= limit) {
-          chunks.push(chunk)
+        if (size + chunk.length > limit) {
+          req.off('data', onData)
+          chunks.length = 0
+          giveBack()
+          this.refuseTooLarge(req, res)
+          resolve(null)
           return
         }
-        req.off('data', onData)
-        chunks.length = 0
-        this.refuseTooLarge(req, res)
-        resolve(null)
+        // a pooled buffer holds `limit` bytes, so what fits the limit fits it
+        if (pooled) chunk.copy(pooled, size)
+        else chunks.push(chunk)
+        size += chunk.length
       }
       req.on('data', onData)
-      req.on('end', () => resolve(Buffer.concat(chunks, size)))
+      req.on('end', () => {
+        if (pooled) resolve({ bytes: pooled.subarray(0, size), pooled })
+        else resolve({ bytes: Buffer.concat(chunks, size), pooled: null })
+      })
       // A client that aborts mid-body gets no answer; 'close' after 'end' is a no-op on the settled promise.
-      req.on('close', () => resolve(null))
+      req.on('close', () => {
+        if (req.complete) return
+        giveBack()
+        resolve(null)
+      })
     })
   }
 

@@ -13,12 +13,13 @@ export interface RpcMetrics {
   onRequest(method: string, seconds: number, ok: boolean): void
   /**
    * A request refused by a server limit, by reason (bounded set: `busy_server`,
-   * `busy_connection`, `response_too_large`, `origin`, `notification`).
+   * `busy_connection`, `response_too_large`, `origin`, `notification`,
+   * `tx_intake`: a large HTTP body refused unread by `shedBody`).
    */
   onRefused?(reason: RefusalReason): void
 }
 
-export type RefusalReason = 'busy_server' | 'busy_connection' | 'response_too_large' | 'origin' | 'notification'
+export type RefusalReason = 'busy_server' | 'busy_connection' | 'response_too_large' | 'origin' | 'notification' | 'tx_intake'
 
 export interface RpcServerOptions {
   host: string
@@ -92,7 +93,21 @@ export interface RpcServerModules {
    * from their own origin (see `sameLoopbackOrigin`).
    */
   rootPage?: RouteHandler
+  /**
+   * Load shedding of a whole HTTP body before it is read (issue 10): asked
+   * for every POST body that declares at least SHED_BODY_MIN_BYTES (such
+   * bodies are tx_send batches: reads are far smaller). An error answers
+   * the request at once (HTTP 503, a Retry-After of the error's
+   * `meta.retryAfterMs` rounded up to seconds, the JSON-RPC error with id
+   * null) and the body is discarded unread: no copy, no parse. The node
+   * refuses exactly when it would refuse any tx_send now, whatever its size
+   * (MEMPOOL_ERROR_FULL: backlog, rate, event loop, mempool bounds).
+   */
+  shedBody?(declaredBytes: number): Error | null
 }
+
+/** Bodies of at least this many bytes are asked `shedBody` before they are read (256 KiB; a batch of 100 one-receipt txs is about 60 KiB). */
+export const SHED_BODY_MIN_BYTES = 256 * 1024
 
 /**
  * No request needs JSON nested deeper than this. V8's JSON.parse copes with

@@ -279,8 +279,13 @@ export class TxSender {
       try {
         replies = await this.client.batch(pending.map((i): TableCall<'tx_send'> => ({ method: 'tx_send', params: [toHex(txs[i].bytes), { wait }] })))
       } catch (e) {
-        for (const i of pending) out[i] = { ok: false, error: e as Error }
-        return out
+        // A batch refused as a whole: with MEMPOOL_ERROR_FULL (a congested node refuses a large body unread)
+        // every tx of it is sent again like a FULL-refused one; any other error ends the batch.
+        if (fullRefusalHint(e) === null) {
+          for (const i of pending) out[i] = { ok: false, error: e as Error }
+          return out
+        }
+        replies = pending.map(() => ({ ok: false, error: e as RpcRequestError }))
       }
       const full: number[] = []
       let hint = 0

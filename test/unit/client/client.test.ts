@@ -124,6 +124,42 @@ t.test('TxSender.sendMany resends the txs a full mempool refused (MEMPOOL_ERROR_
   t.equal(sender.nextNonce, N, 'no nonce handed back')
 })
 
+t.test('a congested node refuses a large tx_send body unread; TxSender.sendMany backs off and sends it again', async (t) => {
+  // mempool.maxTxs 0 (below the config minimum, set here directly): this node refuses every tx for lack of room,
+  // so a body of at least 256 KiB is answered unread (RpcServerModules.shedBody) and a small one tx by tx.
+  const { client, node } = await startInProcessNode(t, 'client-shed', { mempool: { maxTxs: 0 } })
+  const key = devAccountKey(5)
+  const { chainId } = await new TxSender(client, key).init()
+  const fee = units((await client.params()).minTxFee)
+  const receipts = Array.from({ length: 100 }, (_, i) => ({
+    modelId: toHex(sha256('m')), payer: key.address, fee: '1000', inputHash: toHex(sha256(`in ${i}`)), outputHash: toHex(sha256('out')), attribution: [[toHex(sha256('c')), 1] as const],
+  }))
+  const big = Array.from({ length: 12 }, (_, nonce) => toHex(signTx({ chainId, nonce, fee, call: submitReceipts(receipts) }, key).bytes))
+  const body = JSON.stringify(big.map((tx, id) => ({ jsonrpc: '2.0', id, method: 'tx_send', params: [tx] })))
+  t.ok(body.length >= 256 * 1024, `the batch body is ${body.length} bytes`)
+  const refusedUnread = async (): Promise<number> => {
+    const m = (await (await fetch(`${node.rpcUrl}/metrics`)).text()).match(/^attrchain_rpc_refused_total\{reason="tx_intake"\} (\d+)/m)
+    return m ? Number(m[1]) : 0
+  }
+
+  const res = await fetch(node.rpcUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+  t.equal(res.status, 503, 'HTTP 503')
+  t.equal(res.headers.get('retry-after'), '1', 'Retry-After in seconds')
+  const answer = (await res.json()) as { id: unknown; error: { message: string; data: { reason: string; limit: string } } }
+  t.equal(answer.id, null, 'one error for the whole body (it was not parsed)')
+  t.match(answer.error, { message: /mempool is full/, data: { reason: 'MEMPOOL_ERROR_FULL', limit: 'txs' } }, 'the refusal any tx_send would get now')
+  t.equal(await refusedUnread(), 1, 'counted in attrchain_rpc_refused_total{reason="tx_intake"}')
+  const small = await client.transport.batch([{ method: 'tx_send', params: [big[0]] }])
+  t.match(small[0], { ok: false, error: { reason: 'MEMPOOL_ERROR_FULL' } }, 'a small body is read and refused tx by tx, with the same error')
+  t.equal(await refusedUnread(), 1, 'and not counted as a body refused unread')
+
+  // The client: a whole batch refused with MEMPOOL_ERROR_FULL is backpressure like a per-tx one (before: every tx failed at once).
+  const sender = new TxSender(client, key, { batchSize: 12 })
+  const results = await sender.sendMany(Array.from({ length: 12 }, () => submitReceipts(receipts)), { wait: 'none', fullRetryMs: 600 })
+  t.same(results.map((r) => (r.ok ? 'ok' : String((r.error as RpcRequestError).reason))), Array(12).fill('MEMPOOL_ERROR_FULL'), 'refused FULL in the end (the node never has room)')
+  t.ok((await refusedUnread()) >= 3, `the batch was sent again after the whole-body refusal (${(await refusedUnread()) - 1} bodies refused unread)`)
+})
+
 t.test('TxSender reuses a refused nonce and resyncs after TX_ERROR_BAD_NONCE', async (t) => {
   const { client } = await startInProcessNode(t, 'client')
   const key = devAccountKey(3)

@@ -5,7 +5,9 @@ import { commonSchemas } from '../../../rpc/methodTable.js'
 import type { MethodSpec, OpenRpcDocument } from '../../../rpc/methodTable.js'
 import { RpcError } from '../../../rpc/errors.js'
 import { RpcServer } from '../../../rpc/server.js'
-import type { Logger, RpcServerOptions } from '../../../rpc/server.js'
+import { POOLED_BODIES_KEPT, POOLED_BODY_MIN_BYTES } from '../../../rpc/bodyBuffers.js'
+import type { Logger, RpcServerModules, RpcServerOptions } from '../../../rpc/server.js'
+import { SHED_BODY_MIN_BYTES } from '../../../rpc/server.js'
 
 /** A small fake method table: this file tests the transport, not chain methods. */
 function fakeMethods(counter: { n: number }): MethodSpec[] {
@@ -74,7 +76,7 @@ interface Harness {
   metrics: [string, boolean][]
 }
 
-async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}): Promise<Harness> {
+async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}, modules: Partial<RpcServerModules> = {}): Promise<Harness> {
   const counter = { n: 0 }
   const logged: Harness['logged'] = []
   const metrics: Harness['metrics'] = []
@@ -99,6 +101,7 @@ async function startServer(t: Test, opts: Partial<RpcServerOptions> = {}): Promi
           throw new Error('route failed')
         },
       },
+      ...modules,
     },
   )
   const { port } = await server.start()
@@ -305,6 +308,62 @@ t.test('a body over the limit is answered 413 with a JSON-RPC error, and the ser
   const justUnder = rpc('test_echo', ['y'.repeat(60 * 1024)])
   t.equal(((await post(h.url, justUnder)).json as { result: string }).result.length, 60 * 1024, 'a body under the limit passes')
   t.same((await post(h.url, rpc('test_add', [1, 2]))).json, { jsonrpc: '2.0', id: 1, result: 3 }, 'still serving')
+})
+
+t.test('large bodies (reused buffers) in flight at once each get their own answer, round after round', async (t) => {
+  // Bodies of at least POOLED_BODY_MIN_BYTES are copied into reused buffers (rpc/bodyBuffers.ts): more in
+  // flight than are kept, over several rounds, so that buffers are reused and some are allocated and dropped.
+  const h = await startServer(t)
+  const n = POOLED_BODIES_KEPT + 2
+  for (let round = 0; round < 3; round++) {
+    const values = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((round * n + i) % 26)).repeat(POOLED_BODY_MIN_BYTES + 1000 * i))
+    const replies = await Promise.all(values.map((v, i) => post(h.url, rpc('test_echo', [v], i))))
+    for (const [i, r] of replies.entries()) {
+      const result = (r.json as { result: string }).result
+      t.ok(result === values[i], `round ${round}, body ${i}: its own value back (${result.length} of ${values[i].length} chars)`)
+    }
+  }
+  // a large body without Content-Length (chunked) is joined from its chunks as before
+  const v = 'q'.repeat(POOLED_BODY_MIN_BYTES * 2)
+  const body = new TextEncoder().encode(rpc('test_echo', [v]))
+  const streamed = await fetch(h.url, {
+    method: 'POST',
+    body: new ReadableStream({
+      start(c) {
+        for (let o = 0; o < body.length; o += 64 * 1024) c.enqueue(body.subarray(o, o + 64 * 1024))
+        c.close()
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit)
+  t.equal(((await streamed.json()) as { result: string }).result, v, 'chunked')
+})
+
+t.test('shedBody: a large body the node refuses now is answered unread; small bodies are never asked', async (t) => {
+  const asked: number[] = []
+  let refuse = true
+  const refusals: string[] = []
+  const served: string[] = []
+  const h = await startServer(t, {}, {
+    shedBody: (n) => {
+      asked.push(n)
+      return refuse ? new AttrchainError('MEMPOOL_ERROR_FULL', 'mempool is full', { limit: 'txs', retryAfterMs: 2500 }) : null
+    },
+    metrics: { onRequest: (method) => served.push(method), onRefused: (reason) => refusals.push(reason) },
+  })
+  const large = rpc('test_echo', ['p'.repeat(SHED_BODY_MIN_BYTES)])
+  const res = await fetch(h.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: large })
+  t.equal(res.status, 503)
+  t.equal(res.headers.get('retry-after'), '3', 'Retry-After: retryAfterMs rounded up to seconds')
+  t.match(await res.json(), { id: null, error: { message: 'mempool is full', data: { reason: 'MEMPOOL_ERROR_FULL', limit: 'txs', retryAfterMs: 2500 } } })
+  t.same(asked, [Buffer.byteLength(large)], 'asked once, with the declared length')
+  t.same(served, [], 'no method ran: the body was not parsed')
+  t.same(refusals, ['tx_intake'], 'counted as a refusal')
+  t.same((await post(h.url, rpc('test_count', []))).json, { jsonrpc: '2.0', id: 1, result: 1 }, 'a small body is served, without asking')
+  t.same([served, asked.length], [['test_count'], 1])
+  refuse = false
+  const through = await post(h.url, large)
+  t.equal((through.json as { result: string }).result.length, SHED_BODY_MIN_BYTES, 'a large body is read and served when the hook lets it through')
 })
 
 t.test('the default 5 MiB limit refuses a 10 MB string param', async (t) => {
