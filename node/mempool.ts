@@ -47,8 +47,17 @@ export interface MempoolOptions {
   maxQueuedBytes: number
   /** queued txs of one sender */
   maxQueuedPerSender: number
-  /** committed blocks after which a tx still queued is dropped */
+  /** committed blocks after which a tx still queued is dropped (once it has also waited `queuedMinLifetimeMs`) */
   queuedLifetimeBlocks: number
+  /**
+   * the least time (ms) a queued tx is held before it may expire, whatever
+   * the block time: a sender whose earlier nonce was refused with
+   * MEMPOOL_ERROR_FULL backs off in wall-clock time (TxSender: up to 10 s)
+   * and must find its later nonces still held when that one gets in. 60
+   * blocks alone were 3 s with 50 ms blocks, and such a sender's later tx
+   * was dropped after it had been accepted.
+   */
+  queuedMinLifetimeMs: number
   /** signatures waiting in the verifier beyond which tx_send is refused at once */
   maxVerifyQueue: number
   /** event-loop lag (ms) beyond which tx_send is refused at once and tx gossip ignored */
@@ -91,6 +100,7 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxQueuedBytes: 8 * 1024 * 1024,
   maxQueuedPerSender: 64,
   queuedLifetimeBlocks: 60,
+  queuedMinLifetimeMs: 30_000,
   maxVerifyQueue: 8192,
   maxEventLoopLagMs: 400,
   congestionIntervalMs: 2000,
@@ -121,6 +131,8 @@ interface Entry {
   queued: boolean
   /** the block count (recheck calls) when it was last queued: expiry runs from there */
   queuedSince: number
+  /** when it was queued (modules.now, ms) */
+  queuedAtMs: number
   /** caller's clock (ms) of the last time it was gossiped; order of `byHash` */
   relayedAt: number
 }
@@ -275,7 +287,8 @@ export class Mempool {
     const { executable, evict } = this.check(stx)
     for (const e of evict) this.remove(e)
     this.precomputeReceiptIds(stx)
-    const entry: Entry = { stx, seq: this.seq++, queued: false, queuedSince: this.blocks, relayedAt: this.modules.now?.() ?? 0 }
+    const now = this.modules.now?.() ?? 0
+    const entry: Entry = { stx, seq: this.seq++, queued: false, queuedSince: this.blocks, queuedAtMs: now, relayedAt: now }
     this.byHash.set(stx.hash, entry)
     const queue = this.bySender.get(stx.sender)
     if (queue) queue.set(stx.tx.nonce, entry)
@@ -383,6 +396,7 @@ export class Mempool {
     this.queuedBytes += delta * e.stx.bytes.length
     if (queued) {
       e.queuedSince = this.blocks
+      e.queuedAtMs = this.modules.now?.() ?? 0
       this.queued.set(e.stx.hash, e)
     } else {
       this.queued.delete(e.stx.hash)
@@ -424,7 +438,7 @@ export class Mempool {
    * makes invalid (nonce used, fee no longer covered), so the next block only
    * sees includable txs; re-sort the rest into executable and queued (a gap
    * may have been filled by a block, or opened by a dropped tx); drop queued
-   * txs older than `queuedLifetimeBlocks`, and trim the queue to its bounds.
+   * txs older than `queuedLifetimeBlocks` and `queuedMinLifetimeMs`, and trim the queue to its bounds.
    */
   recheck(): void {
     this.blocks++
@@ -448,9 +462,12 @@ export class Mempool {
         }
       }
     }
+    // oldest queued first, so the first one still within its lifetime ends the walk
+    const now = this.modules.now?.()
     for (const e of this.queued.values()) {
       const over = this.queued.size > this.opts.maxQueuedTxs || this.queuedBytes > this.opts.maxQueuedBytes
-      if (!over && this.blocks - e.queuedSince < this.opts.queuedLifetimeBlocks) break
+      const young = this.blocks - e.queuedSince < this.opts.queuedLifetimeBlocks || (now !== undefined && now - e.queuedAtMs < this.opts.queuedMinLifetimeMs)
+      if (!over && young) break
       this.remove(e)
     }
   }

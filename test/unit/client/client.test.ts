@@ -111,6 +111,23 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
   }
 })
 
+t.test('a later nonce accepted while the earlier one is refused and retried is still held when that one gets in', async (t) => {
+  // The CI failure of "TxSender pipelines a stream": two concurrent sends, the earlier refused (MEMPOOL_ERROR_FULL) and
+  // retried for seconds; meanwhile the later one, queued behind the gap, expired after 60 blocks (3 s at 50 ms), was
+  // lost although accepted, and the account nonce stopped one short.
+  const { client } = await startInProcessNode(t, 'client-gap')
+  const key = devAccountKey(6)
+  const { chainId } = await new TxSender(client, key).init()
+  const fee = units((await client.params()).minTxFee)
+  const [first, second] = [0, 1].map((nonce) => signTx({ chainId, nonce, fee, call: transfer(SINK, 1n) }, key))
+  await client.sendTx(second)
+  const start = (await client.status()).height
+  await eventually('80 blocks', async () => (await client.status()).height >= start + 80)
+  await client.sendTx(first)
+  await eventually('both txs committed', async () => (await client.getAccount(key.address)).nonce === 2)
+  t.pass('the later tx was still held 80 blocks later and committed after the earlier one')
+})
+
 t.test('TxSender.sendMany resends the txs a full mempool refused (MEMPOOL_ERROR_FULL) until taken', async (t) => {
   // A mempool of 20 txs: one batch of 100 gets 80 FULL refusals; as blocks empty the mempool the sender's retries land them all.
   const { client } = await startInProcessNode(t, 'client', { mempool: { maxTxs: 20 } })

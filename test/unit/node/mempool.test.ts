@@ -160,6 +160,36 @@ t.test('queued txs expire after queuedLifetimeBlocks; executable ones stay', asy
   t.equal(mempool.queuedSize, 0)
 })
 
+t.test('a queued tx outlives fast blocks: it expires after queuedLifetimeBlocks and queuedMinLifetimeMs both', async (t) => {
+  // 50 ms blocks: 60 blocks were 3 s, less than a sender backing off from MEMPOOL_ERROR_FULL waits for its earlier nonce
+  let now = 1_000
+  const { chain, mempool } = setup({ queuedLifetimeBlocks: 3, queuedMinLifetimeMs: 30_000 }, { now: () => now })
+  const [later] = byNonce(chain, 0, [1])
+  mempool.add(later.bytes)
+  for (let i = 0; i < 10; i++) {
+    now += 50
+    mempool.recheck()
+  }
+  t.ok(mempool.has(later.hash), 'still held after 10 blocks in 0.5 s')
+  now += 29_000
+  mempool.recheck()
+  t.ok(mempool.has(later.hash), 'still held at 29.5 s')
+  const [earlier] = byNonce(chain, 0, [0])
+  mempool.add(earlier.bytes)
+  t.same(mempool.reap(100, 1 << 20).map((x) => x.tx.nonce), [0, 1], 'once the earlier nonce gets in, both are executable')
+  t.equal(mempool.queuedSize, 0)
+
+  const { chain: c2, mempool: m2 } = setup({ queuedLifetimeBlocks: 3, queuedMinLifetimeMs: 30_000 }, { now: () => now })
+  const [gapped] = byNonce(c2, 0, [1])
+  m2.add(gapped.bytes)
+  now += 30_000
+  m2.recheck()
+  m2.recheck()
+  t.ok(m2.has(gapped.hash), '30 s but only 2 blocks: held')
+  m2.recheck()
+  t.notOk(m2.has(gapped.hash), 'both bounds past: dropped')
+})
+
 t.test('a block that fills a gap promotes; a dropped tx demotes the ones behind it', async (t) => {
   const { chain, mempool } = setup()
   const [tx0, tx1, tx2] = byNonce(chain, 0, [0, 1, 2])
