@@ -119,7 +119,12 @@ export interface MempoolModules {
   verifier?: TxVerifier | null
   /** the main thread's current event-loop lag in ms (node/loopLag.ts); no check without it */
   eventLoopLagMs?: () => number
-  /** the caller's clock in ms, for relay bookkeeping only (never for validity) */
+  /**
+   * the caller's monotonic clock in ms (the node passes performance.now; the
+   * tx relay uses the same one), for relay bookkeeping and the queued txs'
+   * minimum lifetime only, never for validity; without it queued txs expire
+   * by blocks alone
+   */
   now?: () => number
 }
 

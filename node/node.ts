@@ -89,7 +89,7 @@ export class AttrchainNode {
     const chain = await ChainService.open(genesis, { db, logger: log.child('chain'), verifiedTx: (h) => mempool?.get(h), verifier })
     const loopLag = new EventLoopLag()
     mempool = new Mempool(config.mempool, {
-      chainId: genesis.chainId, params: genesis.params, verifier, eventLoopLagMs: () => loopLag.ms, now: () => Date.now(),
+      chainId: genesis.chainId, params: genesis.params, verifier, eventLoopLagMs: () => loopLag.ms, now: () => performance.now(),
       account: (a) => chain.queries.nonceAndBalance(a),
     })
     const key = existsSync(paths.validatorKey) ? readKeyFile(paths.validatorKey) : null
@@ -170,8 +170,7 @@ export class AttrchainNode {
       {
         methods, logger: log.child('rpc'), metrics, rootPage: explorer.rootPage,
         extraRoutes: { ...explorer.routes, '/metrics': metrics.handler(), '/health': (req, res) => node!.healthRoute(req, res) },
-        // a large body (a tx_send batch) is refused unread when this node would refuse any tx now, whatever its size
-        shedBody: () => node!.intakeRefusal(1),
+        shedBody: (bytes) => node!.bodyRefusal(bytes),
       },
     )
     node = new AttrchainNode(config, log, chain, mempool, driver, rpc, key?.address ?? null, metrics, network, sync, wal, verifier)
@@ -187,7 +186,7 @@ export class AttrchainNode {
         { state: chain.db.state, nonce: (a) => chain.queries.nonce(a), submitTx: (b) => node!.submitTx(b, { local: true }), logger: log.child('checkpoint') },
       )
     }
-    node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => Date.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
+    node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => performance.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
     try {
       node.rpcPort = (await rpc.start()).port
       await network.start()
@@ -300,6 +299,23 @@ export class AttrchainNode {
       return this.rateRefusal(this.admission.retryAfterMs(byteLength), '')
     }
     return this.mempool.refusal(byteLength)
+  }
+
+  /**
+   * Whether a large JSON-RPC body (RpcServerModules.shedBody; a tx_send
+   * batch) of `declaredBytes` bytes is refused unread: when this node would
+   * refuse any tx_send now whatever its size (intakeRefusal of one byte),
+   * with that error — except that a rate refusal's `retryAfterMs` is when
+   * the token bucket can take the body's txs (about half its bytes: hex),
+   * up to a full bucket, as the per-tx hints of a refused batch add up to.
+   * Counted in attrchain_tx_refused_total once per body.
+   */
+  bodyRefusal(declaredBytes: number): MempoolError | null {
+    const refused = this.intakeRefusal(1)
+    if (refused === null) return null
+    const body = refused.meta.limit === 'rate' ? this.rateRefusal(this.admission.retryAfterMs(Math.floor(declaredBytes / 2)), ', and refused a tx_send body unread') : refused
+    this.countRefusal(body, 'rpc')
+    return body
   }
 
   /**

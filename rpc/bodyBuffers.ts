@@ -11,37 +11,48 @@
  * their own.
  *
  * A body of at least `minBytes` that declares its Content-Length is copied,
- * chunk by chunk as it arrives, into a buffer of `capacity` bytes (the body
- * limit) taken from here, and the buffer comes back once the request is
- * answered. At most `maxFree` buffers are kept; more in use at once are
- * allocated and dropped as before. Only the first `length` bytes of a taken
- * buffer are ever read, and they are the body's own.
+ * chunk by chunk as it arrives, into a buffer taken from here, which comes
+ * back once the request is answered. The reused buffers hold `capacity`
+ * bytes (the body limit) and there are at most `maxFree` of them, in use or
+ * kept; a body that finds them all in use gets a buffer of exactly its
+ * declared length, dropped after use (as Buffer.concat did), so slow large
+ * uploads cannot make the server hold more than that. Only the first
+ * `length` bytes of a taken buffer are ever read, and they are the body's
+ * own.
  */
 export class BodyBuffers {
   private readonly free: Buffer[] = []
-  /** buffers allocated because none was free (a count, for tests and metrics) */
+  /** reused buffers handed out and not yet given back */
+  private readonly lent = new Set<Buffer>()
+  /** buffers allocated because no reused one was free (a count, for tests) */
   allocated = 0
 
   constructor(
-    /** bytes of each buffer: the largest body (RpcServerOptions.maxBodyBytes) */
+    /** bytes of each reused buffer: the largest body (RpcServerOptions.maxBodyBytes) */
     readonly capacity: number,
     /** bodies below this size are joined as before (small allocations are pooled by Node already) */
     readonly minBytes: number,
+    /** reused buffers, in use or kept */
     readonly maxFree: number,
   ) {}
 
   /** A buffer for a body that declared `length` bytes, or null when the body should be joined as chunks instead. */
   take(length: number): Buffer | null {
     if (!Number.isSafeInteger(length) || length < this.minBytes || length > this.capacity) return null
-    const reused = this.free.pop()
-    if (reused) return reused
-    this.allocated++
-    return Buffer.allocUnsafeSlow(this.capacity)
+    let buf = this.free.pop()
+    if (buf === undefined) {
+      this.allocated++
+      // every reusable buffer is in use: a one-off buffer of the body's own size
+      if (this.lent.size >= this.maxFree) return Buffer.allocUnsafeSlow(length)
+      buf = Buffer.allocUnsafeSlow(this.capacity)
+    }
+    this.lent.add(buf)
+    return buf
   }
 
-  /** Give back a buffer from `take` once nothing reads the body any more. */
+  /** Give back a buffer from `take` once nothing reads the body any more; a one-off buffer, or a second release, is ignored. */
   release(buf: Buffer): void {
-    if (buf.length === this.capacity && this.free.length < this.maxFree && !this.free.includes(buf)) this.free.push(buf)
+    if (this.lent.delete(buf)) this.free.push(buf)
   }
 
   /** buffers kept for reuse */

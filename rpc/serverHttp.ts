@@ -244,6 +244,11 @@ export class HttpTransport {
       let pooled = this.bodies.take(declared)
       const chunks: Buffer[] = []
       let size = 0
+      let settled = false
+      const settle = (body: Body | null): void => {
+        settled = true
+        resolve(body)
+      }
       const giveBack = (): void => {
         if (pooled) this.bodies.release(pooled)
         pooled = null
@@ -254,24 +259,29 @@ export class HttpTransport {
           chunks.length = 0
           giveBack()
           this.refuseTooLarge(req, res)
-          resolve(null)
+          settle(null)
           return
         }
-        // a pooled buffer holds `limit` bytes, so what fits the limit fits it
+        if (pooled && size + chunk.length > pooled.length) {
+          // more than the declared length, which node:http does not deliver: joined from chunks after all
+          chunks.push(Buffer.from(pooled.subarray(0, size)))
+          giveBack()
+        }
         if (pooled) chunk.copy(pooled, size)
         else chunks.push(chunk)
         size += chunk.length
       }
       req.on('data', onData)
       req.on('end', () => {
-        if (pooled) resolve({ bytes: pooled.subarray(0, size), pooled })
-        else resolve({ bytes: Buffer.concat(chunks, size), pooled: null })
+        if (settled) return
+        if (pooled) settle({ bytes: pooled.subarray(0, size), pooled })
+        else settle({ bytes: Buffer.concat(chunks, size), pooled: null })
       })
-      // A client that aborts mid-body gets no answer; 'close' after 'end' is a no-op on the settled promise.
+      // A client that aborts mid-body gets no answer.
       req.on('close', () => {
-        if (req.complete) return
+        if (settled) return
         giveBack()
-        resolve(null)
+        settle(null)
       })
     })
   }

@@ -172,7 +172,7 @@ t.test('a congested node refuses a large tx_send body unread; TxSender.sendMany 
 
   // The client: a whole batch refused with MEMPOOL_ERROR_FULL is backpressure like a per-tx one (before: every tx failed at once).
   const sender = new TxSender(client, key, { batchSize: 12 })
-  const results = await sender.sendMany(Array.from({ length: 12 }, () => submitReceipts(receipts)), { wait: 'none', fullRetryMs: 600 })
+  const results = await sender.sendMany(Array.from({ length: 12 }, () => submitReceipts(receipts)), { wait: 'none', fullRetryMs: 3000 })
   t.same(results.map((r) => (r.ok ? 'ok' : String((r.error as RpcRequestError).reason))), Array(12).fill('MEMPOOL_ERROR_FULL'), 'refused FULL in the end (the node never has room)')
   t.ok((await refusedUnread()) >= 3, `the batch was sent again after the whole-body refusal (${(await refusedUnread()) - 1} bodies refused unread)`)
 })
