@@ -1,4 +1,5 @@
 import t from 'tap'
+import http from 'node:http'
 import type { Test } from 'tap'
 import { AttrchainError, CodecError, GenesisError, TxError } from '../../../core/errors.js'
 import { commonSchemas } from '../../../rpc/methodTable.js'
@@ -361,6 +362,22 @@ t.test('shedBody: a large body the node refuses now is answered unread; small bo
   t.same(refusals, ['tx_intake'], 'counted as a refusal')
   t.same((await post(h.url, rpc('test_count', []))).json, { jsonrpc: '2.0', id: 1, result: 1 }, 'a small body is served, without asking')
   t.same([served, asked.length], [['test_count'], 1])
+  // the connection stays usable: node:http drains the unread body, and the next request on the same socket is served
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const onSocket = (body: string): Promise<{ status: number | undefined; reused: boolean; text: string }> => new Promise((resolve, reject) => {
+    const req = http.request(h.url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      let text = ''
+      res.on('data', (c: Buffer) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket, text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+  const first = await onSocket(large)
+  const second = await onSocket(rpc('test_count', [], 7))
+  t.same([first.status, second.status, second.reused], [503, 200, true], 'refused unread, then a request on the same keep-alive socket is answered')
+  t.same(JSON.parse(second.text), { jsonrpc: '2.0', id: 7, result: 2 })
   refuse = false
   const through = await post(h.url, large)
   t.equal((through.json as { result: string }).result.length, SHED_BODY_MIN_BYTES, 'a large body is read and served when the hook lets it through')
