@@ -90,7 +90,7 @@ interface Body {
 export class HttpTransport {
   private readonly httpLoads = new WeakMap<Duplex, Load>()
   /** large bodies are copied into reused buffers (rpc/bodyBuffers.ts) */
-  readonly bodies: BodyBuffers
+  private readonly bodies: BodyBuffers
 
   constructor(
     private readonly opts: RpcServerOptions,
