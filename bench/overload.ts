@@ -9,12 +9,13 @@ import type { Genesis } from '../genesis/genesis.js'
 import { defaultNodeConfig } from '../node/config.js'
 import { defaultMempoolOptions } from '../node/mempool.js'
 import { AttrchainClient, RpcRequestError, TxSender, registerModel } from '../rpc/index.js'
+import { FloodConnection } from './floodTransport.js'
 import { startCluster, type BenchNode } from './cluster.js'
 import {
   CommitTracker, FIRST_OPERATOR_ACCOUNT, MODEL_MIN_FEE, RPC_MAX_BATCH, RPC_MAX_BODY_HEX, receiptsCall, setupWorkload, sortSendReplies,
   type CommitListener, type Workload,
 } from './load.js'
-import { presign, signJob, type FloodTx, type SignJob } from './presign.js'
+import { presign, signJob, txSendRequest, type FloodTx, type SignJob } from './presign.js'
 import type { BenchOptions } from './scenarios.js'
 import { probeOf } from './scenarios.js'
 import { log, nowMs, percentile, plain, round, sleep } from './util.js'
@@ -75,8 +76,8 @@ class FloodOperator implements CommitListener {
   signedLive = 0
   private lastRewindMs = -Infinity
 
-  /** `origin`: the validator address of the node `client` talks to (CommitTracker.latenciesByProposerMs) */
-  constructor(readonly key: KeyPair, readonly client: AttrchainClient, readonly origin: string, stock: FloodTx[], private readonly job: SignJob) {
+  /** `origin`: the validator address of the node `connection` talks to (CommitTracker.latenciesByProposerMs) */
+  constructor(readonly key: KeyPair, readonly connection: FloodConnection, readonly origin: string, stock: FloodTx[], private readonly job: SignJob) {
     this.stock = stock
   }
 
@@ -90,14 +91,14 @@ class FloodOperator implements CommitListener {
   /** The next batch: refused txs first (lowest nonce first), then fresh ones, within the node's batch and body limits. */
   take(): FloodTx[] {
     const out: FloodTx[] = []
-    let hex = 0
+    let bytes = 0
     while (out.length < RPC_MAX_BATCH) {
       const tx = this.retry[0] ?? this.fresh()
-      if (out.length > 0 && hex + tx.hex.length > RPC_MAX_BODY_HEX) break
+      if (out.length > 0 && bytes + tx.request.length > RPC_MAX_BODY_HEX) break
       if (this.retry.length > 0) this.retry.shift()
       else this.at++
       out.push(tx)
-      hex += tx.hex.length
+      bytes += tx.request.length
     }
     return out
   }
@@ -107,7 +108,7 @@ class FloodOperator implements CommitListener {
     const nonce = this.stock.length > 0 ? this.stock[this.stock.length - 1].nonce + 1 : this.job.firstNonce
     const stx = signTx({ chainId: this.job.chainId, nonce, fee: BigInt(this.job.fee), call: receiptsCall(this.job.workload, this.key, this.job.receiptsPerTx) }, this.key)
     this.signedLive++
-    this.stock.push({ hex: toHex(stx.bytes), hash: stx.hash, nonce })
+    this.stock.push({ request: txSendRequest(stx.bytes, nonce), hash: stx.hash, nonce })
     return this.stock[this.at]
   }
 
@@ -140,7 +141,7 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
   stats.requests++
   let replies
   try {
-    replies = await op.client.transport.batch(txs.map((tx) => ({ method: 'tx_send', params: [tx.hex, { wait: 'none' }] })))
+    replies = await op.connection.batch(txs.map((tx) => tx.request), txs.map((tx) => tx.nonce), 'tx_send')
     stats.requestMs.push(nowMs() - submittedMs)
   } catch (e) {
     for (const tx of txs) tracker.forget(tx.hash)
@@ -226,8 +227,8 @@ function mempoolSlackPerOperator(txBytes: number): number {
   return Math.min(m.maxFutureNonces, m.maxTxs, Math.ceil(m.maxBytes / txBytes))
 }
 
-/** Cap on the hex of the pre-signed txs of one case (the harness's heap); past it the operators sign on the fly, counted in `signedLiveInWindow`. */
-const PRESIGN_BUDGET_HEX_CHARS = 1.5e9
+/** Cap on the bytes of the pre-signed txs' requests of one case (the harness's memory); past it the operators sign on the fly, counted in `signedLiveInWindow`. */
+const PRESIGN_BUDGET_BYTES = 1.5e9
 
 /** p50 / p99 / max of samples, ms. */
 function spread(samples: number[]): Record<string, number | null> {
@@ -361,7 +362,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     ...(c.congestionIntervalMs !== undefined ? { config: { mempool: { congestionIntervalMs: c.congestionIntervalMs } } } : {}) })
   const { nodes } = cluster
   const tracker = new CommitTracker()
-  const opClients: AttrchainClient[] = []
+  const connections: FloodConnection[] = []
   try {
     log(`  setting up a Datanet and ${c.operators} models`)
     const base = await setupWorkload(nodes[0].client)
@@ -372,18 +373,20 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     const jobOf = (i: number, count: number): SignJob => ({
       seed: toHex(keys[i].seed), chainId: setup.chainId, fee: setup.fee.toString(), firstNonce: nonces[i], count, receiptsPerTx: c.receiptsPerTx, workload: workloads[i],
     })
-    const txBytes = (signJob(jobOf(0, 1))[0].hex.length - 2) / 2
+    const one = signJob(jobOf(0, 1))[0]
+    const requestBytes = one.request.length
+    const txBytes = (requestBytes - txSendRequest(new Uint8Array(0), one.nonce).length) / 2
     const ceiling = ceilingReceiptsPerSec(genesis, c.receiptsPerTx, txBytes, blockTimeMs)
     // Everything the chain could commit in the window and one block more, plus what the mempools can hold, plus a batch.
     const wanted = Math.ceil((ceiling * (c.durationS + blockTimeMs / 1000)) / c.receiptsPerTx / c.operators) + mempoolSlackPerOperator(txBytes) + RPC_MAX_BATCH
-    const perOp = Math.min(wanted, Math.floor(PRESIGN_BUDGET_HEX_CHARS / (2 * txBytes) / c.operators))
+    const perOp = Math.min(wanted, Math.floor(PRESIGN_BUDGET_BYTES / requestBytes / c.operators))
     log(`  pre-signing ${perOp} txs of ${txBytes} B per operator (chain ceiling ${round(ceiling)} receipts/s)`)
     const t0 = nowMs()
     const stocks = await presign(keys.map((_, i) => jobOf(i, perOp)))
     const presignS = (nowMs() - t0) / 1000
     log(`  signed in ${round(presignS)} s`)
-    for (let i = 0; i < c.operators; i++) opClients.push(new AttrchainClient(nodes[i % nodes.length].url, { timeoutMs: FLOOD_RPC_TIMEOUT_MS }))
-    const ops = keys.map((k, i) => new FloodOperator(k, opClients[i], devValidatorKey(i % nodes.length).address, stocks[i], jobOf(i, perOp)))
+    for (let i = 0; i < c.operators; i++) connections.push(new FloodConnection(nodes[i % nodes.length].url, FLOOD_RPC_TIMEOUT_MS))
+    const ops = keys.map((k, i) => new FloodOperator(k, connections[i], devValidatorKey(i % nodes.length).address, stocks[i], jobOf(i, perOp)))
     await tracker.start(...nodes.map((n) => n.client))
     const probe = probeOf(nodes, nodes[0])
     await probe.begin()
@@ -442,7 +445,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
     }
   } finally {
     await tracker.stop()
-    await Promise.all(opClients.map((cl) => cl.close()))
+    for (const cn of connections) cn.close()
     await cluster.close()
   }
 }
@@ -476,7 +479,7 @@ export async function runOverload(opts: BenchOptions): Promise<Record<string, un
     load: {
       operators: opts.floodOperators, operatorAccounts: `devAccountKey(${FIRST_OPERATOR_ACCOUNT}..${FIRST_OPERATOR_ACCOUNT + opts.floodOperators - 1})`,
       models: 'one per operator, registered by it over the bench Datanet', payer: 'the operator itself', attributionPerReceipt: 2,
-      submit: `open loop: one tx_send JSON-RPC batch (≤ ${RPC_MAX_BATCH} txs, ≤ 4 MiB hex) in flight per operator; refused txs (any reason but TX_ERROR_*) sent again first, from the lowest refused nonce, after a ${REFUSAL_PAUSE_MS} ms pause`,
+      submit: `open loop: one tx_send JSON-RPC batch (≤ ${RPC_MAX_BATCH} txs, ≤ 4 MiB) in flight per operator, requests encoded before the window and written as they are; refused txs (any reason but TX_ERROR_*) sent again first, from the lowest refused nonce, after a ${REFUSAL_PAUSE_MS} ms pause`,
       spread: 'operator i sends to node i mod validators', presign: 'worker threads, before the window: the chain ceiling over the window per operator, plus the most one operator can have held (future-nonce window or the whole mempool), plus a batch',
       commitTime: 'first newBlocks announcement of the block on any node',
     },

@@ -8,16 +8,28 @@ import { receiptsCall, type Workload } from './load.js'
 /**
  * Txs signed ahead of a measured window, in worker threads (one per core):
  * the window must measure the node, not the harness's signing. A signed tx
- * is kept as what goes on the wire (its hex) plus its hash and nonce: half
- * a million one-receipt txs are then about 450 MB, where full `SignedTx`
- * objects would be several times that.
+ * is kept as exactly what goes on the wire — its whole JSON-RPC `tx_send`
+ * request, UTF-8 bytes outside the JS heap (bench/floodTransport.ts writes
+ * a batch's requests to the socket as they are) — plus its hash and nonce.
+ * Kept as hex strings in the heap and serialized per batch, the flood's 1 GB
+ * of txs cost the harness a core of GC and copying during the window (a
+ * profile: 54 % of its main thread in GC, every request a fresh 4 MiB
+ * string and buffer), taken from the nodes it measures on the same machine.
  */
 
 export interface FloodTx {
-  /** 0x-hex of the canonical signed bytes, as `tx_send` takes them */
-  hex: string
+  /**
+   * The tx's JSON-RPC request, `{"jsonrpc":"2.0","id":<nonce>,"method":"tx_send","params":["0x<signed bytes>",{"wait":"none"}]}`
+   * in UTF-8: its id is the nonce, unique within an operator's batches
+   */
+  request: Buffer
   hash: Hex
   nonce: number
+}
+
+/** The JSON-RPC request of one signed tx (FloodTx.request), id = its nonce. */
+export function txSendRequest(signedBytes: Uint8Array, nonce: number): Buffer {
+  return Buffer.from(`{"jsonrpc":"2.0","id":${nonce},"method":"tx_send","params":["${toHex(signedBytes)}",{"wait":"none"}]}`)
 }
 
 /** What a worker needs to sign `count` submitReceipts txs of one operator from `firstNonce` on. */
@@ -39,9 +51,33 @@ export function signJob(job: SignJob, key: KeyPair = new KeyPair(Buffer.from(job
   for (let i = 0; i < job.count; i++) {
     const nonce = job.firstNonce + i
     const stx = signTx({ chainId: job.chainId, nonce, fee, call: receiptsCall(job.workload, key, job.receiptsPerTx) }, key)
-    out.push({ hex: toHex(stx.bytes), hash: stx.hash, nonce })
+    out.push({ request: txSendRequest(stx.bytes, nonce), hash: stx.hash, nonce })
   }
   return out
+}
+
+/**
+ * A job's txs as one message of a worker: the requests packed in one
+ * ArrayBuffer, moved (transferred) to the main thread rather than copied.
+ */
+export interface PackedTxs {
+  bytes: ArrayBuffer
+  /** each request's end offset in `bytes` */
+  ends: number[]
+  hashes: Hex[]
+  nonces: number[]
+}
+
+export function packTxs(txs: FloodTx[]): PackedTxs {
+  const all = Buffer.concat(txs.map((tx) => tx.request))
+  const bytes = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)
+  let end = 0
+  return { bytes, ends: txs.map((tx) => (end += tx.request.length)), hashes: txs.map((tx) => tx.hash), nonces: txs.map((tx) => tx.nonce) }
+}
+
+export function unpackTxs(p: PackedTxs): FloodTx[] {
+  const all = Buffer.from(p.bytes)
+  return p.ends.map((end, i) => ({ request: all.subarray(i === 0 ? 0 : p.ends[i - 1], end), hash: p.hashes[i], nonce: p.nonces[i] }))
 }
 
 /** Jobs larger than this are split, so that one reply stays a moderate message and the threads share the work evenly. */
@@ -74,9 +110,9 @@ export async function presign(jobs: SignJob[], threads = Math.max(1, availablePa
         const txs = await new Promise<FloodTx[]>((resolve, reject) => {
           const onError = (e: Error): void => reject(e)
           w.once('error', onError)
-          w.once('message', (m: FloodTx[]) => {
+          w.once('message', (m: PackedTxs) => {
             w.off('error', onError)
-            resolve(m)
+            resolve(unpackTxs(m))
           })
           w.postMessage(piece.part)
         })

@@ -81,18 +81,7 @@ export class RpcTransport {
     const firstId = this.nextId
     this.nextId += calls.length
     const reply = await this.post(calls.map((c, i) => ({ jsonrpc: '2.0', id: firstId + i, method: c.method, params: c.params ?? [] })))
-    // A batch refused as a whole (too large, unparseable) comes back as one error object.
-    if (!Array.isArray(reply)) throw toRequestError(asResponse(reply))
-    const byId = new Map<unknown, JsonRpcResponse>()
-    for (const item of reply) {
-      const r = asResponse(item)
-      byId.set(r.id, r)
-    }
-    return calls.map((c, i): RpcBatchResult => {
-      const r = byId.get(firstId + i)
-      if (!r) throw new RpcTransportError(RpcTransportErrorCode.badResponse, `no response for ${c.method} in batch`)
-      return r.error ? { ok: false, error: toRequestError(r) } : { ok: true, result: r.result }
-    })
+    return batchResults(reply, calls.map((c, i) => ({ id: firstId + i, method: c.method })))
   }
 
   private async post(body: unknown): Promise<unknown> {
@@ -263,6 +252,29 @@ export class RpcWsTransport {
     this.subscriptions.clear()
     this.opts.onClose?.(code, reason)
   }
+}
+
+/**
+ * The parsed answer `reply` to a JSON-RPC batch whose requests had the ids
+ * (and methods, for messages) of `requests`, as results in that order: each
+ * a result or its own RpcRequestError. A batch refused as a whole (too
+ * large, unparseable, a tx_send body refused unread) is one error object:
+ * thrown as RpcRequestError. Throws RpcTransportError `badResponse` when the
+ * reply is not a JSON-RPC answer or a request has no response in it.
+ * (JSON-RPC 2.0 §6: a batch's responses may come in any order, matched by id.)
+ */
+export function batchResults(reply: unknown, requests: readonly { id: unknown; method: string }[]): RpcBatchResult[] {
+  if (!Array.isArray(reply)) throw toRequestError(asResponse(reply))
+  const byId = new Map<unknown, JsonRpcResponse>()
+  for (const item of reply) {
+    const r = asResponse(item)
+    byId.set(r.id, r)
+  }
+  return requests.map((q): RpcBatchResult => {
+    const r = byId.get(q.id)
+    if (!r) throw new RpcTransportError(RpcTransportErrorCode.badResponse, `no response for ${q.method} in batch`)
+    return r.error ? { ok: false, error: toRequestError(r) } : { ok: true, result: r.result }
+  })
 }
 
 function asResponse(value: unknown): JsonRpcResponse {
