@@ -43,6 +43,15 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private readonly timers = new Set<unknown>()
   /** block bytes by hash, from our own proposals and proposals received */
   private readonly blocks = new Map<string, { height: number; bytes: Uint8Array }>()
+  /**
+   * Blocks (hex hash) whose bytes the consensus WAL already holds for the
+   * current height: a block is logged with its bytes once, with the first
+   * input that names it (a proposer's own `proposalValue`, then its signed
+   * `proposal` of the same block, and a valid value proposed again in a
+   * later round, name it without them; replay finds the bytes in the
+   * earlier record). Cleared with the WAL at each height.
+   */
+  private readonly walBlocks = new Set<string>()
   private readonly prepared = new Map<string, B>()
   /**
    * Blocks whose validation consensus requested before their bytes were
@@ -161,8 +170,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     try {
       for (const r of records) {
         if (r.blockBytes) {
-          const hash = r.input.kind === 'proposal' ? r.input.proposal.blockHash : r.input.kind === 'proposalValue' ? r.input.blockHash : null
-          if (hash) this.blocks.set(toHex(hash), { height: r.height, bytes: r.blockBytes })
+          const hash = blockHashOf(r.input)
+          if (hash) {
+            this.blocks.set(toHex(hash), { height: r.height, bytes: r.blockBytes })
+            this.walBlocks.add(toHex(hash))
+          }
         }
         this.keepOwn(r)
         await this.input(r.input)
@@ -182,7 +194,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     const self = this.modules.privValidator?.address
     const i = r.input
     if (i.kind === 'vote' && i.vote.validator === self) this.keepOwnVote(i.vote)
-    if (i.kind === 'proposal' && i.proposal.proposer === self && r.blockBytes) this.own.proposal = { proposal: i.proposal, bytes: r.blockBytes }
+    if (i.kind === 'proposal' && i.proposal.proposer === self) {
+      // the block's bytes are in this record or an earlier one of the height (walBlocks), which replay put in `blocks`
+      const bytes = r.blockBytes ?? this.blocks.get(toHex(i.proposal.blockHash))?.bytes
+      if (bytes) this.own.proposal = { proposal: i.proposal, bytes }
+    }
   }
 
   private keepOwnVote(vote: Vote): void {
@@ -349,7 +365,10 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private async startHeight(height: number, keepWal = false): Promise<void> {
     if (this.paused || this.halt) return
     if (this.state && this.state.height >= height) return
-    if (!keepWal) this.modules.wal?.reset()
+    if (!keepWal) {
+      this.modules.wal?.reset()
+      this.walBlocks.clear()
+    }
     this.own = { proposal: null, votes: [] }
     this.heightStartedAt = this.clock.now()
     this.precommitQuorumAt = null
@@ -383,8 +402,15 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
   private log_(input: ConsensusInput): void {
     const wal = this.modules.wal
     if (!wal || input.kind === 'newHeight') return
-    const hash = input.kind === 'proposal' ? input.proposal.blockHash : input.kind === 'proposalValue' ? input.blockHash : null
-    const blockBytes = hash ? this.blocks.get(toHex(hash))?.bytes ?? null : null
+    const hash = blockHashOf(input)
+    let blockBytes: Uint8Array | null = null
+    if (hash) {
+      const key = toHex(hash)
+      if (!this.walBlocks.has(key)) {
+        blockBytes = this.blocks.get(key)?.bytes ?? null
+        if (blockBytes) this.walBlocks.add(key)
+      }
+    }
     wal.append({ height: this.height, input, blockBytes })
   }
 
@@ -581,4 +607,9 @@ function inputHeight(input: ConsensusInput): number {
 
 function hexBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
+}
+
+/** The block an input names with its bytes in the WAL (a proposal, or this node's own proposalValue), else null. */
+function blockHashOf(input: ConsensusInput): Uint8Array | null {
+  return input.kind === 'proposal' ? input.proposal.blockHash : input.kind === 'proposalValue' ? input.blockHash : null
 }

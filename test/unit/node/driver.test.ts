@@ -3,7 +3,8 @@ import { sha256 } from '../../../core/hash.js'
 import { toHex } from '../../../core/bytes.js'
 import { KeyPair } from '../../../core/keys.js'
 import { MemoryWalStore, PrivValidator, ValidatorSet, defaultTimeoutOptions, proposalSignBytes, voteSignBytes, type Commit } from '../../../consensus/index.js'
-import { ConsensusDriver, type DriverBlock, type DriverChain, type DriverClock } from '../../../node/driver.js'
+import { ConsensusDriver, type DriverBlock, type DriverChain, type DriverClock, type DriverWal } from '../../../node/driver.js'
+import type { WalRecord } from '../../../node/consensusWal.js'
 import { silentLogger } from '../../../node/logger.js'
 
 /**
@@ -219,4 +220,46 @@ t.test('a validator that decides late starts the next height with its peers: the
   await clock.advance(startedAt + 1010 - clock.nowMs, () => d.settled())
   t.equal(d.height, 2, 'height 2 started 1,000 ms after the header time (decision + half a block time would be 1,400 ms)')
   await d.stop()
+})
+
+/** A WAL in memory that also keeps every record it was given (`all`), across resets. */
+class RecordingWal implements DriverWal {
+  current: WalRecord[] = []
+  all: WalRecord[] = []
+  read(height: number): WalRecord[] { return this.current.filter((r) => r.height === height) }
+  append(r: WalRecord): void {
+    this.current.push(r)
+    this.all.push(r)
+  }
+  sync(): void {}
+  reset(): void { this.current = [] }
+}
+
+t.test('the consensus WAL holds a block\'s bytes once per height, and a restart still finds the proposer\'s own block', async (t) => {
+  const clock = new ManualClock()
+  const chain = toyChain({ genesisTimeMs: 0, failCommitAt: 3 })
+  const wal = new RecordingWal()
+  const driver = async (): Promise<ConsensusDriver> => new ConsensusDriver(
+    { blockTimeMs: 100, emptyBlocks: true, emptyBlockIntervalMs: 1000, timeouts: defaultTimeoutOptions, maxBufferedHeights: 2, rebroadcastMs: 1000 },
+    { chain, privValidator: await PrivValidator.open(key, new MemoryWalStore()), network: null, logger: silentLogger, onCommit: () => {}, clock, wal, onHalt: () => {} },
+  )
+  const d = await driver()
+  await d.start()
+  await clock.advance(5_000, () => d.settled())
+  t.same(d.halted?.height, 3, 'heights 1 and 2 committed; 3 decided, its commit failed')
+  for (const h of [1, 2, 3]) {
+    const records = wal.all.filter((r) => r.height === h)
+    const withBytes = records.filter((r) => r.blockBytes !== null)
+    t.equal(withBytes.length, 1, `height ${h}: the block's bytes logged once`)
+    t.equal(withBytes[0].input.kind, 'proposalValue', `height ${h}: with the proposer's own proposalValue, the first record naming the block`)
+    t.ok(records.some((r) => r.input.kind === 'proposal' && r.blockBytes === null), `height ${h}: its signed proposal of the same block logged without them`)
+  }
+  await d.stop()
+  // a restart replays height 3's records: the own proposal comes back with the block's bytes from the earlier record
+  const again = await driver()
+  await again.start()
+  await clock.advance(10, () => again.settled())
+  const own = (again as unknown as { own: { proposal: { bytes: Uint8Array } | null } }).own
+  t.same(own.proposal?.bytes, new TextEncoder().encode('block 3'), 'the proposer\'s own block is back for re-broadcast')
+  await again.stop()
 })
