@@ -158,6 +158,8 @@ async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTrack
     if (stats.transportErrors <= 3) log(`  transport error (batch sent again): ${(e as Error).message}`)
     return 'transport'
   }
+  const answeredMs = nowMs()
+  replies.forEach((r, i) => { if (r.ok) tracker.answered(txs[i].hash, answeredMs) })
   const out = sortSendReplies(txs, replies)
   stats.acceptedAfterRefusal += out.acceptedAfterRefusal
   stats.accepted += out.accepted
@@ -433,6 +435,8 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       latencyMs: spread(lat),
       // the same latencies by whether the tx's block came from the node it was submitted to (CommitTracker.latenciesByProposerMs)
       latencyByProposerMs: { submittedToProposer: spread(tracker.latenciesByProposerMs.own), submittedElsewhere: spread(tracker.latenciesByProposerMs.other) },
+      // the same latencies from the node's answer accepting the tx: latencyMs minus the request's own round trip
+      latencyFromAnswerMs: spread(tracker.latenciesFromAnswerMs),
       refusals: { total: refusedTotal, byReason: refused },
       flood: { ...counts, requestMs: spread(requestMs), acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },
       firstEmptyBlockAfterFloodS: firstEmptyS, tailBoundS: c.tailBoundS,

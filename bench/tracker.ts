@@ -19,6 +19,8 @@ interface Pending {
   measured: boolean
   /** validator address of the node the tx was submitted to (a full node: none) */
   origin?: string
+  /** when the node's answer accepting the tx arrived (CommitTracker.answered) */
+  answeredMs?: number
 }
 
 export interface BlockSeen {
@@ -48,6 +50,12 @@ export class CommitTracker {
    * through tx gossip, so a long `other` tail is gossip that did not carry it.
    */
   latenciesByProposerMs: { own: number[]; other: number[] } = { own: [], other: [] }
+  /**
+   * The measured latencies counted from the node's answer accepting the tx
+   * rather than from the request (txs marked with `answered`): the part of
+   * submit → commit that is not the request's own round trip.
+   */
+  latenciesFromAnswerMs: number[] = []
   blocks: BlockSeen[] = []
   stats: LoadStats = { refused: {}, transportErrors: 0, lost: 0 }
   private unsubscribes: (() => Promise<boolean>)[] = []
@@ -85,6 +93,12 @@ export class CommitTracker {
     this.pending.set(hash, p)
   }
 
+  /** The answer accepting pending tx `hash` arrived at `atMs` (the first such answer counts). */
+  answered(hash: string, atMs: number): void {
+    const p = this.pending.get(hash)
+    if (p && p.answeredMs === undefined) p.answeredMs = atMs
+  }
+
   forget(hash: string): void {
     if (this.pending.delete(hash)) return
   }
@@ -106,6 +120,7 @@ export class CommitTracker {
         const latencyMs = atMs - p.submittedMs
         this.latenciesMs.push(latencyMs)
         if (p.origin !== undefined) this.latenciesByProposerMs[p.origin === b.header.proposer ? 'own' : 'other'].push(latencyMs)
+        if (p.answeredMs !== undefined) this.latenciesFromAnswerMs.push(atMs - p.answeredMs)
       }
       p.op.onCommitted()
     }
@@ -137,6 +152,7 @@ export class CommitTracker {
     this.commits = []
     this.latenciesMs = []
     this.latenciesByProposerMs = { own: [], other: [] }
+    this.latenciesFromAnswerMs = []
     this.blocks = []
     this.stats = { refused: {}, transportErrors: 0, lost: 0 }
   }
