@@ -33,6 +33,15 @@ function count(min: 0 | 1 = 0) {
   )
 }
 
+/** A non-negative finite number (or its decimal text, `0.5`; a blank, `0x…`, `1e3` or `-1` is refused). */
+function fraction() {
+  return v.pipe(
+    v.union([v.number(), v.pipe(v.string(), v.regex(/^[0-9]+(\.[0-9]+)?$/), v.transform(Number))], 'must be a non-negative number'),
+    v.finite('must be a non-negative number'),
+    v.minValue(0, 'must be a non-negative number'),
+  )
+}
+
 /** A TCP port (0: any free port). */
 const port = () => v.pipe(count(), v.maxValue(65535, 'must be a port number, 0..65535'))
 
@@ -69,12 +78,13 @@ export type StateSyncConfig = v.InferOutput<typeof StateSyncSchema>
 /**
  * Mempool admission limits (`config.json` only, as `"mempool": {...}`):
  * the keys and defaults of `defaultMempoolOptions` (node/mempool.ts, which
- * says why they are what they are), each a non-negative integer.
+ * says why they are what they are), each a non-negative integer but
+ * `maxBacklogBlocks`, a non-negative number (a fraction of a proposal).
  */
 const MempoolSchema = v.strictObject(
   // maxTxs and maxBytes 0 would refuse every tx: at least 1
-  Object.fromEntries(Object.entries(defaultMempoolOptions).map(([k, d]) => [k, v.optional(count(k === 'maxTxs' || k === 'maxBytes' ? 1 : 0), d)])) as {
-    [K in keyof MempoolOptions]: v.OptionalSchema<ReturnType<typeof count>, number>
+  Object.fromEntries(Object.entries(defaultMempoolOptions).map(([k, d]) => [k, v.optional(k === 'maxBacklogBlocks' ? fraction() : count(k === 'maxTxs' || k === 'maxBytes' ? 1 : 0), d)])) as {
+    [K in keyof MempoolOptions]: v.OptionalSchema<ReturnType<typeof count> | ReturnType<typeof fraction>, number>
   },
   'must be an object',
 )

@@ -19,9 +19,14 @@ t.test('mempool options: defaults are defaultMempoolOptions, config.json sets si
   t.not(defaultNodeConfig('h').mempool, defaultMempoolOptions, 'a copy: a node never changes the shared defaults')
   const c = loadConfig(home(t, { mempool: { maxTxs: 5 } }), { mempool: { maxBytes: 7 } }, {})
   t.same(c.mempool, { ...defaultMempoolOptions, maxTxs: 5, maxBytes: 7 }, 'file then flags, key by key')
+  t.equal(loadConfig(home(t, { mempool: { maxBacklogBlocks: 0.25 } }), {}, {}).mempool.maxBacklogBlocks, 0.25, 'maxBacklogBlocks takes a fraction of a proposal')
+  t.equal(loadConfig(home(t, { mempool: { maxBacklogBlocks: '1.5' } }), {}, {}).mempool.maxBacklogBlocks, 1.5, 'as decimal text too')
   for (const [what, mempool, message] of [
     ['fractional', { maxTxs: 1.5 }, /mempool\.maxTxs must be a non-negative integer/],
     ['negative', { maxQueuedTxs: -1 }, /mempool\.maxQueuedTxs must be a non-negative integer/],
+    ['negative backlog', { maxBacklogBlocks: -0.5 }, /mempool\.maxBacklogBlocks must be a non-negative number/],
+    ['backlog as hex text', { maxBacklogBlocks: '0x1' }, /mempool\.maxBacklogBlocks must be a non-negative number/],
+    ['backlog not finite', { maxBacklogBlocks: '1e999' }, /mempool\.maxBacklogBlocks must be a non-negative number/],
     ['unknown key', { maxTx: 5 }, /unknown setting "mempool\.maxTx"/],
     ['not an object', 5, /mempool must be an object/],
   ] as const) {
