@@ -74,18 +74,22 @@ export interface MempoolOptions {
    * allowed), so that an accepted tx is committed within about two block
    * intervals; 0 = no bound. 1, not 2: the 4-validator flood's p99
    * submit→commit 2.1–3.1 s instead of 2.7–5.0 s, the single validator's
-   * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5, not 1: under the
-   * flood a proposal's limits are mostly the slow-start bound, twice the
-   * largest recent block (node/proposalBudget.ts), so 1 let two blocks' worth
-   * wait; at 0.5, three alternating runs each of the 4-validator flood at
-   * 100 receipts per tx, p99 submit→commit 3.8–4.7 s against 5.5–7.8 s, the
-   * wait after the node's answer p99 2.3–3.0 s against 3.5–6.0 s, longest
-   * block interval 1.5–2.1 s against 2.0–3.4 s, receipts/s 4.6–7.3k against
-   * 4.2–5.4k; one per tx p99 2.6 s against 5.3 s. The cost: a lone
-   * validator at 100 per tx 17–18k receipts/s against 18–21k (its unit is
-   * the params' caps), with p99 1.9–2.9 s against 3.1–3.5 s. 0.25 met the
-   * 3 s target at 100 per tx (p99 2.1–2.5 s) but took 2.7–4.2k receipts/s:
-   * below half a recent block the blocks shrink height after height.
+   * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5 halves the
+   * flood's latency and costs the closed-loop rates, so it is a setting,
+   * not the default: under a flood a proposal's limits are mostly the
+   * slow-start bound, twice the largest recent block (node/proposalBudget.ts),
+   * so 1 lets two blocks' worth wait; at 0.5, three alternating runs each
+   * of the 4-validator flood at 100 receipts per tx, p99 submit→commit
+   * 3.8–4.7 s against 5.5–7.8 s (the wait after the node's answer p99
+   * 2.3–3.0 s against 3.5–6.0 s), longest block interval 1.5–2.1 s against
+   * 2.0–3.4 s, receipts/s 4.6–7.3k against 4.2–5.4k; one per tx p99 2.6 s
+   * against 5.3 s. But half a proposal is one recent block: blocks can no
+   * longer double per height, and the closed-loop bench (200 ms blocks,
+   * thousands of txs in flight) fell from 1,542 to 820 receipts/s
+   * (devnet-4, one per tx), 10.7k to 7.4k (devnet-4, 100 per tx), 43.4k to
+   * 38.3k (single node, 100 per tx); a lone validator flooded at 100 per tx
+   * 17–18k against 18–21k. 0.25 met the flood's 3 s target (p99 2.1–2.5 s)
+   * at 2.7–4.2k receipts/s, blocks shrinking height after height.
    */
   maxBacklogBlocks: number
 }
@@ -115,7 +119,7 @@ export const defaultMempoolOptions: MempoolOptions = {
   maxVerifyQueue: 8192,
   maxEventLoopLagMs: 400,
   congestionIntervalMs: 2000,
-  maxBacklogBlocks: 0.5,
+  maxBacklogBlocks: 1,
 }
 
 /** Which limit refused a tx: the `limit` field of MEMPOOL_ERROR_FULL and the `reason` label of attrchain_tx_refused_total. */

@@ -3,6 +3,7 @@ import { toHex } from '../../../core/bytes.js'
 import { signTx } from '../../../core/tx.js'
 import { DEVNET_CHAIN_ID, devAccountKey } from '../../../genesis/devnet.js'
 import { defaultParams } from '../../../genesis/params.js'
+import { defaultMempoolOptions } from '../../../node/mempool.js'
 import { RpcRequestError } from '../../../rpc/index.js'
 import { startInProcessNode } from '../../helpers/inProcessNode.js'
 
@@ -11,15 +12,17 @@ import { startInProcessNode } from '../../helpers/inProcessNode.js'
  * the intake limits that shed operator load (node.submitTx `local`): an
  * operator flood that fills the backlog must not keep the validator's own
  * protocol tx out. The backlog is filled deterministically here: txs behind
- * a nonce gap are held (never reaped), and with maxBlockTxs 2 two of them
- * are one block of backlog, over the default bound of half a block.
+ * a nonce gap are held (never reaped), and with maxBlockTxs 2 the smallest
+ * number of them over the default bound (mempool.maxBacklogBlocks blocks)
+ * fills it: three for the default of 1.
  */
 t.test('a node-originated tx passes the intake limits an RPC tx is refused by, and is committed', async (t) => {
   const { node, client } = await startInProcessNode(t, 'local-tx', { params: { maxBlockTxs: 2 } })
   const fee = defaultParams().minTxFee
   const gapped = devAccountKey(1)
-  // nonces 1..2 of an account at nonce 0: held behind the gap
-  for (let nonce = 1; nonce <= 2; nonce++) {
+  // nonces 1..n of an account at nonce 0: held behind the gap
+  const n = Math.floor(defaultMempoolOptions.maxBacklogBlocks * 2) + 1
+  for (let nonce = 1; nonce <= n; nonce++) {
     const stx = signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, gapped)
     await client.call('tx_send', [toHex(stx.bytes)])
   }
