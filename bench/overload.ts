@@ -137,7 +137,7 @@ class FloodOperator implements CommitListener {
 async function sendBatch(op: FloodOperator, txs: FloodTx[], tracker: CommitTracker, stats: FloodStats): Promise<'ok' | 'refused' | 'transport' | number> {
   const submittedMs = nowMs()
   // A tx sent again while still pending keeps the time of the request that was first accepted.
-  for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true, origin: op.origin })
+  for (const tx of txs) if (!tracker.isPending(tx.hash)) tracker.track(tx.hash, { op, submittedMs, receipts: op.receiptsPerTx, measured: true, origin: op.origin, awaitsAnswer: true })
   stats.requests++
   let replies
   try {
@@ -435,7 +435,7 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       latencyMs: spread(lat),
       // the same latencies by whether the tx's block came from the node it was submitted to (CommitTracker.latenciesByProposerMs)
       latencyByProposerMs: { submittedToProposer: spread(tracker.latenciesByProposerMs.own), submittedElsewhere: spread(tracker.latenciesByProposerMs.other) },
-      // the same latencies from the node's answer accepting the tx: latencyMs minus the request's own round trip
+      // the same txs' latencies from the node's answer accepting the tx (0 for those committed before it): the wait after the request
       latencyFromAnswerMs: spread(tracker.latenciesFromAnswerMs),
       refusals: { total: refusedTotal, byReason: refused },
       flood: { ...counts, requestMs: spread(requestMs), acceptedNotCommitted: tracker.pendingCount, inFlightAnsweredS: round(inFlightAnsweredS, 2) },

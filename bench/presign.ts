@@ -69,10 +69,17 @@ export interface PackedTxs {
 }
 
 export function packTxs(txs: FloodTx[]): PackedTxs {
-  const all = Buffer.concat(txs.map((tx) => tx.request))
-  const bytes = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)
+  let total = 0
+  for (const tx of txs) total += tx.request.length
+  // an ArrayBuffer of its own (not a slice of Buffer's shared pool), so it can be transferred
+  const bytes = new ArrayBuffer(total)
+  const view = new Uint8Array(bytes)
   let end = 0
-  return { bytes, ends: txs.map((tx) => (end += tx.request.length)), hashes: txs.map((tx) => tx.hash), nonces: txs.map((tx) => tx.nonce) }
+  const ends = txs.map((tx) => {
+    view.set(tx.request, end)
+    return (end += tx.request.length)
+  })
+  return { bytes, ends, hashes: txs.map((tx) => tx.hash), nonces: txs.map((tx) => tx.nonce) }
 }
 
 export function unpackTxs(p: PackedTxs): FloodTx[] {

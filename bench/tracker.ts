@@ -19,7 +19,9 @@ interface Pending {
   measured: boolean
   /** validator address of the node the tx was submitted to (a full node: none) */
   origin?: string
-  /** when the node's answer accepting the tx arrived (CommitTracker.answered) */
+  /** the sender reports the node's answer accepting the tx (CommitTracker.answered) */
+  awaitsAnswer?: boolean
+  /** when that answer arrived */
   answeredMs?: number
 }
 
@@ -56,6 +58,13 @@ export class CommitTracker {
    * submit → commit that is not the request's own round trip.
    */
   latenciesFromAnswerMs: number[] = []
+  /**
+   * Measured txs committed before the answer accepting them arrived (a
+   * large batch's first txs can be in a block before the node has admitted
+   * its last): hash → commit time, until `answered` counts them with no
+   * wait after the answer (0), so the fastest txs are not left out.
+   */
+  private readonly committedUnanswered = new Map<string, number>()
   blocks: BlockSeen[] = []
   stats: LoadStats = { refused: {}, transportErrors: 0, lost: 0 }
   private unsubscribes: (() => Promise<boolean>)[] = []
@@ -96,7 +105,11 @@ export class CommitTracker {
   /** The answer accepting pending tx `hash` arrived at `atMs` (the first such answer counts). */
   answered(hash: string, atMs: number): void {
     const p = this.pending.get(hash)
-    if (p && p.answeredMs === undefined) p.answeredMs = atMs
+    if (p) {
+      if (p.answeredMs === undefined) p.answeredMs = atMs
+      return
+    }
+    if (this.committedUnanswered.delete(hash)) this.latenciesFromAnswerMs.push(0)
   }
 
   forget(hash: string): void {
@@ -121,6 +134,7 @@ export class CommitTracker {
         this.latenciesMs.push(latencyMs)
         if (p.origin !== undefined) this.latenciesByProposerMs[p.origin === b.header.proposer ? 'own' : 'other'].push(latencyMs)
         if (p.answeredMs !== undefined) this.latenciesFromAnswerMs.push(atMs - p.answeredMs)
+        else if (p.awaitsAnswer === true) this.committedUnanswered.set(hash, atMs)
       }
       p.op.onCommitted()
     }
@@ -129,6 +143,8 @@ export class CommitTracker {
 
   private sweep(): void {
     const cutoff = nowMs() - LOST_AFTER_MS
+    // a tx answered with an error after all (a resend refused as held) never gets its `answered`
+    for (const [hash, at] of this.committedUnanswered) if (at < cutoff) this.committedUnanswered.delete(hash)
     for (const [hash, p] of this.pending) {
       if (p.submittedMs > cutoff) continue
       this.pending.delete(hash)
@@ -153,6 +169,7 @@ export class CommitTracker {
     this.latenciesMs = []
     this.latenciesByProposerMs = { own: [], other: [] }
     this.latenciesFromAnswerMs = []
+    this.committedUnanswered.clear()
     this.blocks = []
     this.stats = { refused: {}, transportErrors: 0, lost: 0 }
   }

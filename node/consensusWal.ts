@@ -25,7 +25,11 @@ import {
 export interface WalRecord {
   height: number
   input: ConsensusInput
-  /** block bytes that came with a proposal or that we proposed */
+  /**
+   * block bytes that came with a proposal or that we proposed; null for an
+   * input without a block, and for one naming a block whose bytes an
+   * earlier record of the height holds (node/driver.ts logs them once)
+   */
   blockBytes: Uint8Array | null
 }
 
@@ -60,29 +64,28 @@ export class ConsensusWal {
   private fd: number
   private dirty = false
 
+  /**
+   * Opens (creating) the log at `path`. A torn last record (a crash
+   * mid-write) is cut off here, durably, before anything is appended: left
+   * in place, the records a restarted validator appends would sit behind it,
+   * and `read` — which stops at the first bad record — would lose them
+   * after a second crash at the same height (inputs that led to signatures).
+   */
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true })
     this.fd = openSync(path, 'a+')
+    const buf = readFileSync(this.path)
+    const end = parseRecords(buf).end
+    if (end < buf.length) {
+      ftruncateSync(this.fd, end)
+      fsyncSync(this.fd)
+    }
   }
 
   /** Records of `height`, in order; a torn last record (crash mid-write) is dropped. */
   read(height: number): WalRecord[] {
     if (!existsSync(this.path)) return []
-    const buf = readFileSync(this.path)
-    const out: WalRecord[] = []
-    let pos = 0
-    while (pos + 4 <= buf.length) {
-      const len = buf.readUInt32BE(pos)
-      if (pos + 4 + len > buf.length) break
-      try {
-        const rec = inputFromEncodable(decode(new Uint8Array(buf.subarray(pos + 4, pos + 4 + len))))
-        if (rec.height === height) out.push(rec)
-      } catch {
-        break
-      }
-      pos += 4 + len
-    }
-    return out
+    return parseRecords(readFileSync(this.path)).records.filter((r) => r.height === height)
   }
 
   append(r: WalRecord): void {
@@ -120,4 +123,21 @@ export class ConsensusWal {
   close(): void {
     closeSync(this.fd)
   }
+}
+
+/** The records of a log file's bytes up to the first torn or unreadable one, and where that valid prefix ends (bytes). */
+function parseRecords(buf: Buffer): { records: WalRecord[]; end: number } {
+  const records: WalRecord[] = []
+  let pos = 0
+  while (pos + 4 <= buf.length) {
+    const len = buf.readUInt32BE(pos)
+    if (pos + 4 + len > buf.length) break
+    try {
+      records.push(inputFromEncodable(decode(new Uint8Array(buf.subarray(pos + 4, pos + 4 + len)))))
+    } catch {
+      break
+    }
+    pos += 4 + len
+  }
+  return { records, end: pos }
 }

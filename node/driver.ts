@@ -406,12 +406,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     let blockBytes: Uint8Array | null = null
     if (hash) {
       const key = toHex(hash)
-      if (!this.walBlocks.has(key)) {
-        blockBytes = this.blocks.get(key)?.bytes ?? null
-        if (blockBytes) this.walBlocks.add(key)
-      }
+      if (!this.walBlocks.has(key)) blockBytes = this.blocks.get(key)?.bytes ?? null
     }
     wal.append({ height: this.height, input, blockBytes })
+    // marked once the record is written: an append that throws (disk full) leaves the next record to carry the bytes
+    if (hash && blockBytes) this.walBlocks.add(toHex(hash))
   }
 
   private buffer(height: number, input: ConsensusInput): void {
@@ -609,7 +608,7 @@ function hexBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }
 
-/** The block an input names with its bytes in the WAL (a proposal, or this node's own proposalValue), else null. */
+/** The block an input names (a proposal, or this node's own proposalValue), else null: the WAL holds its bytes once per height, with the first record naming it. */
 function blockHashOf(input: ConsensusInput): Uint8Array | null {
   return input.kind === 'proposal' ? input.proposal.blockHash : input.kind === 'proposalValue' ? input.blockHash : null
 }

@@ -74,9 +74,10 @@ export interface MempoolOptions {
    * allowed), so that an accepted tx is committed within about two block
    * intervals; 0 = no bound. 1, not 2: the 4-validator flood's p99
    * submit→commit 2.1–3.1 s instead of 2.7–5.0 s, the single validator's
-   * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5 halves the
-   * flood's latency and costs the closed-loop rates, so it is a setting,
-   * not the default: under a flood a proposal's limits are mostly the
+   * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5 cuts the
+   * flood's p99 latency by a third or more and costs the closed-loop
+   * rates, so it is a setting, not the default: under a flood a
+   * proposal's limits are mostly the
    * slow-start bound, twice the largest recent block (node/proposalBudget.ts),
    * so 1 lets two blocks' worth wait; at 0.5, three alternating runs each
    * of the 4-validator flood at 100 receipts per tx, p99 submit→commit

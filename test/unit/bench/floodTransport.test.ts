@@ -1,5 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import { FloodConnection } from '../../../bench/floodTransport.js'
 import { packTxs, txSendRequest, unpackTxs, type FloodTx } from '../../../bench/presign.js'
 import { AttrchainError } from '../../../core/errors.js'
@@ -55,8 +57,62 @@ t.test('a batch of pre-encoded requests: every tx arrives as sent, each answer i
   const e = (replies[1] as { error: RpcRequestError }).error
   t.equal(e.reason, 'MEMPOOL_ERROR_FULL')
   t.same(replies[2], { ok: true, result: { hash: '0xbb02' } })
-  // the keep-alive socket serves the next batch; an empty batch is an empty JSON array
-  t.same(await c.batch([tx('cc03', 10).request], [10], 'tx_send'), [{ ok: true, result: { hash: '0xcc03' } }])
+  t.same(await c.batch([tx('cc03', 10).request], [10], 'tx_send'), [{ ok: true, result: { hash: '0xcc03' } }], 'the next batch')
+  t.same(await c.batch([], [], 'tx_send'), [], 'an empty batch sends nothing')
+  await t.rejects(c.batch([tx('01', 1).request], [], 'tx_send'), RangeError, 'requests and ids must pair up')
+})
+
+/** A loopback server of `onSocket` on a free port; counts its connections. */
+async function listen(t: Test, server: Server): Promise<{ port: number; connections: () => number }> {
+  let n = 0
+  const sockets = new Set<Socket>()
+  server.on('connection', (s: Socket) => {
+    n++
+    sockets.add(s)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy()
+    server.close(() => resolve())
+  }))
+  return { port: (server.address() as { port: number }).port, connections: () => n }
+}
+
+t.test('one keep-alive connection serves an operator\'s batches, also after an answer sent before the upload ended', async (t) => {
+  let early = true
+  const http = createHttpServer((req, res) => {
+    if (early) {
+      // answer at once, the body unread (as a body refused unread is): node:http drains it
+      early = false
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32002,"message":"busy","data":{"reason":"MEMPOOL_ERROR_FULL"}}}')
+      return
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const calls = JSON.parse(Buffer.concat(chunks).toString()) as { id: number }[]
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(calls.map((q) => ({ jsonrpc: '2.0', id: q.id, result: q.id }))))
+    })
+  })
+  const { port, connections } = await listen(t, http)
+  const c = new FloodConnection(`http://127.0.0.1:${port}/`, 5_000)
+  t.teardown(() => c.close())
+  const big = Array.from({ length: 20 }, (_, i) => tx('cd'.repeat(50_000), i))
+  const refused = await c.batch(big.map((x) => x.request), big.map((x) => x.nonce), 'tx_send').catch((e: unknown) => e)
+  t.equal((refused as RpcRequestError).reason, 'MEMPOOL_ERROR_FULL', 'a 2 MB batch answered before it was read')
+  for (let k = 0; k < 3; k++) {
+    const txs = [tx('01', 100 + k), tx('02', 200 + k)]
+    t.same(await c.batch(txs.map((x) => x.request), txs.map((x) => x.nonce), 'tx_send'), [{ ok: true, result: 100 + k }, { ok: true, result: 200 + k }])
+  }
+  t.equal(connections(), 1, 'four batches, one connection')
+})
+
+t.test('a server that never answers: RPC_TRANSPORT_ERROR_TIMEOUT at the deadline, also for a batch queued behind it', async (t) => {
+  const { port } = await listen(t, createTcpServer(() => {}))
+  const c = new FloodConnection(`http://127.0.0.1:${port}/`, 300)
+  t.teardown(() => c.close())
+  const [first, queued] = await Promise.all([0, 1].map((k) => c.batch([tx('01', k).request], [k], 'tx_send').catch((e: unknown) => e)))
+  for (const e of [first, queued]) t.equal((e as RpcTransportError).code, 'RPC_TRANSPORT_ERROR_TIMEOUT', String(e))
 })
 
 t.test('requests packed by a worker come back byte for byte', async (t) => {
@@ -78,7 +134,12 @@ t.test('a large body refused unread is one RpcRequestError; no server is a trans
   t.ok(err instanceof RpcRequestError, String(err))
   t.equal((err as RpcRequestError).reason, 'MEMPOOL_ERROR_FULL')
   t.equal(((err as RpcRequestError).data as { retryAfterMs?: number }).retryAfterMs, 1000)
-  const gone = new FloodConnection('http://127.0.0.1:1/', 1_000)
+  // a port that was just free and is closed again: nothing listens there
+  const probe = createTcpServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const closedPort = (probe.address() as { port: number }).port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  const gone = new FloodConnection(`http://127.0.0.1:${closedPort}/`, 1_000)
   t.teardown(() => gone.close())
   const e2 = await gone.batch([tx('01', 1).request], [1], 'tx_send').catch((e: unknown) => e)
   t.ok(e2 instanceof RpcTransportError, String(e2))

@@ -67,7 +67,14 @@ t.test('a torn last record (a crash mid-write) is dropped, the records before it
   appendFileSync(path, whole.subarray(0, whole.length - 10))
   const torn = new ConsensusWal(path)
   t.same(torn.read(7).map((r) => r.input.kind), ['vote'], 'only the whole record')
+  // the restarted validator logs more of the same height, then crashes again: nothing it logged is lost
+  torn.append(vote(7, 1, 2))
+  torn.append(vote(7, 2, 3))
+  torn.sync()
   torn.close()
+  const again = new ConsensusWal(path)
+  t.same(again.read(7), [vote(7, 0, 1), vote(7, 1, 2), vote(7, 2, 3)], 'records appended after the restart are read after the next one (the torn bytes were cut at open)')
+  again.close()
 })
 
 t.test('FileWalStore: the last-signed state round-trips through an fsynced file', async (t) => {
