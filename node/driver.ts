@@ -403,14 +403,11 @@ export class ConsensusDriver<B extends DriverBlock = DriverBlock> {
     const wal = this.modules.wal
     if (!wal || input.kind === 'newHeight') return
     const hash = blockHashOf(input)
-    let blockBytes: Uint8Array | null = null
-    if (hash) {
-      const key = toHex(hash)
-      if (!this.walBlocks.has(key)) blockBytes = this.blocks.get(key)?.bytes ?? null
-    }
+    const key = hash ? toHex(hash) : null
+    const blockBytes = key !== null && !this.walBlocks.has(key) ? this.blocks.get(key)?.bytes ?? null : null
     wal.append({ height: this.height, input, blockBytes })
     // marked once the record is written: an append that throws (disk full) leaves the next record to carry the bytes
-    if (hash && blockBytes) this.walBlocks.add(toHex(hash))
+    if (key !== null && blockBytes) this.walBlocks.add(key)
   }
 
   private buffer(height: number, input: ConsensusInput): void {

@@ -77,9 +77,9 @@ export interface MempoolOptions {
    * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5 cuts the
    * flood's p99 latency by a third or more and costs the closed-loop
    * rates, so it is a setting, not the default: under a flood a
-   * proposal's limits are mostly the
-   * slow-start bound, twice the largest recent block (node/proposalBudget.ts),
-   * so 1 lets two blocks' worth wait; at 0.5, three alternating runs each
+   * proposal's limits are mostly the slow-start bound, twice the largest
+   * recent block (node/proposalBudget.ts), so 1 lets two blocks' worth
+   * wait; at 0.5, three alternating runs each
    * of the 4-validator flood at 100 receipts per tx, p99 submit→commit
    * 3.8–4.7 s against 5.5–7.8 s (the wait after the node's answer p99
    * 2.3–3.0 s against 3.5–6.0 s), longest block interval 1.5–2.1 s against
