@@ -176,6 +176,7 @@ export class Mempool {
   private bytes = 0
   private receiptsHeld = 0
   private queuedBytes = 0
+  private queuedReceipts = 0
   private seq = 0
   private blocks = 0
   /** the txs held that the proposal in flight carries (markProposed), and their totals */
@@ -199,28 +200,39 @@ export class Mempool {
   }
 
   /**
-   * What the mempool holds beyond the proposal in flight (markProposed):
-   * txs, their bytes and their receipts. The unit of the backlog bound
-   * (MempoolOptions.maxBacklogBlocks): the txs a validated proposal carries
-   * leave with its commit, so only the rest waits for a later block.
+   * The executable txs the mempool holds beyond the proposal in flight
+   * (markProposed): txs, their bytes and their receipts. The unit of the
+   * backlog bound (MempoolOptions.maxBacklogBlocks): the txs a validated
+   * proposal carries leave with its commit, so only the rest waits for a
+   * later block. Txs behind a nonce gap (queued) do not count: no block
+   * can carry them until the gap is filled, and counting them let a
+   * sender's own queued txs refuse the tx that fills its gap, until they
+   * expired — accepted txs lost (a CI failure of client.test.ts: a
+   * 250-tx pipeline in three concurrent batches, the first refused for
+   * the backlog, the other two queued behind it).
    */
   get backlog(): { txs: number; bytes: number; receipts: number } {
     const p = this.proposedHeld
-    return { txs: this.byHash.size - p.txs, bytes: this.bytes - p.bytes, receipts: this.receiptsHeld - p.receipts }
+    return {
+      txs: this.byHash.size - this.queued.size - p.txs,
+      bytes: this.bytes - this.queuedBytes - p.bytes,
+      receipts: this.receiptsHeld - this.queuedReceipts - p.receipts,
+    }
   }
 
   /**
    * The proposal this node built or validated for the next height carries
    * these txs (hashes): until the next `recheck` (its commit) or the next
    * call (a later round's proposal), they do not count in `backlog`.
-   * Txs not held here (pulled with the block) count nowhere.
+   * Txs not held here (pulled with the block), or held behind a gap, count
+   * nowhere.
    */
   markProposed(hashes: Iterable<string>): void {
     this.proposed = new Set()
     this.proposedHeld = { txs: 0, bytes: 0, receipts: 0 }
     for (const h of hashes) {
       const e = this.byHash.get(h)
-      if (e === undefined || this.proposed.has(h)) continue
+      if (e === undefined || e.queued || this.proposed.has(h)) continue
       this.proposed.add(h)
       this.countProposed(e, 1)
     }
@@ -415,6 +427,7 @@ export class Mempool {
     if (n === 0) this.queuedBySender.delete(sender)
     else this.queuedBySender.set(sender, n)
     this.queuedBytes += delta * e.stx.bytes.length
+    this.queuedReceipts += delta * receiptCount(e.stx)
     if (queued) {
       e.queuedSince = this.blocks
       e.queuedAtMs = this.modules.now?.() ?? 0

@@ -8,24 +8,26 @@ import { RpcRequestError } from '../../../rpc/index.js'
 import { startInProcessNode } from '../../helpers/inProcessNode.js'
 
 /*
- * Node-originated protocol txs (the validator's checkpoint signature) skip
+ * The node's own protocol txs (a validator's checkpoint signature) skip
  * the intake limits that shed operator load (node.submitTx `local`): an
  * operator flood that fills the backlog must not keep the validator's own
- * protocol tx out. The backlog is filled deterministically here: txs behind
- * a nonce gap are held (never reaped), and with maxBlockTxs 2 the smallest
- * number of them over the default bound (mempool.maxBacklogBlocks blocks)
- * fills it: three for the default of 1.
+ * protocol tx out. The backlog (executable txs beyond the proposal in
+ * flight) is filled deterministically here: with maxBlockTxs 2, 200
+ * executable txs of one account, taken at once over the node-originated
+ * path (which skips the very limit under test), are 100 blocks of work, at
+ * least 5 s at the in-process node's 50 ms blocks, far over the default
+ * bound of one proposal's worth, while the test's tx_send is one round
+ * trip. (Txs behind a nonce gap filled it before; they no longer count:
+ * Mempool.backlog.)
  */
 t.test('a node-originated tx passes the intake limits an RPC tx is refused by, and is committed', async (t) => {
   const { node, client } = await startInProcessNode(t, 'local-tx', { params: { maxBlockTxs: 2 } })
   const fee = defaultParams().minTxFee
-  const gapped = devAccountKey(1)
-  // nonces 1..n of an account at nonce 0: held behind the gap
-  const n = Math.floor(defaultMempoolOptions.maxBacklogBlocks * 2) + 1
-  for (let nonce = 1; nonce <= n; nonce++) {
-    const stx = signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, gapped)
-    await client.call('tx_send', [toHex(stx.bytes)])
-  }
+  const busy = devAccountKey(1)
+  // signed first, then taken at once (one verifier batch), so that blocks do not drain them as they come in
+  const burst = Array.from({ length: 200 }, (_, nonce) => signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, busy))
+  await Promise.all(burst.map((stx) => node.submitTx(stx.bytes, { local: true })))
+  t.ok(node.mempool.backlog.txs > 2 * (defaultMempoolOptions.maxBacklogBlocks * 2), `the backlog is far over the bound (${node.mempool.backlog.txs} txs)`)
   const own = signTx({ chainId: DEVNET_CHAIN_ID, nonce: 0, fee, call: { type: 'transfer', to: devAccountKey(4).address, amount: 7n } }, devAccountKey(3))
 
   const refused = await client.call('tx_send', [toHex(own.bytes)]).then(() => null, (e: unknown) => e)

@@ -261,6 +261,30 @@ t.test('counts the inference receipts it holds (the backlog bound\'s receipts), 
   t.equal(mempool.receipts, 0, 'an empty mempool holds none')
 })
 
+t.test('backlog: txs behind a nonce gap do not count until the gap is filled (they cannot refuse the tx that fills it)', async (t) => {
+  const { chain, mempool } = setup()
+  const a = chain.account(0)
+  const b = chain.account(1)
+  const h = (s: string) => `0x${Buffer.from(s.padEnd(32, '.')).toString('hex')}` as const
+  const receipts = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ modelId: h('m'), payer: a.address, fee: 1_000_000n, inputHash: h(`in${tag}.${i}`), outputHash: h('out'), attribution: [] }))
+  // nonces 1..3 of a (account nonce 0), receipts txs: queued behind the gap at 0
+  const later = [1, 2, 3].map((nonce) => chain.tx(a, { type: 'submitReceipts', receipts: receipts(nonce, `a${nonce}`) }, { nonce }))
+  for (const tx of later) mempool.add(tx.bytes)
+  const fromB = chain.tx(b, { type: 'submitReceipts', receipts: receipts(4, 'b') }, { nonce: 0 })
+  mempool.add(fromB.bytes)
+  t.equal(mempool.queuedSize, 3)
+  t.same(mempool.backlog, { txs: 1, bytes: fromB.bytes.length, receipts: 4 }, 'only b\'s executable tx: a\'s queued txs, their bytes and receipts, are out')
+  mempool.markProposed([fromB.hash, later[0].hash])
+  t.same(mempool.backlog, { txs: 0, bytes: 0, receipts: 0 }, 'a proposal naming a queued tx takes out only what counted')
+  const gap = chain.tx(a, { type: 'submitReceipts', receipts: receipts(1, 'a0') }, { nonce: 0 })
+  mempool.add(gap.bytes)
+  t.equal(mempool.queuedSize, 0, 'the gap filled: all of a\'s txs executable')
+  const aBytes = [gap, ...later].reduce((s, x) => s + x.bytes.length, 0)
+  t.same(mempool.backlog, { txs: 4, bytes: aBytes, receipts: 1 + 1 + 2 + 3 }, 'they count now (b\'s stays out with the proposal; a\'s nonce 1 was queued when marked)')
+  mempool.markProposed([])
+  t.same(mempool.backlog, { txs: 5, bytes: aBytes + fromB.bytes.length, receipts: 11 }, 'no proposal: every executable tx')
+})
+
 t.test('backlog: what the mempool holds beyond the proposal in flight; its txs count again after the next commit or proposal', async (t) => {
   const { chain, mempool } = setup()
   const a = chain.account(0)
