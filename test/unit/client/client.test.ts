@@ -99,7 +99,7 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
   const results = await sender.sendMany(Array.from({ length: N }, () => transfer(SINK, 1n)), { wait: 'none', fullRetryMs: 120_000 })
   t.ok(results.every((r) => r.ok), 'every tx admitted')
   t.equal(sender.nextNonce, N, 'nonces handed out locally')
-  const single = await Promise.all([sender.send(transfer(SINK, 1n)), sender.send(transfer(SINK, 1n))])
+  const single = await Promise.all([sender.send(transfer(SINK, 1n), { fullRetryMs: 120_000 }), sender.send(transfer(SINK, 1n), { fullRetryMs: 120_000 })])
   t.equal(single.length, 2, 'concurrent sends')
   await eventually('all txs committed', async () => (await client.getAccount(key.address)).nonce === N + 2)
   t.equal((await client.getAccount(SINK)).balance, String(N + 2), 'every transfer landed')
@@ -126,6 +126,24 @@ t.test('a later nonce accepted while the earlier one is refused and retried is s
   await client.sendTx(first)
   await eventually('both txs committed', async () => (await client.getAccount(key.address)).nonce === 2)
   t.pass('the later tx was still held 80 blocks later and committed after the earlier one')
+})
+
+t.test('txs held behind a nonce gap never refuse, as backlog, the tx that fills the gap', async (t) => {
+  // The CI failure of "TxSender pipelines a stream" (again, after the lifetime fix): the first of three concurrent
+  // batches refused for the backlog (MEMPOOL_ERROR_FULL limit "backlog"), the other two accepted behind the gap —
+  // and counted in the backlog, so the first batch's resends were refused until the held txs expired (30 s): the
+  // account nonce stopped at 100. Here with maxBlockTxs 2 a proposal's worth is 2 txs: 3 txs behind the gap were
+  // 1.5 proposals of backlog, over the default bound of 1, and the tx that fills the gap was refused.
+  const { client } = await startInProcessNode(t, 'client-gap-backlog', { params: { maxBlockTxs: 2 } })
+  const key = devAccountKey(7)
+  const { chainId } = await new TxSender(client, key).init()
+  const fee = units((await client.params()).minTxFee)
+  const txs = Array.from({ length: 4 }, (_, nonce) => signTx({ chainId, nonce, fee, call: transfer(SINK, 1n) }, key))
+  for (const stx of txs.slice(1)) await client.sendTx(stx)
+  const filled = await client.sendTx(txs[0]!).then(() => 'accepted', (e: unknown) => `${String((e as RpcRequestError).reason ?? e)} ${JSON.stringify((e as RpcRequestError).data)}`)
+  t.equal(filled, 'accepted', 'the tx that fills the gap is taken')
+  await eventually('all 4 committed', async () => (await client.getAccount(key.address)).nonce === 4)
+  t.pass('and all four are committed')
 })
 
 t.test('TxSender.sendMany resends the txs a full mempool refused (MEMPOOL_ERROR_FULL) until taken', async (t) => {
