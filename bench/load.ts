@@ -40,6 +40,17 @@ const RETRYABLE = new Set(['MEMPOOL_ERROR_FULL', 'MEMPOOL_ERROR_NONCE_TOO_FAR'])
 /** Refusals that mean the tx is held already. */
 export const HELD = new Set(['MEMPOOL_ERROR_DUPLICATE', 'MEMPOOL_ERROR_NONCE_TAKEN'])
 
+/**
+ * MEMPOOL_ERROR_FULL limits a node decides only at intake, before a tx is
+ * decoded (node.ts intakeRefusal, Mempool.refusal): a batch's later calls
+ * are refused with the first one so refused. "txs", "bytes", "queued" and
+ * "sender_queued" are also checked when a verified tx is added, after the
+ * batch's later calls have passed intake: a commit in between may make
+ * room for a later one (that tx waits, held, until the refused one is sent
+ * again; a resend of it is answered as held).
+ */
+const INTAKE_ONLY_LIMITS = new Set(['backlog', 'rate', 'verifier', 'event_loop'])
+
 /** The replies to one `tx_send` batch sorted the way an open-loop operator acts on them (README: Mempool). */
 export interface SendOutcome<T> {
   accepted: number
@@ -57,7 +68,8 @@ export interface SendOutcome<T> {
   accountNonce: number | null
   /**
    * txs accepted after an earlier call of the same batch was refused for
-   * capacity (MEMPOOL_ERROR_FULL): a later nonce that waits, not executable,
+   * capacity at intake (MEMPOOL_ERROR_FULL with a limit of
+   * INTAKE_ONLY_LIMITS): a later nonce that waits, not executable,
    * in the node's mempool until the refused one is sent again. A node must
    * not do that (it refuses the rest of a batch once it sheds one call), so
    * this stays 0.
@@ -76,7 +88,7 @@ export function sortSendReplies<T>(txs: T[], replies: RpcBatchResult[]): SendOut
       return
     }
     const reason = r.error.reason ?? `code ${r.error.code}`
-    if (reason === 'MEMPOOL_ERROR_FULL') fullBefore = true
+    if (reason === 'MEMPOOL_ERROR_FULL' && INTAKE_ONLY_LIMITS.has(String((r.error.data as { limit?: unknown } | undefined)?.limit))) fullBefore = true
     if (HELD.has(reason)) {
       out.held.push(txs[i]!)
       return

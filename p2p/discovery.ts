@@ -124,11 +124,17 @@ export class PeerDiscovery {
   private nextLookupAt = 0
   /** connections at the last round: fewer now ends the lookup pause */
   private lastConnected = 0
+  private pauseEndsOnLostConnection = 0
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   private readonly onDiscovery = (): void => this.tick()
 
   constructor(private readonly opts: DiscoveryOptions, private readonly modules: PeerDiscoveryModules) {}
+
+  /** times a lost connection ended the lookup pause (since start); each restarts the doubling at intervalMs */
+  get lostConnectionResets(): number {
+    return this.pauseEndsOnLostConnection
+  }
 
   start(): void {
     if (!this.opts.enabled || this.timer !== null) return
@@ -159,7 +165,10 @@ export class PeerDiscovery {
     const { node } = this.modules
     // distinct peers with an open connection
     const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()))
-    if (connected.size < this.lastConnected) this.nextLookupAt = this.lookupPauseMs = 0
+    if (connected.size < this.lastConnected) {
+      this.nextLookupAt = this.lookupPauseMs = 0
+      this.pauseEndsOnLostConnection++
+    }
     this.lastConnected = connected.size
     const missing = this.opts.targetPeers - connected.size - this.dialing.size
     if (missing <= 0) return

@@ -107,7 +107,9 @@ t.test('a default 4-validator devnet under an open-loop flood stays live and eve
   await flood.done
   t.comment(`flood: ${JSON.stringify(flood.stats)}`)
   t.ok(flood.stats.accepted > 0, 'the nodes accepted txs of the flood')
-  // A node that refuses a tx for capacity refuses the rest of its batch: a later nonce taken after an earlier
-  // refused one could only wait in the mempool (before the fix, hundreds per flood: the p99 latency tail).
-  t.equal(flood.stats.acceptedAfterRefusal, 0, 'no tx accepted after an earlier tx of its batch was refused for capacity')
+  // A node that sheds a tx at intake (backlog, rate, verifier, event loop) refuses the rest of its batch: a later
+  // nonce taken after an earlier refused one could only wait in the mempool (before the fix, hundreds per flood:
+  // the p99 latency tail). Not the count and byte limits a verified tx meets again when it is added: a commit in
+  // between may make room for a later one (bench/load.ts INTAKE_ONLY_LIMITS).
+  t.equal(flood.stats.acceptedAfterRefusal, 0, 'no tx accepted after an earlier tx of its batch was shed at intake')
 })

@@ -38,7 +38,7 @@ t.test('unequal powers, default 1 s commit pause: every online validator is in t
   }
 })
 
-t.test('a genesis time in the future: no block before it, and block 1 in round 0 or 1', async (t) => {
+t.test('a genesis time in the future: no block before it, and block 1 in an early round', async (t) => {
   const genesisMs = Date.now() + 15_000
   const net = await startNetwork({ validators: 4, blockTimeMs: 500, genesis: { genesisTime: new Date(genesisMs).toISOString() } })
   t.teardown(() => net.close())
@@ -53,7 +53,9 @@ t.test('a genesis time in the future: no block before it, and block 1 in round 0
   const b1 = (await net.nodes[0]!.client.getBlock(1))!
   t.ok(b1.header.timeMs >= genesisMs, 'block 1 is not stamped before genesis')
   const c1 = await net.nodes[0]!.client.getCommit(1)
-  if (upBeforeGenesis) t.ok(c1!.round <= 1, `block 1 committed in round ${c1!.round}`)
+  // Round 0 needs every proposal and vote to cross a gossip mesh that forms over 1 s heartbeats after the nodes are
+  // up; on a loaded machine a round or two may fail. Rounds up to 3 still tell the fix from the ~23 before it.
+  if (upBeforeGenesis) t.ok(c1!.round <= 3, `block 1 committed in round ${c1!.round}`)
   else t.comment(`the nodes came up after genesis time; block 1 committed in round ${c1!.round} (not asserted)`)
   await until('a block at least 1 s after genesis', async () => ((await net.nodes[0]!.client.getBlock('latest'))!.header.timeMs > genesisMs + 1000))
 })

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { CHILD_ENV } from './childEnv.js'
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
 import { freePort } from './ports.js'
+import { until } from './until.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,20 +30,7 @@ export function devnetHome(home: string, opts: Partial<DevnetGenesisOptions> = {
   return genesis
 }
 
-export async function until<T>(what: string, f: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await f()
-      if (v) return v
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}
+export { until }
 
 export interface NodeProcess {
   child: ChildProcess

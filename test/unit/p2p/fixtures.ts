@@ -141,10 +141,14 @@ export function tempDir(): { dir: string; cleanup(): void } {
 /**
  * Polls `done` until it holds or the deadline passes; `retry` runs every
  * `retryMs` meanwhile (re-publishing: gossip only reaches peers whose
- * subscriptions are known, and the mesh forms over heartbeats).
+ * subscriptions are known, and the mesh forms over heartbeats). The default
+ * deadline (30 s) is generous: callers wait on real libp2p work (Noise
+ * handshakes, gossipsub meshes over 1 s heartbeats) that a loaded 2-core
+ * machine running other test files slows several-fold; a fast run returns
+ * as soon as `done` holds.
  */
 export async function waitFor(what: string, done: () => boolean, opts: { timeoutMs?: number; retry?: () => void; retryMs?: number } = {}): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 8000)
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   let nextRetry = 0
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

@@ -80,12 +80,15 @@ t.test('a tx batch, a proposal and a vote published on one host reach the others
   await waitFor('gossip subscriptions', () => [a, b, c].every((n) => meshed(n, 2)))
   // Fresh bytes per attempt: identical bytes already sent are deduplicated by id.
   let nonce = 0
-  await waitFor('txs on A and C', () => recA.txs.length > 0 && recC.txs.length > 0, {
+  // A is connected to both B and C, so C may forward a batch of B's to A before B's own copy lands (and A then
+  // drops B's as a duplicate): `from` is the peer a message came through. Fresh txs are published until one
+  // reaches A straight from B.
+  await waitFor('txs on C, and on A straight from B', () => recA.txs.some((x) => x.from === b.peerId) && recC.txs.length > 0, {
     retry: () => { b.publishTx(makeTx(nonce++).bytes); b.publishTx(makeTx(nonce++).bytes) },
   })
-  const first = recA.txs[0]!
-  t.equal(first.from, b.peerId, 'A got the txs straight from B')
-  t.equal(first.tx.sender, makeTx(0).sender, 'delivered decoded and verified')
+  t.pass('A got txs straight from B')
+  t.ok(recA.txs.every((x) => x.from === b.peerId || x.from === c.peerId), 'every tx on A came through a peer it is connected to (B or C)')
+  t.equal(recA.txs[0]!.tx.sender, makeTx(0).sender, 'delivered decoded and verified')
 
   const block = makeBlock(3, validators[1]!)
   let round = 0

@@ -4,9 +4,12 @@ import { WebSocket } from 'ws'
 import { RpcServer } from '../../../rpc/server.js'
 import type { Logger, RpcServerOptions } from '../../../rpc/server.js'
 import type { MethodSpec } from '../../../rpc/methodTable.js'
+import { until } from '../../helpers/until.js'
 
 /** How many test_wait calls saw their signal abort. */
 let aborted = 0
+/** How many test_wait handlers have started (the call was dispatched and waits on its signal). */
+let started = 0
 
 const methods: MethodSpec[] = [
   {
@@ -25,12 +28,13 @@ const methods: MethodSpec[] = [
     params: [],
     result: { type: 'string' },
     handler: (_p, ctx) =>
-      new Promise((resolve) =>
+      new Promise((resolve) => {
+        started++
         ctx.signal.addEventListener('abort', () => {
           aborted++
           resolve('aborted')
-        }),
-      ),
+        })
+      }),
   },
 ]
 
@@ -98,6 +102,7 @@ class Client {
 }
 
 const tick = (ms = 50): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
 
 t.test('calls, batches and errors over WebSocket', async (t) => {
   const h = await startServer(t)
@@ -180,14 +185,19 @@ t.test('disconnect clears the connection and its subscriptions, and aborts its c
   const c = await Client.open(t, h.url)
   await c.call(1, 'chain_subscribe', ['newBlocks'])
   await c.call(2, 'chain_subscribe', ['distributions'])
-  c.send({ jsonrpc: '2.0', id: 3, method: 'test_wait' })
-  await tick()
+  const startedBefore = started
   const abortedBefore = aborted
+  c.send({ jsonrpc: '2.0', id: 3, method: 'test_wait' })
+  await until('the test_wait handler has started', () => started === startedBefore + 1, 20_000, 5)
+  t.pass('the test_wait handler has started')
+  t.equal(aborted, abortedBefore, 'and waits: nothing aborted it yet')
   t.equal(h.server.wsConnectionCount, 1)
   t.equal(h.server.subscriptionCount, 2)
   c.ws.close()
   await c.closed
-  await tick()
+  // The client's 'close' may come before the server has seen its socket go: wait for the server's cleanup.
+  await until('the server saw the disconnect', () => h.server.wsConnectionCount === 0, 20_000, 5)
+  t.pass('the server saw the disconnect')
   t.equal(h.server.wsConnectionCount, 0)
   t.equal(h.server.subscriptionCount, 0)
   t.equal(aborted, abortedBefore + 1, 'the pending call was aborted')
@@ -234,9 +244,12 @@ t.test('stop() closes every WebSocket client and aborts pending calls', async (t
   const { port } = await server.start()
   const clients = await Promise.all([1, 2, 3].map(() => Client.open(t, `ws://127.0.0.1:${port}/`)))
   await clients[0]!.call(1, 'chain_subscribe', ['newBlocks'])
-  clients[1]!.send({ jsonrpc: '2.0', id: 1, method: 'test_wait' })
-  await tick()
+  const startedBefore = started
   const abortedBefore = aborted
+  clients[1]!.send({ jsonrpc: '2.0', id: 1, method: 'test_wait' })
+  await until('the test_wait handler has started', () => started === startedBefore + 1, 20_000, 5)
+  t.pass('the test_wait handler has started')
+  t.equal(aborted, abortedBefore, 'and waits: nothing aborted it yet')
   await server.stop()
   t.equal(aborted, abortedBefore + 1, 'the pending call was aborted')
   const codes = await Promise.all(clients.map((c) => c.closed))

@@ -4,6 +4,11 @@ import { TxError } from '../../../core/errors.js'
 import { RpcServer } from '../../../rpc/server.js'
 import type { MethodSpec } from '../../../rpc/methodTable.js'
 import { RpcRequestError, RpcTransport, RpcTransportError, RpcWsTransport } from '../../../rpc/transport.js'
+import { until } from '../../helpers/until.js'
+
+/** How many test_slow handlers have started (their call was dispatched and now waits on its signal). */
+let slowStarted = 0
+
 
 const methods: MethodSpec[] = [
   {
@@ -30,7 +35,11 @@ const methods: MethodSpec[] = [
     summary: 'Never answers until aborted',
     params: [],
     result: { type: 'null' },
-    handler: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null))),
+    handler: (_p, ctx) =>
+      new Promise((resolve) => {
+        slowStarted++
+        ctx.signal.addEventListener('abort', () => resolve(null))
+      }),
   },
 ]
 
@@ -123,9 +132,11 @@ t.test('WebSocket transport: server stop and unreachable servers', async (t) => 
   const closes: number[] = []
   const ws = new RpcWsTransport(`ws://127.0.0.1:${port}/`, { onClose: (code) => closes.push(code) })
   await ws.call('test_add', ['1', '1'])
+  const startedBefore = slowStarted
   const pending = ws.call('test_slow')
-  // Let the call reach its handler before stopping.
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Let the call reach its handler before stopping (however long dispatch takes on a loaded machine).
+  await until('the test_slow handler has started', () => slowStarted === startedBefore + 1, 20_000, 5)
+  t.pass('the test_slow handler has started')
   await server.stop()
   t.same(await pending, null, 'the server aborted the call and still answered before closing')
   await ws.close()
