@@ -64,6 +64,7 @@ export class RpcServer {
     // Stopping aborts every handler signal for good, so a stopped server is not restarted: build a new one.
     if (this.stopController.signal.aborted) throw new RpcError(RpcErrorCode.stopped, 'rpc server was stopped')
     const server = http.createServer((req, res) => this.http.handle(req, res))
+    server.on('checkContinue', (req: IncomingMessage, res: http.ServerResponse) => this.http.handleExpectContinue(req, res))
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.ws.onUpgrade(req, socket, head))
     const { host, port: wanted } = this.opts
     await new Promise<void>((resolve, reject) => {

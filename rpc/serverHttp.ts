@@ -145,6 +145,29 @@ export class HttpTransport {
     })
   }
 
+  /**
+   * node:http's `checkContinue`: a request that sent `Expect: 100-continue`
+   * (curl does for bodies over 1 MiB) waits for `100 Continue` before
+   * uploading its body. A JSON-RPC POST whose body would be refused anyway —
+   * over `maxBodyBytes` (413) or shed (`shedBody`, 503 + Retry-After) — gets
+   * its final answer instead, and the body is never sent (RFC 9110 §10.1.1;
+   * node:http then closes the connection, since the client may or may not
+   * send the body after all). Any other request is told to continue and
+   * served as usual.
+   */
+  handleExpectContinue(req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers.origin
+    if (pathOf(req.url) === '/' && req.method === 'POST' && (origin === undefined || this.m.origins.allowed(origin, req))) {
+      if (Number(req.headers['content-length']) > this.opts.maxBodyBytes) {
+        this.refuseTooLarge(req, res, false)
+        return
+      }
+      if (this.shedUnread(req, res)) return
+    }
+    res.writeContinue()
+    this.handle(req, res)
+  }
+
   private runRoute(route: RouteHandler, req: IncomingMessage, res: ServerResponse): void {
     Promise.resolve()
       .then(() => route(req, res))
@@ -290,8 +313,10 @@ export class HttpTransport {
    * Answer 413 with a JSON-RPC error at once, but keep discarding the rest of
    * the body until the client is done sending (bounded by LINGER_MS): closing a
    * socket with unread input resets it, and the client would lose the answer.
+   * `uploading` false: the client waits for `100 Continue` and sends no body;
+   * the answer ends at once.
    */
-  private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  private refuseTooLarge(req: IncomingMessage, res: ServerResponse, uploading = true): void {
     const limit = this.opts.maxBodyBytes
     this.m.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
     const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
@@ -300,6 +325,10 @@ export class HttpTransport {
       'Content-Length': Buffer.byteLength(body),
       Connection: 'close',
     })
+    if (!uploading) {
+      res.end(body)
+      return
+    }
     res.write(body)
     const linger = setTimeout(() => res.end(), LINGER_MS)
     linger.unref()

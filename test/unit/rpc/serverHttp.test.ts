@@ -1,5 +1,6 @@
 import t from 'tap'
 import http from 'node:http'
+import net from 'node:net'
 import type { Test } from 'tap'
 import { AttrchainError, CodecError, GenesisError, TxError } from '../../../core/errors.js'
 import { commonSchemas } from '../../../rpc/methodTable.js'
@@ -381,6 +382,76 @@ t.test('shedBody: a large body the node refuses now is answered unread; small bo
   refuse = false
   const through = await post(h.url, large)
   t.equal((through.json as { result: string }).result.length, SHED_BODY_MIN_BYTES, 'a large body is read and served when the hook lets it through')
+})
+
+/**
+ * One request over a raw socket with `Expect: 100-continue` (as curl sends for
+ * large bodies): the body is written only once the server says `100 Continue`.
+ * Resolves with everything the server sent, once it closes the connection
+ * (the request asks for Connection: close).
+ */
+function expectContinue(url: string, body: string, declared = Buffer.byteLength(body)): Promise<{ text: string; uploaded: boolean }> {
+  const { port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1')
+    let text = ''
+    let uploaded = false
+    const deadline = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no end of the answer in 20 s: ${JSON.stringify(text.slice(0, 300))}`))
+    }, 20_000)
+    socket.on('data', (d: Buffer) => {
+      text += d.toString()
+      if (!uploaded && text.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        uploaded = true
+        socket.write(body)
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => {
+      clearTimeout(deadline)
+      resolve({ text, uploaded })
+    })
+    socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`)
+  })
+}
+
+t.test('Expect: 100-continue: a body that would be refused is answered before it is uploaded; others are told to continue', async (t) => {
+  let refuse = true
+  const asked: number[] = []
+  const served: string[] = []
+  const refusals: string[] = []
+  const h = await startServer(t, { maxBodyBytes: 1 << 20 }, {
+    shedBody: (n) => {
+      asked.push(n)
+      return refuse ? new AttrchainError('MEMPOOL_ERROR_FULL', 'mempool is full', { limit: 'backlog', retryAfterMs: 1500 }) : null
+    },
+    metrics: { onRequest: (method) => served.push(method), onRefused: (reason) => refusals.push(reason) },
+  })
+  const large = rpc('test_echo', ['e'.repeat(SHED_BODY_MIN_BYTES)])
+  const shed = await expectContinue(h.url, large)
+  t.notOk(shed.uploaded, 'shed: no 100 Continue, so the body was never sent')
+  t.match(shed.text, /^HTTP\/1\.1 503 /, `shed: 503 (${shed.text.split('\r\n')[0]})`)
+  t.match(shed.text, /\r\nRetry-After: 2\r\n/i, 'shed: Retry-After from retryAfterMs')
+  t.match(shed.text, /"reason":"MEMPOOL_ERROR_FULL"/, 'shed: the JSON-RPC error names the reason')
+  t.same([asked, served, refusals], [[Buffer.byteLength(large)], [], ['tx_intake']], 'asked once with the declared length, nothing ran, one refusal counted')
+
+  const tooLarge = await expectContinue(h.url, '', (1 << 20) + 1)
+  t.notOk(tooLarge.uploaded, 'over maxBodyBytes: never sent')
+  t.match(tooLarge.text, /^HTTP\/1\.1 413 /, 'over maxBodyBytes: 413')
+  t.match(tooLarge.text, /RPC_ERROR_BODY_TOO_LARGE/)
+
+  const small = await expectContinue(h.url, rpc('test_count', []))
+  t.ok(small.uploaded, 'a small body is told to continue, without asking shedBody')
+  t.match(small.text, /\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*"result":1/, 'and served')
+  t.equal(asked.length, 1)
+
+  refuse = false
+  const through = await expectContinue(h.url, large)
+  t.ok(through.uploaded, 'let through: 100 Continue, then the body')
+  t.match(through.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/, 'then the answer')
+  t.ok(through.text.includes(`"result":"${'e'.repeat(SHED_BODY_MIN_BYTES)}"`), 'with the echoed body')
+  t.same(served, ['test_count', 'test_echo'])
 })
 
 t.test('the default 5 MiB limit refuses a 10 MB string param', async (t) => {
