@@ -21,8 +21,8 @@ function failures(lines, maxFailures = 30, maxDiagLines = 24) {
       stack[depth] = sub[2]
       continue
     }
-    const fail = /^( *)not ok \d+ - (.*?)(?: # (?:time|TODO|SKIP).*)?$/.exec(lines[i])
-    if (!fail) continue
+    const fail = /^( *)not ok \d+ - (.*?)(?: # (time|todo|skip)\b.*)?$/i.exec(lines[i])
+    if (!fail || /^(todo|skip)$/i.test(fail[3] ?? '')) continue // a TODO or SKIP "not ok" is not a failure to tap
     const depth = fail[1].length >> 2
     const name = fail[2]
     const path = [...stack.slice(0, depth), name].join(' > ')

@@ -70,9 +70,10 @@ export interface MempoolOptions {
   congestionIntervalMs: number
   /**
    * tx_send is refused while the mempool holds more than this many
-   * proposals' worth of txs (node/admissionRate.ts heldBlocks; a fraction
-   * allowed), so that an accepted tx is committed within about two block
-   * intervals; 0 = no bound. 1, not 2: the 4-validator flood's p99
+   * proposals' worth of executable txs (`backlog`: not those behind a nonce
+   * gap; node/admissionRate.ts heldBlocks; a fraction allowed), so that an
+   * accepted executable tx is committed within about two block intervals;
+   * 0 = no bound. 1, not 2: the 4-validator flood's p99
    * submit→commit 2.1–3.1 s instead of 2.7–5.0 s, the single validator's
    * p50 1.1 s instead of 2.2 s, throughput unchanged. 0.5 cuts the
    * flood's p99 latency by a third or more and costs the closed-loop
@@ -224,17 +225,18 @@ export class Mempool {
    * The proposal this node built or validated for the next height carries
    * these txs (hashes): until the next `recheck` (its commit) or the next
    * call (a later round's proposal), they do not count in `backlog`.
-   * Txs not held here (pulled with the block), or held behind a gap, count
-   * nowhere.
+   * Txs not held here (pulled with the block) count nowhere; one held
+   * behind a gap counts nowhere either, and leaves `backlog` with the
+   * proposal if the gap is filled before the commit (setQueued).
    */
   markProposed(hashes: Iterable<string>): void {
     this.proposed = new Set()
     this.proposedHeld = { txs: 0, bytes: 0, receipts: 0 }
     for (const h of hashes) {
       const e = this.byHash.get(h)
-      if (e === undefined || e.queued || this.proposed.has(h)) continue
+      if (e === undefined || this.proposed.has(h)) continue
       this.proposed.add(h)
-      this.countProposed(e, 1)
+      if (!e.queued) this.countProposed(e, 1)
     }
   }
 
@@ -428,6 +430,8 @@ export class Mempool {
     else this.queuedBySender.set(sender, n)
     this.queuedBytes += delta * e.stx.bytes.length
     this.queuedReceipts += delta * receiptCount(e.stx)
+    // proposedHeld counts the proposal's executable txs only (backlog subtracts it from the executable ones)
+    if (this.proposed.has(e.stx.hash)) this.countProposed(e, queued ? -1 : 1)
     if (queued) {
       e.queuedSince = this.blocks
       e.queuedAtMs = this.modules.now?.() ?? 0
@@ -539,7 +543,7 @@ export class Mempool {
     this.setQueued(e, false)
     queue.delete(e.stx.tx.nonce)
     this.byHash.delete(e.stx.hash)
-    if (this.proposed.delete(e.stx.hash)) this.countProposed(e, -1)
+    if (this.proposed.delete(e.stx.hash)) this.countProposed(e, -1) // unqueued just above: it was counted
     this.bytes -= e.stx.bytes.length
     this.receiptsHeld -= receiptCount(e.stx)
     if (queue.size === 0) this.bySender.delete(sender)

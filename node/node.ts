@@ -354,7 +354,8 @@ export class AttrchainNode {
 
   /**
    * MEMPOOL_ERROR_FULL limit "backlog" when the mempool holds more than
-   * `mempool.maxBacklogBlocks` proposals' worth of txs (heldBlocks of the
+   * `mempool.maxBacklogBlocks` proposals' worth of executable txs
+   * (Mempool.backlog; heldBlocks of the
    * next proposal's limits, node/admissionRate.ts), else null.
    */
   private backlogRefusal(): MempoolError | null {

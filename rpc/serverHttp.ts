@@ -147,22 +147,26 @@ export class HttpTransport {
 
   /**
    * node:http's `checkContinue`: a request that sent `Expect: 100-continue`
-   * (curl does for bodies over 1 MiB) waits for `100 Continue` before
-   * uploading its body. A JSON-RPC POST whose body would be refused anyway —
-   * over `maxBodyBytes` (413) or shed (`shedBody`, 503 + Retry-After) — gets
-   * its final answer instead, and the body is never sent (RFC 9110 §10.1.1;
-   * node:http then closes the connection, since the client may or may not
-   * send the body after all). Any other request is told to continue and
+   * (curl does for large bodies) waits for `100 Continue` before uploading
+   * its body. A JSON-RPC POST whose body would be refused anyway — over
+   * `maxBodyBytes` (413) or shed (`shedBody`, 503 + Retry-After) — gets its
+   * final answer instead, and a client that waits never sends the body
+   * (RFC 9110 §10.1.1). node:http closes such a connection after the
+   * answer, since the client may send the body after all (curl does after
+   * 1 s without an answer): the answer is written whole at once, and the
+   * connection is ended only once the body is in or after LINGER_MS, so
+   * that a body on its way does not reset the socket under the answer.
+   * Any other request — and any with an Origin (browsers cannot send
+   * Expect; CORS answers stay in `handle`) — is told to continue and
    * served as usual.
    */
   handleExpectContinue(req: IncomingMessage, res: ServerResponse): void {
-    const origin = req.headers.origin
-    if (pathOf(req.url) === '/' && req.method === 'POST' && (origin === undefined || this.m.origins.allowed(origin, req))) {
+    if (pathOf(req.url) === '/' && req.method === 'POST' && req.headers.origin === undefined) {
       if (Number(req.headers['content-length']) > this.opts.maxBodyBytes) {
-        this.refuseTooLarge(req, res, false)
+        this.refuseTooLarge(req, res)
         return
       }
-      if (this.shedUnread(req, res)) return
+      if (this.shedUnread(req, res, true)) return
     }
     res.writeContinue()
     this.handle(req, res)
@@ -227,9 +231,11 @@ export class HttpTransport {
    * A large body the node would refuse anyway (RpcServerModules.shedBody) is
    * answered at once and discarded unread; true when it was. node:http
    * drains the rest of the body once the response is sent, so the
-   * connection stays usable and the client reads its answer.
+   * connection stays usable and the client reads its answer. `beforeUpload`
+   * (Expect: 100-continue, not yet told to continue): node:http closes the
+   * connection after this answer, so it lingers (lingerThenEnd).
    */
-  private shedUnread(req: IncomingMessage, res: ServerResponse): boolean {
+  private shedUnread(req: IncomingMessage, res: ServerResponse, beforeUpload = false): boolean {
     const declared = Number(req.headers['content-length'])
     if (this.m.shedBody === null || !(declared >= SHED_BODY_MIN_BYTES) || declared > this.opts.maxBodyBytes) return false
     const refused = this.m.shedBody(declared)
@@ -238,7 +244,13 @@ export class HttpTransport {
     const error = toJsonRpcError(refused).error
     const hintMs = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
     res.setHeader('Retry-After', String(typeof hintMs === 'number' && hintMs > 0 ? Math.ceil(hintMs / 1000) : 1))
-    sendJson(res, 503, errorResponse(null, error))
+    const body = errorResponse(null, error)
+    if (beforeUpload) {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).write(body)
+      this.lingerThenEnd(req, res)
+      return true
+    }
+    sendJson(res, 503, body)
     req.resume()
     return true
   }
@@ -313,10 +325,8 @@ export class HttpTransport {
    * Answer 413 with a JSON-RPC error at once, but keep discarding the rest of
    * the body until the client is done sending (bounded by LINGER_MS): closing a
    * socket with unread input resets it, and the client would lose the answer.
-   * `uploading` false: the client waits for `100 Continue` and sends no body;
-   * the answer ends at once.
    */
-  private refuseTooLarge(req: IncomingMessage, res: ServerResponse, uploading = true): void {
+  private refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
     const limit = this.opts.maxBodyBytes
     this.m.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
     const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
@@ -325,11 +335,17 @@ export class HttpTransport {
       'Content-Length': Buffer.byteLength(body),
       Connection: 'close',
     })
-    if (!uploading) {
-      res.end(body)
-      return
-    }
     res.write(body)
+    this.lingerThenEnd(req, res)
+  }
+
+  /**
+   * End an answer already written whole once the request's body is in (read
+   * and discarded) or after LINGER_MS, whichever comes first: a connection
+   * closed with input still arriving is reset, and the client would lose
+   * the answer.
+   */
+  private lingerThenEnd(req: IncomingMessage, res: ServerResponse): void {
     const linger = setTimeout(() => res.end(), LINGER_MS)
     linger.unref()
     res.on('close', () => clearTimeout(linger))

@@ -390,7 +390,7 @@ t.test('shedBody: a large body the node refuses now is answered unread; small bo
  * Resolves with everything the server sent, once it closes the connection
  * (the request asks for Connection: close).
  */
-function expectContinue(url: string, body: string, declared = Buffer.byteLength(body)): Promise<{ text: string; uploaded: boolean }> {
+function expectContinue(url: string, body: string, declared = Buffer.byteLength(body), sendAnyway = false): Promise<{ text: string; uploaded: boolean }> {
   const { port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1')
@@ -413,6 +413,11 @@ function expectContinue(url: string, body: string, declared = Buffer.byteLength(
       resolve({ text, uploaded })
     })
     socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`)
+    if (sendAnyway) {
+      // a client that does not wait for 100 Continue (RFC 9110 allows it)
+      uploaded = true
+      socket.write(body)
+    }
   })
 }
 
@@ -436,6 +441,12 @@ t.test('Expect: 100-continue: a body that would be refused is answered before it
   t.match(shed.text, /"reason":"MEMPOOL_ERROR_FULL"/, 'shed: the JSON-RPC error names the reason')
   t.same([asked, served, refusals], [[Buffer.byteLength(large)], [], ['tx_intake']], 'asked once with the declared length, nothing ran, one refusal counted')
 
+  // a client that sends the body without waiting still reads the whole answer: the server lingers until the body is in
+  const anyway = await expectContinue(h.url, large, undefined, true)
+  t.match(anyway.text, /^HTTP\/1\.1 503 [\s\S]*"reason":"MEMPOOL_ERROR_FULL"/, 'a body sent anyway: the 503 arrives whole')
+  t.notMatch(anyway.text, /100 Continue/, 'and no 100 Continue')
+  t.same([asked.length, served], [2, []], 'asked again, nothing ran')
+
   const tooLarge = await expectContinue(h.url, '', (1 << 20) + 1)
   t.notOk(tooLarge.uploaded, 'over maxBodyBytes: never sent')
   t.match(tooLarge.text, /^HTTP\/1\.1 413 /, 'over maxBodyBytes: 413')
@@ -444,7 +455,7 @@ t.test('Expect: 100-continue: a body that would be refused is answered before it
   const small = await expectContinue(h.url, rpc('test_count', []))
   t.ok(small.uploaded, 'a small body is told to continue, without asking shedBody')
   t.match(small.text, /\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*"result":1/, 'and served')
-  t.equal(asked.length, 1)
+  t.equal(asked.length, 2)
 
   refuse = false
   const through = await expectContinue(h.url, large)
