@@ -12,12 +12,12 @@ import { startInProcessNode } from '../../helpers/inProcessNode.js'
  * the intake limits that shed operator load (node.submitTx `local`): an
  * operator flood that fills the backlog must not keep the validator's own
  * protocol tx out. The backlog (executable txs beyond the proposal in
- * flight) is filled deterministically here: with maxBlockTxs 2, 200
+ * flight) is filled deterministically here: with maxBlockTxs 2, 100
  * executable txs of one account, taken at once over the node-originated
- * path (which skips the very limit under test), are 100 blocks of work, at
- * least 5 s at the in-process node's 50 ms blocks, far over the default
- * bound of one proposal's worth, while the test's tx_send is one round
- * trip. (Txs behind a nonce gap filled it before; they no longer count:
+ * path (which skips the very limit under test), are 50 blocks of work, at
+ * least 2.5 s at the in-process node's 50 ms blocks, made by this same
+ * event loop: far over the default bound of one proposal's worth, while
+ * the test's tx_send is one round trip. (Txs behind a nonce gap filled it before; they no longer count:
  * Mempool.backlog.)
  */
 t.test('a node-originated tx passes the intake limits an RPC tx is refused by, and is committed', async (t) => {
@@ -25,7 +25,7 @@ t.test('a node-originated tx passes the intake limits an RPC tx is refused by, a
   const fee = defaultParams().minTxFee
   const busy = devAccountKey(1)
   // signed first, then taken at once (one verifier batch), so that blocks do not drain them as they come in
-  const burst = Array.from({ length: 200 }, (_, nonce) => signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, busy))
+  const burst = Array.from({ length: 100 }, (_, nonce) => signTx({ chainId: DEVNET_CHAIN_ID, nonce, fee, call: { type: 'transfer', to: devAccountKey(2).address, amount: 1n } }, busy))
   await Promise.all(burst.map((stx) => node.submitTx(stx.bytes, { local: true })))
   t.ok(node.mempool.backlog.txs > 2 * (defaultMempoolOptions.maxBacklogBlocks * 2), `the backlog is far over the bound (${node.mempool.backlog.txs} txs)`)
   const own = signTx({ chainId: DEVNET_CHAIN_ID, nonce: 0, fee, call: { type: 'transfer', to: devAccountKey(4).address, amount: 7n } }, devAccountKey(3))
