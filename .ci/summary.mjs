@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs'
 
 const text = readFileSync(process.argv[2], 'utf8')
 const all = text.split('\n')
+/** failed assertions listed at most (the count line says how many failed in all) */
+const MAX_FAILURES = 30
 
 /** Failed assertions (not the "not ok" that closes a failed subtest), with their path and diagnostics. */
-function failures(lines, maxFailures = 30, maxDiagLines = 24) {
+function failures(lines, maxFailures = MAX_FAILURES, maxDiagLines = 24) {
   const out = []
   const stack = [] // subtest names by depth (4 spaces per level)
   for (let i = 0; i < lines.length && out.length < maxFailures; i++) {
@@ -46,7 +48,7 @@ function failures(lines, maxFailures = 30, maxDiagLines = 24) {
 
 const failed = failures(all)
 if (failed.length > 0) {
-  console.log(`failed assertions (${failed.length}${failed.length === 30 ? ' or more' : ''}):`)
+  console.log(`failed assertions (${failed.length}${failed.length === MAX_FAILURES ? ' or more' : ''}):`)
   for (const f of failed) {
     console.log(`  not ok: ${f.path}`)
     for (const d of f.diag) console.log(`    ${d}`)

@@ -233,7 +233,7 @@ export class HttpTransport {
    * drains the rest of the body once the response is sent, so the
    * connection stays usable and the client reads its answer. `beforeUpload`
    * (Expect: 100-continue, not yet told to continue): node:http closes the
-   * connection after this answer, so it lingers (lingerThenEnd).
+   * connection after this answer, so it lingers (answerThenClose).
    */
   private shedUnread(req: IncomingMessage, res: ServerResponse, beforeUpload = false): boolean {
     const declared = Number(req.headers['content-length'])
@@ -246,8 +246,7 @@ export class HttpTransport {
     res.setHeader('Retry-After', String(typeof hintMs === 'number' && hintMs > 0 ? Math.ceil(hintMs / 1000) : 1))
     const body = errorResponse(null, error)
     if (beforeUpload) {
-      res.writeHead(503, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).write(body)
-      this.lingerThenEnd(req, res)
+      this.answerThenClose(req, res, 503, body)
       return true
     }
     sendJson(res, 503, body)
@@ -330,22 +329,18 @@ export class HttpTransport {
     const limit = this.opts.maxBodyBytes
     this.m.log.debug('rpc body too large', { remote: req.socket.remoteAddress, limit })
     const body = errorResponse(null, rpcErrorObject(RpcErrorCode.bodyTooLarge, `request body exceeds the limit of ${limit} bytes`))
-    res.writeHead(413, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-      Connection: 'close',
-    })
-    res.write(body)
-    this.lingerThenEnd(req, res)
+    this.answerThenClose(req, res, 413, body)
   }
 
   /**
-   * End an answer already written whole once the request's body is in (read
-   * and discarded) or after LINGER_MS, whichever comes first: a connection
-   * closed with input still arriving is reset, and the client would lose
-   * the answer.
+   * Write the JSON answer whole with `Connection: close`, and end it once the
+   * request's body is in (read and discarded) or after LINGER_MS, whichever
+   * comes first: a connection closed with input still arriving is reset,
+   * and the client would lose the answer.
    */
-  private lingerThenEnd(req: IncomingMessage, res: ServerResponse): void {
+  private answerThenClose(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+    res.write(body)
     const linger = setTimeout(() => res.end(), LINGER_MS)
     linger.unref()
     res.on('close', () => clearTimeout(linger))
