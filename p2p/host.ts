@@ -175,6 +175,11 @@ export class P2PNetwork {
     return this.discovery?.lookups ?? 0
   }
 
+  /** Times a lost connection ended peer discovery's lookup pause since the host started (PeerDiscovery.lostConnectionResets). */
+  get dhtLookupPauseResets(): number {
+    return this.discovery?.lostConnectionResets ?? 0
+  }
+
   /** `relay` (a counter) marks a re-broadcast of a message already published, so gossip does not drop it as seen. */
   broadcastProposal(proposal: Proposal, blockBytes: Uint8Array, relay?: number): void {
     this.gossip.broadcastProposal(proposal, blockBytes, relay)

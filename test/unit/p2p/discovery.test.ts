@@ -1,7 +1,6 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { P2PNetwork, defaultDiscoveryOptions, dhtProtocol, type P2PInit } from '../../../p2p/index.js'
-import type { PeerDiscovery } from '../../../p2p/discovery.js'
 import { CHAIN_ID, GENESIS, OTHER_GENESIS, MemoryLogger, Recorder, tempDir, waitFor } from './fixtures.js'
 
 /**
@@ -69,9 +68,6 @@ t.test(`${N} hosts bootstrapped from one address find each other`, async (t) => 
   await Promise.all([...all, stranger].map((h) => h.stop()))
 })
 
-/** The host's peer discovery (a private field of P2PNetwork; the test reads its pause-reset counter). */
-const discoveryOf = (h: P2PNetwork): PeerDiscovery => (h as unknown as { discovery: PeerDiscovery }).discovery
-
 /**
  * The most lookups one host can start in `ms` while nothing ends its pause: a lookup starts no sooner than
  * the pause after the previous one, and the pauses double from intervalMs to maxLookupIntervalMs (100 ms to 2 s:
@@ -106,11 +102,11 @@ t.test('a network smaller than the target pauses its lookups, and still finds a 
     .catch((e: Error) => { throw new Error(`${e.message}; peers: ${small.map((h) => h.peers().length).join(', ')}; lookups: ${small.map((h) => h.dhtLookups).join(', ')}`) })
   await new Promise((r) => setTimeout(r, 8000))
   const before = small.map((h) => h.dhtLookups)
-  const resetsBefore = small.map((h) => discoveryOf(h).lostConnectionResets)
+  const resetsBefore = small.map((h) => h.dhtLookupPauseResets)
   const from = Date.now()
   await new Promise((r) => setTimeout(r, 6000))
   const during = small.map((h, i) => h.dhtLookups - before[i])
-  const resets = small.map((h, i) => discoveryOf(h).lostConnectionResets - resetsBefore[i])
+  const resets = small.map((h, i) => h.dhtLookupPauseResets - resetsBefore[i])
   const elapsed = Date.now() - from
   const perRun = maxLookupsIn(elapsed, discovery)
   t.comment(`lookups per host in ${elapsed} ms with every peer known: ${during.join(', ')}; pauses ended by a lost connection: ${resets.join(', ')}`)
