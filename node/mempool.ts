@@ -249,6 +249,46 @@ export class Mempool {
     return false
   }
 
+  /** whether txs of `sender` are held behind a nonce gap; O(1) */
+  hasQueued(sender: Address): boolean {
+    return this.queuedBySender.has(sender)
+  }
+
+  /**
+   * The first nonce gap of `sender` behind which this mempool holds txs:
+   * `from` the first nonce at or past the account nonce not held, `to` the
+   * lowest queued nonce past it (exclusive); null when none of the
+   * sender's txs is queued. What gap repair asks a peer for
+   * (node/txGapRepair.ts). O(txs held of the sender).
+   */
+  gapOf(sender: Address): { from: number; to: number } | null {
+    if (!this.queuedBySender.has(sender)) return null
+    const queue = this.bySender.get(sender)
+    if (queue === undefined) return null
+    const from = this.nextNonce(sender, this.modules.account(sender).nonce)
+    let to = Number.POSITIVE_INFINITY
+    for (const [n, e] of queue) if (e.queued && n > from && n < to) to = n
+    return to === Number.POSITIVE_INFINITY ? null : { from, to }
+  }
+
+  /**
+   * The bytes of the txs held of `sender` at `fromNonce`, `fromNonce + 1`,
+   * …, up to the first not held, at most `count` of them and `maxBytes` in
+   * total: what this node serves a peer repairing a gap (p2p/pooledTxs.ts).
+   */
+  pooledTxs(sender: Address, fromNonce: number, count: number, maxBytes: number): Uint8Array[] {
+    const queue = this.bySender.get(sender)
+    const out: Uint8Array[] = []
+    let bytes = 0
+    for (let n = fromNonce; queue !== undefined && out.length < count; n++) {
+      const e = queue.get(n)
+      if (e === undefined || bytes + e.stx.bytes.length > maxBytes) break
+      bytes += e.stx.bytes.length
+      out.push(e.stx.bytes)
+    }
+    return out
+  }
+
   /**
    * The proposal this node built or validated for the next height carries
    * these txs (hashes): until the next `recheck` (its commit) or the next

@@ -64,6 +64,12 @@ export class Metrics implements RpcMetrics {
     name: 'attrchain_admission_rate', help: 'work units per second this node takes over tx_send while consensus is congested (node/admissionRate.ts); -1: no limit', registers: [this.registry],
   })
   readonly txRelayed = new Counter({ name: 'attrchain_tx_relayed_total', help: 'pending txs re-broadcast (to a new peer, or not included after a while)', registers: [this.registry] })
+  readonly txGapRepairs = new Counter({
+    name: 'attrchain_tx_gap_repairs_total',
+    help: 'nonce gaps behind gossiped txs asked for from the forwarding peer (/pooledtxs/1), by result: filled, empty (the peer held none), failed, skipped (too many waiting)',
+    labelNames: ['result'], registers: [this.registry],
+  })
+  readonly txGapRepaired = new Counter({ name: 'attrchain_tx_gap_repaired_txs_total', help: 'txs a gap repair brought from a peer', registers: [this.registry] })
   readonly rpcRequests = new Counter({
     name: 'attrchain_rpc_requests_total', help: 'JSON-RPC requests by method and outcome', labelNames: ['method', 'ok'], registers: [this.registry],
   })

@@ -17,6 +17,8 @@ import { ChainService, type PreparedBlock } from './chain.js'
 import { Mempool, MempoolError, mempoolFull } from './mempool.js'
 import { AdmissionRate, congestionThresholdMs, defaultAdmissionRateOptions, heldBlocks } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
+import { TxGapRepair, defaultTxGapRepairOptions } from './txGapRepair.js'
+import type { Address } from '../core/address.js'
 import { EventLoopLag } from './loopLag.js'
 import { ConsensusDriver, realClock } from './driver.js'
 import { consensusChain, proposalLimits, type ConsensusBlock } from './consensusChain.js'
@@ -188,6 +190,15 @@ export class AttrchainNode {
       )
     }
     node.txRelay = new TxRelay(defaultTxRelayOptions, { mempool, network, now: () => performance.now(), onRelayed: (n) => metrics.txRelayed.inc(n) })
+    node.txGapRepair = new TxGapRepair(defaultTxGapRepairOptions, {
+      gapOf: (sender) => mempool.gapOf(sender),
+      request: (peer, req) => network.requestPooledTxs(peer, req),
+      admit: (txs) => node!.admitGossiped(txs),
+      after: (ms, fn) => void setTimeout(fn, ms).unref(),
+    }, (result, txs) => {
+      metrics.txGapRepairs.inc({ result })
+      metrics.txGapRepaired.inc(txs)
+    })
     try {
       node.rpcPort = (await rpc.start()).port
       await network.start()
@@ -247,6 +258,13 @@ export class AttrchainNode {
   /** what a proposal of this node may hold (node/proposalBudget.ts): the unit of the mempool's backlog bound */
   private proposalBudget: ProposalBudget | null = null
   private txRelay: TxRelay | null = null
+  /** pulls the txs a gossiped tx waits for behind its sender's nonce gap (node/txGapRepair.ts) */
+  private txGapRepair: TxGapRepair | null = null
+
+  /** gap repairs by outcome and the txs they brought (node/txGapRepair.ts), null before start */
+  get gapRepairs(): TxGapRepair['stats'] | null {
+    return this.txGapRepair?.stats ?? null
+  }
 
   /**
    * Admit to the mempool (refusing bad txs with a clear error) and gossip.
@@ -389,6 +407,34 @@ export class AttrchainNode {
     return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
   }
 
+  /**
+   * Txs gossip delivered from `from` (signatures verified): admitted, and
+   * a sender left with txs held behind a nonce gap has the gap asked for
+   * from `from` (node/txGapRepair.ts).
+   */
+  onGossipedTxs(txs: SignedTx[], from: string): void {
+    this.admitGossiped(txs)
+    let last: Address | null = null
+    for (const stx of txs) {
+      // a message's txs come mostly in runs of one sender: ask the mempool once per run
+      if (stx.sender === last) continue
+      last = stx.sender
+      if (this.mempool.hasQueued(stx.sender)) this.txGapRepair?.noteGap(stx.sender, from)
+    }
+  }
+
+  /** Admit gossiped (or gap-repaired) txs; refusals are counted, never thrown: gossip is best effort (the sender re-broadcasts). */
+  admitGossiped(txs: SignedTx[]): void {
+    for (const stx of txs) {
+      try {
+        this.mempool.addDecoded(stx)
+      } catch (e) {
+        // already held, already included, no longer valid or no room here
+        this.countRefusal(e, 'gossip')
+      }
+    }
+  }
+
   /** MEMPOOL_ERROR_FULL refusals by the limit hit (`limit`, a FullReason) and source. */
   countRefusal(e: unknown, source: 'rpc' | 'gossip'): void {
     if (e instanceof MempoolError && e.code === 'MEMPOOL_ERROR_FULL') this.metrics.txRefused.inc({ reason: String(e.meta.limit), source })
@@ -514,6 +560,7 @@ export class AttrchainNode {
   private async stopServices(): Promise<void> {
     if (this.metricsTimer) clearInterval(this.metricsTimer)
     this.txRelay?.stop()
+    this.txGapRepair?.stop()
     this.loopLag?.stop()
     await this.sync.stop()
     await this.driver.stop()
@@ -529,16 +576,8 @@ export class AttrchainNode {
 function p2pHandlers(node: () => AttrchainNode | undefined): P2PHandlers {
   const n = (): AttrchainNode => node() as AttrchainNode
   return {
-    onTxs: (txs) => {
-      for (const stx of txs) {
-        try {
-          n().mempool.addDecoded(stx)
-        } catch (e) {
-          // already held, already included, no longer valid or no room here: gossip is best effort (the sender re-broadcasts)
-          n().countRefusal(e, 'gossip')
-        }
-      }
-    },
+    onTxs: (txs, from) => n().onGossipedTxs(txs, from),
+    pooledTxs: (sender, fromNonce, count, maxBytes) => n().mempool.pooledTxs(sender as Address, fromNonce, count, maxBytes),
     txGossipBusy: () => {
       const refused = n().mempool.refusal(0)
       return refused === null ? null : String(refused.meta.limit)

@@ -15,7 +15,9 @@ import { loadOrCreateNodeKey } from './nodeKey.js'
 import { resolveP2POptions, type P2PInit, type P2POptions } from './options.js'
 import { decodeStatus, encodeStatus, statusMismatch, MAX_STATUS_BYTES, type ChainStatus } from './status.js'
 import { readFrame, request, streamError, writeFrame } from './stream.js'
-import { blockPartsProtocol, blockProtocol, statusProtocol, syncProtocol, topicName } from './topics.js'
+import { blockPartsProtocol, blockProtocol, pooledTxsProtocol, statusProtocol, syncProtocol, topicName } from './topics.js'
+import type { PooledTxsRequest } from './pooledTxs.js'
+import type { SignedTx } from '../core/tx.js'
 import { snapshotProtocol, type SnapshotRequest } from './snapshot.js'
 import { parseBootstrap, parsePeerId, type BootstrapPeer, type PeerState } from './peers.js'
 import { ReqResp } from './reqresp.js'
@@ -53,7 +55,7 @@ export class P2PNetwork {
   private bootstrapPeers: BootstrapPeer[]
   private readonly timers: NodeJS.Timeout[] = []
   private discovery: PeerDiscovery | null = null
-  /** /sync/1, /block/1, /blockparts/1 and /snapshot/1, both ends */
+  /** /sync/1, /block/1, /blockparts/1, /snapshot/1 and /pooledtxs/1, both ends */
   private readonly reqresp: ReqResp
   /** the three topics: publish, validate, deliver */
   private readonly gossip: Gossip
@@ -119,6 +121,7 @@ export class P2PNetwork {
     await node.handle(blockProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveBlock(stream, conn))
     await node.handle(blockPartsProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveBlockParts(stream, conn))
     await node.handle(snapshotProtocol(this.opts.chainId), (stream, conn) => this.reqresp.serveSnapshot(stream, conn))
+    await node.handle(pooledTxsProtocol(this.opts.chainId), (stream, conn) => this.reqresp.servePooledTxs(stream, conn))
     node.addEventListener('peer:connect', (evt) => void this.handshake(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.peerStates.delete(evt.detail.toString()))
     const pubsub = node.services.pubsub
@@ -240,6 +243,16 @@ export class P2PNetwork {
   async requestSnapshot(peerId: string, req: SnapshotRequest): Promise<Uint8Array> {
     this.started()
     return this.reqresp.requestSnapshot(peerId, req)
+  }
+
+  /**
+   * The txs `peerId` holds of `req.sender` from nonce `req.fromNonce` on, at
+   * most `req.count` (1..256), signatures verified (p2p/pooledTxs.ts: gap
+   * repair, node/txGapRepair.ts). Throws a P2PError on failure.
+   */
+  async requestPooledTxs(peerId: string, req: PooledTxsRequest): Promise<SignedTx[]> {
+    this.started()
+    return this.reqresp.requestPooledTxs(peerId, req)
   }
 
   // ---------------------------------------------------------------- status

@@ -15,8 +15,9 @@ export {
   type SyncBlock,
   type Verdict,
 } from './interface.js'
-export { topicName, statusProtocol, syncProtocol, blockProtocol, MAX_TX_BATCH, INLINE_BLOCK_BYTES } from './topics.js'
+export { topicName, statusProtocol, syncProtocol, blockProtocol, pooledTxsProtocol, MAX_TX_BATCH, INLINE_BLOCK_BYTES } from './topics.js'
 export { SYNC_MAX_BLOCKS } from './sync.js'
+export { MAX_POOLED_TXS, type PooledTxsRequest } from './pooledTxs.js'
 export { loadOrCreateNodeKey } from './nodeKey.js'
 export { defaultDiscoveryOptions, dhtProtocol, type DiscoveryOptions } from './discovery.js'
 export {

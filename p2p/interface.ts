@@ -38,6 +38,13 @@ export interface P2PHandlers {
    * without verifying again.
    */
   verifyTxSignatures?(txs: SignedTx[]): Promise<boolean[]>
+  /**
+   * Serves `/pooledtxs/1` (gap repair, p2p/pooledTxs.ts): the bytes of the
+   * txs this node holds of `sender` at nonces `fromNonce`, `fromNonce + 1`,
+   * …, stopping at the first it lacks, at most `count` and `maxBytes` in
+   * total. Absent: such requests get an empty answer.
+   */
+  pooledTxs?(sender: string, fromNonce: number, count: number, maxBytes: number): Uint8Array[]
   /** the bytes of a tx this node holds (its mempool), by `0x` hash: compact blocks are filled in from it */
   knownTx?(hash: string): Uint8Array | undefined
   /** a vote with a valid signature of a known validator */

@@ -11,10 +11,21 @@ import {
   checkRange, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse, servedRange, MAX_SYNC_REQUEST_BYTES,
 } from './sync.js'
 import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, maxCompactTxs, type BlockParts, type CompactBlock } from './compactBlock.js'
-import { blockPartsProtocol, blockProtocol, syncProtocol } from './topics.js'
+import { blockPartsProtocol, blockProtocol, pooledTxsProtocol, syncProtocol } from './topics.js'
+import { decodePooledRequest, decodePooledResponse, encodePooledRequest, encodePooledResponse, MAX_POOLED_REQUEST_BYTES, type PooledTxsRequest } from './pooledTxs.js'
+import { verifySignature } from '../core/keys.js'
+import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
 import {
   decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
 } from './snapshot.js'
+
+/**
+ * Per-peer budget of /pooledtxs/1 requests served: a node asks once per
+ * sender with a gap, after a pause (node/txGapRepair.ts), so a flood of 16
+ * senders asks a few times a second; the budget bounds what a peer that
+ * asks more can make this node read from its mempool and send.
+ */
+const POOLED_RATE = { perSecond: 50, burst: 100, concurrent: 4, maxPeers: 256 }
 
 /** Sync responses carry commits beside the blocks. */
 const SYNC_RESPONSE_SLACK_BYTES = 1024 * 1024
@@ -36,7 +47,8 @@ export interface ReqRespModules {
 /**
  * The request/response protocols (DESIGN §6), both ends: `/sync/1` (block
  * sync), `/block/1` and `/blockparts/1` (the block of a proposal too large
- * to ride along, whole or compact) and `/snapshot/1` (state sync). Every
+ * to ride along, whole or compact), `/snapshot/1` (state sync) and
+ * `/pooledtxs/1` (a sender's txs by nonce: gap repair). Every
  * served request comes from a peer that passed the status handshake, is
  * read within its size bound and answered within `requestTimeoutMs`.
  */
@@ -53,6 +65,8 @@ export class ReqResp {
   readonly compactStats = { blocks: 0, txsKnown: 0, txsFetched: 0, fallbacks: 0, bodiesFetched: 0 }
   /** per-peer budget of /snapshot/1 requests served */
   private readonly snapshotRate = new PeerRateLimiter(SNAPSHOT_RATE)
+  /** per-peer budget of /pooledtxs/1 requests served */
+  private readonly pooledRate = new PeerRateLimiter(POOLED_RATE)
 
   constructor(
     private readonly opts: P2POptions,
@@ -127,6 +141,46 @@ export class ReqResp {
     const signal = AbortSignal.timeout(this.opts.requestTimeoutMs * 3)
     const stream = await this.modules.open(peer, snapshotProtocol(this.opts.chainId), signal)
     return request(stream, encodeSnapshotRequest(req), maxSnapshotResponseBytes(req), signal)
+  }
+
+  /**
+   * One `/pooledtxs/1` request (p2p/pooledTxs.ts): the txs `peerId` holds of
+   * `req.sender` from `req.fromNonce` on (a consecutive prefix, maybe empty),
+   * checked against the request and their signatures verified
+   * (handlers.verifyTxSignatures, else here). Throws a P2PError when the
+   * peer cannot be asked or answers anything else (P2P_ERROR_BAD_RESPONSE).
+   */
+  async requestPooledTxs(peerId: string, req: PooledTxsRequest): Promise<SignedTx[]> {
+    const peer = parsePeerId(peerId)
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const stream = await this.modules.open(peer, pooledTxsProtocol(this.opts.chainId), signal)
+    const maxBytes = this.opts.maxMessageBytes.txs
+    const txs = decodePooledResponse(await request(stream, encodePooledRequest(req), maxBytes, signal), req, maxBytes, this.opts.txLimits)
+    const verify = this.handlers.verifyTxSignatures
+    const valid = verify ? await verify(txs) : txs.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
+    if (valid.some((ok) => !ok)) throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'pooled txs: a signature does not verify')
+    return txs
+  }
+
+  /** `/pooledtxs/1`: answered from the mempool (handlers.pooledTxs), within the per-peer budget; empty without the hook. */
+  async servePooledTxs(stream: Stream, conn: Connection): Promise<void> {
+    const peer = conn.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
+    const release = this.pooledRate.acquire(peer)
+    try {
+      if (release === null) throw new P2PError('P2P_ERROR_RATE_LIMITED', 'pooled txs requests over the per-peer budget')
+      if (!(await this.modules.peerVerified(conn.remotePeer))) throw new P2PError('P2P_ERROR_WRONG_CHAIN', 'pooled txs refused to a peer that failed the status handshake')
+      const req = decodePooledRequest(await readFrame(stream, MAX_POOLED_REQUEST_BYTES, signal))
+      // the frame's own msgpack header and the length prefixes of the txs, at most 5 bytes each
+      const room = this.opts.maxMessageBytes.txs - 5 - 5 * req.count
+      const txs = this.handlers.pooledTxs?.(req.sender, req.fromNonce, req.count, room) ?? []
+      await writeFrame(stream, encodePooledResponse(txs), signal)
+    } catch (e) {
+      stream.abort(e as Error)
+      this.log.debug('pooled txs request failed', { peer, error: streamError(e, signal) })
+    } finally {
+      release?.()
+    }
   }
 
   /** `/snapshot/1`: answered from the node's snapshot store (handlers.serveSnapshot), within the per-peer budget. */

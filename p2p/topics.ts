@@ -36,6 +36,11 @@ export function blockPartsProtocol(chainId: string): string {
   return `/attrchain/${chainId}/blockparts/1`
 }
 
+/** Gap repair: a sender's txs by nonce from a peer's mempool (p2p/pooledTxs.ts). */
+export function pooledTxsProtocol(chainId: string): string {
+  return `/attrchain/${chainId}/pooledtxs/1`
+}
+
 /**
  * Blocks up to this size travel inside the proposal message; larger ones are
  * pulled by hash from the peer that forwarded the proposal, as a compact

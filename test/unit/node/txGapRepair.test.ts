@@ -1,0 +1,151 @@
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { TxGapRepair, type TxGapRepairModules } from '../../../node/txGapRepair.js'
+import { MAX_POOLED_TXS, type PooledTxsRequest } from '../../../p2p/index.js'
+import type { SignedTx } from '../../../core/tx.js'
+import { signTx } from '../../../core/tx.js'
+import type { Address } from '../../../core/address.js'
+import { buildDevnetGenesis, devAccountKey, devValidatorKey } from '../../../genesis/devnet.js'
+import { initHome } from '../../../node/init.js'
+import { loadConfig } from '../../../node/config.js'
+import { AttrchainNode } from '../../../node/node.js'
+import { silentLogger } from '../../../core/logger.js'
+import { AttrchainClient, transfer, units } from '../../../rpc/index.js'
+import { until } from '../../helpers/until.js'
+
+const A = '0x' + 'aa'.repeat(20) as Address
+const B = '0x' + 'bb'.repeat(20) as Address
+
+/** Modules whose clock is a list of callbacks the test runs, and whose peer answers what the test says. */
+function fake(gaps: Map<Address, { from: number; to: number } | null>, answer: (req: PooledTxsRequest) => Promise<SignedTx[]>) {
+  const timers: (() => void)[] = []
+  const requests: { peer: string; req: PooledTxsRequest }[] = []
+  const admitted: SignedTx[][] = []
+  const modules: TxGapRepairModules = {
+    gapOf: (s) => gaps.get(s) ?? null,
+    request: (peer, req) => {
+      requests.push({ peer, req })
+      return answer(req)
+    },
+    admit: (txs) => void admitted.push(txs),
+    after: (_ms, fn) => void timers.push(fn),
+  }
+  /** run the timers due now (not those they set) and let their requests settle */
+  const tick = async (): Promise<void> => {
+    for (const fn of timers.splice(0)) fn()
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+  }
+  return { modules, timers, requests, admitted, tick }
+}
+
+const tx = (nonce: number) => ({ tx: { nonce } }) as unknown as SignedTx
+
+t.test('a gap still open after the delay is asked for once, from the peer that forwarded the txs behind it', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 3, to: 5 }]])
+  const f = fake(gaps, async (req) => {
+    gaps.set(A, null)
+    return [tx(req.fromNonce), tx(req.fromNonce + 1)]
+  })
+  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  repair.noteGap(A, 'peer-1')
+  repair.noteGap(A, 'peer-2')
+  t.equal(f.timers.length, 1, 'one wait per sender, whatever the number of messages behind its gap')
+  t.equal(f.requests.length, 0, 'nothing asked before the delay')
+  await f.tick()
+  t.same(f.requests, [{ peer: 'peer-1', req: { sender: A, fromNonce: 3, count: 2 } }], 'the missing nonces 3 and 4, from the first forwarder')
+  t.same(f.admitted.map((x) => x.map((s) => s.tx.nonce)), [[3, 4]], 'what came back is admitted')
+  t.same(repair.stats, { filled: 1, empty: 0, failed: 0, skipped: 0, txs: 2 })
+  repair.noteGap(A, 'peer-2')
+  t.equal(f.timers.length, 1, 'the sender can be noted again once its repair is over')
+})
+
+t.test('a gap that closed by itself during the delay costs no request', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 1 }]])
+  const f = fake(gaps, async () => [])
+  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  repair.noteGap(A, 'p')
+  gaps.set(A, null)
+  await f.tick()
+  t.equal(f.requests.length, 0)
+  t.same(repair.stats, { filled: 0, empty: 0, failed: 0, skipped: 0, txs: 0 })
+})
+
+t.test('a gap longer than MAX_POOLED_TXS is asked for in rounds, each after the last brought txs', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: MAX_POOLED_TXS + 10 }]])
+  const f = fake(gaps, async (req) => {
+    const from = req.fromNonce + req.count
+    gaps.set(A, from >= MAX_POOLED_TXS + 10 ? null : { from, to: MAX_POOLED_TXS + 10 })
+    return Array.from({ length: req.count }, (_, i) => tx(req.fromNonce + i))
+  })
+  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  repair.noteGap(A, 'p')
+  await f.tick()
+  await f.tick()
+  await f.tick()
+  t.same(f.requests.map((r) => [r.req.fromNonce, r.req.count]), [[0, MAX_POOLED_TXS], [MAX_POOLED_TXS, 10]], 'capped, then the rest')
+  t.equal(repair.stats.txs, MAX_POOLED_TXS + 10)
+})
+
+t.test('failures, empty answers and bounds', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 2 }], [B, { from: 7, to: 9 }]])
+  const f = fake(gaps, async (req) => {
+    if (req.sender === A) throw new Error('P2P_ERROR_BAD_RESPONSE')
+    return []
+  })
+  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 1, maxPending: 2 }, f.modules)
+  repair.noteGap(A, 'p')
+  repair.noteGap(B, 'p')
+  repair.noteGap('0x' + 'cc'.repeat(20) as Address, 'p')
+  t.equal(repair.stats.skipped, 1, 'a third sender is over maxPending: left to the relay')
+  await f.tick()
+  t.equal(f.requests.length, 1, 'one request in flight at most: the other waits another delay')
+  await f.tick()
+  t.equal(f.requests.length, 2)
+  t.same(repair.stats, { filled: 0, empty: 1, failed: 1, skipped: 1, txs: 0 }, 'a failed request and an empty answer are counted, nothing admitted')
+  t.equal(f.admitted.length, 0)
+  await f.tick()
+  t.equal(f.requests.length, 2, 'neither is asked again on its own (the next gossip of the sender notes it again)')
+  repair.stop()
+  repair.noteGap(A, 'p')
+  t.equal(f.timers.length, 0, 'stopped: nothing more')
+})
+
+t.test('two nodes: a validator holding a tx behind a gap pulls the missing nonce from the full node that gossiped it, and commits both', async (t) => {
+  const genesis = buildDevnetGenesis({ validators: 1, accounts: 10 })
+  const homes = [0, 1].map((i) => mkdtempSync(join(tmpdir(), `attrchain-gap-${i}-`)))
+  initHome({ home: homes[0]!, genesis, validatorKey: devValidatorKey(0) })
+  initHome({ home: homes[1]!, genesis, validatorKey: null })
+  const nodes: AttrchainNode[] = []
+  t.teardown(async () => {
+    for (const n of nodes.reverse()) await n.stop()
+    for (const h of homes) rmSync(h, { recursive: true, force: true })
+  })
+  const start = async (home: string, bootstrap: string[]) => {
+    const config = loadConfig(home, { rpcPort: 0, p2pPort: 0, blockTimeMs: 50, bootstrap }, {})
+    Object.assign(config.mempool, { maxEventLoopLagMs: Number.MAX_SAFE_INTEGER })
+    const node = await AttrchainNode.start(config, silentLogger)
+    nodes.push(node)
+    return node
+  }
+  const validator = await start(homes[0]!, [])
+  const full = await start(homes[1]!, [validator.network.multiaddrs()[0]!])
+  await until('the tx topic meshed both ways', () => validator.network.gossipPeers('txs').length > 0 && full.network.gossipPeers('txs').length > 0, 60_000)
+  const client = new AttrchainClient(validator.rpcUrl)
+  t.teardown(() => client.close())
+  const fee = units((await client.params()).minTxFee)
+  // Nonce 0 only in the full node's mempool (admitted, not gossiped), nonce 1 gossiped: the validator holds it behind
+  // a gap. The full node's relay re-broadcasts every pending tx once when it first sees a new peer (within its 2 s
+  // tick of the mesh forming), which may close the gap first: then the next sender, up to five.
+  const stats = validator.gapRepairs!
+  for (let i = 3; i < 8 && stats.filled === 0; i++) {
+    const key = devAccountKey(i)
+    const [first, second] = [0, 1].map((nonce) => signTx({ chainId: genesis.chainId, nonce, fee, call: transfer('0x' + '11'.repeat(20), 1n) }, key))
+    await full.mempool.admit(first!.bytes)
+    await full.submitTx(second!.bytes)
+    await until(`both txs of account ${i} committed`, async () => (await client.getAccount(key.address)).nonce === 2, 60_000)
+  }
+  t.ok(stats.filled >= 1 && stats.txs >= 1, `the validator pulled the missing tx from the full node (${JSON.stringify(stats)}), not waiting for its re-broadcast (10 s)`)
+  t.equal(stats.failed, 0, 'no request failed')
+})
