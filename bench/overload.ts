@@ -299,6 +299,7 @@ async function registerModels(clients: AttrchainClient[], keys: KeyPair[], w: Wo
  * What each node counted over the whole case (since start): its tx_send and
  * gossip refusals by limit (attrchain_tx_refused_total), the tx_send
  * bodies it refused unread (attrchain_rpc_refused_total{reason="tx_intake"}), txs re-broadcast,
+ * nonce gaps repaired from peers (attrchain_tx_gap_repairs_total),
  * the txs left in its mempool, its blocks' processing times and how long
  * proposals and votes waited at its consensus driver — where the flood's
  * refusals and its latency tail come from.
@@ -327,7 +328,14 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   for (const kind of ['proposal', 'vote']) {
     consensusMessageDelay[kind] = histogramFigures(snapshot, 'attrchain_consensus_message_delay_seconds', { kind }, 'messages', [['over10ms', '0.01'], ['over100ms', '0.1']])
   }
-  return { refused, bodiesRefusedUnread, gossipTxs, blockProcessing, consensusMessageDelay, relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate') }
+  // nonce gaps behind gossiped txs asked for from the forwarder (node/txGapRepair.ts), by result, and the txs they brought
+  const gapRepairs: Record<string, number> = {}
+  for (const result of ['filled', 'empty', 'failed', 'skipped']) gapRepairs[result] = snapshot('attrchain_tx_gap_repairs_total', { result })
+  gapRepairs.txs = snapshot('attrchain_tx_gap_repaired_txs_total')
+  return {
+    refused, bodiesRefusedUnread, gossipTxs, blockProcessing, consensusMessageDelay, gapRepairs,
+    relayed: snapshot('attrchain_tx_relayed_total'), mempoolTxs: snapshot('attrchain_mempool_txs'), admissionRate: snapshot('attrchain_admission_rate'),
+  }
 }
 
 /**
