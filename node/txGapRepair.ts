@@ -89,10 +89,12 @@ export class TxGapRepair {
     }
     this.inFlight++
     const req = { sender, fromNonce: gap.from, count: Math.min(gap.to - gap.from, MAX_POOLED_TXS) }
+    let brought = 0
     try {
       const txs = await this.modules.request(peer, req)
       if (this.stopped) return
       if (txs.length > 0) this.modules.admit(txs, peer)
+      brought = txs.length
       this.count(txs.length > 0 ? 'filled' : 'empty', txs.length)
     } catch {
       this.count('failed', 0)
@@ -101,7 +103,7 @@ export class TxGapRepair {
       this.pending.delete(sender)
     }
     // a gap longer than one answer: ask again for the rest (each round brought at least one tx)
-    if (this.stats.filled > 0 && !this.stopped && this.modules.gapOf(sender) !== null) this.noteGap(sender, peer)
+    if (brought > 0 && !this.stopped && this.modules.gapOf(sender) !== null) this.noteGap(sender, peer)
   }
 
   private count(result: GapRepairResult, txs: number): void {

@@ -88,6 +88,23 @@ t.test('a gap longer than MAX_POOLED_TXS is asked for in rounds, each after the 
   t.equal(repair.stats.txs, MAX_POOLED_TXS + 10)
 })
 
+t.test('after a filled repair of one sender, an empty answer for another is not asked again on its own', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 1 }], [B, { from: 4, to: 6 }]])
+  const f = fake(gaps, async (req) => {
+    if (req.sender !== A) return []
+    gaps.set(A, null)
+    return [tx(0)]
+  })
+  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  repair.noteGap(A, 'p')
+  await f.tick()
+  repair.noteGap(B, 'p')
+  await f.tick()
+  await f.tick()
+  t.same(f.requests.map((r) => r.req.sender), [A, B], 'B asked once: its peer holds nothing, and its gap stays')
+  t.same(repair.stats, { filled: 1, empty: 1, failed: 0, skipped: 0, txs: 1 })
+})
+
 t.test('failures, empty answers and bounds', async (t) => {
   const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 2 }], [B, { from: 7, to: 9 }]])
   const f = fake(gaps, async (req) => {
