@@ -180,10 +180,9 @@ export class Mempool {
   private queuedReceipts = 0
   private seq = 0
   private blocks = 0
-  /** the txs held that the proposal in flight carries (markProposed), and their totals: executable, and behind a gap */
+  /** the txs held that the proposal in flight carries (markProposed), and their totals */
   private proposed = new Set<string>()
   private proposedHeld: { txs: number; bytes: number; receipts: number } = { txs: 0, bytes: 0, receipts: 0 }
-  private proposedQueued: { txs: number; bytes: number; receipts: number } = { txs: 0, bytes: 0, receipts: 0 }
 
   constructor(private readonly opts: MempoolOptions, private readonly modules: MempoolModules) {}
 
@@ -202,51 +201,24 @@ export class Mempool {
   }
 
   /**
-   * What the mempool holds beyond the proposal in flight (markProposed):
-   * txs, their bytes and their receipts, those behind a nonce gap
-   * included. The unit of the backlog bound (MempoolOptions.maxBacklogBlocks,
-   * node.ts backlogRefusal): the txs a validated proposal carries leave
-   * with its commit, so only the rest waits for a later block.
-   */
-  get backlog(): { txs: number; bytes: number; receipts: number } {
-    const p = this.proposedHeld
-    const q = this.proposedQueued
-    return {
-      txs: this.byHash.size - p.txs - q.txs,
-      bytes: this.bytes - p.bytes - q.bytes,
-      receipts: this.receiptsHeld - p.receipts - q.receipts,
-    }
-  }
-
-  /**
-   * As `backlog`, the executable txs only (not those behind a nonce gap).
-   * What a tx that fills its sender's gap (fillsGap) is bounded by: the
-   * txs queued behind that gap wait for it, and counting them refused it
-   * until they expired — accepted txs lost (a CI failure of client.test.ts:
-   * a 250-tx pipeline in three concurrent batches, the first refused for
+   * The executable txs the mempool holds beyond the proposal in flight
+   * (markProposed): txs, their bytes and their receipts. The unit of the
+   * backlog bound (MempoolOptions.maxBacklogBlocks): the txs a validated
+   * proposal carries leave with its commit, so only the rest waits for a
+   * later block. Txs behind a nonce gap (queued) do not count: no block
+   * can carry them until the gap is filled, and counting them let a
+   * sender's own queued txs refuse the tx that fills its gap, until they
+   * expired — accepted txs lost (a CI failure of client.test.ts: a
+   * 250-tx pipeline in three concurrent batches, the first refused for
    * the backlog, the other two queued behind it).
    */
-  get executableBacklog(): { txs: number; bytes: number; receipts: number } {
+  get backlog(): { txs: number; bytes: number; receipts: number } {
     const p = this.proposedHeld
     return {
       txs: this.byHash.size - this.queued.size - p.txs,
       bytes: this.bytes - this.queuedBytes - p.bytes,
       receipts: this.receiptsHeld - this.queuedReceipts - p.receipts,
     }
-  }
-
-  /**
-   * Whether a tx of `sender` with `nonce` would fill (part of) a nonce gap
-   * behind which this mempool holds txs of that sender: the nonce is at or
-   * past the account nonce, not held, and below a queued tx of the sender.
-   * O(txs held of the sender); false at once for a sender with none queued.
-   */
-  fillsGap(sender: Address, nonce: number): boolean {
-    if (!this.queuedBySender.has(sender)) return false
-    const queue = this.bySender.get(sender)
-    if (queue === undefined || queue.has(nonce) || nonce < this.modules.account(sender).nonce) return false
-    for (const [n, e] of queue) if (e.queued && n > nonce) return true
-    return false
   }
 
   /** whether txs of `sender` are held behind a nonce gap; O(1) */
@@ -294,27 +266,24 @@ export class Mempool {
    * these txs (hashes): until the next `recheck` (its commit) or the next
    * call (a later round's proposal), they do not count in `backlog`.
    * Txs not held here (pulled with the block) count nowhere; one held
-   * behind a gap counts in neither backlog's share of the proposal as
-   * fits its state (setQueued moves it when the gap fills).
+   * behind a gap counts nowhere either, and leaves `backlog` with the
+   * proposal if the gap is filled before the commit (setQueued).
    */
   markProposed(hashes: Iterable<string>): void {
     this.proposed = new Set()
     this.proposedHeld = { txs: 0, bytes: 0, receipts: 0 }
-    this.proposedQueued = { txs: 0, bytes: 0, receipts: 0 }
     for (const h of hashes) {
       const e = this.byHash.get(h)
       if (e === undefined || this.proposed.has(h)) continue
       this.proposed.add(h)
-      this.countProposed(e, 1)
+      if (!e.queued) this.countProposed(e, 1)
     }
   }
 
-  /** Add (1) or take (-1) a proposed entry to the proposal's executable or queued totals, by its state now. */
   private countProposed(e: Entry, sign: 1 | -1): void {
-    const t = e.queued ? this.proposedQueued : this.proposedHeld
-    t.txs += sign
-    t.bytes += sign * e.stx.bytes.length
-    t.receipts += sign * receiptCount(e.stx)
+    this.proposedHeld.txs += sign
+    this.proposedHeld.bytes += sign * e.stx.bytes.length
+    this.proposedHeld.receipts += sign * receiptCount(e.stx)
   }
 
   /** txs held behind a nonce gap */
@@ -493,11 +462,7 @@ export class Mempool {
 
   private setQueued(e: Entry, queued: boolean): void {
     if (e.queued === queued) return
-    // a proposed entry moves between the proposal's executable and queued totals
-    const proposed = this.proposed.has(e.stx.hash)
-    if (proposed) this.countProposed(e, -1)
     e.queued = queued
-    if (proposed) this.countProposed(e, 1)
     const sender = e.stx.sender
     const delta = queued ? 1 : -1
     const n = (this.queuedBySender.get(sender) ?? 0) + delta
@@ -505,6 +470,8 @@ export class Mempool {
     else this.queuedBySender.set(sender, n)
     this.queuedBytes += delta * e.stx.bytes.length
     this.queuedReceipts += delta * receiptCount(e.stx)
+    // proposedHeld counts the proposal's executable txs only (backlog subtracts it from the executable ones)
+    if (this.proposed.has(e.stx.hash)) this.countProposed(e, queued ? -1 : 1)
     if (queued) {
       e.queuedSince = this.blocks
       e.queuedAtMs = this.modules.now?.() ?? 0

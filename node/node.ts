@@ -7,7 +7,6 @@ import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RpcError, RpcErrorCode } from '../rpc/errors.js'
 import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
-import { peekTx, peekTxHex, type TxPeek } from '../core/txPeek.js'
 import { genesisHash } from '../genesis/genesis.js'
 import { maxEvidenceAge, type StakingEvent } from '../state/index.js'
 import { PrivValidator, type Commit } from '../consensus/index.js'
@@ -159,7 +158,7 @@ export class AttrchainNode {
     const methods = chainMethods({
       chain, mempool,
       submitTx: (bytes) => node!.submitTx(bytes),
-      shedTx: (rawTx, earlier) => node!.shedTx(rawTx, earlier),
+      shedTx: (byteLength, earlier) => node!.shedTx(byteLength, earlier),
       waitForTx: (hash, signal) => node!.waitForTx(hash, signal),
       status: () => ({ peers: network.peers().length, syncing: sync.syncing, validator: key?.address ?? null }),
     }, new BlockJsonCache({ maxBytes: config.rpcBlockCacheBytes }))
@@ -287,7 +286,7 @@ export class AttrchainNode {
       stx = await this.mempool.admit(bytes, { shed: false })
     } else {
       try {
-        const refused = this.intakeRefusal(bytes.length, () => peekTx(bytes))
+        const refused = this.intakeRefusal(bytes.length)
         if (refused) throw refused
         this.admission.take(bytes.length)
         try {
@@ -309,14 +308,10 @@ export class AttrchainNode {
    * Why a raw tx of `byteLength` bytes submitted over RPC would be refused
    * for lack of capacity before it is even decoded (MEMPOOL_ERROR_FULL:
    * limit "backlog", "rate", or the mempool's own limits), else null. Takes
-   * nothing: submitTx takes the tx's work after asking. `peek` reads the
-   * tx's sender and nonce off its bytes (core/txPeek.ts; null if it
-   * cannot), asked only when the backlog bound would refuse it while txs
-   * wait behind a nonce gap (backlogRefusal); omitted when the tx is not
-   * read yet (bodyRefusal).
+   * nothing: submitTx takes the tx's work after asking.
    */
-  intakeRefusal(byteLength: number, peek?: () => TxPeek | null): MempoolError | null {
-    const backlog = this.backlogRefusal(peek)
+  intakeRefusal(byteLength: number): MempoolError | null {
+    const backlog = this.backlogRefusal()
     if (backlog) return backlog
     if (!this.admission.canTake(byteLength)) {
       return this.rateRefusal(this.admission.retryAfterMs(byteLength), '')
@@ -343,16 +338,14 @@ export class AttrchainNode {
 
   /**
    * tx_send's load shedding (rpc MethodSpec.shed): the capacity refusal of a
-   * raw tx (tx_send's 0x-prefixed hex: its size read off the string's
-   * length, its sender and nonce off its ends when the backlog bound needs
-   * them), asked before its hex is validated or decoded; once one tx_send of a batch was refused (`earlier`), the rest
+   * raw tx of `byteLength` bytes, asked before its hex is validated or
+   * decoded; once one tx_send of a batch was refused (`earlier`), the rest
    * of the batch is refused with the same error, so that a later nonce is
    * never taken after an earlier one was refused (it could not execute
    * before that one is sent again). Counted in attrchain_tx_refused_total.
    */
-  shedTx(rawTx: string, earlier: Error | null): Error | null {
-    const byteLength = Math.max(0, (rawTx.length - 2) >> 1)
-    const refused = earlier ? this.laterInBatch(earlier, byteLength) : this.intakeRefusal(byteLength, () => peekTxHex(rawTx))
+  shedTx(byteLength: number, earlier: Error | null): Error | null {
+    const refused = earlier ? this.laterInBatch(earlier, byteLength) : this.intakeRefusal(byteLength)
     if (refused) this.countRefusal(refused, 'rpc')
     return refused
   }
@@ -379,30 +372,16 @@ export class AttrchainNode {
 
   /**
    * MEMPOOL_ERROR_FULL limit "backlog" when the mempool holds more than
-   * `mempool.maxBacklogBlocks` proposals' worth of txs (Mempool.backlog;
-   * heldBlocks of the next proposal's limits, node/admissionRate.ts), else
-   * null. Txs held behind a nonce gap count — they are work the node took
-   * and will carry once the gap fills, and a node that stopped counting them
-   * took more than its blocks carry (the closed-loop 4-validator bench lost
-   * 20–35 % that way) — except for a tx that fills its sender's gap
-   * (Mempool.fillsGap, sender and nonce from `peek`): the txs behind it wait
-   * for it, so it is bounded by the executable txs only
-   * (Mempool.executableBacklog). Without that, a sender's own held txs
-   * refused the tx they wait for until they expired: accepted txs lost.
-   * With `peek` omitted (a body not read yet) the executable bound is used,
-   * so a body that may fill gaps is read and its txs judged one by one.
+   * `mempool.maxBacklogBlocks` proposals' worth of executable txs
+   * (Mempool.backlog; heldBlocks of the
+   * next proposal's limits, node/admissionRate.ts), else null.
    */
-  private backlogRefusal(peek?: () => TxPeek | null): MempoolError | null {
+  private backlogRefusal(): MempoolError | null {
     const bound = this.config.mempool.maxBacklogBlocks
     if (bound <= 0 || !this.proposalBudget) return null
     const limits = proposalLimits(this.chain, this.proposalBudget, this.chain.head.height + 1, 0)
     const held = heldBlocks(this.mempool.backlog, limits)
     if (held <= bound) return null
-    if (this.mempool.queuedSize > 0 && heldBlocks(this.mempool.executableBacklog, limits) <= bound) {
-      if (peek === undefined) return null
-      const tx = peek()
-      if (tx !== null && this.mempool.fillsGap(tx.sender, tx.nonce)) return null
-    }
     const retryAfterMs = this.config.blockTimeMs
     return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
   }

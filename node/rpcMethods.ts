@@ -22,11 +22,11 @@ export interface RpcNodeContext {
   /** admit raw tx bytes to the mempool and gossip them; throws a TxError/MempoolError */
   submitTx(bytes: Uint8Array): Promise<SignedTx>
   /**
-   * tx_send's load shedding: the capacity refusal of a raw tx (tx_send's
-   * 0x-prefixed hex, not yet checked) before it is decoded, `earlier` the
-   * one an earlier tx_send of the same batch got (node.shedTx)
+   * tx_send's load shedding: the capacity refusal of a raw tx of
+   * `byteLength` bytes before it is decoded, `earlier` the one an earlier
+   * tx_send of the same batch got (node.shedTx)
    */
-  shedTx?(rawTx: string, earlier: Error | null): Error | null
+  shedTx?(byteLength: number, earlier: Error | null): Error | null
   /** resolves once the tx is committed, rejects with RPC_ERROR_TIMEOUT */
   waitForTx(hash: string, signal: AbortSignal): Promise<{ height: number; status: 'ok' | 'failed'; error?: { code: string; message: string } }>
   status(): { peers: number; syncing: boolean; validator: string | null }
@@ -166,10 +166,10 @@ export function chainMethods(ctx: RpcNodeContext, blockJson: BlockJsonCache = ne
       const r = await ctx.waitForTx(stx.hash, call.signal)
       return { hash: stx.hash, ...r }
     }, {
-      // refused before the hex is checked or decoded when the node is saturated (the size is read off the string's length; sender and nonce off its ends, core/txPeek.ts)
+      // refused before the hex is checked or decoded when the node is saturated (the size is read off the string's length)
       shed: (params, earlier) => {
         const raw = Array.isArray(params) ? params[0] : undefined
-        return typeof raw === 'string' && ctx.shedTx ? ctx.shedTx(raw, earlier) : null
+        return typeof raw === 'string' && ctx.shedTx ? ctx.shedTx(Math.max(0, (raw.length - 2) >> 1), earlier) : null
       },
     }),
     implement('tx_get', async ([hash]) => {

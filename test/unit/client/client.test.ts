@@ -14,10 +14,10 @@ const SINK = '0x' + '11'.repeat(20)
 
 
 /** Poll until `check` holds, with a generous deadline (no timing assertions). */
-async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 30_000, detail?: () => Promise<string>): Promise<void> {
+async function eventually(what: string, check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
   const end = Date.now() + deadlineMs
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${detail ? ` (${await detail()})` : ''}`)
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -91,7 +91,7 @@ t.test('subscribe to new blocks over WebSocket', async (t) => {
 })
 
 t.test('TxSender pipelines a stream without waiting, nonces consecutive', async (t) => {
-  const { client, node } = await startInProcessNode(t, 'client')
+  const { client } = await startInProcessNode(t, 'client')
   const key = devAccountKey(2)
   const sender = new TxSender(client, key)
   const N = 250
@@ -101,9 +101,7 @@ t.test('TxSender pipelines a stream without waiting, nonces consecutive', async 
   t.equal(sender.nextNonce, N, 'nonces handed out locally')
   const single = await Promise.all([sender.send(transfer(SINK, 1n), { fullRetryMs: 120_000 }), sender.send(transfer(SINK, 1n), { fullRetryMs: 120_000 })])
   t.equal(single.length, 2, 'concurrent sends')
-  // on a timeout, say where it stopped: a nonce stuck with txs queued behind it is an accepted tx lost
-  const where = async () => `account nonce ${(await client.getAccount(key.address)).nonce}, mempool ${node.mempool.size} txs, ${node.mempool.queuedSize} queued, height ${node.chain.head.height}`
-  await eventually('all txs committed', async () => (await client.getAccount(key.address)).nonce === N + 2, 30_000, where)
+  await eventually('all txs committed', async () => (await client.getAccount(key.address)).nonce === N + 2)
   t.equal((await client.getAccount(SINK)).balance, String(N + 2), 'every transfer landed')
   for (const [i, r] of results.entries()) {
     if (!r.ok) continue
@@ -142,13 +140,6 @@ t.test('txs held behind a nonce gap never refuse, as backlog, the tx that fills 
   const fee = units((await client.params()).minTxFee)
   const txs = Array.from({ length: 4 }, (_, nonce) => signTx({ chainId, nonce, fee, call: transfer(SINK, 1n) }, key))
   for (const stx of txs.slice(1)) await client.sendTx(stx)
-  // the held txs still count for every other tx: work taken that blocks will carry once the gap fills
-  const refusal = (p: Promise<unknown>) => p.then(() => 'accepted', (e: unknown) => String(((e as RpcRequestError).data as { limit?: unknown } | undefined)?.limit ?? e))
-  const other = devAccountKey(8)
-  const otherTx = signTx({ chainId, nonce: 0, fee, call: transfer(SINK, 1n) }, other)
-  t.equal(await refusal(client.sendTx(otherTx)), 'backlog', "another sender's tx is refused for the backlog")
-  const past = signTx({ chainId, nonce: 4, fee, call: transfer(SINK, 1n) }, key)
-  t.equal(await refusal(client.sendTx(past)), 'backlog', 'so is a nonce of the same sender past its held txs (it fills no gap)')
   const filled = await client.sendTx(txs[0]!).then(() => 'accepted', (e: unknown) => `${String((e as RpcRequestError).reason ?? e)} ${JSON.stringify((e as RpcRequestError).data)}`)
   t.equal(filled, 'accepted', 'the tx that fills the gap is taken')
   await eventually('all 4 committed', async () => (await client.getAccount(key.address)).nonce === 4)
