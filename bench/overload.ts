@@ -330,7 +330,7 @@ async function nodeCounters(n: BenchNode): Promise<Record<string, unknown>> {
   }
   // nonce gaps behind gossiped txs asked for from the forwarder (node/txGapRepair.ts), by result, and the txs they brought
   const gapRepairs: Record<string, number> = {}
-  for (const result of ['filled', 'empty', 'failed', 'skipped']) gapRepairs[result] = snapshot('attrchain_tx_gap_repairs_total', { result })
+  for (const result of ['filled', 'empty', 'refused', 'failed', 'skipped']) gapRepairs[result] = snapshot('attrchain_tx_gap_repairs_total', { result })
   gapRepairs.txs = snapshot('attrchain_tx_gap_repaired_txs_total')
   return {
     refused, bodiesRefusedUnread, gossipTxs, blockProcessing, consensusMessageDelay, gapRepairs,

@@ -66,10 +66,10 @@ export class Metrics implements RpcMetrics {
   readonly txRelayed = new Counter({ name: 'attrchain_tx_relayed_total', help: 'pending txs re-broadcast (to a new peer, or not included after a while)', registers: [this.registry] })
   readonly txGapRepairs = new Counter({
     name: 'attrchain_tx_gap_repairs_total',
-    help: 'nonce gaps behind gossiped txs asked for from the forwarding peer (/pooledtxs/1), by result: filled, empty (the peer held none), failed, skipped (too many waiting)',
+    help: 'nonce gaps behind gossiped txs asked for from the forwarding peer (/pooledtxs/1), by result: filled, empty (the peer held none), refused (the mempool took none of the answer), failed, skipped (too many waiting, or the peer cooling down)',
     labelNames: ['result'], registers: [this.registry],
   })
-  readonly txGapRepaired = new Counter({ name: 'attrchain_tx_gap_repaired_txs_total', help: 'txs a gap repair brought from a peer', registers: [this.registry] })
+  readonly txGapRepaired = new Counter({ name: 'attrchain_tx_gap_repaired_txs_total', help: 'txs a gap repair brought from a peer that the mempool took', registers: [this.registry] })
   readonly rpcRequests = new Counter({
     name: 'attrchain_rpc_requests_total', help: 'JSON-RPC requests by method and outcome', labelNames: ['method', 'ok'], registers: [this.registry],
   })

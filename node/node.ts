@@ -194,6 +194,7 @@ export class AttrchainNode {
       request: (peer, req) => network.requestPooledTxs(peer, req),
       admit: (txs) => node!.admitGossiped(txs),
       after: (ms, fn) => void setTimeout(fn, ms).unref(),
+      now: () => performance.now(),
     }, (result, txs) => {
       metrics.txGapRepairs.inc({ result })
       metrics.txGapRepaired.inc(txs)
@@ -402,16 +403,23 @@ export class AttrchainNode {
     }
   }
 
-  /** Admit gossiped (or gap-repaired) txs; refusals are counted, never thrown: gossip is best effort (the sender re-broadcasts). */
-  admitGossiped(txs: SignedTx[]): void {
+  /**
+   * Admit gossiped (or gap-repaired) txs; refusals are counted, never
+   * thrown: gossip is best effort (the sender re-broadcasts). Returns how
+   * many the mempool took.
+   */
+  admitGossiped(txs: SignedTx[]): number {
+    let took = 0
     for (const stx of txs) {
       try {
         this.mempool.addDecoded(stx)
+        took++
       } catch (e) {
         // already held, already included, no longer valid or no room here
         this.countRefusal(e, 'gossip')
       }
     }
+    return took
   }
 
   /** MEMPOOL_ERROR_FULL refusals by the limit hit (`limit`, a FullReason) and source. */

@@ -34,6 +34,15 @@ export const MAX_POOLED_TXS = 256
 /** a request is `[bin 20, uint ≤ 9 bytes, uint ≤ 3 bytes]`: 36 bytes at most */
 export const MAX_POOLED_REQUEST_BYTES = 64
 
+/**
+ * Per-peer budget of requests served (p2p/snapshot.ts PeerRateLimiter): a
+ * node asks once per sender with a gap, after a pause (node/txGapRepair.ts,
+ * at most 2 at a time per peer), and under the 4-validator flood asked 6–15
+ * times in 20 s; an answer is up to 2 MiB, so this also bounds the upload a
+ * 36-byte request can cost (20 MiB in a burst, 20 MiB/s after it).
+ */
+export const POOLED_RATE = { perSecond: 10, burst: 10, concurrent: 2, maxPeers: 256 }
+
 export function encodePooledRequest(req: PooledTxsRequest): Uint8Array {
   return encode([fromHex(req.sender, 'sender', 20), req.fromNonce, req.count])
 }
@@ -63,10 +72,10 @@ export function encodePooledResponse(txs: Uint8Array[]): Uint8Array {
 /**
  * The txs of a response, decoded (signatures not verified yet: the caller
  * does, in the verifier's threads) and checked against the request: at most
- * `count`, each the sender's, at `fromNonce` + its position. Throws
- * P2P_ERROR_BAD_RESPONSE otherwise.
+ * `count`, each of `chainId`, the sender's, at `fromNonce` + its position.
+ * Throws P2P_ERROR_BAD_RESPONSE otherwise.
  */
-export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, maxBytes: number, limits: TxLimits): SignedTx[] {
+export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, maxBytes: number, limits: TxLimits, chainId: string): SignedTx[] {
   const bad = (what: string): P2PError => new P2PError('P2P_ERROR_BAD_RESPONSE', `pooled txs: ${what}`)
   let value: Encodable
   try {
@@ -83,6 +92,7 @@ export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, m
     } catch (e) {
       throw bad(`tx ${i}: ${(e as Error).message}`)
     }
+    if (stx.tx.chainId !== chainId) throw bad(`tx ${i} is for chain ${JSON.stringify(stx.tx.chainId)}`)
     if (stx.sender !== req.sender || stx.tx.nonce !== req.fromNonce + i) throw bad(`tx ${i} is not the sender's nonce ${req.fromNonce + i}`)
     return stx
   })

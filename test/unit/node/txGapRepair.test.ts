@@ -19,8 +19,9 @@ const A = '0x' + 'aa'.repeat(20) as Address
 const B = '0x' + 'bb'.repeat(20) as Address
 
 /** Modules whose clock is a list of callbacks the test runs, and whose peer answers what the test says. */
-function fake(gaps: Map<Address, { from: number; to: number } | null>, answer: (req: PooledTxsRequest) => Promise<SignedTx[]>) {
+function fake(gaps: Map<Address, { from: number; to: number } | null>, answer: (req: PooledTxsRequest) => Promise<SignedTx[]>, take: (txs: SignedTx[]) => number = (txs) => txs.length) {
   const timers: (() => void)[] = []
+  const clock = { ms: 0 }
   const requests: { peer: string; req: PooledTxsRequest }[] = []
   const admitted: SignedTx[][] = []
   const modules: TxGapRepairModules = {
@@ -29,18 +30,23 @@ function fake(gaps: Map<Address, { from: number; to: number } | null>, answer: (
       requests.push({ peer, req })
       return answer(req)
     },
-    admit: (txs) => void admitted.push(txs),
+    admit: (txs) => {
+      admitted.push(txs)
+      return take(txs)
+    },
     after: (_ms, fn) => void timers.push(fn),
+    now: () => clock.ms,
   }
   /** run the timers due now (not those they set) and let their requests settle */
   const tick = async (): Promise<void> => {
     for (const fn of timers.splice(0)) fn()
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
   }
-  return { modules, timers, requests, admitted, tick }
+  return { modules, timers, requests, admitted, tick, clock }
 }
 
 const tx = (nonce: number) => ({ tx: { nonce } }) as unknown as SignedTx
+const OPTS = { delayMs: 250, maxInFlight: 4, maxPending: 16, maxPerPeer: 4, cooldownMs: 30_000 }
 
 t.test('a gap still open after the delay is asked for once, from the peer that forwarded the txs behind it', async (t) => {
   const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 3, to: 5 }]])
@@ -48,7 +54,7 @@ t.test('a gap still open after the delay is asked for once, from the peer that f
     gaps.set(A, null)
     return [tx(req.fromNonce), tx(req.fromNonce + 1)]
   })
-  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
   repair.noteGap(A, 'peer-1')
   repair.noteGap(A, 'peer-2')
   t.equal(f.timers.length, 1, 'one wait per sender, whatever the number of messages behind its gap')
@@ -56,7 +62,7 @@ t.test('a gap still open after the delay is asked for once, from the peer that f
   await f.tick()
   t.same(f.requests, [{ peer: 'peer-1', req: { sender: A, fromNonce: 3, count: 2 } }], 'the missing nonces 3 and 4, from the first forwarder')
   t.same(f.admitted.map((x) => x.map((s) => s.tx.nonce)), [[3, 4]], 'what came back is admitted')
-  t.same(repair.stats, { filled: 1, empty: 0, failed: 0, skipped: 0, txs: 2 })
+  t.same(repair.stats, { filled: 1, empty: 0, refused: 0, failed: 0, skipped: 0, txs: 2 })
   repair.noteGap(A, 'peer-2')
   t.equal(f.timers.length, 1, 'the sender can be noted again once its repair is over')
 })
@@ -64,12 +70,12 @@ t.test('a gap still open after the delay is asked for once, from the peer that f
 t.test('a gap that closed by itself during the delay costs no request', async (t) => {
   const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 1 }]])
   const f = fake(gaps, async () => [])
-  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
   repair.noteGap(A, 'p')
   gaps.set(A, null)
   await f.tick()
   t.equal(f.requests.length, 0)
-  t.same(repair.stats, { filled: 0, empty: 0, failed: 0, skipped: 0, txs: 0 })
+  t.same(repair.stats, { filled: 0, empty: 0, refused: 0, failed: 0, skipped: 0, txs: 0 })
 })
 
 t.test('a gap longer than MAX_POOLED_TXS is asked for in rounds, each after the last brought txs', async (t) => {
@@ -79,7 +85,7 @@ t.test('a gap longer than MAX_POOLED_TXS is asked for in rounds, each after the 
     gaps.set(A, from >= MAX_POOLED_TXS + 10 ? null : { from, to: MAX_POOLED_TXS + 10 })
     return Array.from({ length: req.count }, (_, i) => tx(req.fromNonce + i))
   })
-  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
   repair.noteGap(A, 'p')
   await f.tick()
   await f.tick()
@@ -95,14 +101,55 @@ t.test('after a filled repair of one sender, an empty answer for another is not 
     gaps.set(A, null)
     return [tx(0)]
   })
-  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 4, maxPending: 16 }, f.modules)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
   repair.noteGap(A, 'p')
   await f.tick()
   repair.noteGap(B, 'p')
   await f.tick()
   await f.tick()
   t.same(f.requests.map((r) => r.req.sender), [A, B], 'B asked once: its peer holds nothing, and its gap stays')
-  t.same(repair.stats, { filled: 1, empty: 1, failed: 0, skipped: 0, txs: 1 })
+  t.same(repair.stats, { filled: 1, empty: 1, refused: 0, failed: 0, skipped: 0, txs: 1 })
+})
+
+t.test('an answer the mempool takes none of is not asked for again, and its peer cools down (a review finding: it was asked every 250 ms)', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 256 }]])
+  // validly signed txs the mempool refuses (another chain, fee over the balance, no room): the gap stays
+  const f = fake(gaps, async (req) => Array.from({ length: req.count }, (_, i) => tx(req.fromNonce + i)), () => 0)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
+  repair.noteGap(A, 'liar')
+  for (let i = 0; i < 5; i++) await f.tick()
+  t.equal(f.requests.length, 1, 'asked once')
+  t.same(repair.stats, { filled: 0, empty: 0, refused: 1, failed: 0, skipped: 0, txs: 0 }, 'counted as refused, no txs')
+  repair.noteGap(A, 'liar')
+  await f.tick()
+  t.equal(f.requests.length, 1, 'the peer is cooling down: not asked on the next gossip either')
+  repair.noteGap(A, 'honest')
+  t.equal(f.timers.length, 1, 'another peer is')
+  await f.tick()
+  f.clock.ms = 30_001
+  repair.noteGap(B, 'liar')
+  t.equal(f.timers.length, 1, 'after the cooldown the peer is asked again')
+})
+
+t.test('a failed request cools its peer down; one peer gets maxPerPeer requests at a time', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 1 }], [B, { from: 0, to: 1 }]])
+  let release: (() => void) | null = null
+  const f = fake(gaps, (req) => new Promise((resolve, reject) => {
+    if (req.sender === A) release = () => reject(new Error('P2P_ERROR_BAD_RESPONSE'))
+    else resolve([])
+  }))
+  const repair = new TxGapRepair({ ...OPTS, maxPerPeer: 1 }, f.modules)
+  repair.noteGap(A, 'p')
+  repair.noteGap(B, 'p')
+  await f.tick()
+  t.equal(f.requests.length, 1, 'one in flight to the peer: the other sender waits')
+  release!()
+  await new Promise((r) => setImmediate(r))
+  await f.tick()
+  t.equal(repair.stats.failed, 1)
+  t.equal(f.requests.length, 2, 'the waiting sender, already noted, is asked once the slot frees')
+  repair.noteGap(A, 'p')
+  t.equal(f.timers.length, 0, 'after the failure the peer is not asked for new gaps')
 })
 
 t.test('failures, empty answers and bounds', async (t) => {
@@ -111,7 +158,7 @@ t.test('failures, empty answers and bounds', async (t) => {
     if (req.sender === A) throw new Error('P2P_ERROR_BAD_RESPONSE')
     return []
   })
-  const repair = new TxGapRepair({ delayMs: 250, maxInFlight: 1, maxPending: 2 }, f.modules)
+  const repair = new TxGapRepair({ ...OPTS, maxInFlight: 1, maxPending: 2 }, f.modules)
   repair.noteGap(A, 'p')
   repair.noteGap(B, 'p')
   repair.noteGap('0x' + 'cc'.repeat(20) as Address, 'p')
@@ -120,7 +167,7 @@ t.test('failures, empty answers and bounds', async (t) => {
   t.equal(f.requests.length, 1, 'one request in flight at most: the other waits another delay')
   await f.tick()
   t.equal(f.requests.length, 2)
-  t.same(repair.stats, { filled: 0, empty: 1, failed: 1, skipped: 1, txs: 0 }, 'a failed request and an empty answer are counted, nothing admitted')
+  t.same(repair.stats, { filled: 0, empty: 1, refused: 0, failed: 1, skipped: 1, txs: 0 }, 'a failed request and an empty answer are counted, nothing admitted')
   t.equal(f.admitted.length, 0)
   await f.tick()
   t.equal(f.requests.length, 2, 'neither is asked again on its own (the next gossip of the sender notes it again)')
