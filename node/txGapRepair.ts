@@ -24,7 +24,7 @@ export interface TxGapRepairOptions {
   maxPending: number
   /** requests in flight to one peer at most: one peer cannot hold every slot */
   maxPerPeer: number
-  /** a peer whose answer failed or brought nothing the mempool took is not asked again for this long (ms) */
+  /** a peer whose answer failed, or brought nothing the mempool took while the gap stayed where it was, is not asked again for this long (ms) */
   cooldownMs: number
 }
 
@@ -73,8 +73,8 @@ export class TxGapRepair {
    * Gossip from `peer` left txs of `sender` behind a nonce gap here: ask
    * `peer` for the missing nonces in `delayMs` if the gap is still open
    * then. A sender already waiting keeps its first peer; a peer cooling
-   * down (its last answer failed or brought nothing the mempool took) is
-   * not asked.
+   * down (its last answer failed, or brought nothing the mempool took
+   * while the gap stayed) is not asked.
    */
   noteGap(sender: Address, peer: string): void {
     if (this.stopped || this.pending.has(sender)) return
@@ -119,7 +119,10 @@ export class TxGapRepair {
       if (this.stopped) return
       took = txs.length > 0 ? this.modules.admit(txs, peer) : 0
       this.count(took > 0 ? 'filled' : txs.length > 0 ? 'refused' : 'empty', took)
-      if (txs.length > 0 && took === 0) this.coolDown(peer)
+      // an answer that moved nothing: the peer is not asked for a while (a late gossip message that filled the gap
+      // during the request makes the answer's txs duplicates, which is no fault of the peer's: the gap moved)
+      const now = txs.length > 0 && took === 0 ? this.modules.gapOf(sender) : null
+      if (now !== null && now.from <= req.fromNonce) this.coolDown(peer)
     } catch {
       if (!this.stopped) {
         this.count('failed', 0)

@@ -131,6 +131,22 @@ t.test('an answer the mempool takes none of is not asked for again, and its peer
   t.equal(f.timers.length, 1, 'after the cooldown the peer is asked again')
 })
 
+t.test('an answer of duplicates because a late message filled the gap meanwhile does not cool the peer down (bench finding)', async (t) => {
+  const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 2 }]])
+  // the late gossip message lands while the request is out: the answer's txs are already held, the gap is gone
+  const f = fake(gaps, async (req) => {
+    gaps.set(A, null)
+    return [tx(req.fromNonce), tx(req.fromNonce + 1)]
+  }, () => 0)
+  const repair = new TxGapRepair({ ...OPTS }, f.modules)
+  repair.noteGap(A, 'p')
+  await f.tick()
+  t.equal(repair.stats.refused, 1, 'counted: the mempool took none of it')
+  gaps.set(B, { from: 3, to: 4 })
+  repair.noteGap(B, 'p')
+  t.equal(f.timers.length, 1, 'the peer is still asked for the next gap')
+})
+
 t.test('a failed request cools its peer down; one peer gets maxPerPeer requests at a time', async (t) => {
   const gaps = new Map<Address, { from: number; to: number } | null>([[A, { from: 0, to: 1 }], [B, { from: 0, to: 1 }]])
   let release: (() => void) | null = null
