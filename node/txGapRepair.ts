@@ -114,15 +114,16 @@ export class TxGapRepair {
     this.inFlightByPeer.set(peer, toPeer + 1)
     const req = { sender, fromNonce: gap.from, count: Math.min(gap.to - gap.from, MAX_POOLED_TXS) }
     let took = 0
+    let after: { from: number; to: number } | null = null
     try {
       const txs = await this.modules.request(peer, req)
       if (this.stopped) return
       took = txs.length > 0 ? this.modules.admit(txs, peer) : 0
       this.count(took > 0 ? 'filled' : txs.length > 0 ? 'refused' : 'empty', took)
+      after = this.modules.gapOf(sender)
       // an answer that moved nothing: the peer is not asked for a while (a late gossip message that filled the gap
       // during the request makes the answer's txs duplicates, which is no fault of the peer's: the gap moved)
-      const now = txs.length > 0 && took === 0 ? this.modules.gapOf(sender) : null
-      if (now !== null && now.from <= req.fromNonce) this.coolDown(peer)
+      if (txs.length > 0 && took === 0 && after !== null && after.from <= req.fromNonce) this.coolDown(peer)
     } catch {
       if (!this.stopped) {
         this.count('failed', 0)
@@ -136,7 +137,6 @@ export class TxGapRepair {
       this.pending.delete(sender)
     }
     // a gap longer than one answer: ask again for the rest, only if this round moved it
-    const after = this.stopped ? null : this.modules.gapOf(sender)
     if (took > 0 && after !== null && after.from > req.fromNonce) this.noteGap(sender, peer)
   }
 

@@ -70,12 +70,12 @@ export function encodePooledResponse(txs: Uint8Array[]): Uint8Array {
 }
 
 /**
- * The txs of a response, decoded (signatures not verified yet: the caller
- * does, in the verifier's threads) and checked against the request: at most
+ * The txs of a response, decoded (signatures verified with `verify`, else
+ * left to the caller's verifier threads) and checked against the request: at most
  * `count`, each of `chainId`, the sender's, at `fromNonce` + its position.
  * Throws P2P_ERROR_BAD_RESPONSE otherwise.
  */
-export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, maxBytes: number, limits: TxLimits, chainId: string): SignedTx[] {
+export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, maxBytes: number, limits: TxLimits, chainId: string, verify = false): SignedTx[] {
   const bad = (what: string): P2PError => new P2PError('P2P_ERROR_BAD_RESPONSE', `pooled txs: ${what}`)
   let value: Encodable
   try {
@@ -88,7 +88,7 @@ export function decodePooledResponse(bytes: Uint8Array, req: PooledTxsRequest, m
     if (!(raw instanceof Uint8Array)) throw bad('txs must be byte strings')
     let stx: SignedTx
     try {
-      stx = decodeSignedTx(raw, limits, { verify: false })
+      stx = decodeSignedTx(raw, limits, { verify })
     } catch (e) {
       throw bad(`tx ${i}: ${(e as Error).message}`)
     }

@@ -13,8 +13,7 @@ import {
 import { assembleBlock, blockParts, decodeCompact, decodePartsRequest, decodeTxParts, encodePartsRequest, maxCompactTxs, type BlockParts, type CompactBlock } from './compactBlock.js'
 import { blockPartsProtocol, blockProtocol, pooledTxsProtocol, syncProtocol } from './topics.js'
 import { decodePooledRequest, decodePooledResponse, encodePooledRequest, encodePooledResponse, MAX_POOLED_REQUEST_BYTES, POOLED_RATE, type PooledTxsRequest } from './pooledTxs.js'
-import { verifySignature } from '../core/keys.js'
-import { signingDigestOfSigned, type SignedTx } from '../core/tx.js'
+import type { SignedTx } from '../core/tx.js'
 import {
   decodeSnapshotRequest, encodeSnapshotRequest, maxSnapshotResponseBytes, snapshotProtocol, PeerRateLimiter, MAX_SNAPSHOT_REQUEST_BYTES, SNAPSHOT_RATE, type SnapshotRequest,
 } from './snapshot.js'
@@ -149,12 +148,10 @@ export class ReqResp {
     const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
     const stream = await this.modules.open(peer, pooledTxsProtocol(this.opts.chainId), signal)
     const maxBytes = this.opts.maxMessageBytes.txs
-    const txs = decodePooledResponse(await request(stream, encodePooledRequest(req), maxBytes, signal), req, maxBytes, this.opts.txLimits, this.opts.chainId)
     const hook = this.handlers.verifyTxSignatures
-    const verify = async (list: SignedTx[]): Promise<boolean> => {
-      const valid = hook ? await hook(list) : list.map((stx) => verifySignature(stx.pubKey, signingDigestOfSigned(stx.bytes), stx.signature))
-      return valid.every((ok) => ok)
-    }
+    // without the hook the decoder verifies, in order, stopping at the first bad signature (as gossip validation does)
+    const txs = decodePooledResponse(await request(stream, encodePooledRequest(req), maxBytes, signal), req, maxBytes, this.opts.txLimits, this.opts.chainId, hook === undefined)
+    const verify = async (list: SignedTx[]): Promise<boolean> => (hook ? (await hook(list)).every((ok) => ok) : true)
     if (txs.length > 0 && !((await verify(txs.slice(0, 1))) && (await verify(txs.slice(1))))) {
       throw new P2PError('P2P_ERROR_BAD_RESPONSE', 'pooled txs: a signature does not verify')
     }
