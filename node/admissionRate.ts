@@ -81,6 +81,22 @@ export function txWork(bytes: number): number {
   return TX_WORK + Math.ceil(bytes / BYTES_PER_RECEIPT)
 }
 
+/**
+ * What a raw tx of `bytes` bytes not yet decoded adds to a `Held` count:
+ * one tx, its bytes, and its receipts estimated from the size (a
+ * one-receipt tx of ~344 bytes counts 1, a 100-receipt tx of ~20 KiB 102,
+ * a transfer 0). The backlog bound counts txs taken over tx_send and still
+ * in verification with it (node.ts `intakeInFlight`).
+ */
+export function heldOfRaw(bytes: number): Held {
+  return { txs: 1, bytes, receipts: Math.floor(bytes / BYTES_PER_RECEIPT) }
+}
+
+/** `a` plus `sign` times `b`, field by field. */
+export function addHeld(a: Held, b: Held, sign: 1 | -1 = 1): Held {
+  return { txs: a.txs + sign * b.txs, bytes: a.bytes + sign * b.bytes, receipts: a.receipts + sign * b.receipts }
+}
+
 export class AdmissionRate {
   /** work units per second; Infinity until the first congested height */
   private rateValue = Infinity

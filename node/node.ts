@@ -14,7 +14,7 @@ import { RpcServer } from '../rpc/index.js'
 import { ChainDb } from './db/index.js'
 import { ChainService, type PreparedBlock } from './chain.js'
 import { Mempool, MempoolError, mempoolFull } from './mempool.js'
-import { AdmissionRate, congestionThresholdMs, defaultAdmissionRateOptions, heldBlocks } from './admissionRate.js'
+import { AdmissionRate, addHeld, congestionThresholdMs, defaultAdmissionRateOptions, type Held, heldBlocks, heldOfRaw } from './admissionRate.js'
 import { TxRelay, defaultTxRelayOptions } from './txRelay.js'
 import { TxGapRepair, defaultTxGapRepairOptions } from './txGapRepair.js'
 import type { Address } from '../core/address.js'
@@ -260,6 +260,14 @@ export class AttrchainNode {
   private txRelay: TxRelay | null = null
   /** pulls the txs a gossiped tx waits for behind its sender's nonce gap (node/txGapRepair.ts) */
   private txGapRepair: TxGapRepair | null = null
+  /**
+   * Txs taken over tx_send and not yet admitted or refused (waiting for the
+   * verifier threads), counted into the backlog bound (backlogRefusal):
+   * left out, a flood's batches all passed the bound while their
+   * signatures were being verified, and the mempool took several
+   * proposals' worth at once.
+   */
+  private intakeInFlight: Held = { txs: 0, bytes: 0, receipts: 0 }
 
   /** gap repairs by outcome and the txs they brought (node/txGapRepair.ts), null before start */
   get gapRepairs(): TxGapRepair['stats'] | null {
@@ -290,11 +298,15 @@ export class AttrchainNode {
         const refused = this.intakeRefusal(bytes.length)
         if (refused) throw refused
         this.admission.take(bytes.length)
+        const raw = heldOfRaw(bytes.length)
+        this.intakeInFlight = addHeld(this.intakeInFlight, raw)
         try {
           stx = await this.mempool.admit(bytes)
         } catch (e) {
           this.admission.refund(bytes.length)
           throw e
+        } finally {
+          this.intakeInFlight = addHeld(this.intakeInFlight, raw, -1)
         }
       } catch (e) {
         this.countRefusal(e, 'rpc')
@@ -375,13 +387,14 @@ export class AttrchainNode {
    * MEMPOOL_ERROR_FULL limit "backlog" when the mempool holds more than
    * `mempool.maxBacklogBlocks` proposals' worth of executable txs
    * (Mempool.backlog; heldBlocks of the
-   * next proposal's limits, node/admissionRate.ts), else null.
+   * next proposal's limits, node/admissionRate.ts), counting those taken
+   * over tx_send that are still being verified (`intakeInFlight`), else null.
    */
   private backlogRefusal(): MempoolError | null {
     const bound = this.config.mempool.maxBacklogBlocks
     if (bound <= 0 || !this.proposalBudget) return null
     const limits = proposalLimits(this.chain, this.proposalBudget, this.chain.head.height + 1, 0)
-    const held = heldBlocks(this.mempool.backlog, limits)
+    const held = heldBlocks(addHeld(this.mempool.backlog, this.intakeInFlight), limits)
     if (held <= bound) return null
     const retryAfterMs = this.config.blockTimeMs
     return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
