@@ -71,7 +71,8 @@ export interface MempoolOptions {
   /**
    * tx_send is refused while the mempool holds more than this many
    * proposals' worth of executable txs (`backlog`: not those behind a nonce
-   * gap; node/admissionRate.ts heldBlocks; a fraction allowed), so that an
+   * gap; plus the txs taken over tx_send still being verified, node.ts
+   * intakeInFlight; node/admissionRate.ts heldBlocks; a fraction allowed), so that an
    * accepted executable tx is committed within about two block intervals;
    * 0 = no bound. 1, not 2: the 4-validator flood's p99
    * submit→commit 2.1–3.1 s instead of 2.7–5.0 s, the single validator's
