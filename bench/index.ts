@@ -130,6 +130,7 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
     out[`${k}.blockIntervalMaxMs`] = c.blockIntervalMs.max
     out[`${k}.roundsPerHeightMean`] = c.roundsPerHeight.mean
     out[`${k}.roundsPerHeightMax`] = c.roundsPerHeight.max
+    out[`${k}.precommitsPerCommitMin`] = c.roundsPerHeight.precommits?.min ?? null
     out[`${k}.p99LatencyMs`] = c.latencyMs.p99
     out[`${k}.refusals`] = c.refusals.total
     out[`${k}.peakRssMiB`] = Math.max(...(c.peakRssMiB as (number | null)[]).map((x) => x ?? 0))

@@ -258,9 +258,16 @@ function blockIntervals(tracker: CommitTracker, fromMs: number, toMs: number): R
   return { p50: r(percentile(intervals, 50)), p99: r(percentile(intervals, 99)), max: r(max), samples: intervals.length, trailingGapMs: r(trailingGapMs) }
 }
 
-/** Rounds each height of `heights` needed (commit round + 1), read from whichever node has its commit. */
-async function roundsPerHeight(nodes: BenchNode[], heights: number[]): Promise<Record<string, number | null>> {
+/**
+ * Rounds each height of `heights` needed (commit round + 1), read from
+ * whichever node has its commit; and `precommits`: how many validators'
+ * precommits those commits carry (mean, min; the canonical commit of a
+ * height is the one the next block carries, so a validator missing from it
+ * was counted absent for that height).
+ */
+async function roundsPerHeight(nodes: BenchNode[], heights: number[]): Promise<Record<string, number | null | Record<string, number | null>>> {
   const rounds: number[] = []
+  const signatures: number[] = []
   const clients = nodes.map((n) => new AttrchainClient(n.url, { timeoutMs: 15_000 }))
   try {
     for (let i = 0; i < heights.length; i += RPC_MAX_BATCH) {
@@ -272,8 +279,11 @@ async function roundsPerHeight(nodes: BenchNode[], heights: number[]): Promise<R
         if (!replies) continue
         const still: number[] = []
         replies.forEach((r, k) => {
-          const commit = r.ok ? (r.result as { round: number } | null) : null
-          if (commit) rounds.push(commit.round + 1)
+          const commit = r.ok ? (r.result as { round: number; signatures: unknown[] } | null) : null
+          if (commit) {
+            rounds.push(commit.round + 1)
+            signatures.push(commit.signatures.length)
+          }
           else still.push(missing[k])
         })
         missing = still
@@ -283,7 +293,8 @@ async function roundsPerHeight(nodes: BenchNode[], heights: number[]): Promise<R
     await Promise.all(clients.map((c) => c.close()))
   }
   const mean = rounds.length > 0 ? rounds.reduce((s, x) => s + x, 0) / rounds.length : null
-  return { mean: mean === null ? null : round(mean, 2), max: rounds.length > 0 ? Math.max(...rounds) : null, heights: rounds.length }
+  const precommits = signatures.length > 0 ? { mean: round(signatures.reduce((s, x) => s + x, 0) / signatures.length, 2), min: Math.min(...signatures) } : { mean: null, min: null }
+  return { mean: mean === null ? null : round(mean, 2), max: rounds.length > 0 ? Math.max(...rounds) : null, heights: rounds.length, precommits }
 }
 
 /** Each operator registers its own model over the Datanet (one block, all in parallel). */
