@@ -397,7 +397,8 @@ export class AttrchainNode {
     const held = heldBlocks(addHeld(this.mempool.backlog, this.intakeInFlight), limits)
     if (held <= bound) return null
     const retryAfterMs = this.config.blockTimeMs
-    return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs (bound ${bound}); retry after the next block`, { retryAfterMs })
+    const verifying = this.intakeInFlight.txs > 0 ? `, ${this.intakeInFlight.txs} of them still being verified` : ''
+    return mempoolFull('backlog', `the mempool holds ${held.toFixed(1)} blocks of txs${verifying} (bound ${bound}); retry after the next block`, { retryAfterMs })
   }
 
   /**

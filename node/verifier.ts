@@ -114,6 +114,13 @@ export class SignatureVerifier implements TxVerifier {
       if (this.queue.length > 0) this.flush()
     })
     worker.on('error', (e) => this.failSlot(slot, e))
+    // A thread that ends without an 'error' (terminated, out of memory, process.exit in the worker)
+    // would leave its requests unanswered for good - and the txs behind them counted in the
+    // backlog bound (node.ts intakeInFlight), refusing every tx_send. After failSlot (which
+    // terminates the worker itself) the slot is already replaced and empty: a no-op.
+    worker.on('exit', (code) => {
+      if (slot.waiting.size > 0 || this.slots.includes(slot)) this.failSlot(slot, new Error(`verifier worker exited with code ${code}`))
+    })
     worker.unref()
     return slot
   }

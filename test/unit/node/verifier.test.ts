@@ -123,3 +123,22 @@ t.test('a block\'s signatures (priority consensus) do not wait behind an admissi
   t.ok(ahead <= maxBatch * admissionBatchesInFlight, `answered after at most the batches already in flight (${ahead} admission answers after it was asked for and before it, of ${admission.length})`)
   t.ok((await Promise.all(admission)).every(Boolean), 'every admission signature answered too')
 })
+
+t.test('a worker that exits without an error event mid-request has its requests answered on the main thread, and is replaced', async (t) => {
+  const v = new SignatureVerifier({ threads: 1, maxBatch: 64, maxDelayMs: 1 })
+  t.teardown(() => v.close())
+  const slots = (v as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots
+  const first = slots[0]
+  // about a second of hashing in the worker: it is still at work when terminated
+  const count = 1_000_000
+  const pendingIds = v.receiptIds([{ txHash: sha256('long'), count }])
+  await first.worker.terminate()
+  const answered = await Promise.race([pendingIds.then((ids) => ids), new Promise<null>((r) => setTimeout(() => r(null), 30_000).unref())])
+  t.ok(answered !== null, 'the request is answered, not left waiting')
+  t.equal(answered?.[0].length, count * 32, 'with every id')
+  t.equal(toHex(answered?.[0].subarray((count - 1) * 32) ?? new Uint8Array(0)), receiptId(sha256('long'), count - 1), 'the last one right')
+  t.not(slots[0], first, 'the slot has a new worker')
+  const k = new KeyPair(sha256('after-exit'))
+  const d = sha256('m')
+  t.equal(await v.verify(k.publicKey, d, k.sign(d)), true, 'which verifies')
+})
