@@ -329,3 +329,20 @@ t.test('gapOf, pooledTxs and hasQueued: what gap repair asks for and serves (nod
   t.equal(mempool.gapOf(a.address), null, 'no gap left')
   t.notOk(mempool.hasQueued(a.address))
 })
+
+t.test('a full mempool of its sender\'s own queued txs takes the tx that fills their gap (they never keep it out)', async (t) => {
+  // A CI failure of client.test.ts: a batch's nonce k was refused for room while nonce k+1 got in after a block
+  // freed a slot; the sender's queued txs then filled the mempool, and nonce k was refused 'txs' on every resend
+  // until they expired 30 s later - and with them the later nonces the sender had been told were accepted.
+  const { chain, mempool } = setup({ maxTxs: 3 })
+  const a = chain.account(0)
+  const b = chain.account(1)
+  for (const nonce of [1, 2, 3]) mempool.add(chain.tx(a, transfer(b.address), { nonce }).bytes)
+  t.equal(mempool.queuedSize, 3, 'three txs of a held behind the gap at nonce 0: the mempool is full')
+  mempool.add(chain.tx(a, transfer(b.address), { nonce: 0 }).bytes)
+  t.equal(mempool.size, 4, 'the gap filler is taken over the count limit')
+  t.equal(mempool.queuedSize, 0, 'and every held tx of a is executable')
+  t.same(mempool.reap(100, 1 << 20).map((x) => x.tx.nonce), [0, 1, 2, 3], 'all four go into the next block')
+  t.throws(() => mempool.add(chain.tx(a, transfer(b.address), { nonce: 5 }).bytes), { code: 'MEMPOOL_ERROR_FULL' }, 'a tx that fills no gap still finds the mempool full')
+  t.throws(() => mempool.add(chain.tx(a, transfer(b.address), { nonce: 4 }).bytes), { code: 'MEMPOOL_ERROR_FULL' }, 'nor does the next executable nonce when nothing waits behind it')
+})
