@@ -440,9 +440,9 @@ export class Mempool {
    * expired (30 s), after which the sender's later nonces, accepted, were
    * gone (a CI failure of client.test.ts: a 20-tx mempool, a batch's nonce
    * refused while a later one got in after a block made room). The excess
-   * is bounded by the queued txs (maxQueuedTxs, maxQueuedBytes): each such
-   * tx needs queued txs behind it, and those were taken only within the
-   * limits.
+   * is at most the queue's own limits (maxQueuedTxs, maxQueuedBytes): each
+   * such tx needs queued txs behind it, so their count stays within the
+   * queue's, but one may be far larger than the queued txs it unblocks.
    */
   private roomFor(sender: Address, size: number, fillsGap = false): Entry[] {
     let count = this.byHash.size
@@ -455,9 +455,10 @@ export class Mempool {
       count--
       bytes -= e.stx.bytes.length
     }
-    if (fillsGap) return evict
-    if (count >= this.opts.maxTxs) throw mempoolFull('txs', `mempool is full (${this.byHash.size} txs)`)
-    if (bytes + size > this.opts.maxBytes) throw mempoolFull('bytes', `mempool is full (${this.bytes} bytes)`)
+    const maxTxs = this.opts.maxTxs + (fillsGap ? this.opts.maxQueuedTxs : 0)
+    const maxBytes = this.opts.maxBytes + (fillsGap ? this.opts.maxQueuedBytes : 0)
+    if (count >= maxTxs) throw mempoolFull('txs', `mempool is full (${this.byHash.size} txs)`)
+    if (bytes + size > maxBytes) throw mempoolFull('bytes', `mempool is full (${this.bytes} bytes)`)
     return evict
   }
 

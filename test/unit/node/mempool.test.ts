@@ -346,3 +346,20 @@ t.test('a full mempool of its sender\'s own queued txs takes the tx that fills t
   t.throws(() => mempool.add(chain.tx(a, transfer(b.address), { nonce: 5 }).bytes), { code: 'MEMPOOL_ERROR_FULL' }, 'a tx that fills no gap still finds the mempool full')
   t.throws(() => mempool.add(chain.tx(a, transfer(b.address), { nonce: 4 }).bytes), { code: 'MEMPOOL_ERROR_FULL' }, 'nor does the next executable nonce when nothing waits behind it')
 })
+
+t.test('a gap filler over the limits is taken only within the queue\'s own limits on top of them (never unbounded)', async (t) => {
+  const small = (() => {
+    const { chain } = setup()
+    return chain.tx(chain.account(0), transfer(chain.account(1).address, 1n), { nonce: 1 }).bytes.length
+  })()
+  // a mempool of one small tx, and a queue of one: a's nonce 1 fills both
+  const { chain, mempool } = setup({ maxBytes: small, maxQueuedBytes: small })
+  const a = chain.account(0)
+  const b = chain.account(1)
+  mempool.add(chain.tx(a, transfer(b.address, 1n), { nonce: 1 }).bytes)
+  const big = chain.tx(a, transfer(b.address, 10n ** 30n), { nonce: 0 })
+  t.ok(big.bytes.length > small, 'the gap filler is larger than the tx it unblocks')
+  t.throws(() => mempool.add(big.bytes), { code: 'MEMPOOL_ERROR_FULL', meta: { limit: 'bytes' } }, 'past maxBytes + maxQueuedBytes: refused')
+  mempool.add(chain.tx(a, transfer(b.address, 1n), { nonce: 0 }).bytes)
+  t.equal(mempool.size, 2, 'a filler within maxBytes + maxQueuedBytes is taken')
+})
