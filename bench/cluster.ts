@@ -157,9 +157,14 @@ export class BenchNode {
     return procStatusKb(this.pid, 'VmHWM')
   }
 
-  /** user + system CPU seconds used by the process so far. */
+  /** user + system CPU seconds used by the process so far (all its threads: main, verifier workers, libuv pool, GC helpers). */
   cpuSeconds(): number | null {
     return procCpuSeconds(this.pid)
+  }
+
+  /** user + system CPU seconds used so far by the process's main thread alone (the one that runs the JS event loop: execution, commits, consensus). */
+  mainThreadCpuSeconds(): number | null {
+    return procCpuSeconds(this.pid, this.pid)
   }
 
   /** A counter or gauge from the node's `/metrics` (summed over label sets matching `labels`); throws after 30 s without an answer. */
@@ -199,10 +204,11 @@ function procStatusKb(pid: number, field: string): number | null {
 
 const CLOCK_TICKS = 100
 
-function procCpuSeconds(pid: number): number | null {
+/** utime + stime of a process (`tid` absent) or of one of its threads (`/proc/PID/task/TID/stat`; the main thread's TID is the PID), seconds. */
+function procCpuSeconds(pid: number, tid?: number): number | null {
   if (!pid) return null
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     // fields[0] is field 3 (state); utime and stime are fields 14 and 15
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
