@@ -465,12 +465,23 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       presign: { perOperator: perOp, wantedPerOperator: wanted, txBytes, seconds: round(presignS, 1), ceilingReceiptsPerSec: round(ceiling) },
       signedLiveInWindow: ops.reduce((x, op) => x + op.signedLive, 0),
       ...figures,
+      // CPU the nodes spent (all their threads, summed over nodes) per receipt finalized in the window, µs:
+      // against the sync scenario's per-receipt floor × validators, what the flood's intake and refusals cost on top
+      nodeCpuMicrosPerReceipt: cpuPerReceiptUs(figures, s, window.receipts),
     }
   } finally {
     await tracker.stop()
     for (const cn of connections) cn.close()
     await cluster.close()
   }
+}
+
+/** Σ node CPU seconds over the window (probe figures: % of one core per node) × 10⁶ / receipts; null without figures or receipts. */
+function cpuPerReceiptUs(figures: Record<string, unknown>, seconds: number, receipts: number): number | null {
+  const nodes = (figures.cpuPercentOfOneCore as { nodes?: (number | null)[] } | undefined)?.nodes
+  if (!nodes || nodes.some((x) => x === null) || receipts <= 0) return null
+  const cpuS = (nodes as number[]).reduce((x, y) => x + y, 0) / 100 * seconds
+  return round((cpuS * 1e6) / receipts, 1)
 }
 
 /**
