@@ -158,8 +158,11 @@ export function encodeUnsigned(tx: UnsignedTx): Uint8Array {
   return encode([TX_VERSION, tx.chainId, tx.nonce, formatAmount(tx.fee), tx.call.type, encodeCall(tx.call)])
 }
 
+const TX_DOMAIN_BYTES = utf8(TX_DOMAIN)
+
+/** sha256(TX_DOMAIN ‖ unsigned tx bytes): what a tx's Ed25519 signature signs (DESIGN §3). */
 export function signingDigest(unsignedBytes: Uint8Array): Uint8Array {
-  return sha256(utf8(TX_DOMAIN), unsignedBytes)
+  return sha256(TX_DOMAIN_BYTES, unsignedBytes)
 }
 
 /**
