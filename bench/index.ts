@@ -31,7 +31,8 @@ const HELP = `usage: npm run bench -- [options]
   --congestion-interval MS  overload: the nodes' mempool.congestionIntervalMs (0 = no congestion control; default: the node default, 2000)
   --block-time MS     node --block-time of the closed-loop scenarios (default 200; overload runs the node's default)
   --sync-blocks N     blocks produced per mode of the sync scenario (default 1000)
-  --sync-modes LIST   receipts per tx of the sync scenario's chains, comma-separated; blocks hold 1000 receipts (default 100,1)
+  --sync-modes LIST   receipts per tx of the sync scenario's chains, comma-separated (default 100,1)
+  --sync-block-receipts N  most receipts per block of the synced chains (default 1000)
   --profile           start nodes with --cpu-prof into bench/results/profiles/<scenario>
   --keep              keep the node homes (temp dirs) for inspection; overload nodes then log at info level (node.log: one line per committed block)
   -h, --help`
@@ -59,7 +60,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
     args: argv,
     options: {
       scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, modes: { type: 'string' }, operators: { type: 'string' },
-      validators: { type: 'string' }, 'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, 'sync-modes': { type: 'string' }, 'congestion-interval': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      validators: { type: 'string' }, 'block-time': { type: 'string' }, 'sync-blocks': { type: 'string' }, 'sync-modes': { type: 'string' }, 'sync-block-receipts': { type: 'string' }, 'congestion-interval': { type: 'string' }, profile: { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) {
@@ -81,7 +82,7 @@ function parseOptions(argv: string[]): { scenarios: Scenario[]; opts: BenchOptio
     opts: {
       durationS: int('duration', values.duration, 20, 1), operators: int('operators', values.operators, 8, 1), modes,
       blockTimeMs: int('block-time', values['block-time'], 200, 0), profile: Boolean(values.profile), profileRoot: join(RESULTS_DIR, 'profiles'),
-      syncBlocks: int('sync-blocks', values['sync-blocks'], 1000, 1), syncModes: list('sync-modes', values['sync-modes'] ?? '100,1', 1), keep: Boolean(values.keep),
+      syncBlocks: int('sync-blocks', values['sync-blocks'], 1000, 1), syncModes: list('sync-modes', values['sync-modes'] ?? '100,1', 1), syncBlockReceipts: int('sync-block-receipts', values['sync-block-receipts'], 1000, 1), keep: Boolean(values.keep),
       floodOperators: int('operators', values.operators, 16, 1), floodModes: list('modes', values.modes ?? '1,100', 1),
       floodValidators: list('validators', values.validators ?? '1,4', 1),
       ...(values['congestion-interval'] !== undefined ? { congestionIntervalMs: int('congestion-interval', values['congestion-interval'], 0, 0) } : {}),
@@ -117,16 +118,20 @@ function summary(results: Record<string, Record<string, unknown>>): Record<strin
       out['sync.ratioToDevnet4BestReceiptsPerSec'] = round(sync.receiptsPerSec / best, 2)
       sync.ratioToDevnet4 = Object.fromEntries(devnet.map((m) => [`receipts${m.receiptsPerTx}PerTx`, round(sync.receiptsPerSec / m.maxRate.receiptsPerSec, 2)]))
     }
-    // issue 10: the ceiling each synced chain's CPU per receipt puts on 1 and 4 validators on this machine
-    for (const m of modes(sync)) {
-      if (m.error) continue
-      const k = `sync.receipts${m.receiptsPerTx}PerTx`
-      out[`${k}.receiptsPerSec`] = m.receiptsPerSec
-      out[`${k}.processMicrosPerReceipt`] = m.cpu.processMicrosPerReceipt
-      out[`${k}.mainThreadMicrosPerReceipt`] = m.cpu.mainThreadMicrosPerReceipt
-      out[`${k}.ceilingReceiptsPerSec.validators1`] = m.ceilingReceiptsPerSec.validators1
-      out[`${k}.ceilingReceiptsPerSec.validators4`] = m.ceilingReceiptsPerSec.validators4
+  }
+  // issue 10: the ceiling each synced chain's CPU per receipt puts on 1 and 4 validators on this machine
+  for (const m of modes(sync)) {
+    const k = `sync.receipts${m.receiptsPerTx}PerTx`
+    if (m.error) {
+      out[`${k}.error`] = m.error
+      continue
     }
+    out[`${k}.receiptsPerSec`] = m.receiptsPerSec
+    out[`${k}.receiptsPerBlock`] = m.receiptsPerBlock
+    out[`${k}.processMicrosPerReceipt`] = m.cpu.processMicrosPerReceipt
+    out[`${k}.mainThreadMicrosPerReceipt`] = m.cpu.mainThreadMicrosPerReceipt
+    out[`${k}.ceilingReceiptsPerSec.validators1`] = m.ceilingReceiptsPerSec.validators1
+    out[`${k}.ceilingReceiptsPerSec.validators4`] = m.ceilingReceiptsPerSec.validators4
   }
   const overload = results.overload as Record<string, any> | undefined
   for (const [name, c] of Object.entries((overload?.cases ?? {}) as Record<string, any>)) {
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
   const out = {
     bench: 'attrchain', date: started.toISOString(), ...gitCommit(), machine: machine(),
     options: {
-      scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, syncModes: opts.syncModes, profile: opts.profile,
+      scenarios, durationS: opts.durationS, modes: opts.modes, operators: opts.operators, blockTimeMs: opts.blockTimeMs, syncBlocks: opts.syncBlocks, syncModes: opts.syncModes, syncBlockReceipts: opts.syncBlockReceipts, profile: opts.profile,
       floodOperators: opts.floodOperators, floodModes: opts.floodModes, floodValidators: opts.floodValidators, congestionIntervalMs: opts.congestionIntervalMs ?? null,
     },
     summary: summary(results), scenarios: results, durationsS: { ...durationsS, total: round((nowMs() - t0) / 1000, 1) },

@@ -466,7 +466,9 @@ async function runCase(c: CaseOptions): Promise<Record<string, unknown>> {
       signedLiveInWindow: ops.reduce((x, op) => x + op.signedLive, 0),
       ...figures,
       // CPU the nodes spent (all their threads, summed over nodes) per receipt finalized in the window, µs:
-      // against the sync scenario's per-receipt floor × validators, what the flood's intake and refusals cost on top
+      // against the sync scenario's per-receipt figure × validators, what the flood's intake, gossip, consensus
+      // and refusals cost on top. An upper estimate: the window's CPU includes admitting the txs of the backlog
+      // committed after it (about one block)
       nodeCpuMicrosPerReceipt: cpuPerReceiptUs(figures, s, window.receipts),
     }
   } finally {
