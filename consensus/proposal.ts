@@ -1,5 +1,5 @@
 import type { Address } from '../core/address.js'
-import { concatBytes, fromHex, toHex, utf8 } from '../core/bytes.js'
+import { fromHex, toHex, utf8 } from '../core/bytes.js'
 import { encode, type Encodable } from '../core/codec.js'
 import { sha256 } from '../core/hash.js'
 import { SIGNATURE_LENGTH, verifySignature } from '../core/keys.js'
@@ -27,7 +27,7 @@ const PROPOSAL_DOMAIN = utf8('attrchain/proposal/v1')
 
 /** sha256("attrchain/proposal/v1" ‖ encode([chainId, height, round, validRound | null, blockHash])). */
 export function proposalSignBytes(chainId: string, p: UnsignedProposal): Uint8Array {
-  return sha256(concatBytes(PROPOSAL_DOMAIN, encode([chainId, p.height, p.round, p.validRound < 0 ? null : p.validRound, p.blockHash])))
+  return sha256(PROPOSAL_DOMAIN, encode([chainId, p.height, p.round, p.validRound < 0 ? null : p.validRound, p.blockHash]))
 }
 
 export function verifyProposalSignature(chainId: string, p: Proposal, pubKey: Uint8Array): boolean {

@@ -1,5 +1,5 @@
 import type { Address } from '../core/address.js'
-import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from '../core/bytes.js'
+import { bytesEqual, fromHex, toHex, utf8 } from '../core/bytes.js'
 import { encode, type Encodable } from '../core/codec.js'
 import { sha256 } from '../core/hash.js'
 import { SIGNATURE_LENGTH, verifySignature } from '../core/keys.js'
@@ -32,7 +32,7 @@ export function voteTypeByte(type: VoteType): number {
 
 /** sha256("attrchain/vote/v1" ‖ encode([chainId, height, round, type, blockHash | null])). */
 export function voteSignBytes(chainId: string, vote: UnsignedVote): Uint8Array {
-  return sha256(concatBytes(VOTE_DOMAIN, encode([chainId, vote.height, vote.round, TYPE_BYTE[vote.type], vote.blockHash])))
+  return sha256(VOTE_DOMAIN, encode([chainId, vote.height, vote.round, TYPE_BYTE[vote.type], vote.blockHash]))
 }
 
 export function verifyVoteSignature(chainId: string, vote: Vote, pubKey: Uint8Array): boolean {
